@@ -1,0 +1,115 @@
+# chatd — build, run, test.  `make help` lists the targets.
+
+CC      ?= cc
+PKGS    := libmicrohttpd hiredis libcjson libsodium nettle libxcrypt
+# pkg-config is asked lazily: `make deps` must work before the packages exist.
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lwslay -lpthread
+
+WARN    := -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wno-unused-parameter
+CFLAGS  ?= -O2 -g
+ALL_CFLAGS = $(WARN) $(CFLAGS) -D_GNU_SOURCE -Ilib $(PKG_CFLAGS) $(EXTRA_CFLAGS)
+
+# SAN=1 builds everything under AddressSanitizer + UBSan into build-san/.
+ifeq ($(SAN),1)
+BUILD   := build-san
+EXTRA_CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+LDFLAGS += -fsanitize=address,undefined
+else
+BUILD   := build
+endif
+
+LIB_SRC    := $(wildcard lib/*.c)
+SERVER_SRC := $(wildcard server/*.c)
+LIB_OBJ    := $(LIB_SRC:%.c=$(BUILD)/%.o)
+SERVER_OBJ := $(SERVER_SRC:%.c=$(BUILD)/%.o)
+UNIT_SRC   := $(wildcard test/unit/test_*.c)
+UNIT_BIN   := $(UNIT_SRC:test/unit/%.c=$(BUILD)/test/%)
+CHATD      := $(BUILD)/chatd
+# The conformance server: the same engine and loop, an echo application.
+CONFORMANCE     := $(BUILD)/chatd-conformance
+CONFORMANCE_OBJ := $(filter-out $(BUILD)/server/main.o,$(SERVER_OBJ)) $(BUILD)/server/conformance/echo.o
+VERSION    := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
+
+.PHONY: all deps web run test unit api protocol conformance fuzz bench clean help
+all: $(CHATD) $(CONFORMANCE) web
+
+help:
+	@echo "make          build $(CHATD) and the web app"
+	@echo "make run      install what is missing, build, start Redis under var/, serve on :8000"
+	@echo "make test     install what is missing, build, run every test suite"
+	@echo "make unit     C unit tests      make api   API tests (real Redis, real chatd)"
+	@echo "make SAN=1 …  the same under AddressSanitizer + UBSan"
+	@echo "make fuzz     run the fuzzers for a bounded time"
+
+deps:
+	@scripts/deps.sh
+
+$(BUILD)/%.o: %.c $(wildcard lib/*.h server/*.h) Makefile
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -DCHATD_VERSION='"$(VERSION)"' -c $< -o $@
+
+$(BUILD)/libchat.a: $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(CHATD): $(SERVER_OBJ) $(BUILD)/libchat.a
+	$(CC) $(LDFLAGS) -o $@ $(SERVER_OBJ) $(BUILD)/libchat.a $(PKG_LIBS)
+
+$(CONFORMANCE): $(CONFORMANCE_OBJ) $(BUILD)/libchat.a
+	$(CC) $(LDFLAGS) -o $@ $(CONFORMANCE_OBJ) $(BUILD)/libchat.a $(PKG_LIBS)
+
+# Serves the echo application on :3000 for the official protocol suites
+# (scripts/conformance.sh runs them against it).
+conformance: $(CONFORMANCE)
+	$(CONFORMANCE)
+
+$(BUILD)/test/%: test/unit/%.c $(BUILD)/libchat.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libchat.a $(PKG_LIBS) -lcmocka
+
+# libFuzzer targets: every test/fuzz/fuzz_*.c, built with clang over lib/*.c.
+FUZZ_SRC     := $(wildcard test/fuzz/fuzz_*.c)
+FUZZ_BIN     := $(FUZZ_SRC:test/fuzz/%.c=build-fuzz/%)
+FUZZ_SECONDS ?= 60
+build-fuzz/%: test/fuzz/%.c $(LIB_SRC) $(wildcard lib/*.h)
+	@mkdir -p $(dir $@)
+	clang $(WARN) -O1 -g -D_GNU_SOURCE -Ilib $(PKG_CFLAGS) -fsanitize=fuzzer,address,undefined \
+	    -o $@ $< $(LIB_SRC) $(PKG_LIBS)
+
+fuzz: $(FUZZ_BIN)
+	@set -e; for f in $(FUZZ_BIN); do n=$$(basename $$f); mkdir -p build-fuzz/corpus/$$n; \
+	    echo "== $$n ($(FUZZ_SECONDS)s)"; \
+	    $$f -max_total_time=$(FUZZ_SECONDS) -max_len=4096 build-fuzz/corpus/$$n \
+	        $$( [ -d test/fuzz/seeds/$$n ] && echo test/fuzz/seeds/$$n ) >build-fuzz/$$n.log 2>&1 \
+	        || { tail -n 40 build-fuzz/$$n.log; exit 1; }; tail -n 1 build-fuzz/$$n.log; done
+
+web:
+	@scripts/build-web.sh
+
+unit: $(UNIT_BIN)
+	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done
+
+api: $(CHATD) web
+	@CHATD_BIN=$(CURDIR)/$(CHATD) scripts/test-api.sh
+
+protocol: $(CHATD) $(CONFORMANCE)
+	@CHATD_BIN=$(CURDIR)/$(CHATD) CONFORMANCE_BIN=$(CURDIR)/$(CONFORMANCE) scripts/test-protocol.sh
+
+test:
+	@scripts/deps.sh test
+	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory unit
+	@$(MAKE) --no-print-directory SAN=1 unit
+	@$(MAKE) --no-print-directory api
+	@$(MAKE) --no-print-directory protocol
+	@$(MAKE) --no-print-directory SAN=1 api
+	@$(MAKE) --no-print-directory SAN=1 protocol
+
+run:
+	@scripts/deps.sh
+	@$(MAKE) --no-print-directory all
+	@CHATD_BIN=$(CURDIR)/$(CHATD) scripts/run.sh
+
+clean:
+	rm -rf build build-san build-fuzz
