@@ -1,0 +1,581 @@
+/* store: the Redis data model (see store.h). */
+#include "store.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <nettle/sha1.h>
+
+const char STORE_KEY_TOTAL_USERS[] = "total_users";
+const char STORE_KEY_ONLINE_USERS[] = "online_users";
+const char STORE_CHANNEL[] = "MESSAGES";
+const char STORE_OWN_PREFIX[] = "chatd:";
+
+const char *const STORE_DEMO_USERNAMES[STORE_DEMO_USERS] = {"Pablo", "Joe", "Mary", "Alex"};
+const char STORE_DEMO_PASSWORD[] = "password123";
+
+/* ---- keys ------------------------------------------------------------ */
+
+static int key_printf(char *buf, size_t n, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int key_printf(char *buf, size_t n, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int len = vsnprintf(buf, n, fmt, ap);
+    va_end(ap);
+    return (len < 0 || (size_t)len >= n) ? -1 : len;
+}
+
+int store_key_user(char *buf, size_t n, uint64_t user_id)
+{
+    return key_printf(buf, n, "user:%" PRIu64, user_id);
+}
+
+int store_key_user_rooms(char *buf, size_t n, uint64_t user_id)
+{
+    return key_printf(buf, n, "user:%" PRIu64 ":rooms", user_id);
+}
+
+int store_key_username(char *buf, size_t n, const char *name, size_t len)
+{
+    if (len > STORE_USERNAME_MAX_BYTES)
+        return -1;
+    return key_printf(buf, n, "username:%.*s", (int)len, name);
+}
+
+int store_key_room(char *buf, size_t n, const char *room_id)
+{
+    return key_printf(buf, n, "room:%s", room_id);
+}
+
+int store_key_room_name(char *buf, size_t n, const char *room_id)
+{
+    return key_printf(buf, n, "room:%s:name", room_id);
+}
+
+int store_key_session(char *buf, size_t n, const char *token_digest_hex)
+{
+    return key_printf(buf, n, "%ssession:%s", STORE_OWN_PREFIX, token_digest_hex);
+}
+
+int store_key_login_fails_user(char *buf, size_t n, const char *name, size_t len)
+{
+    if (len > STORE_USERNAME_MAX_BYTES)
+        return -1;
+    return key_printf(buf, n, "%sloginfail:user:%.*s", STORE_OWN_PREFIX, (int)len, name);
+}
+
+int store_key_login_fails_addr(char *buf, size_t n, const char *addr)
+{
+    return key_printf(buf, n, "%sloginfail:addr:%s", STORE_OWN_PREFIX, addr);
+}
+
+/* ---- ids and rooms --------------------------------------------------- */
+
+int store_parse_id(const char *s, size_t len, bool allow_zero, uint64_t *out)
+{
+    if (len == 0 || len > 16)
+        return -1;
+    if (s[0] == '0' && (len > 1 || !allow_zero))
+        return -1;
+    uint64_t v = 0;
+    for (size_t i = 0; i < len; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return -1;
+        v = v * 10 + (uint64_t)(s[i] - '0');
+    }
+    if (v > STORE_ID_MAX)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+int store_parse_user_ref(const char *s, size_t len, uint64_t *out)
+{
+    static const char prefix[] = "user:";
+    const size_t plen = sizeof prefix - 1;
+    if (len <= plen || memcmp(s, prefix, plen) != 0)
+        return -1;
+    return store_parse_id(s + plen, len - plen, false, out);
+}
+
+int store_room_private(uint64_t u1, uint64_t u2, struct room_ref *out)
+{
+    if (u1 == u2 || u1 == 0 || u2 == 0 || u1 > STORE_ID_MAX || u2 > STORE_ID_MAX)
+        return -1;
+    out->kind = ROOM_PRIVATE;
+    out->a = u1 < u2 ? u1 : u2;
+    out->b = u1 < u2 ? u2 : u1;
+    snprintf(out->id, sizeof out->id, "%" PRIu64 ":%" PRIu64, out->a, out->b);
+    return 0;
+}
+
+int store_room_parse(const char *s, size_t len, struct room_ref *out)
+{
+    const char *colon = memchr(s, ':', len);
+    if (!colon) {
+        uint64_t id;
+        if (store_parse_id(s, len, true, &id) < 0)
+            return -1;
+        out->kind = ROOM_NAMED;
+        out->a = id;
+        out->b = 0;
+        snprintf(out->id, sizeof out->id, "%" PRIu64, id);
+        return 0;
+    }
+    uint64_t a, b;
+    size_t alen = (size_t)(colon - s);
+    if (store_parse_id(s, alen, false, &a) < 0 ||
+        store_parse_id(colon + 1, len - alen - 1, false, &b) < 0 || a >= b)
+        return -1;
+    return store_room_private(a, b, out);
+}
+
+bool store_room_is_private_member(const struct room_ref *room, uint64_t user_id)
+{
+    return room->kind == ROOM_PRIVATE && (room->a == user_id || room->b == user_id);
+}
+
+/* ---- text validation ------------------------------------------------- */
+
+/* Decodes one code point at s[*i], advancing *i.  Returns -1 on any
+ * invalid sequence (overlong, surrogate, out of range, truncated). */
+static int32_t utf8_next(const unsigned char *s, size_t len, size_t *i)
+{
+    unsigned char c = s[*i];
+    int32_t cp;
+    size_t need;
+    if (c < 0x80) {
+        (*i)++;
+        return c;
+    } else if (c >= 0xC2 && c <= 0xDF) {
+        cp = c & 0x1F;
+        need = 1;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+        cp = c & 0x0F;
+        need = 2;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+        cp = c & 0x07;
+        need = 3;
+    } else {
+        return -1;
+    }
+    if (len - *i <= need)
+        return -1;
+    for (size_t k = 1; k <= need; k++) {
+        unsigned char cc = s[*i + k];
+        if ((cc & 0xC0) != 0x80)
+            return -1;
+        cp = (cp << 6) | (cc & 0x3F);
+    }
+    static const int32_t min_for_len[4] = {0, 0x80, 0x800, 0x10000};
+    if (cp < min_for_len[need] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+        return -1;
+    *i += need + 1;
+    return cp;
+}
+
+bool store_utf8_valid(const char *s, size_t len, size_t *chars)
+{
+    size_t i = 0, n = 0;
+    while (i < len) {
+        if (utf8_next((const unsigned char *)s, len, &i) < 0)
+            return false;
+        n++;
+    }
+    if (chars)
+        *chars = n;
+    return true;
+}
+
+/* Unicode White_Space, and the C0/C1 controls. */
+static bool is_space_or_control(int32_t cp)
+{
+    if (cp < 0x20 || (cp >= 0x7F && cp <= 0x9F))
+        return true;
+    switch (cp) {
+    case 0x20: case 0xA0: case 0x1680: case 0x2028: case 0x2029:
+    case 0x202F: case 0x205F: case 0x3000: case 0xFEFF:
+        return true;
+    default:
+        return cp >= 0x2000 && cp <= 0x200B;
+    }
+}
+
+const char *store_username_problem(const char *s, size_t len)
+{
+    if (len == 0)
+        return "Username must not be empty";
+    if (len > STORE_USERNAME_MAX_BYTES)
+        return "Username must be at most 32 characters";
+    size_t i = 0, chars = 0;
+    while (i < len) {
+        int32_t cp = utf8_next((const unsigned char *)s, len, &i);
+        if (cp < 0)
+            return "Username must be valid UTF-8";
+        if (is_space_or_control(cp))
+            return "Username must not contain spaces or control characters";
+        chars++;
+    }
+    if (chars > STORE_USERNAME_MAX_CHARS)
+        return "Username must be at most 32 characters";
+    return NULL;
+}
+
+const char *store_message_problem(const char *s, size_t len, size_t max_bytes)
+{
+    if (len > max_bytes)
+        return "Message is too long";
+    bool blank = true;
+    size_t i = 0;
+    while (i < len) {
+        int32_t cp = utf8_next((const unsigned char *)s, len, &i);
+        if (cp < 0)
+            return "Message must be valid UTF-8";
+        if (cp == 0)
+            return "Message must not contain NUL characters";
+        if (!is_space_or_control(cp))
+            blank = false;
+    }
+    return blank ? "Message must not be empty" : NULL;
+}
+
+/* ---- messages -------------------------------------------------------- */
+
+char *store_message_encode(const struct store_message *msg)
+{
+    char from[24];
+    snprintf(from, sizeof from, "%" PRIu64, msg->from);
+    /* The text is validated (no NUL) but not NUL-terminated. */
+    char *text = strndup(msg->text, msg->text_len);
+    cJSON *o = cJSON_CreateObject();
+    char *out = NULL;
+    if (text && o && cJSON_AddStringToObject(o, "from", from) &&
+        cJSON_AddNumberToObject(o, "date", (double)msg->date) &&
+        cJSON_AddStringToObject(o, "message", text) &&
+        cJSON_AddStringToObject(o, "roomId", msg->room_id) &&
+        (msg->id[0] == '\0' || cJSON_AddStringToObject(o, "id", msg->id)))
+        out = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    free(text);
+    return out;
+}
+
+/* The originals wrote `from` as a number or a string. */
+static bool normalize_from(const cJSON *v, char out[24])
+{
+    uint64_t id;
+    if (cJSON_IsString(v))
+        return store_parse_id(v->valuestring, strlen(v->valuestring), true, &id) == 0 &&
+               snprintf(out, 24, "%" PRIu64, id) > 0;
+    if (cJSON_IsNumber(v) && v->valuedouble >= 0 && v->valuedouble <= (double)STORE_ID_MAX &&
+        floor(v->valuedouble) == v->valuedouble)
+        return snprintf(out, 24, "%" PRIu64, (uint64_t)v->valuedouble) > 0;
+    return false;
+}
+
+/* ... and `date` as an integer, a float, or (rarely) a numeric string. */
+static bool normalize_date(const cJSON *v, double *out)
+{
+    double d;
+    if (cJSON_IsNumber(v)) {
+        d = v->valuedouble;
+    } else if (cJSON_IsString(v)) {
+        char *end;
+        errno = 0;
+        d = strtod(v->valuestring, &end);
+        if (errno || end == v->valuestring || *end)
+            return false;
+    } else {
+        return false;
+    }
+    if (!isfinite(d) || d < 0 || d > 1e13)
+        return false;
+    *out = floor(d);
+    return true;
+}
+
+cJSON *store_message_normalize(const char *json, size_t len)
+{
+    cJSON *in = cJSON_ParseWithLength(json, len);
+    if (!cJSON_IsObject(in)) {
+        cJSON_Delete(in);
+        return NULL;
+    }
+    char from[24], room[STORE_ROOM_ID_MAX];
+    double date;
+    const cJSON *text = cJSON_GetObjectItemCaseSensitive(in, "message");
+    const cJSON *room_v = cJSON_GetObjectItemCaseSensitive(in, "roomId");
+    const cJSON *id = cJSON_GetObjectItemCaseSensitive(in, "id");
+    bool ok = normalize_from(cJSON_GetObjectItemCaseSensitive(in, "from"), from) &&
+              normalize_date(cJSON_GetObjectItemCaseSensitive(in, "date"), &date) &&
+              cJSON_IsString(text);
+    if (ok && cJSON_IsString(room_v) && strlen(room_v->valuestring) < sizeof room)
+        snprintf(room, sizeof room, "%s", room_v->valuestring);
+    else if (ok && cJSON_IsNumber(room_v) && room_v->valuedouble >= 0)
+        snprintf(room, sizeof room, "%.0f", floor(room_v->valuedouble));
+    else
+        ok = false;
+
+    cJSON *out = ok ? cJSON_CreateObject() : NULL;
+    if (out) {
+        cJSON *msg = cJSON_DetachItemViaPointer(in, (cJSON *)text);
+        if (!cJSON_AddStringToObject(out, "from", from) ||
+            !cJSON_AddNumberToObject(out, "date", date) ||
+            !cJSON_AddItemToObject(out, "message", msg) ||
+            !cJSON_AddStringToObject(out, "roomId", room) ||
+            (cJSON_IsString(id) && !cJSON_AddStringToObject(out, "id", id->valuestring))) {
+            cJSON_Delete(out);
+            out = NULL;
+        }
+    }
+    cJSON_Delete(in);
+    return out;
+}
+
+/* ---- scripts --------------------------------------------------------- */
+
+/* Key names built inside scripts ('user:' .. id and so on) are the same
+ * names as the builders above: keep both in step. */
+static const char *const script_source[SCRIPT_COUNT] = {
+    [SCRIPT_SESSION] =
+        /* KEYS: session; ARGV: ttl.  -> {id, username} or nil */
+        "local id = redis.call('GET', KEYS[1])\n"
+        "if not id then return false end\n"
+        "local name = redis.call('HGET', 'user:' .. id, 'username')\n"
+        "if not name then redis.call('DEL', KEYS[1]) return false end\n"
+        "if redis.call('TTL', KEYS[1]) < tonumber(ARGV[1]) / 2 then\n"
+        "  redis.call('EXPIRE', KEYS[1], ARGV[1]) end\n"
+        "return {id, name}\n",
+    [SCRIPT_LOGIN_LOOKUP] =
+        /* KEYS: username, fails-by-user, fails-by-addr; ARGV: max user,
+         * max addr, window seconds.  -> {'limited', ttl} | {'none'} |
+         * {'found', ref, hash}.  An attempt counts as a failure from here
+         * until SCRIPT_LOGIN_RELEASE, so parallel guesses are held to the
+         * limit too. */
+        "for i = 2, 3 do\n"
+        "  if tonumber(redis.call('GET', KEYS[i]) or '0') >= tonumber(ARGV[i - 1]) then\n"
+        "    local ttl = redis.call('TTL', KEYS[i])\n"
+        "    if ttl < 1 then ttl = 1 end\n"
+        "    return {'limited', ttl}\n"
+        "  end\n"
+        "end\n"
+        "for i = 2, 3 do\n"
+        "  if redis.call('INCR', KEYS[i]) == 1 or redis.call('TTL', KEYS[i]) < 0 then\n"
+        "    redis.call('EXPIRE', KEYS[i], ARGV[3]) end\n"
+        "end\n"
+        "local ref = redis.call('GET', KEYS[1])\n"
+        "if not ref then return {'none'} end\n"
+        "return {'found', ref, redis.call('HGET', ref, 'password') or ''}\n",
+    [SCRIPT_LOGIN_RELEASE] =
+        /* KEYS: fails-by-user, fails-by-addr: an attempt that did not fail. */
+        "for i = 1, 2 do\n"
+        "  if tonumber(redis.call('GET', KEYS[i]) or '0') > 0 then redis.call('DECR', KEYS[i]) end\n"
+        "end\n"
+        "return 1\n",
+    [SCRIPT_REGISTER] =
+        /* KEYS: username, total_users; ARGV: name, hash.  -> id or nil
+         * when the name was taken meanwhile. */
+        "if redis.call('EXISTS', KEYS[1]) == 1 then return false end\n"
+        "local id = redis.call('INCR', KEYS[2])\n"
+        "local user = 'user:' .. id\n"
+        "redis.call('SET', KEYS[1], user)\n"
+        "redis.call('HSET', user, 'username', ARGV[1], 'password', ARGV[2])\n"
+        "redis.call('SADD', user .. ':rooms', '0')\n"
+        "return id\n",
+    [SCRIPT_REHASH] =
+        /* KEYS: user; ARGV: old hash, new hash.  -> 1 replaced, 0 not */
+        "if redis.call('HGET', KEYS[1], 'password') == ARGV[1] then\n"
+        "  redis.call('HSET', KEYS[1], 'password', ARGV[2]) return 1 end\n"
+        "return 0\n",
+    [SCRIPT_ONLINE_USERS] =
+        /* KEYS: online_users.  -> {id, name, id, name, ...} */
+        "local out = {}\n"
+        "for _, id in ipairs(redis.call('SMEMBERS', KEYS[1])) do\n"
+        "  local name = redis.call('HGET', 'user:' .. id, 'username')\n"
+        "  if name then out[#out + 1] = id; out[#out + 1] = name end\n"
+        "end\n"
+        "return out\n",
+    [SCRIPT_USERS] =
+        /* KEYS: online_users; ARGV: ids.  -> {id, name, online, ...} */
+        "local out = {}\n"
+        "for _, id in ipairs(ARGV) do\n"
+        "  local name = redis.call('HGET', 'user:' .. id, 'username')\n"
+        "  if name then\n"
+        "    out[#out + 1] = id; out[#out + 1] = name\n"
+        "    out[#out + 1] = redis.call('SISMEMBER', KEYS[1], id)\n"
+        "  end\n"
+        "end\n"
+        "return out\n",
+    [SCRIPT_ROOMS] =
+        /* KEYS: user rooms.  -> {{id, name}, {id, name a, name b}, ...}:
+         * named rooms, and private rooms that have messages. */
+        "local out = {}\n"
+        "for _, room in ipairs(redis.call('SMEMBERS', KEYS[1])) do\n"
+        "  local name = redis.call('GET', 'room:' .. room .. ':name')\n"
+        "  if name then\n"
+        "    out[#out + 1] = {room, name}\n"
+        "  else\n"
+        "    local a, b = string.match(room, '^(%d+):(%d+)$')\n"
+        "    if a and redis.call('EXISTS', 'room:' .. room) == 1 then\n"
+        "      out[#out + 1] = {room,\n"
+        "        redis.call('HGET', 'user:' .. a, 'username') or '',\n"
+        "        redis.call('HGET', 'user:' .. b, 'username') or ''}\n"
+        "    end\n"
+        "  end\n"
+        "end\n"
+        "return out\n",
+    [SCRIPT_HISTORY] =
+        /* KEYS: room, user rooms; ARGV: room id, '1' when a member by the
+         * id of a private room, start, stop.  -> members, or nil when the
+         * user is not a member. */
+        "if ARGV[2] ~= '1' and redis.call('SISMEMBER', KEYS[2], ARGV[1]) == 0 then\n"
+        "  return false end\n"
+        "return redis.call('ZREVRANGE', KEYS[1], ARGV[3], ARGV[4])\n",
+    [SCRIPT_CREATE_PRIVATE] =
+        /* KEYS: user a, user b, rooms of a, rooms of b; ARGV: room id.
+         * -> {name a, name b}, or nil when a user does not exist. */
+        "local na = redis.call('HGET', KEYS[1], 'username')\n"
+        "local nb = redis.call('HGET', KEYS[2], 'username')\n"
+        "if not na or not nb then return false end\n"
+        "redis.call('SADD', KEYS[3], ARGV[1])\n"
+        "redis.call('SADD', KEYS[4], ARGV[1])\n"
+        "return {na, nb}\n",
+    [SCRIPT_PRELOAD] =
+        /* KEYS: room name, room; ARGV: stop.  -> {name, {members}} */
+        ("return {redis.call('GET', KEYS[1]) or '',\n"
+         "        redis.call('ZREVRANGE', KEYS[2], 0, ARGV[1])}\n"),
+};
+
+static char script_sha[SCRIPT_COUNT][2 * SHA1_DIGEST_SIZE + 1];
+static pthread_once_t script_sha_once = PTHREAD_ONCE_INIT;
+
+static void script_sha_compute(void)
+{
+    for (int s = 0; s < SCRIPT_COUNT; s++) {
+        struct sha1_ctx ctx;
+        uint8_t digest[SHA1_DIGEST_SIZE];
+        sha1_init(&ctx);
+        sha1_update(&ctx, strlen(script_source[s]), (const uint8_t *)script_source[s]);
+        sha1_digest(&ctx, sizeof digest, digest);
+        for (size_t i = 0; i < sizeof digest; i++)
+            snprintf(&script_sha[s][2 * i], 3, "%02x", digest[i]);
+    }
+}
+
+const char *store_script_source(enum store_script s)
+{
+    return script_source[s];
+}
+
+const char *store_script_sha(enum store_script s)
+{
+    pthread_once(&script_sha_once, script_sha_compute);
+    return script_sha[s];
+}
+
+/* ---- demo data ------------------------------------------------------- */
+
+static const char *const demo_greetings[] = {"Hello", "Hi", "Yo", "Hola"};
+static const char *const demo_general[] = {
+    "Hello!",
+    "Hi, How are you? What about our next meeting?",
+    "Yeah everything is fine",
+    "Next meeting tomorrow 10.00AM",
+    "Wow that's great",
+};
+
+static int emit_str(store_emit_fn *emit, void *ctx, int argc, const char **argv)
+{
+    size_t lens[8];
+    for (int i = 0; i < argc; i++)
+        lens[i] = strlen(argv[i]);
+    return emit(ctx, argc, argv, lens);
+}
+
+static int seed_message(const struct store_message *msg, uint32_t (*random)(void *), void *rctx,
+                        store_emit_fn *emit, void *ctx)
+{
+    struct store_message m = *msg;
+    for (size_t i = 0; i < STORE_MESSAGE_ID_BYTES; i++)
+        snprintf(&m.id[2 * i], 3, "%02x", random(rctx) & 0xFF);
+    char key[STORE_KEY_MAX], score[24];
+    char *json = store_message_encode(&m);
+    if (!json || store_key_room(key, sizeof key, m.room_id) < 0) {
+        free(json);
+        return -1;
+    }
+    snprintf(score, sizeof score, "%" PRId64, m.date);
+    int rc = emit_str(emit, ctx, 4, (const char *[]){"ZADD", key, score, json});
+    free(json);
+    return rc;
+}
+
+int store_seed_commands(const char *const hashes[STORE_DEMO_USERS], int64_t now,
+                        uint32_t (*random)(void *ctx), store_emit_fn *emit, void *ctx)
+{
+    char key[STORE_KEY_MAX], key2[STORE_KEY_MAX], num[24];
+    snprintf(num, sizeof num, "%d", STORE_DEMO_USERS);
+    if (emit_str(emit, ctx, 3, (const char *[]){"SET", STORE_KEY_TOTAL_USERS, num}) ||
+        emit_str(emit, ctx, 3, (const char *[]){"SET", "room:0:name", "General"}))
+        return -1;
+
+    for (uint64_t u = 1; u <= STORE_DEMO_USERS; u++) {
+        const char *name = STORE_DEMO_USERNAMES[u - 1];
+        store_key_user(key2, sizeof key2, u);
+        store_key_username(key, sizeof key, name, strlen(name));
+        if (emit_str(emit, ctx, 3, (const char *[]){"SET", key, key2}) ||
+            emit_str(emit, ctx, 6,
+                     (const char *[]){"HSET", key2, "username", name, "password", hashes[u - 1]}))
+            return -1;
+        store_key_user_rooms(key, sizeof key, u);
+        if (emit_str(emit, ctx, 3, (const char *[]){"SADD", key, "0"}))
+            return -1;
+    }
+
+    /* Every pair gets a private room, and each of the two says hello in it
+     * a few minutes ago, as the originals' demo data does. */
+    for (uint64_t a = 1; a <= STORE_DEMO_USERS; a++) {
+        for (uint64_t b = a + 1; b <= STORE_DEMO_USERS; b++) {
+            struct room_ref room;
+            store_room_private(a, b, &room);
+            for (uint64_t u = a; u; u = (u == a ? b : 0)) {
+                store_key_user_rooms(key, sizeof key, u);
+                if (emit_str(emit, ctx, 3, (const char *[]){"SADD", key, room.id}))
+                    return -1;
+                const char *greeting = demo_greetings[random(ctx) % 4];
+                struct store_message msg = {
+                    .from = u,
+                    .date = now - (int64_t)(random(ctx) % 222),
+                    .text = greeting,
+                    .text_len = strlen(greeting),
+                    .room_id = room.id,
+                };
+                if (seed_message(&msg, random, ctx, emit, ctx))
+                    return -1;
+            }
+        }
+    }
+
+    const int n = (int)(sizeof demo_general / sizeof *demo_general);
+    for (int i = 0; i < n; i++) {
+        struct store_message msg = {
+            .from = 1 + random(ctx) % STORE_DEMO_USERS,
+            .date = now - (int64_t)(n - i) * 200,
+            .text = demo_general[i],
+            .text_len = strlen(demo_general[i]),
+            .room_id = "0",
+        };
+        if (seed_message(&msg, random, ctx, emit, ctx))
+            return -1;
+    }
+    return 0;
+}

@@ -1,0 +1,145 @@
+/* store: the Redis data model.  Every key name, every Lua script and every
+ * stored format lives here and only here; the rest of chatd asks this module.
+ * Pure: no I/O, no threads.  Commands are built as argv arrays for the caller
+ * to send; replies' payloads are parsed here. */
+#ifndef CHATD_STORE_H
+#define CHATD_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cjson/cJSON.h>
+
+/* Limits of what we accept or build. */
+#define STORE_KEY_MAX 320          /* longest key we build */
+#define STORE_USERNAME_MAX_CHARS 32
+#define STORE_USERNAME_MAX_BYTES (STORE_USERNAME_MAX_CHARS * 4)
+#define STORE_ROOM_ID_MAX 48       /* "a:b" with two 20-digit ids, + NUL */
+#define STORE_ID_MAX 9007199254740991ULL /* 2^53-1: ids stay exact in JSON */
+#define STORE_MESSAGE_ID_BYTES 12  /* random bytes of a message id */
+#define STORE_MESSAGE_ID_LEN (STORE_MESSAGE_ID_BYTES * 2)
+
+/* Fixed keys and the pub/sub channel shared with the original servers. */
+extern const char STORE_KEY_TOTAL_USERS[];
+extern const char STORE_KEY_ONLINE_USERS[];
+extern const char STORE_CHANNEL[];
+/* Prefix of every key chatd adds for itself (never session:/sess:). */
+extern const char STORE_OWN_PREFIX[];
+
+/* Key builders: write the key into buf (NUL-terminated) and return its
+ * length, or -1 when it does not fit in n bytes (buf is then undefined). */
+int store_key_user(char *buf, size_t n, uint64_t user_id);
+int store_key_user_rooms(char *buf, size_t n, uint64_t user_id);
+int store_key_username(char *buf, size_t n, const char *name, size_t len);
+int store_key_room(char *buf, size_t n, const char *room_id);
+int store_key_room_name(char *buf, size_t n, const char *room_id);
+int store_key_session(char *buf, size_t n, const char *token_digest_hex);
+int store_key_login_fails_user(char *buf, size_t n, const char *name, size_t len);
+int store_key_login_fails_addr(char *buf, size_t n, const char *addr);
+
+/* Parses a canonical decimal id: digits only, no sign, no leading zero
+ * (except "0" itself when allow_zero), at most STORE_ID_MAX.
+ * Returns 0 and sets *out, or -1 leaving *out unchanged. */
+int store_parse_id(const char *s, size_t len, bool allow_zero, uint64_t *out);
+
+/* Parses the value of `username:{name}` ("user:{id}"): 0 or -1. */
+int store_parse_user_ref(const char *s, size_t len, uint64_t *out);
+
+enum room_kind { ROOM_NAMED, ROOM_PRIVATE };
+
+struct room_ref {
+    enum room_kind kind;
+    uint64_t a, b;                  /* private rooms: the two users, a < b */
+    char id[STORE_ROOM_ID_MAX];     /* canonical text form */
+};
+
+/* Parses a room id: a named room ("0", "12") or a canonical private room
+ * "a:b" with 0 < a < b.  Returns 0, or -1 for anything else. */
+int store_room_parse(const char *s, size_t len, struct room_ref *out);
+
+/* The private room of two distinct users.  Returns 0, -1 when u1 == u2 or
+ * either id is 0. */
+int store_room_private(uint64_t u1, uint64_t u2, struct room_ref *out);
+
+/* Whether user is a member of a private room by its id alone (a or b).
+ * Named rooms need the user's room set: returns false for them. */
+bool store_room_is_private_member(const struct room_ref *room, uint64_t user_id);
+
+/* Validates a username: 1..32 code points of valid UTF-8 with no
+ * whitespace or control characters.  Returns NULL when valid, otherwise a
+ * message for the client (static storage). */
+const char *store_username_problem(const char *s, size_t len);
+
+/* Validates message text: non-empty valid UTF-8 of at most max_bytes, and
+ * not only whitespace.  Returns NULL or a message for the client. */
+const char *store_message_problem(const char *s, size_t len, size_t max_bytes);
+
+/* Strict UTF-8 check (no overlongs, no surrogates, <= U+10FFFF).  When
+ * chars is not NULL, it receives the number of code points. */
+bool store_utf8_valid(const char *s, size_t len, size_t *chars);
+
+/* A chat message as chatd writes it. */
+struct store_message {
+    uint64_t from;
+    int64_t date;                          /* unix seconds */
+    const char *text;
+    size_t text_len;
+    const char *room_id;
+    char id[STORE_MESSAGE_ID_LEN + 1];     /* empty string: no id */
+};
+
+/* Encodes a message as the JSON member stored in `room:{id}`:
+ * {"from":"1","date":…,"message":"…","roomId":"0","id":"…"}.
+ * Returns a malloc'd NUL-terminated string (caller frees), NULL on OOM. */
+char *store_message_encode(const struct store_message *msg);
+
+/* Parses a stored message in any form the originals or chatd wrote
+ * (`from` string or number, `date` integer, float or numeric string) and
+ * returns the normalized object {"from":"<id>","date":<int>,"message",
+ * "roomId"[,"id"]} (caller frees with cJSON_Delete), or NULL when the
+ * member is not a message. */
+cJSON *store_message_normalize(const char *json, size_t len);
+
+/* Lua scripts, loaded once per connection and called with EVALSHA. */
+enum store_script {
+    SCRIPT_SESSION,         /* resolve a session, refresh its TTL */
+    SCRIPT_LOGIN_LOOKUP,    /* rate limit, count the attempt, id and hash */
+    SCRIPT_LOGIN_RELEASE,   /* uncount an attempt that did not fail */
+    SCRIPT_REGISTER,        /* create a user atomically */
+    SCRIPT_REHASH,          /* replace a password hash if unchanged */
+    SCRIPT_ONLINE_USERS,    /* online ids with usernames */
+    SCRIPT_USERS,           /* usernames and presence of ids */
+    SCRIPT_ROOMS,           /* a user's rooms with names */
+    SCRIPT_HISTORY,         /* membership check + a page of messages */
+    SCRIPT_CREATE_PRIVATE,  /* add a private room to both users' sets */
+    SCRIPT_PRELOAD,         /* General's name and newest messages */
+    SCRIPT_COUNT
+};
+
+/* The script's source (static storage). */
+const char *store_script_source(enum store_script s);
+
+/* The script's SHA-1 as 40 hex characters (static storage, computed once
+ * on first use; thread-safe). */
+const char *store_script_sha(enum store_script s);
+
+/* Demo data: the users, the General room, one private room for every
+ * pair with greetings, five messages in General. */
+#define STORE_DEMO_USERS 4
+extern const char *const STORE_DEMO_USERNAMES[STORE_DEMO_USERS];
+extern const char STORE_DEMO_PASSWORD[];
+
+/* Receives one Redis command as an argv array (strings may not be
+ * NUL-terminated; use lens).  Returns 0, or -1 to stop building. */
+typedef int store_emit_fn(void *ctx, int argc, const char **argv, const size_t *lens);
+
+/* Emits the commands that write the demo data into an empty database,
+ * given one password hash per demo user, the time now, and a source of
+ * random numbers (for greetings and message ids; random(ctx) returns a
+ * uniformly distributed 32-bit value).  Returns 0, or -1 when emit failed
+ * or memory ran out. */
+int store_seed_commands(const char *const hashes[STORE_DEMO_USERS], int64_t now,
+                        uint32_t (*random)(void *ctx), store_emit_fn *emit, void *ctx);
+
+#endif
