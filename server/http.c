@@ -1,0 +1,529 @@
+/* http: a worker's libmicrohttpd daemon and the request life (see http.h). */
+#include "http.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+
+#include "app.h"
+#include "config.h"
+#include "engine.h"
+#include "log.h"
+#include "metrics.h"
+#include "rconn.h"
+#include "token.h"
+#include "worker.h"
+
+/* An idle keep-alive connection is closed after this many seconds. */
+#define HTTP_IDLE_TIMEOUT_S 60
+/* Per-connection memory for headers and buffers inside libmicrohttpd. */
+#define HTTP_CONN_MEMORY (32 * 1024)
+
+struct http_server {
+    struct worker *worker;
+    struct MHD_Daemon *daemon;
+    struct watcher watch;       /* the daemon's own epoll fd */
+};
+
+static void on_daemon_ready(struct watcher *wt, uint32_t events)
+{
+    /* Nothing to do here: the worker runs the daemon after every wake-up. */
+    (void)wt;
+    (void)events;
+}
+
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    (void)cls;
+    if (!log_enabled(LOG_LEVEL_DEBUG))
+        return;
+    char line[512];
+    vsnprintf(line, sizeof line, fmt, ap);
+    size_t n = strlen(line);
+    if (n && line[n - 1] == '\n')
+        line[n - 1] = '\0';
+    log_debug("http: %s", line);
+}
+
+/* ---- request life ---------------------------------------------------- */
+
+static void client_address(struct http_req *req)
+{
+    const struct config *cfg = worker_app(req->worker)->cfg;
+    if (cfg->trust_proxy) {
+        /* The proxy in front appends the peer it saw: the last entry is
+         * the one we can trust; earlier ones are the client's to forge. */
+        const char *xff = http_header(req, "X-Forwarded-For");
+        if (xff && *xff) {
+            const char *last = strrchr(xff, ',');
+            last = last ? last + 1 : xff;
+            while (*last == ' ' || *last == '\t')
+                last++;
+            size_t len = strcspn(last, " \t");
+            unsigned char probe[sizeof(struct in6_addr)];
+            char tmp[HTTP_ADDR_MAX];
+            if (len > 0 && len < sizeof tmp) {
+                memcpy(tmp, last, len);
+                tmp[len] = '\0';
+                if (inet_pton(AF_INET, tmp, probe) == 1 || inet_pton(AF_INET6, tmp, probe) == 1) {
+                    memcpy(req->client_addr, tmp, len + 1);
+                    return;
+                }
+            }
+        }
+    }
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(req->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    const struct sockaddr *sa = ci ? ci->client_addr : NULL;
+    snprintf(req->client_addr, sizeof req->client_addr, "unknown");
+    if (sa && sa->sa_family == AF_INET) {
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, req->client_addr,
+                  sizeof req->client_addr);
+    } else if (sa && sa->sa_family == AF_INET6) {
+        const struct in6_addr *a6 = &((const struct sockaddr_in6 *)sa)->sin6_addr;
+        if (IN6_IS_ADDR_V4MAPPED(a6))
+            inet_ntop(AF_INET, &a6->s6_addr[12], req->client_addr, sizeof req->client_addr);
+        else
+            inet_ntop(AF_INET6, a6, req->client_addr, sizeof req->client_addr);
+    }
+}
+
+/* libmicrohttpd's own percent-decoding, refusing an encoded NUL: it would
+ * cut the path or value short and make it mean something else.  Such a
+ * URL becomes "\x01", which no route accepts. */
+static size_t unescape(void *cls, struct MHD_Connection *conn, char *uri)
+{
+    (void)cls;
+    (void)conn;
+    size_t len = MHD_http_unescape(uri);
+    if (strlen(uri) != len) {
+        uri[0] = '\x01';
+        uri[1] = '\0';
+        return 1;
+    }
+    return len;
+}
+
+static struct http_req *req_new(struct worker *w, struct MHD_Connection *conn, const char *url,
+                                const char *method)
+{
+    struct http_req *req = calloc(1, sizeof *req);
+    if (!req)
+        return NULL;
+    req->worker = w;
+    req->conn = conn;
+    req->url = url;
+    req->method = method;
+    req->body_max = HTTP_BODY_MAX;
+    struct app *app = worker_app(w);
+    for (unsigned i = 0; i < app->nengines; i++) {
+        if (engine_owns(app->engines[i], url)) {
+            req->engine = app->engines[i];
+            req->body_max = engine_max_body(req->engine);
+        }
+    }
+    client_address(req);
+    return req;
+}
+
+static void req_free(struct http_req *req)
+{
+    if (!req)
+        return;
+    if (req->route_state_free)
+        req->route_state_free(req->route_state);
+    if (req->response)
+        MHD_destroy_response(req->response);
+    free(req->body);
+    free(req);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+    (void)cls;
+    (void)conn;
+    (void)toe;
+    req_free(*con_cls);
+    *con_cls = NULL;
+}
+
+static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+                          enum MHD_ConnectionNotificationCode toe)
+{
+    struct http_server *s = cls;
+    (void)conn;
+    (void)socket_context;
+    if (toe == MHD_CONNECTION_NOTIFY_CLOSED)
+        worker_socket_closed(s->worker);
+}
+
+static enum MHD_Result queue_response(struct http_req *req)
+{
+    struct MHD_Response *r = req->response;
+    req->response = NULL;
+    metrics_http_status(req->status);
+    enum MHD_Result rc = MHD_queue_response(req->conn, req->status, r);
+    MHD_destroy_response(r);
+    return rc;
+}
+
+static bool content_length_too_large(struct http_req *req)
+{
+    const char *cl = http_header(req, MHD_HTTP_HEADER_CONTENT_LENGTH);
+    if (!cl)
+        return false;
+    char *end;
+    errno = 0;
+    unsigned long long n = strtoull(cl, &end, 10);
+    return errno || end == cl || n > req->body_max;
+}
+
+static void too_large(struct http_req *req)
+{
+    if (req->engine)
+        engine_body_too_large(req->engine, req);
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
+                                  const char *method, const char *version,
+                                  const char *upload_data, size_t *upload_data_size,
+                                  void **con_cls)
+{
+    struct http_server *s = cls;
+    struct http_req *req = *con_cls;
+    (void)version;
+
+    if (!req) {
+        req = req_new(s->worker, conn, url, method);
+        if (!req)
+            return MHD_NO;
+        *con_cls = req;
+        if (url[0] != '/') {
+            http_respond_error(req, MHD_HTTP_BAD_REQUEST, "Malformed URL");
+            return queue_response(req);
+        }
+        if (content_length_too_large(req)) {
+            too_large(req);
+            http_respond_error(req, MHD_HTTP_CONTENT_TOO_LARGE, "Request body is too large");
+            return queue_response(req);
+        }
+        return MHD_YES;
+    }
+
+    if (*upload_data_size) {
+        size_t n = *upload_data_size;
+        *upload_data_size = 0;
+        if (req->body_len + n > req->body_max) {
+            /* A chunked body that outgrew the limit: stop reading it. */
+            too_large(req);
+            return MHD_NO;
+        }
+        char *grown = realloc(req->body, req->body_len + n + 1);
+        if (!grown)
+            return MHD_NO;
+        req->body = grown;
+        memcpy(req->body + req->body_len, upload_data, n);
+        req->body_len += n;
+        req->body[req->body_len] = '\0';
+        return MHD_YES;
+    }
+
+    if (!req->dispatched) {
+        req->dispatched = true;
+        if (req->engine)
+            engine_handle(req->engine, req);
+        else
+            worker_app(req->worker)->dispatch(req);
+    }
+    if (req->response)
+        return queue_response(req);
+    if (req->answered)
+        return MHD_YES;
+    if (!req->suspended) {
+        /* Waiting for Redis or a password hash: park the connection. */
+        req->suspended = true;
+        MHD_suspend_connection(conn);
+    }
+    return MHD_YES;
+}
+
+/* ---- responses ------------------------------------------------------- */
+
+void http_respond(struct http_req *req, unsigned status, struct MHD_Response *r)
+{
+    if (!r) {
+        /* Out of memory: closing the connection is the only answer left. */
+        log_error("http: could not build a response for %s %s", req->method, req->url);
+        r = MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
+        status = MHD_HTTP_INTERNAL_SERVER_ERROR;
+        if (!r)
+            return;
+    }
+    if (req->response) {
+        log_error("http: second answer to %s %s ignored", req->method, req->url);
+        MHD_destroy_response(r);
+        return;
+    }
+    req->response = r;
+    req->status = status;
+    if (req->suspended) {
+        req->suspended = false;
+        MHD_resume_connection(req->conn);
+    }
+}
+
+static struct MHD_Response *json_response(cJSON *body)
+{
+    char *text = body ? cJSON_PrintUnformatted(body) : strdup("null");
+    cJSON_Delete(body);
+    if (!text)
+        return NULL;
+    struct MHD_Response *r = MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE);
+    if (!r) {
+        free(text);
+        return NULL;
+    }
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+    return r;
+}
+
+void http_respond_json(struct http_req *req, unsigned status, cJSON *body)
+{
+    http_respond(req, status, json_response(body));
+}
+
+void http_respond_json_with(struct http_req *req, unsigned status, cJSON *body,
+                            const char *header, const char *value)
+{
+    struct MHD_Response *r = json_response(body);
+    if (r)
+        MHD_add_response_header(r, header, value);
+    http_respond(req, status, r);
+}
+
+void http_respond_error(struct http_req *req, unsigned status, const char *message)
+{
+    cJSON *o = cJSON_CreateObject();
+    if (o)
+        cJSON_AddStringToObject(o, "message", message);
+    http_respond_json(req, status, o);
+}
+
+void http_respond_unavailable(struct http_req *req)
+{
+    struct MHD_Response *r = NULL;
+    cJSON *o = cJSON_CreateObject();
+    if (o && cJSON_AddStringToObject(o, "message", "Service temporarily unavailable"))
+        r = json_response(o);
+    else
+        cJSON_Delete(o);
+    if (r)
+        MHD_add_response_header(r, MHD_HTTP_HEADER_RETRY_AFTER, "1");
+    http_respond(req, MHD_HTTP_SERVICE_UNAVAILABLE, r);
+}
+
+/* ---- request accessors ------------------------------------------------- */
+
+const char *http_header(struct http_req *req, const char *name)
+{
+    return MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, name);
+}
+
+const char *http_query(struct http_req *req, const char *name)
+{
+    return MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, name);
+}
+
+const char *http_cookie(struct http_req *req, const char *name)
+{
+    return MHD_lookup_connection_value(req->conn, MHD_COOKIE_KIND, name);
+}
+
+struct query_walk {
+    const char *key;
+    bool (*fn)(void *, const char *);
+    void *ctx;
+    unsigned seen;
+    bool stopped;
+};
+
+static enum MHD_Result query_walk_one(void *cls, enum MHD_ValueKind kind, const char *key,
+                                      const char *value)
+{
+    struct query_walk *q = cls;
+    (void)kind;
+    if (q->stopped || !key || strcmp(key, q->key) != 0)
+        return MHD_YES;
+    q->seen++;
+    if (!q->fn(q->ctx, value ? value : ""))
+        q->stopped = true;
+    return MHD_YES;
+}
+
+unsigned http_query_each(struct http_req *req, const char *key,
+                         bool (*fn)(void *ctx, const char *value), void *ctx)
+{
+    struct query_walk q = {.key = key, .fn = fn, .ctx = ctx};
+    MHD_get_connection_values(req->conn, MHD_GET_ARGUMENT_KIND, query_walk_one, &q);
+    return q.seen;
+}
+
+/* Whether a JSON text escapes a NUL (\u0000) inside a string: cJSON would
+ * decode it into a C string that silently ends there. */
+static bool json_has_nul_escape(const char *s, size_t len)
+{
+    for (size_t i = 0; i + 1 < len; i++) {
+        if (s[i] != '\\')
+            continue;
+        if (s[i + 1] == 'u' && i + 5 < len && memcmp(s + i + 2, "0000", 4) == 0)
+            return true;
+        i++; /* skip the escaped character, so "\\u0000" is plain text */
+    }
+    return false;
+}
+
+cJSON *http_json_object(struct http_req *req)
+{
+    if (req->body && (memchr(req->body, '\0', req->body_len) ||
+                      json_has_nul_escape(req->body, req->body_len))) {
+        http_respond_error(req, MHD_HTTP_BAD_REQUEST, "Strings must not contain NUL characters");
+        return NULL;
+    }
+    cJSON *o = req->body ? cJSON_ParseWithLength(req->body, req->body_len) : NULL;
+    if (!cJSON_IsObject(o)) {
+        cJSON_Delete(o);
+        http_respond_error(req, MHD_HTTP_BAD_REQUEST, "Request body must be a JSON object");
+        return NULL;
+    }
+    return o;
+}
+
+/* ---- sessions ---------------------------------------------------------- */
+
+char *http_session_cookie(char *buf, size_t n, const char *token, long ttl, bool secure)
+{
+    snprintf(buf, n, "%s=%s; Path=/; HttpOnly; SameSite=Lax; Max-Age=%ld%s", HTTP_SESSION_COOKIE,
+             token ? token : "", token ? ttl : 0L, secure ? "; Secure" : "");
+    return buf;
+}
+
+static void on_session(void *priv, redisReply *reply)
+{
+    struct http_req *req = priv;
+    if (rconn_is_error(reply)) {
+        http_respond_unavailable(req);
+        return;
+    }
+    if (reply->type == REDIS_REPLY_ARRAY && reply->elements == 2) {
+        size_t nlen;
+        const char *id = rconn_str(reply->element[0], NULL);
+        const char *name = rconn_str(reply->element[1], &nlen);
+        uint64_t uid;
+        if (id && name && nlen < sizeof req->username &&
+            store_parse_id(id, strlen(id), false, &uid) == 0) {
+            req->user_id = uid;
+            memcpy(req->username, name, nlen);
+            req->username[nlen] = '\0';
+        }
+    }
+    if (!req->user_id && req->auth_required)
+        http_respond_error(req, MHD_HTTP_UNAUTHORIZED, "Not signed in");
+    else
+        req->after_auth(req);
+}
+
+void http_with_user(struct http_req *req, bool required, void (*next)(struct http_req *))
+{
+    const struct config *cfg = worker_app(req->worker)->cfg;
+    const char *token = http_cookie(req, HTTP_SESSION_COOKIE);
+    req->user_id = 0;
+    req->auth_required = required;
+    req->after_auth = next;
+    if (!token || !token_is_wellformed(token, strlen(token))) {
+        if (required)
+            http_respond_error(req, MHD_HTTP_UNAUTHORIZED, "Not signed in");
+        else
+            next(req);
+        return;
+    }
+    char digest[65], ttl[24];
+    token_digest_hex(token, strlen(token), digest);
+    store_key_session(req->session_key, sizeof req->session_key, digest);
+    snprintf(ttl, sizeof ttl, "%ld", (long)cfg->session_ttl);
+    const char *keys[] = {req->session_key};
+    const char *args[] = {ttl};
+    if (rconn_script(worker_redis(req->worker), SCRIPT_SESSION, on_session, req, 1, keys, 1, args) < 0)
+        http_respond_unavailable(req);
+}
+
+/* ---- the daemon -------------------------------------------------------- */
+
+struct http_server *http_server_new(struct worker *w)
+{
+    struct http_server *s = calloc(1, sizeof *s);
+    if (!s)
+        return NULL;
+    s->worker = w;
+    const struct config *cfg = worker_app(w)->cfg;
+    unsigned flags = MHD_USE_NO_LISTEN_SOCKET | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
+                     MHD_ALLOW_UPGRADE | MHD_USE_ERROR_LOG;
+    s->daemon = MHD_start_daemon(
+        flags, 0, NULL, NULL, on_request, s,
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
+        MHD_OPTION_NOTIFY_CONNECTION, on_connection, s,
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)HTTP_IDLE_TIMEOUT_S,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HTTP_CONN_MEMORY,
+        MHD_OPTION_CONNECTION_LIMIT, (unsigned)cfg->max_connections,
+        MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+        MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL,
+        MHD_OPTION_END);
+    if (!s->daemon) {
+        log_error("worker %u: could not start the HTTP daemon", worker_index(w));
+        free(s);
+        return NULL;
+    }
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info(s->daemon, MHD_DAEMON_INFO_EPOLL_FD);
+    s->watch.fd = info ? info->epoll_fd : -1;
+    s->watch.fn = on_daemon_ready;
+    if (s->watch.fd < 0 || worker_watch(w, &s->watch, EPOLLIN) < 0) {
+        log_error("worker %u: could not watch the HTTP daemon", worker_index(w));
+        http_server_free(s);
+        return NULL;
+    }
+    return s;
+}
+
+void http_server_free(struct http_server *s)
+{
+    if (!s)
+        return;
+    if (s->daemon) {
+        /* Let resumed requests finish their bookkeeping before the stop. */
+        MHD_run(s->daemon);
+        MHD_stop_daemon(s->daemon);
+    }
+    free(s);
+}
+
+int http_server_add(struct http_server *s, int fd, const struct sockaddr *addr, socklen_t len)
+{
+    /* On failure libmicrohttpd has closed the socket already. */
+    return MHD_add_connection(s->daemon, fd, addr, len) == MHD_YES ? 0 : -1;
+}
+
+int http_server_timeout_ms(struct http_server *s, int cap)
+{
+    MHD_UNSIGNED_LONG_LONG ms;
+    if (MHD_get_timeout(s->daemon, &ms) == MHD_YES && ms < (MHD_UNSIGNED_LONG_LONG)cap)
+        return (int)ms;
+    return cap;
+}
+
+void http_server_run(struct http_server *s)
+{
+    MHD_run(s->daemon);
+}

@@ -1,0 +1,126 @@
+/* chatd: configuration, the application's parts, and the runtime. */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "app.h"
+#include "chat.h"
+#include "config.h"
+#include "engine.h"
+#include "hashpool.h"
+#include "http.h"
+#include "log.h"
+#include "metrics.h"
+#include "password.h"
+#include "runtime.h"
+#include "seed.h"
+#include "sio_server.h"
+#include "static.h"
+
+/* Password hashes waiting for a hashing thread, at most; beyond that a
+ * login is refused with 503 rather than queued without bound. */
+#define HASH_QUEUE_MAX 256
+#define SEED_RETRY_MAX_S 5
+/* Engine.IO limits of chatd: a chat message is at most MAX_MESSAGE_BYTES
+ * (65536 at most), so a payload of 128 KiB holds one with room to spare. */
+#define CHAT_MAX_PAYLOAD (128 * 1024)
+#define CHAT_OUTBOX_BYTES (1024 * 1024)
+#define CHAT_OUTBOX_PACKETS 1024
+#define CHAT_CONNECT_TIMEOUT_MS 45000
+
+/* When Redis is down at start, the demo data is seeded by this thread as
+ * soon as it comes back. */
+struct seeder {
+    const struct config *cfg;
+    pthread_t thread;
+    atomic_bool stop;
+    bool started;
+};
+
+static void *seeder_main(void *arg)
+{
+    struct seeder *s = arg;
+    unsigned delay = 1;
+    while (!atomic_load(&s->stop) && seed_demo(s->cfg) < 0) {
+        for (unsigned i = 0; i < delay * 10 && !atomic_load(&s->stop); i++)
+            nanosleep(&(struct timespec){.tv_nsec = 100 * 1000 * 1000}, NULL);
+        delay = delay * 2 > SEED_RETRY_MAX_S ? SEED_RETRY_MAX_S : delay * 2;
+    }
+    return NULL;
+}
+
+static struct engine *socketio_engine(const struct config *cfg, struct sio_server *sio)
+{
+    static const char *origins[CONFIG_ORIGINS_MAX];
+    for (size_t i = 0; i < cfg->n_origins; i++)
+        origins[i] = cfg->origins[i];
+    struct engine_options opt = {
+        .path = "/socket.io/",
+        .ping_interval_ms = cfg->ping_interval_ms,
+        .ping_timeout_ms = cfg->ping_timeout_ms,
+        .max_payload = CHAT_MAX_PAYLOAD,
+        .outbox_max_bytes = CHAT_OUTBOX_BYTES,
+        .outbox_max_packets = CHAT_OUTBOX_PACKETS,
+        .origins = origins,
+        .n_origins = cfg->n_origins,
+    };
+    return engine_new(&opt, sio_server_handlers(sio));
+}
+
+int main(int argc, char **argv)
+{
+    struct config cfg;
+    int rc = config_load(&cfg, argc, argv, stdout, stderr);
+    if (rc == 1)
+        return 0;
+    if (rc != 0)
+        return 2;
+    log_set_level(cfg.log_level);
+    metrics_init();
+    if (pw_init() < 0) {
+        log_error("libsodium failed to initialize");
+        return 1;
+    }
+    runtime_block_signals();
+
+    struct app app = {.cfg = &cfg, .dispatch = routes_dispatch};
+    struct seeder seeder = {.cfg = &cfg};
+    struct sio_app chat = chat_app(&cfg);
+    struct sio_server *sio = sio_server_new(&chat, &(struct sio_server_options){
+                                                       .connect_timeout_ms = CHAT_CONNECT_TIMEOUT_MS});
+    int exit_code = 1;
+
+    app.web = static_root_open(cfg.web_root);
+    if (!app.web)
+        log_warn("WEB_ROOT %s cannot be opened: serving the API only", cfg.web_root);
+    app.hashes = hashpool_new(cfg.hash_threads, HASH_QUEUE_MAX);
+    app.engines[0] = sio ? socketio_engine(&cfg, sio) : NULL;
+    app.nengines = 1;
+    if (!app.hashes || !app.engines[0]) {
+        log_error("out of memory at start");
+        goto out;
+    }
+
+    if (cfg.seed_demo && seed_demo(&cfg) < 0) {
+        log_warn("Redis is unavailable: serving anyway; the demo data follows when it is back");
+        if (pthread_create(&seeder.thread, NULL, seeder_main, &seeder) == 0)
+            seeder.started = true;
+    }
+    exit_code = runtime_run(&app);
+    if (exit_code == 0)
+        log_info("stopped");
+
+out:
+    if (seeder.started) {
+        atomic_store(&seeder.stop, true);
+        pthread_join(seeder.thread, NULL);
+    }
+    hashpool_free(app.hashes);
+    engine_free(app.engines[0]);
+    sio_server_free(sio);
+    static_root_free(app.web);
+    config_free(&cfg);
+    return exit_code;
+}

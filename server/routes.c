@@ -1,0 +1,884 @@
+/* routes: the HTTP API of SPEC.md on the data model of store.h.  Each
+ * route is a short chain: validate, (resolve the session,) one Redis
+ * round trip, answer. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "app.h"
+#include "config.h"
+#include "hashpool.h"
+#include "http.h"
+#include "log.h"
+#include "metrics.h"
+#include "password.h"
+#include "rconn.h"
+#include "static.h"
+#include "token.h"
+#include "worker.h"
+
+#define HISTORY_DEFAULT_SIZE 15
+#define HISTORY_MAX_SIZE 100
+#define HISTORY_MAX_OFFSET 1000000000L
+#define PRELOAD_SIZE 20
+#define USERS_MAX_IDS 100
+
+static const struct config *cfg_of(struct http_req *req)
+{
+    return worker_app(req->worker)->cfg;
+}
+
+static int script(struct http_req *req, enum store_script s, rconn_cb *cb, int nkeys,
+                  const char **keys, int nargs, const char **args)
+{
+    return rconn_script(worker_redis(req->worker), s, cb, req, nkeys, keys, nargs, args);
+}
+
+/* Adds a NUL-terminated copy of a reply string to a JSON object. */
+static bool add_reply_string(cJSON *o, const char *name, const redisReply *r)
+{
+    size_t len;
+    const char *s = rconn_str(r, &len);
+    if (!s)
+        return false;
+    char *copy = strndup(s, len);
+    bool ok = copy && cJSON_AddStringToObject(o, name, copy);
+    free(copy);
+    return ok;
+}
+
+static cJSON *user_object(const char *id, const redisReply *name, int online)
+{
+    cJSON *u = cJSON_CreateObject();
+    if (!u || !cJSON_AddStringToObject(u, "id", id) || !add_reply_string(u, "username", name) ||
+        (online >= 0 && !cJSON_AddBoolToObject(u, "online", online))) {
+        cJSON_Delete(u);
+        return NULL;
+    }
+    return u;
+}
+
+/* Messages of a ZREVRANGE reply, normalized; members that are not
+ * messages are skipped. */
+static cJSON *messages_array(const redisReply *members)
+{
+    cJSON *arr = cJSON_CreateArray();
+    for (size_t i = 0; arr && i < members->elements; i++) {
+        size_t len;
+        const char *json = rconn_str(members->element[i], &len);
+        cJSON *m = json ? store_message_normalize(json, len) : NULL;
+        if (m)
+            cJSON_AddItemToArray(arr, m);
+    }
+    return arr;
+}
+
+/* ---- /me, /logout ------------------------------------------------------ */
+
+static void me_answer(struct http_req *req)
+{
+    if (!req->user_id) {
+        http_respond_json(req, MHD_HTTP_OK, NULL);
+        return;
+    }
+    char id[24];
+    snprintf(id, sizeof id, "%" PRIu64, req->user_id);
+    cJSON *u = cJSON_CreateObject();
+    if (u) {
+        cJSON_AddStringToObject(u, "id", id);
+        cJSON_AddStringToObject(u, "username", req->username);
+    }
+    http_respond_json(req, MHD_HTTP_OK, u);
+}
+
+static void logout_done(void *priv, redisReply *reply)
+{
+    struct http_req *req = priv;
+    if (rconn_is_error(reply)) {
+        http_respond_unavailable(req);
+        return;
+    }
+    char cookie[128];
+    const struct config *cfg = cfg_of(req);
+    http_session_cookie(cookie, sizeof cookie, NULL, 0, cfg->cookie_secure);
+    http_respond_json_with(req, MHD_HTTP_OK, cJSON_CreateObject(), MHD_HTTP_HEADER_SET_COOKIE,
+                           cookie);
+}
+
+static void logout_start(struct http_req *req)
+{
+    if (rconn_commandv(worker_redis(req->worker), logout_done, req, 2,
+                       (const char *[]){"DEL", req->session_key}) < 0)
+        http_respond_unavailable(req);
+}
+
+/* ---- /login -------------------------------------------------------------- */
+
+/* Login is a chain: look up the name (counting the attempt against the
+ * rate limits), verify or hash the password on the hash pool, register if
+ * new, create a session.  An attempt that does not fail is uncounted. */
+struct login {
+    struct http_req *req;
+    struct inbox_item item;         /* the finished hash, back on the worker */
+    struct hash_job job;
+    char password[PW_PASSWORD_MAX + 1];
+    size_t password_len;
+    char username[STORE_USERNAME_MAX_BYTES + 1];
+    char user_key[STORE_KEY_MAX];
+    char fails_user_key[STORE_KEY_MAX];
+    char fails_addr_key[STORE_KEY_MAX];
+    uint64_t user_id;
+    bool registering;
+    bool retried;                   /* lost a registration race once */
+    bool counted;                   /* the attempt is counted as a failure */
+    char token[TOKEN_STR_LEN + 1];
+};
+
+static void login_free(void *p)
+{
+    struct login *l = p;
+    if (l)
+        sodium_memzero(l, sizeof *l);
+    free(l);
+}
+
+static void ignore_reply(void *priv, redisReply *reply)
+{
+    (void)priv;
+    (void)reply;
+}
+
+/* Uncounts the attempt (it succeeded, or never got to fail).  Best effort:
+ * the answer does not wait, and a lost release only errs on the safe side. */
+static void release_attempt(struct http_req *req)
+{
+    struct login *l = req->route_state;
+    if (!l || !l->counted)
+        return;
+    l->counted = false;
+    const char *keys[] = {l->fails_user_key, l->fails_addr_key};
+    rconn_script(worker_redis(req->worker), SCRIPT_LOGIN_RELEASE, ignore_reply, NULL, 2, keys, 0,
+                 NULL);
+}
+
+static void login_unavailable(struct http_req *req)
+{
+    release_attempt(req);
+    http_respond_unavailable(req);
+}
+
+static void session_created(void *priv, redisReply *reply)
+{
+    struct http_req *req = priv;
+    struct login *l = req->route_state;
+    if (rconn_is_error(reply)) {
+        http_respond_unavailable(req);
+        return;
+    }
+    const struct config *cfg = cfg_of(req);
+    char id[24], cookie[160];
+    snprintf(id, sizeof id, "%" PRIu64, l->user_id);
+    http_session_cookie(cookie, sizeof cookie, l->token, (long)cfg->session_ttl, cfg->cookie_secure);
+    cJSON *u = cJSON_CreateObject();
+    if (u) {
+        cJSON_AddStringToObject(u, "id", id);
+        cJSON_AddStringToObject(u, "username", l->username);
+    }
+    http_respond_json_with(req, l->registering ? MHD_HTTP_CREATED : MHD_HTTP_OK, u,
+                           MHD_HTTP_HEADER_SET_COOKIE, cookie);
+}
+
+/* A new session for l->user_id: a fresh token every time; only its digest
+ * is stored. */
+static void create_session(struct http_req *req)
+{
+    struct login *l = req->route_state;
+    const struct config *cfg = cfg_of(req);
+    char digest[TOKEN_DIGEST_HEX_LEN + 1], ttl[24], id[24];
+    release_attempt(req);
+    token_new(l->token);
+    token_digest_hex(l->token, strlen(l->token), digest);
+    store_key_session(req->session_key, sizeof req->session_key, digest);
+    snprintf(ttl, sizeof ttl, "%ld", (long)cfg->session_ttl);
+    snprintf(id, sizeof id, "%" PRIu64, l->user_id);
+    const char *argv[] = {"SET", req->session_key, id, "EX", ttl};
+    if (rconn_commandv(worker_redis(req->worker), session_created, req, 5, argv) < 0)
+        http_respond_unavailable(req);
+}
+
+static void lookup(struct http_req *req);
+
+static void registered(void *priv, redisReply *reply)
+{
+    struct http_req *req = priv;
+    struct login *l = req->route_state;
+    if (rconn_is_error(reply)) {
+        login_unavailable(req);
+    } else if (reply->type == REDIS_REPLY_INTEGER && reply->integer > 0) {
+        l->user_id = (uint64_t)reply->integer;
+        log_info("registered user %" PRIu64, l->user_id);
+        create_session(req);
+    } else if (!l->retried) {
+        /* Someone registered the name while we were hashing: this is a
+         * login to their account now. */
+        l->retried = true;
+        l->registering = false;
+        release_attempt(req);
+        lookup(req);
+    } else {
+        release_attempt(req);
+        http_respond_error(req, MHD_HTTP_CONFLICT, "That username is being registered; try again");
+    }
+}
+
+static void wrong_password(struct http_req *req)
+{
+    /* The attempt stays counted: that is the failure. */
+    struct login *l = req->route_state;
+    l->counted = false;
+    metrics_inc(METRICS_LOGIN_FAILURES);
+    http_respond_error(req, MHD_HTTP_NOT_FOUND, "Invalid username or password");
+}
+
+/* Back on the worker thread with the hash pool's answer. */
+static void hash_finished(struct worker *w, struct inbox_item *item)
+{
+    struct login *l = (struct login *)((char *)item - offsetof(struct login, item));
+    struct http_req *req = l->req;
+    struct hash_job *job = &l->job;
+    if (worker_stopping(w) || job->result == HASHPOOL_CANCELLED) {
+        login_unavailable(req);
+        return;
+    }
+    if (l->registering) {
+        if (job->result != 0) {
+            release_attempt(req);
+            http_respond_error(req, MHD_HTTP_INTERNAL_SERVER_ERROR, "Could not hash the password");
+            return;
+        }
+        char username_key[STORE_KEY_MAX];
+        store_key_username(username_key, sizeof username_key, l->username, strlen(l->username));
+        const char *keys[] = {username_key, STORE_KEY_TOTAL_USERS};
+        const char *args[] = {l->username, job->hash};
+        if (script(req, SCRIPT_REGISTER, registered, 2, keys, 2, args) < 0)
+            login_unavailable(req);
+        return;
+    }
+    if (job->result != 0) {
+        if (job->result < 0)
+            log_warn("user %" PRIu64 " has a password hash chatd cannot use", l->user_id);
+        wrong_password(req);
+        return;
+    }
+    if (job->rehashed) {
+        /* Upgrade a legacy hash, unless it changed meanwhile. */
+        const char *keys[] = {l->user_key};
+        const char *args[] = {job->hash, job->new_hash};
+        rconn_script(worker_redis(w), SCRIPT_REHASH, ignore_reply, NULL, 1, keys, 2, args);
+    }
+    create_session(req);
+}
+
+static void hash_done_on_pool(struct hash_job *job)
+{
+    struct login *l = job->ctx;
+    worker_post(l->req->worker, &l->item);
+}
+
+static void submit_hash(struct http_req *req, enum hash_job_op op)
+{
+    struct login *l = req->route_state;
+    l->job.op = op;
+    memcpy(l->job.password, l->password, l->password_len);
+    l->job.password_len = l->password_len;
+    if (hashpool_submit(worker_app(req->worker)->hashes, &l->job) < 0) {
+        sodium_memzero(l->job.password, sizeof l->job.password);
+        release_attempt(req);
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "message", "Too many sign-ins at once; try again shortly");
+        http_respond_json_with(req, MHD_HTTP_SERVICE_UNAVAILABLE, o, MHD_HTTP_HEADER_RETRY_AFTER, "1");
+    }
+}
+
+static void login_looked_up(void *priv, redisReply *reply)
+{
+    struct http_req *req = priv;
+    struct login *l = req->route_state;
+    const struct config *cfg = cfg_of(req);
+    if (rconn_is_error(reply) || reply->type != REDIS_REPLY_ARRAY || reply->elements < 1) {
+        http_respond_unavailable(req);
+        return;
+    }
+    const char *what = rconn_str(reply->element[0], NULL);
+    if (what && strcmp(what, "limited") == 0 && reply->elements == 2 &&
+        reply->element[1]->type == REDIS_REPLY_INTEGER) {
+        char retry[24];
+        snprintf(retry, sizeof retry, "%lld", reply->element[1]->integer);
+        metrics_inc(METRICS_LOGIN_FAILURES);
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "message", "Too many failed sign-ins; try again later");
+        http_respond_json_with(req, MHD_HTTP_TOO_MANY_REQUESTS, o, MHD_HTTP_HEADER_RETRY_AFTER, retry);
+        return;
+    }
+    l->counted = true;
+    if (what && strcmp(what, "none") == 0) {
+        if (cfg->registration == CONFIG_REGISTRATION_CLOSED) {
+            release_attempt(req);
+            http_respond_error(req, MHD_HTTP_FORBIDDEN, "Registration is closed");
+            return;
+        }
+        l->registering = true;
+        submit_hash(req, HASH_JOB_HASH);
+        return;
+    }
+    size_t ref_len = 0, hash_len = 0;
+    const char *ref = reply->elements == 3 ? rconn_str(reply->element[1], &ref_len) : NULL;
+    const char *hash = reply->elements == 3 ? rconn_str(reply->element[2], &hash_len) : NULL;
+    if (!what || strcmp(what, "found") != 0 || !ref || !hash ||
+        store_parse_user_ref(ref, ref_len, &l->user_id) < 0 || hash_len >= sizeof l->job.hash) {
+        log_warn("login: unreadable user record for a username");
+        wrong_password(req);
+        return;
+    }
+    store_key_user(l->user_key, sizeof l->user_key, l->user_id);
+    memcpy(l->job.hash, hash, hash_len);
+    l->job.hash[hash_len] = '\0';
+    submit_hash(req, HASH_JOB_VERIFY);
+}
+
+static void lookup(struct http_req *req)
+{
+    struct login *l = req->route_state;
+    const struct config *cfg = cfg_of(req);
+    char username_key[STORE_KEY_MAX], max_user[24], max_addr[24], window[24];
+    store_key_username(username_key, sizeof username_key, l->username, strlen(l->username));
+    snprintf(max_user, sizeof max_user, "%u", cfg->login_max_fails_user);
+    snprintf(max_addr, sizeof max_addr, "%u", cfg->login_max_fails_addr);
+    snprintf(window, sizeof window, "%u", cfg->login_fail_window);
+    const char *keys[] = {username_key, l->fails_user_key, l->fails_addr_key};
+    const char *args[] = {max_user, max_addr, window};
+    if (script(req, SCRIPT_LOGIN_LOOKUP, login_looked_up, 3, keys, 3, args) < 0)
+        http_respond_unavailable(req);
+}
+
+static void login_start(struct http_req *req)
+{
+    const struct config *cfg = cfg_of(req);
+    cJSON *body = http_json_object(req);
+    if (!body)
+        return;
+    const cJSON *name = cJSON_GetObjectItemCaseSensitive(body, "username");
+    const cJSON *pass = cJSON_GetObjectItemCaseSensitive(body, "password");
+    const char *problem = NULL;
+    if (!cJSON_IsString(name) || !cJSON_IsString(pass))
+        problem = "username and password are required strings";
+    else if ((problem = store_username_problem(name->valuestring, strlen(name->valuestring))))
+        ;
+    else if (!pass->valuestring[0])
+        problem = "Password must not be empty";
+    else if (strlen(pass->valuestring) > PW_PASSWORD_MAX)
+        problem = "Password must be at most 256 bytes";
+    struct login *l = problem ? NULL : calloc(1, sizeof *l);
+    if (!l) {
+        cJSON_Delete(body);
+        http_respond_error(req, problem ? MHD_HTTP_BAD_REQUEST : MHD_HTTP_INTERNAL_SERVER_ERROR,
+                           problem ? problem : "Out of memory");
+        return;
+    }
+    req->route_state = l;
+    req->route_state_free = login_free;
+    l->req = req;
+    l->item.run = hash_finished;
+    l->job.ctx = l;
+    l->job.done = hash_done_on_pool;
+    l->job.scheme = cfg->password_hash;
+    l->password_len = strlen(pass->valuestring);
+    memcpy(l->password, pass->valuestring, l->password_len);
+    snprintf(l->username, sizeof l->username, "%s", name->valuestring);
+    sodium_memzero(pass->valuestring, l->password_len);
+    cJSON_Delete(body);
+    sodium_memzero(req->body, req->body_len);
+    store_key_login_fails_user(l->fails_user_key, sizeof l->fails_user_key, l->username,
+                               strlen(l->username));
+    store_key_login_fails_addr(l->fails_addr_key, sizeof l->fails_addr_key, req->client_addr);
+    lookup(req);
+}
+
+/* ---- users ----------------------------------------------------------------- */
+
+static void online_users_answer(void *priv, redisReply *reply)
+{
+    struct http_req *req = priv;
+    if (rconn_is_error(reply) || reply->type != REDIS_REPLY_ARRAY) {
+        http_respond_unavailable(req);
+        return;
+    }
+    cJSON *users = cJSON_CreateObject();
+    for (size_t i = 0; users && i + 1 < reply->elements; i += 2) {
+        const char *id = rconn_str(reply->element[i], NULL);
+        cJSON *u = id ? user_object(id, reply->element[i + 1], 1) : NULL;
+        if (u)
+            cJSON_AddItemToObject(users, id, u);
+    }
+    http_respond_json(req, MHD_HTTP_OK, users);
+}
+
+static void online_users_start(struct http_req *req)
+{
+    const char *keys[] = {STORE_KEY_ONLINE_USERS};
+    if (script(req, SCRIPT_ONLINE_USERS, online_users_answer, 1, keys, 0, NULL) < 0)
+        http_respond_unavailable(req);
+}
+
+struct id_list {
+    char ids[USERS_MAX_IDS][24];
+    const char *ptrs[USERS_MAX_IDS];
+    int count;
+    bool bad;
+};
+
+static bool collect_id(void *ctx, const char *value)
+{
+    struct id_list *list = ctx;
+    uint64_t id;
+    if (list->count == USERS_MAX_IDS || store_parse_id(value, strlen(value), false, &id) < 0) {
+        list->bad = true;
+        return false;
+    }
+    snprintf(list->ids[list->count], sizeof list->ids[0], "%" PRIu64, id);
+    list->ptrs[list->count] = list->ids[list->count];
+    list->count++;
+    return true;
+}
+
+static void users_answer(void *priv, redisReply *reply)
+{
+    struct http_req *req = priv;
+    if (rconn_is_error(reply) || reply->type != REDIS_REPLY_ARRAY) {
+        http_respond_unavailable(req);
+        return;
+    }
+    cJSON *users = cJSON_CreateObject();
+    for (size_t i = 0; users && i + 2 < reply->elements; i += 3) {
+        const char *id = rconn_str(reply->element[i], NULL);
+        int online = reply->element[i + 2]->type == REDIS_REPLY_INTEGER &&
+                     reply->element[i + 2]->integer == 1;
+        cJSON *u = id ? user_object(id, reply->element[i + 1], online) : NULL;
+        if (u && !cJSON_GetObjectItemCaseSensitive(users, id))
+            cJSON_AddItemToObject(users, id, u);
+        else
+            cJSON_Delete(u);
+    }
+    http_respond_json(req, MHD_HTTP_OK, users);
+}
+
+static void users_start(struct http_req *req)
+{
+    struct id_list *list = calloc(1, sizeof *list);
+    if (!list) {
+        http_respond_error(req, MHD_HTTP_INTERNAL_SERVER_ERROR, "Out of memory");
+        return;
+    }
+    req->route_state = list;
+    req->route_state_free = free;
+    unsigned seen = http_query_each(req, "ids[]", collect_id, list);
+    if (!list->bad)
+        seen += http_query_each(req, "ids", collect_id, list);
+    if (list->bad || seen == 0) {
+        http_respond_error(req, MHD_HTTP_BAD_REQUEST,
+                           "ids[] must be 1 to 100 numeric user ids");
+        return;
+    }
+    const char *keys[] = {STORE_KEY_ONLINE_USERS};
+    if (script(req, SCRIPT_USERS, users_answer, 1, keys, list->count, list->ptrs) < 0)
+        http_respond_unavailable(req);
+}
+
+/* ---- rooms ----------------------------------------------------------------- */
+
+struct room_entry {
+    struct room_ref ref;
+    const redisReply *row;
+};
+
+static int room_order(const void *x, const void *y)
+{
+    const struct room_entry *a = x, *b = y;
+    if (a->ref.kind != b->ref.kind)
+        return a->ref.kind == ROOM_NAMED ? -1 : 1;
+    if (a->ref.a != b->ref.a)
+        return a->ref.a < b->ref.a ? -1 : 1;
+    return a->ref.b < b->ref.b ? -1 : a->ref.b > b->ref.b;
+}
+
+static void rooms_answer(void *priv, redisReply *reply)
+{
+    struct http_req *req = priv;
+    if (rconn_is_error(reply) || reply->type != REDIS_REPLY_ARRAY) {
+        http_respond_unavailable(req);
+        return;
+    }
+    struct room_entry *rooms = calloc(reply->elements ? reply->elements : 1, sizeof *rooms);
+    cJSON *out = rooms ? cJSON_CreateArray() : NULL;
+    size_t n = 0;
+    for (size_t i = 0; out && i < reply->elements; i++) {
+        const redisReply *row = reply->element[i];
+        size_t len;
+        const char *id = row->type == REDIS_REPLY_ARRAY && row->elements >= 2
+                             ? rconn_str(row->element[0], &len) : NULL;
+        if (id && store_room_parse(id, len, &rooms[n].ref) == 0) {
+            rooms[n].row = row;
+            n++;
+        }
+    }
+    if (n)
+        qsort(rooms, n, sizeof *rooms, room_order);
+    for (size_t i = 0; out && i < n; i++) {
+        cJSON *room = cJSON_CreateObject();
+        cJSON_AddStringToObject(room, "id", rooms[i].ref.id);
+        cJSON *names = cJSON_AddArrayToObject(room, "names");
+        for (size_t k = 1; names && k < rooms[i].row->elements; k++) {
+            size_t len;
+            const char *name = rconn_str(rooms[i].row->element[k], &len);
+            char *copy = name ? strndup(name, len) : NULL;
+            if (copy)
+                cJSON_AddItemToArray(names, cJSON_CreateString(copy));
+            free(copy);
+        }
+        cJSON_AddItemToArray(out, room);
+    }
+    free(rooms);
+    http_respond_json(req, MHD_HTTP_OK, out);
+}
+
+/* GET /rooms/{userId}: only one's own list. */
+static void rooms_start(struct http_req *req)
+{
+    const char *id = req->url + strlen("/rooms/");
+    uint64_t uid;
+    if (store_parse_id(id, strlen(id), false, &uid) < 0) {
+        http_respond_error(req, MHD_HTTP_BAD_REQUEST, "Invalid user id");
+        return;
+    }
+    if (uid != req->user_id) {
+        http_respond_error(req, MHD_HTTP_FORBIDDEN, "You can only list your own rooms");
+        return;
+    }
+    char key[STORE_KEY_MAX];
+    store_key_user_rooms(key, sizeof key, uid);
+    const char *keys[] = {key};
+    if (script(req, SCRIPT_ROOMS, rooms_answer, 1, keys, 0, NULL) < 0)
+        http_respond_unavailable(req);
+}
+
+/* Parses an optional non-negative integer query argument. */
+static bool query_long(struct http_req *req, const char *name, long dflt, long min, long max,
+                       long *out)
+{
+    const char *v = http_query(req, name);
+    if (!v) {
+        *out = dflt;
+        return true;
+    }
+    char *end;
+    long n = strtol(v, &end, 10);
+    if (!*v || *end || n < min || (v[0] == '-' && n == 0))
+        return false;
+    *out = n > max ? max : n;
+    return true;
+}
+
+static void history_answer(void *priv, redisReply *reply)
+{
+    struct http_req *req = priv;
+    if (rconn_is_error(reply)) {
+        http_respond_unavailable(req);
+    } else if (reply->type == REDIS_REPLY_NIL) {
+        http_respond_error(req, MHD_HTTP_FORBIDDEN, "You are not a member of this room");
+    } else if (reply->type != REDIS_REPLY_ARRAY) {
+        http_respond_unavailable(req);
+    } else {
+        http_respond_json(req, MHD_HTTP_OK, messages_array(reply));
+    }
+}
+
+/* GET /room/{id}/messages?offset=&size= */
+static void history_start(struct http_req *req)
+{
+    const char *id = req->url + strlen("/room/");
+    const char *end = strchr(id, '/');
+    struct room_ref room;
+    long offset, size;
+    if (!end || store_room_parse(id, (size_t)(end - id), &room) < 0) {
+        http_respond_error(req, MHD_HTTP_BAD_REQUEST, "Invalid room id");
+        return;
+    }
+    if (!query_long(req, "offset", 0, 0, HISTORY_MAX_OFFSET, &offset) ||
+        !query_long(req, "size", HISTORY_DEFAULT_SIZE, 1, HISTORY_MAX_SIZE, &size)) {
+        http_respond_error(req, MHD_HTTP_BAD_REQUEST,
+                           "offset must be 0 or more and size 1 or more");
+        return;
+    }
+    char room_key[STORE_KEY_MAX], rooms_key[STORE_KEY_MAX], start[24], stop[24];
+    store_key_room(room_key, sizeof room_key, room.id);
+    store_key_user_rooms(rooms_key, sizeof rooms_key, req->user_id);
+    snprintf(start, sizeof start, "%ld", offset);
+    snprintf(stop, sizeof stop, "%ld", offset + size - 1);
+    const char *keys[] = {room_key, rooms_key};
+    const char *args[] = {room.id, store_room_is_private_member(&room, req->user_id) ? "1" : "0",
+                          start, stop};
+    if (script(req, SCRIPT_HISTORY, history_answer, 2, keys, 4, args) < 0)
+        http_respond_unavailable(req);
+}
+
+static void private_room_answer(void *priv, redisReply *reply)
+{
+    struct http_req *req = priv;
+    const struct room_ref *room = req->route_state;
+    if (rconn_is_error(reply)) {
+        http_respond_unavailable(req);
+        return;
+    }
+    if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 2) {
+        http_respond_error(req, MHD_HTTP_NOT_FOUND, "No such user");
+        return;
+    }
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "id", room->id);
+    cJSON *names = cJSON_AddArrayToObject(o, "names");
+    for (size_t i = 0; names && i < 2; i++) {
+        size_t len;
+        const char *name = rconn_str(reply->element[i], &len);
+        char *copy = name ? strndup(name, len) : NULL;
+        if (copy)
+            cJSON_AddItemToArray(names, cJSON_CreateString(copy));
+        free(copy);
+    }
+    http_respond_json(req, MHD_HTTP_CREATED, o);
+}
+
+/* A user id given as a JSON number or a numeric string. */
+static bool json_user_id(const cJSON *v, uint64_t *out)
+{
+    if (cJSON_IsString(v))
+        return store_parse_id(v->valuestring, strlen(v->valuestring), false, out) == 0;
+    if (cJSON_IsNumber(v) && v->valuedouble >= 1 && v->valuedouble <= (double)STORE_ID_MAX &&
+        (double)(uint64_t)v->valuedouble == v->valuedouble) {
+        *out = (uint64_t)v->valuedouble;
+        return true;
+    }
+    return false;
+}
+
+/* POST /room {"user1","user2"}: only by one of the two. */
+static void private_room_start(struct http_req *req)
+{
+    cJSON *body = http_json_object(req);
+    if (!body)
+        return;
+    uint64_t u1, u2;
+    bool ok = json_user_id(cJSON_GetObjectItemCaseSensitive(body, "user1"), &u1) &&
+              json_user_id(cJSON_GetObjectItemCaseSensitive(body, "user2"), &u2);
+    cJSON_Delete(body);
+    struct room_ref *room = calloc(1, sizeof *room);
+    if (!room) {
+        http_respond_error(req, MHD_HTTP_INTERNAL_SERVER_ERROR, "Out of memory");
+        return;
+    }
+    req->route_state = room;
+    req->route_state_free = free;
+    if (!ok || store_room_private(u1, u2, room) < 0) {
+        http_respond_error(req, MHD_HTTP_BAD_REQUEST, "user1 and user2 must be two different user ids");
+        return;
+    }
+    if (req->user_id != u1 && req->user_id != u2) {
+        http_respond_error(req, MHD_HTTP_FORBIDDEN, "You can only open rooms you are in");
+        return;
+    }
+    char ka[STORE_KEY_MAX], kb[STORE_KEY_MAX], ra[STORE_KEY_MAX], rb[STORE_KEY_MAX];
+    store_key_user(ka, sizeof ka, room->a);
+    store_key_user(kb, sizeof kb, room->b);
+    store_key_user_rooms(ra, sizeof ra, room->a);
+    store_key_user_rooms(rb, sizeof rb, room->b);
+    const char *keys[] = {ka, kb, ra, rb};
+    const char *args[] = {room->id};
+    if (script(req, SCRIPT_CREATE_PRIVATE, private_room_answer, 4, keys, 1, args) < 0)
+        http_respond_unavailable(req);
+}
+
+static void preload_answer(void *priv, redisReply *reply)
+{
+    struct http_req *req = priv;
+    if (rconn_is_error(reply) || reply->type != REDIS_REPLY_ARRAY || reply->elements != 2 ||
+        reply->element[1]->type != REDIS_REPLY_ARRAY) {
+        http_respond_unavailable(req);
+        return;
+    }
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "id", "0");
+    add_reply_string(o, "name", reply->element[0]);
+    cJSON_AddItemToObject(o, "messages", messages_array(reply->element[1]));
+    http_respond_json(req, MHD_HTTP_OK, o);
+}
+
+static void preload_start(struct http_req *req)
+{
+    char name_key[STORE_KEY_MAX], room_key[STORE_KEY_MAX], stop[16];
+    store_key_room_name(name_key, sizeof name_key, "0");
+    store_key_room(room_key, sizeof room_key, "0");
+    snprintf(stop, sizeof stop, "%d", PRELOAD_SIZE - 1);
+    const char *keys[] = {name_key, room_key};
+    const char *args[] = {stop};
+    if (script(req, SCRIPT_PRELOAD, preload_answer, 2, keys, 1, args) < 0)
+        http_respond_unavailable(req);
+}
+
+/* ---- small routes -------------------------------------------------------- */
+
+static struct MHD_Response *text_response(const char *text, size_t len, const char *type)
+{
+    struct MHD_Response *r = MHD_create_response_from_buffer(len, (void *)text, MHD_RESPMEM_MUST_COPY);
+    if (r)
+        MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
+    return r;
+}
+
+static void random_name(struct http_req *req)
+{
+    static const char *const adjectives[] = {
+        "Brave", "Calm", "Clever", "Curious", "Eager", "Gentle", "Happy", "Jolly",
+        "Kind", "Lively", "Lucky", "Mellow", "Nimble", "Quiet", "Swift", "Witty",
+    };
+    static const char *const animals[] = {
+        "Badger", "Beaver", "Falcon", "Fox", "Heron", "Koala", "Lynx", "Marten",
+        "Otter", "Owl", "Panda", "Puffin", "Raven", "Seal", "Tiger", "Wombat",
+    };
+    char name[STORE_USERNAME_MAX_CHARS + 1];
+    snprintf(name, sizeof name, "%s%s%02u", adjectives[randombytes_uniform(16)],
+             animals[randombytes_uniform(16)], (unsigned)randombytes_uniform(100));
+    http_respond(req, MHD_HTTP_OK, text_response(name, strlen(name), "text/plain; charset=utf-8"));
+}
+
+static void links(struct http_req *req)
+{
+    const char *json = cfg_of(req)->links;
+    http_respond(req, MHD_HTTP_OK, text_response(json, strlen(json), "application/json"));
+}
+
+static void stream(struct http_req *req)
+{
+    /* Every event travels on Socket.IO; 204 tells an EventSource to stop. */
+    http_respond(req, MHD_HTTP_NO_CONTENT,
+                 MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT));
+}
+
+static void health_answer(void *priv, redisReply *reply)
+{
+    struct http_req *req = priv;
+    bool up = !rconn_is_error(reply);
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "status", up ? "ok" : "error");
+    cJSON_AddStringToObject(o, "redis", up ? "ok" : "down");
+    http_respond_json(req, up ? MHD_HTTP_OK : MHD_HTTP_SERVICE_UNAVAILABLE, o);
+}
+
+static void healthz(struct http_req *req)
+{
+    if (rconn_commandv(worker_redis(req->worker), health_answer, req, 1, (const char *[]){"PING"}) < 0)
+        health_answer(req, NULL);
+}
+
+static void metrics_page(struct http_req *req)
+{
+    size_t len;
+    char *text = metrics_render(&len);
+    struct MHD_Response *r =
+        text ? MHD_create_response_from_buffer(len, text, MHD_RESPMEM_MUST_FREE) : NULL;
+    if (r)
+        MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8");
+    else
+        free(text);
+    http_respond(req, MHD_HTTP_OK, r);
+}
+
+/* ---- dispatch ------------------------------------------------------------- */
+
+enum route_auth { PUBLIC, OPTIONAL_USER, USER };
+
+struct route {
+    const char *method;
+    const char *path;           /* exact, or a prefix when it ends in '/' */
+    const char *suffix;         /* with a prefix: the path must end so */
+    enum route_auth auth;
+    void (*handler)(struct http_req *);
+};
+
+static const struct route routes[] = {
+    {"GET", "/me", NULL, OPTIONAL_USER, me_answer},
+    {"POST", "/login", NULL, PUBLIC, login_start},
+    {"POST", "/logout", NULL, USER, logout_start},
+    {"GET", "/users/online", NULL, USER, online_users_start},
+    {"GET", "/users", NULL, USER, users_start},
+    {"GET", "/rooms/", NULL, USER, rooms_start},
+    {"GET", "/room/0/preload", NULL, PUBLIC, preload_start},
+    {"GET", "/room/", "/messages", USER, history_start},
+    {"POST", "/room", NULL, USER, private_room_start},
+    {"GET", "/randomname", NULL, PUBLIC, random_name},
+    {"GET", "/links", NULL, PUBLIC, links},
+    {"GET", "/stream", NULL, PUBLIC, stream},
+    {"GET", "/healthz", NULL, PUBLIC, healthz},
+    {"GET", "/metrics", NULL, PUBLIC, metrics_page},
+};
+
+static bool path_matches(const struct route *r, const char *url)
+{
+    size_t plen = strlen(r->path);
+    if (r->path[plen - 1] != '/')
+        return strcmp(url, r->path) == 0;
+    if (strncmp(url, r->path, plen) != 0 || !url[plen])
+        return false;
+    if (!r->suffix)
+        return !strchr(url + plen, '/');
+    size_t ulen = strlen(url), slen = strlen(r->suffix);
+    return ulen > plen + slen && strcmp(url + ulen - slen, r->suffix) == 0;
+}
+
+void routes_dispatch(struct http_req *req)
+{
+    bool path_known = false;
+    for (size_t i = 0; i < sizeof routes / sizeof *routes; i++) {
+        const struct route *r = &routes[i];
+        if (!path_matches(r, req->url))
+            continue;
+        path_known = true;
+        bool head = strcmp(req->method, "HEAD") == 0 && strcmp(r->method, "GET") == 0;
+        if (strcmp(req->method, r->method) != 0 && !head)
+            continue;
+        if (r->auth == PUBLIC)
+            r->handler(req);
+        else
+            http_with_user(req, r->auth == USER, r->handler);
+        return;
+    }
+    if (path_known) {
+        http_respond_error(req, MHD_HTTP_METHOD_NOT_ALLOWED, "Method not allowed");
+        return;
+    }
+    bool get = strcmp(req->method, "GET") == 0, head = strcmp(req->method, "HEAD") == 0;
+    if (!get && !head) {
+        http_respond_error(req, MHD_HTTP_METHOD_NOT_ALLOWED, "Method not allowed");
+        return;
+    }
+    struct static_root *web = worker_app(req->worker)->web;
+    if (!web) {
+        http_respond_error(req, MHD_HTTP_NOT_FOUND, "Not found");
+        return;
+    }
+    /* static_serve queues its response itself. */
+    req->answered = true;
+    if (static_serve(web, req->conn, req->url, head) != MHD_YES)
+        log_debug("static: could not answer %s", req->url);
+}

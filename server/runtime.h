@@ -1,0 +1,18 @@
+/* runtime: the life of a server process around its app: block signals,
+ * start the workers and the acceptor, wait for SIGTERM or SIGINT, then stop
+ * everything in order.  Shared by chatd and the conformance server. */
+#ifndef CHATD_RUNTIME_H
+#define CHATD_RUNTIME_H
+
+struct app;
+
+/* Blocks the signals the runtime waits for; call before creating any
+ * thread, so that every thread inherits the mask. */
+void runtime_block_signals(void);
+
+/* Serves app until SIGTERM/SIGINT.  Takes over app->hashes (frees it at the
+ * right moment of the shutdown).  Returns the process exit code: 0 after a
+ * clean stop, 1 when the server could not start. */
+int runtime_run(struct app *app);
+
+#endif

@@ -1,0 +1,129 @@
+/* seed: the demo data, written once with WATCH/MULTI/EXEC (see seed.h). */
+#include "seed.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include <hiredis/hiredis.h>
+#include <sodium.h>
+
+#include "config.h"
+#include "log.h"
+#include "password.h"
+#include "store.h"
+
+#define SEED_TIMEOUT_S 5
+
+static redisContext *connect_sync(const struct config *cfg)
+{
+    struct timeval tv = {.tv_sec = SEED_TIMEOUT_S};
+    redisContext *c = cfg->redis.unix_path[0]
+                          ? redisConnectUnixWithTimeout(cfg->redis.unix_path, tv)
+                          : redisConnectWithTimeout(cfg->redis.host, cfg->redis.port, tv);
+    if (!c || c->err) {
+        log_warn("seed: cannot reach Redis: %s", c ? c->errstr : "out of memory");
+        redisFree(c);
+        return NULL;
+    }
+    redisSetTimeout(c, tv);
+    return c;
+}
+
+/* Runs a command and checks its reply is not an error.  0 or -1. */
+static int run(redisContext *c, redisReply **out, int argc, const char **argv)
+{
+    redisReply *r = redisCommandArgv(c, argc, argv, NULL);
+    if (!r || r->type == REDIS_REPLY_ERROR) {
+        log_warn("seed: %s failed: %s", argv[0], r ? r->str : c->errstr);
+        freeReplyObject(r);
+        return -1;
+    }
+    if (out)
+        *out = r;
+    else
+        freeReplyObject(r);
+    return 0;
+}
+
+struct pipeline {
+    redisContext *c;
+    int queued;
+};
+
+static int append(void *ctx, int argc, const char **argv, const size_t *lens)
+{
+    struct pipeline *p = ctx;
+    p->queued++;
+    return redisAppendCommandArgv(p->c, argc, argv, lens) == REDIS_OK ? 0 : -1;
+}
+
+static uint32_t random32(void *ctx)
+{
+    (void)ctx;
+    return randombytes_random();
+}
+
+int seed_demo(const struct config *cfg)
+{
+    redisContext *c = connect_sync(cfg);
+    if (!c)
+        return -1;
+    int rc = -1;
+    redisReply *r = NULL;
+    char db[16];
+    snprintf(db, sizeof db, "%d", cfg->redis.db);
+    if ((cfg->redis.username[0] &&
+         run(c, NULL, 3, (const char *[]){"AUTH", cfg->redis.username, cfg->redis.password})) ||
+        (!cfg->redis.username[0] && cfg->redis.password[0] &&
+         run(c, NULL, 2, (const char *[]){"AUTH", cfg->redis.password})) ||
+        (cfg->redis.db && run(c, NULL, 2, (const char *[]){"SELECT", db})) ||
+        run(c, NULL, 2, (const char *[]){"WATCH", STORE_KEY_TOTAL_USERS}) ||
+        run(c, &r, 2, (const char *[]){"EXISTS", STORE_KEY_TOTAL_USERS}))
+        goto out;
+    if (r->integer) {
+        rc = 0;
+        goto out;
+    }
+
+    enum pw_scheme scheme = cfg->password_hash;
+    char hashes[STORE_DEMO_USERS][PW_HASH_MAX];
+    const char *hash_ptrs[STORE_DEMO_USERS];
+    for (int i = 0; i < STORE_DEMO_USERS; i++) {
+        if (pw_hash(scheme, STORE_DEMO_PASSWORD, strlen(STORE_DEMO_PASSWORD), hashes[i]) < 0) {
+            log_error("seed: password hashing failed");
+            goto out;
+        }
+        hash_ptrs[i] = hashes[i];
+    }
+
+    /* Queue MULTI, the data, EXEC; then read every reply.  EXEC answers
+     * nil when another server seeded first (the WATCH fired). */
+    struct pipeline p = {.c = c};
+    bool ok = redisAppendCommand(c, "MULTI") == REDIS_OK &&
+              store_seed_commands(hash_ptrs, (int64_t)time(NULL), random32, append, &p) == 0 &&
+              redisAppendCommand(c, "EXEC") == REDIS_OK;
+    if (!ok) {
+        log_error("seed: could not build the demo data");
+        goto out;
+    }
+    for (int i = 0; i < p.queued + 2; i++) {
+        freeReplyObject(r);
+        r = NULL;
+        if (redisGetReply(c, (void **)&r) != REDIS_OK || !r || r->type == REDIS_REPLY_ERROR) {
+            log_error("seed: %s", r ? r->str : c->errstr);
+            goto out;
+        }
+    }
+    if (r->type == REDIS_REPLY_ARRAY) {
+        log_info("seeded the demo data (users %s, %s, %s, %s)", STORE_DEMO_USERNAMES[0],
+                 STORE_DEMO_USERNAMES[1], STORE_DEMO_USERNAMES[2], STORE_DEMO_USERNAMES[3]);
+        rc = 1;
+    } else {
+        rc = 0;
+    }
+out:
+    freeReplyObject(r);
+    redisFree(c);
+    return rc;
+}

@@ -1,0 +1,14 @@
+/* seed: writes the demo data into an empty Redis at start (SPEC: "On
+ * start, if total_users does not exist"), atomically, so several servers
+ * starting at once seed once. */
+#ifndef CHATD_SEED_H
+#define CHATD_SEED_H
+
+struct config;
+
+/* Connects (blocking, short timeouts) and seeds unless total_users exists.
+ * Returns 1 when it seeded, 0 when there was nothing to do, -1 when Redis
+ * could not be reached or refused (logged). */
+int seed_demo(const struct config *cfg);
+
+#endif

@@ -1,0 +1,99 @@
+/* worker: one thread, one epoll loop, owning its connections, its
+ * libmicrohttpd daemon and its Redis connection (DESIGN.md "Shape").
+ * Other threads talk to a worker only through worker_post(). */
+#ifndef CHATD_WORKER_H
+#define CHATD_WORKER_H
+
+#include <stdint.h>
+#include <sys/socket.h>
+
+struct app;
+struct rconn;
+struct timer;
+struct worker;
+
+/* A file descriptor in a worker's epoll; fn runs on the worker's thread
+ * with the ready events.  Embed it in the object that owns the fd. */
+struct watcher {
+    int fd;
+    uint32_t events;        /* what is registered now */
+    void (*fn)(struct watcher *, uint32_t events);
+};
+
+/* Work handed to a worker from another thread: run() is called on the
+ * worker's thread, once, and owns the item from then on.  When the worker
+ * is shutting down, run() is still called, with the worker stopping
+ * (worker_stopping() true) so the item can fail cleanly. */
+struct inbox_item {
+    struct inbox_item *next;
+    void (*run)(struct worker *, struct inbox_item *);
+};
+
+/* Creates worker number index (its epoll, eventfd, HTTP daemon and Redis
+ * connection) without starting its thread.  NULL on failure (logged). */
+struct worker *worker_new(struct app *app, unsigned index);
+
+/* Starts the worker's thread.  0, or -1 (logged). */
+int worker_start(struct worker *w);
+
+/* Shutdown, in this order, each step for every worker before the next
+ * step (work may cross workers until the last one):
+ *   worker_stop     asks the thread to stop (any thread, returns at once);
+ *   worker_join     waits for it;
+ *   worker_drain    runs what other threads handed over meanwhile; repeat
+ *                   over all workers until none ran anything;
+ *   worker_close    closes upgraded connections, fails pending Redis
+ *                   commands (their requests answer 503);
+ *   worker_free     stops the HTTP daemon and frees.  NULL-safe. */
+void worker_stop(struct worker *w);
+void worker_join(struct worker *w);
+unsigned worker_drain(struct worker *w);
+void worker_close(struct worker *w);
+void worker_free(struct worker *w);
+
+/* Runs item on the worker's thread once the current batch of events is
+ * handled: an object whose fd may still have events in that batch is freed
+ * this way.  Worker thread only. */
+void worker_defer(struct worker *w, struct inbox_item *item);
+
+/* A connection the worker owns outside libmicrohttpd (an upgraded
+ * WebSocket): listed so that worker_close can close it. */
+struct worker_conn {
+    struct worker_conn *prev, *next;
+    void (*close)(struct worker_conn *);
+};
+void worker_conn_add(struct worker *w, struct worker_conn *c);
+void worker_conn_remove(struct worker *w, struct worker_conn *c);
+
+/* Queues an item for the worker and wakes it.  Any thread. */
+void worker_post(struct worker *w, struct inbox_item *item);
+
+/* Hands an accepted socket to the worker (takes ownership of fd).  Any
+ * thread.  -1 when out of memory (fd is then closed). */
+int worker_add_socket(struct worker *w, int fd, const struct sockaddr *addr, socklen_t len);
+
+/* The HTTP layer tells the worker that a socket it was given is closed. */
+void worker_socket_closed(struct worker *w);
+
+/* Connections the worker holds now (any thread; approximate). */
+unsigned worker_load(const struct worker *w);
+
+/* Worker-thread accessors. */
+struct app *worker_app(struct worker *w);
+struct rconn *worker_redis(struct worker *w);
+unsigned worker_index(const struct worker *w);
+int worker_stopping(const struct worker *w);
+
+/* Registers or updates (events != 0) or removes (events == 0) a watcher
+ * in the worker's epoll.  Worker thread only.  0 or -1. */
+int worker_watch(struct worker *w, struct watcher *wt, uint32_t events);
+
+/* Schedules (or moves) a timer of lib/timerheap.h on the worker's loop; it
+ * fires on the worker's thread.  Worker thread only.  0, or -1 on OOM. */
+int worker_timer_schedule(struct worker *w, struct timer *t, int64_t deadline_ms);
+void worker_timer_cancel(struct worker *w, struct timer *t);
+
+/* Milliseconds of a monotonic clock. */
+int64_t worker_now_ms(void);
+
+#endif
