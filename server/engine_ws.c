@@ -1,0 +1,466 @@
+/* engine_ws: the WebSocket transport of Engine.IO.  A WebSocket lives on the
+ * worker whose daemon upgraded it; it either carries a session from the
+ * start (no sid) or probes and then takes over a polling session. */
+#include "engine_impl.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/epoll.h>
+#include <unistd.h>
+
+#include "http.h"
+#include "log.h"
+#include "metrics.h"
+#include "ws.h"
+
+#define WS_READ_CHUNK (16 * 1024)
+/* Reads per readiness event: fairness to the worker's other sockets. */
+#define WS_READS_PER_EVENT 4
+/* Bytes handed to the socket's queue before waiting for it to drain; the
+ * rest waits in the session's bounded outbox. */
+#define WS_QUEUE_HIGH (256 * 1024)
+#define WS_QUEUE_MAX_BYTES (WS_QUEUE_HIGH + 2 * 1024 * 1024)
+#define WS_QUEUE_MAX_SLICES 4096
+
+struct eio_ws {
+    struct engine *engine;
+    struct worker *worker;
+    struct eio_session *s;          /* a reference */
+    struct watcher watch;
+    struct worker_conn conn;
+    struct MHD_UpgradeResponseHandle *urh;
+    struct ws_parser *parser;
+    struct outq wq;
+    struct inbox_item item;         /* a wake-up from another thread */
+    atomic_bool queued;
+    struct inbox_item free_item;
+    bool connected;                 /* the upgrade handler ran */
+    bool probing;                   /* upgrading a polling session */
+    bool refused;                   /* a second WebSocket for a session */
+    bool closing;                   /* close frame queued: flush, then close */
+    bool closed;
+};
+
+static void ws_close(struct eio_ws *ws, uint16_t code);
+
+/* ---- writing --------------------------------------------------------------- */
+
+static void queue_control(struct eio_ws *ws, enum ws_opcode op, const void *payload, size_t len)
+{
+    uint8_t frame[WS_HEADER_MAX + WS_CONTROL_MAX];
+    size_t flen;
+    if (ws_frame_build(op, payload, len, frame, sizeof frame, &flen) < 0)
+        return;
+    struct sbuf *b = sbuf_from(frame, flen);
+    if (b) {
+        outq_push(&ws->wq, b);
+        sbuf_unref(b);
+    }
+}
+
+/* Queues an Engine.IO packet straight on the socket (probe answers). */
+static void queue_packet(struct eio_ws *ws, struct sbuf *b)
+{
+    const uint8_t *d = sbuf_data(b);
+    size_t h = d[0];
+    outq_push_slice(&ws->wq, b, OUTPKT_HEAD - h, sbuf_len(b) - OUTPKT_HEAD + h);
+}
+
+static void update_interest(struct eio_ws *ws)
+{
+    uint32_t events = EPOLLIN | (outq_empty(&ws->wq) ? 0 : EPOLLOUT);
+    if (events != ws->watch.events && worker_watch(ws->worker, &ws->watch, events) < 0)
+        ws_close(ws, 0);
+}
+
+static void flush(struct eio_ws *ws)
+{
+    while (!outq_empty(&ws->wq)) {
+        ssize_t n = outq_flush(&ws->wq, ws->watch.fd);
+        if (n < 0) {
+            ws_close(ws, 0);
+            return;
+        }
+        if (n == 0)
+            break; /* the socket is full: EPOLLOUT */
+    }
+    update_interest(ws);
+}
+
+/* Moves what the session queued onto the socket, and finishes a closing
+ * session.  Worker thread. */
+static void pump(struct eio_ws *ws)
+{
+    if (ws->closed || !ws->connected)
+        return;
+    struct eio_session *s = ws->s;
+    bool done = false;
+    pthread_mutex_lock(&s->out_lock);
+    if (s->ws != ws) {
+        done = true;
+    } else if (s->upgraded) {
+        struct sbuf *b;
+        while (outq_bytes(&ws->wq) < WS_QUEUE_HIGH && (b = session_take_locked(s))) {
+            queue_packet(ws, b);
+            sbuf_unref(b);
+        }
+        done = s->state != SESSION_OPEN && !s->out_count;
+    } else {
+        done = s->state != SESSION_OPEN; /* a probe of a session that ended */
+    }
+    pthread_mutex_unlock(&s->out_lock);
+    if (done && !ws->closing) {
+        uint8_t payload[2];
+        int len = ws_close_payload(WS_CLOSE_NORMAL, NULL, payload, sizeof payload);
+        queue_control(ws, WS_OP_CLOSE, payload, len > 0 ? (size_t)len : 0);
+        ws->closing = true;
+    }
+    flush(ws);
+    if (ws->closing && outq_empty(&ws->wq) && !ws->closed)
+        ws_close(ws, 0);
+}
+
+static void on_wake(struct worker *w, struct inbox_item *item)
+{
+    struct eio_ws *ws = (struct eio_ws *)((char *)item - offsetof(struct eio_ws, item));
+    (void)w;
+    atomic_store(&ws->queued, false);
+    if (ws->closed) {
+        worker_defer(ws->worker, &ws->free_item);
+        return;
+    }
+    pump(ws);
+}
+
+void ws_wake_locked(struct eio_ws *ws)
+{
+    if (!atomic_exchange(&ws->queued, true))
+        worker_post(ws->worker, &ws->item);
+}
+
+/* ---- reading --------------------------------------------------------------- */
+
+static void finish_upgrade(struct eio_ws *ws)
+{
+    struct eio_session *s = ws->s;
+    pthread_mutex_lock(&s->out_lock);
+    if (s->state == SESSION_OPEN && s->ws == ws) {
+        s->upgraded = true;
+        ws->probing = false;
+        /* The pending poll ends with a noop; what is queued goes here. */
+        s->noop_pending = true;
+        if (s->poll)
+            session_wake_transports_locked(s);
+        metrics_conn_add(METRICS_TRANSPORT_POLLING, -1);
+        metrics_conn_add(METRICS_TRANSPORT_WEBSOCKET, 1);
+    }
+    pthread_mutex_unlock(&s->out_lock);
+    pump(ws);
+}
+
+static void probe_input(struct eio_ws *ws, const struct eio_packet *p)
+{
+    struct eio_session *s = ws->s;
+    if (p->type == EIO_PING && p->len == 5 && memcmp(p->data, "probe", 5) == 0) {
+        struct sbuf *b = outpkt_text(EIO_PONG, "probe", 5);
+        if (b) {
+            queue_packet(ws, b);
+            sbuf_unref(b);
+        }
+        /* End the pending poll, so the client can pause polling. */
+        pthread_mutex_lock(&s->out_lock);
+        s->noop_pending = true;
+        if (s->poll)
+            session_wake_transports_locked(s);
+        pthread_mutex_unlock(&s->out_lock);
+        flush(ws);
+    } else if (p->type == EIO_UPGRADE) {
+        finish_upgrade(ws);
+    }
+    /* Anything else before the upgrade is ignored, as the reference does. */
+}
+
+static int on_message(void *ctx, bool binary, const uint8_t *data, size_t len)
+{
+    struct eio_ws *ws = ctx;
+    struct eio_packet p;
+    if (binary) {
+        eio_decode_binary(data, len, &p);
+    } else if (eio_decode_packet((const char *)data, len, &p, NULL, 0) < 0) {
+        session_fail(ws->s, "parse error");
+        return -1;
+    }
+    if (ws->probing) {
+        probe_input(ws, &p);
+        return 0;
+    }
+    struct eio_session *s = ws->s;
+    pthread_mutex_lock(&s->in_lock);
+    pthread_mutex_lock(&s->out_lock);
+    bool open = s->state == SESSION_OPEN;
+    pthread_mutex_unlock(&s->out_lock);
+    if (open)
+        session_input(s, ws->worker, &p, true);
+    pthread_mutex_unlock(&s->in_lock);
+    return 0;
+}
+
+static int on_ping(void *ctx, const uint8_t *payload, size_t len)
+{
+    queue_control(ctx, WS_OP_PONG, payload, len);
+    return 0;
+}
+
+static void on_peer_close(void *ctx, uint16_t code, const char *reason, size_t len)
+{
+    (void)code;
+    (void)reason;
+    (void)len;
+    struct eio_ws *ws = ctx;
+    if (!ws->probing)
+        session_fail(ws->s, "transport close");
+}
+
+static const struct ws_handlers handlers = {
+    .on_message = on_message,
+    .on_ping = on_ping,
+    .on_close = on_peer_close,
+};
+
+static void on_readable(struct eio_ws *ws)
+{
+    uint8_t buf[WS_READ_CHUNK];
+    for (int i = 0; i < WS_READS_PER_EVENT && !ws->closed; i++) {
+        ssize_t n = read(ws->watch.fd, buf, sizeof buf);
+        if (n < 0 && (errno == EAGAIN || errno == EINTR))
+            break;
+        if (n <= 0) {
+            ws_close(ws, 0); /* the peer went away */
+            return;
+        }
+        int rc = ws_parser_feed(ws->parser, buf, (size_t)n, &handlers, ws);
+        if (rc != WS_OK) {
+            if (rc != WS_ECLOSED && rc != WS_ESTOPPED)
+                log_debug("websocket: %s", ws_strerror(rc));
+            ws_close(ws, rc == WS_ESTOPPED ? WS_CLOSE_PROTOCOL_ERROR : ws_close_code(rc));
+            return;
+        }
+        if ((size_t)n < sizeof buf)
+            break;
+    }
+    flush(ws);
+}
+
+static void on_event(struct watcher *wt, uint32_t events)
+{
+    struct eio_ws *ws = (struct eio_ws *)((char *)wt - offsetof(struct eio_ws, watch));
+    if (ws->closed)
+        return;
+    if (events & (EPOLLIN | EPOLLHUP | EPOLLERR))
+        on_readable(ws);
+    if (!ws->closed && (events & EPOLLOUT))
+        pump(ws);
+}
+
+/* ---- life ---------------------------------------------------------------------- */
+
+static void ws_free(struct worker *w, struct inbox_item *item)
+{
+    struct eio_ws *ws = (struct eio_ws *)((char *)item - offsetof(struct eio_ws, free_item));
+    (void)w;
+    eio_session_unref(ws->s);
+    free(ws);
+}
+
+/* Closes the socket (after a close frame with code, when code != 0) and
+ * detaches from the session; an upgraded session closes with it. */
+static void ws_close(struct eio_ws *ws, uint16_t code)
+{
+    if (ws->closed)
+        return;
+    ws->closed = true;
+    if (code && ws->connected) {
+        uint8_t payload[2];
+        int len = ws_close_payload(code, NULL, payload, sizeof payload);
+        queue_control(ws, WS_OP_CLOSE, payload, len > 0 ? (size_t)len : 0);
+        outq_flush(&ws->wq, ws->watch.fd); /* best effort */
+    }
+    struct eio_session *s = ws->s;
+    pthread_mutex_lock(&s->out_lock);
+    if (s->ws == ws) {
+        s->ws = NULL;
+        if (s->upgraded)
+            session_close_locked(s, "transport close");
+    }
+    pthread_mutex_unlock(&s->out_lock);
+    if (ws->connected) {
+        worker_watch(ws->worker, &ws->watch, 0);
+        worker_conn_remove(ws->worker, &ws->conn);
+        MHD_upgrade_action(ws->urh, MHD_UPGRADE_ACTION_CLOSE);
+        if (!ws->probing)
+            metrics_conn_add(METRICS_TRANSPORT_WEBSOCKET, -1);
+    }
+    outq_clear(&ws->wq);
+    ws_parser_free(ws->parser);
+    ws->parser = NULL;
+    /* A wake-up already posted frees it when it runs; else free after this
+     * batch of events, which may still name the socket. */
+    if (!atomic_exchange(&ws->queued, true))
+        worker_defer(ws->worker, &ws->free_item);
+}
+
+static void close_conn(struct worker_conn *c)
+{
+    struct eio_ws *ws = (struct eio_ws *)((char *)c - offsetof(struct eio_ws, conn));
+    ws_close(ws, WS_CLOSE_GOING_AWAY);
+}
+
+static void on_upgraded(void *cls, struct MHD_Connection *connection, void *con_cls,
+                        const char *extra_in, size_t extra_in_size, MHD_socket sock,
+                        struct MHD_UpgradeResponseHandle *urh)
+{
+    struct eio_ws *ws = cls;
+    (void)connection;
+    (void)con_cls;
+    ws->urh = urh;
+    ws->watch.fd = sock;
+    ws->connected = true;
+    worker_conn_add(ws->worker, &ws->conn);
+    if (ws->refused) {
+        ws_close(ws, WS_CLOSE_POLICY);
+        return;
+    }
+    if (!ws->probing)
+        metrics_conn_add(METRICS_TRANSPORT_WEBSOCKET, 1);
+    if (worker_watch(ws->worker, &ws->watch, EPOLLIN) < 0) {
+        ws_close(ws, 0);
+        return;
+    }
+    if (extra_in_size) {
+        int rc = ws_parser_feed(ws->parser, (const uint8_t *)extra_in, extra_in_size, &handlers, ws);
+        if (rc != WS_OK) {
+            ws_close(ws, ws_close_code(rc));
+            return;
+        }
+    }
+    pump(ws);
+}
+
+static bool header_has_token(const char *value, const char *token)
+{
+    /* Connection: keep-alive, Upgrade */
+    size_t tlen = strlen(token);
+    for (const char *p = value; p && *p;) {
+        while (*p == ' ' || *p == '\t' || *p == ',')
+            p++;
+        size_t len = strcspn(p, ",");
+        size_t trimmed = len;
+        while (trimmed && (p[trimmed - 1] == ' ' || p[trimmed - 1] == '\t'))
+            trimmed--;
+        if (trimmed == tlen && strncasecmp(p, token, tlen) == 0)
+            return true;
+        p += len;
+    }
+    return false;
+}
+
+void ws_upgrade(struct engine *e, struct http_req *req, struct eio_session *s)
+{
+    const char *upgrade = http_header(req, "Upgrade");
+    const char *connection = http_header(req, "Connection");
+    const char *version = http_header(req, "Sec-WebSocket-Version");
+    const char *key = http_header(req, "Sec-WebSocket-Key");
+    char accept[WS_ACCEPT_KEY_LEN + 1];
+    if (!upgrade || strcasecmp(upgrade, "websocket") != 0 || !connection ||
+        !header_has_token(connection, "upgrade") || !version || strcmp(version, "13") != 0 || !key ||
+        ws_accept_key(key, strlen(key), accept) < 0) {
+        engine_error(req, MHD_HTTP_BAD_REQUEST, 3, "Bad request");
+        return;
+    }
+
+    struct eio_ws *ws = calloc(1, sizeof *ws);
+    if (ws)
+        ws->parser = ws_parser_new(e->opt.max_payload);
+    if (!ws || !ws->parser) {
+        free(ws);
+        http_respond_error(req, MHD_HTTP_SERVICE_UNAVAILABLE, "Out of memory");
+        return;
+    }
+    ws->engine = e;
+    ws->worker = req->worker;
+    ws->watch.fd = -1;
+    ws->watch.fn = on_event;
+    ws->conn.close = close_conn;
+    ws->item.run = on_wake;
+    ws->free_item.run = ws_free;
+    outq_init(&ws->wq, WS_QUEUE_MAX_BYTES, WS_QUEUE_MAX_SLICES);
+
+    if (s) {
+        /* A probe: reserve the session's upgrade slot now, so a second
+         * WebSocket for the same sid is refused. */
+        pthread_mutex_lock(&s->out_lock);
+        bool taken = s->ws || s->upgraded || s->state != SESSION_OPEN;
+        if (!taken)
+            s->ws = ws;
+        pthread_mutex_unlock(&s->out_lock);
+        /* A second WebSocket for the session is accepted, then closed at
+         * once, as the reference server does. */
+        ws->refused = taken;
+        eio_session_ref(s);
+        ws->s = s;
+        ws->probing = true;
+    } else {
+        s = session_create(e, req->worker, true);
+        if (!s) {
+            ws_parser_free(ws->parser);
+            free(ws);
+            http_respond_error(req, MHD_HTTP_SERVICE_UNAVAILABLE, "Out of memory");
+            return;
+        }
+        ws->s = s; /* session_create's reference */
+        pthread_mutex_lock(&s->in_lock);
+        int rc = e->h.on_open ? e->h.on_open(e->h.ctx, s, req) : 0;
+        pthread_mutex_unlock(&s->in_lock);
+        if (rc < 0) {
+            eio_session_close(s, "refused");
+            eio_session_unref(s);
+            ws_parser_free(ws->parser);
+            free(ws);
+            engine_error(req, MHD_HTTP_FORBIDDEN, 4, "Forbidden");
+            return;
+        }
+        static const char *const no_upgrades[1] = {NULL};
+        struct eio_handshake hs = {
+            .sid = s->sid, .upgrades = no_upgrades, .n_upgrades = 0,
+            .ping_interval_ms = e->opt.ping_interval_ms, .ping_timeout_ms = e->opt.ping_timeout_ms,
+            .max_payload = e->opt.max_payload,
+        };
+        size_t jlen;
+        char *json = eio_open_json(&hs, &jlen);
+        struct sbuf *open = json ? outpkt_text(EIO_OPEN, json, jlen) : NULL;
+        free(json);
+        pthread_mutex_lock(&s->out_lock);
+        s->ws = ws;
+        if (open) {
+            /* First in the outbox: nothing else can have been queued yet. */
+            s->out[0] = open;
+            s->out_count = 1;
+            s->out_bytes = sbuf_len(open) - OUTPKT_HEAD;
+        }
+        pthread_mutex_unlock(&s->out_lock);
+    }
+
+    struct MHD_Response *r = MHD_create_response_for_upgrade(on_upgraded, ws);
+    if (r) {
+        MHD_add_response_header(r, MHD_HTTP_HEADER_UPGRADE, "websocket");
+        MHD_add_response_header(r, "Sec-WebSocket-Accept", accept);
+    }
+    http_respond(req, MHD_HTTP_SWITCHING_PROTOCOLS, r);
+    /* A client that vanishes before the 101 is sent never reaches
+     * on_upgraded: its session times out, but this object stays, small,
+     * until shutdown.  (libmicrohttpd gives no earlier signal.) */
+    if (!r)
+        ws_close(ws, 0);
+}
