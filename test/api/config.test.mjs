@@ -1,0 +1,128 @@
+// Configuration (exit codes, --help, --version) and demo seeding.
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import {
+  REPO, DEMO_USERS, DEMO_PASSWORD, startRedis, startChatd, runChatd, stopAll, freePort,
+  client, assertJson, hgetall, until,
+} from './harness.mjs';
+
+after(stopAll);
+
+// Every variable SPEC.md's "Configuration" section names; --help lists them all.
+const SPEC_VARS = ['PORT', 'BIND', 'REDIS_URL', 'WEB_ROOT', 'WORKERS', 'SERVER_ID', 'ALLOWED_ORIGINS',
+  'SESSION_TTL', 'COOKIE_SECURE', 'TRUST_PROXY', 'MAX_MESSAGE_BYTES', 'REGISTRATION', 'SEED_DEMO',
+  'PASSWORD_HASH', 'LOG_LEVEL'];
+
+test('--help exits 0 and lists every configuration variable', async () => {
+  const r = await runChatd({ args: ['--help'] });
+  assert.equal(r.code, 0, `exit code; stderr: ${r.stderr}`);
+  const out = r.stdout + r.stderr;
+  for (const v of SPEC_VARS) assert.ok(out.includes(v), `--help mentions ${v}:\n${out}`);
+});
+
+test('--version exits 0 and prints the VERSION', async () => {
+  const r = await runChatd({ args: ['--version'] });
+  assert.equal(r.code, 0, `exit code; stderr: ${r.stderr}`);
+  const version = readFileSync(path.join(REPO, 'VERSION'), 'utf8').trim();
+  assert.ok((r.stdout + r.stderr).includes(version), `prints ${version}: ${r.stdout}${r.stderr}`);
+});
+
+test('invalid configuration exits 2 with a message naming the problem', async () => {
+  const port = await freePort();
+  const ok = { BIND: '127.0.0.1', PORT: String(await freePort()), REDIS_URL: `redis://127.0.0.1:${port}`, WORKERS: '1' };
+  const cases = [
+    [{ PORT: '70000' }, /PORT/],
+    [{ PORT: 'eighty' }, /PORT/],
+    [{ PASSWORD_HASH: 'md5' }, /PASSWORD_HASH/],
+    [{ REGISTRATION: 'maybe' }, /REGISTRATION/],
+    [{ WORKERS: 'many' }, /WORKERS/],
+    [{ SESSION_TTL: 'forever' }, /SESSION_TTL/],
+    [{ LOGIN_MAX_FAILS_USER: 'x' }, /LOGIN_MAX_FAILS_USER/],
+    [{ LINKS: '{not json' }, /LINKS/],
+    [{ REDIS_URL: 'http://example.invalid/' }, /REDIS_URL/],
+  ];
+  for (const [bad, re] of cases) {
+    const r = await runChatd({ env: { ...ok, ...bad } });
+    assert.equal(r.code, 2, `${JSON.stringify(bad)}: exit code (stderr: ${r.stderr})`);
+    assert.match(r.stderr, re, `${JSON.stringify(bad)}: stderr names the variable`);
+  }
+  const r = await runChatd({ args: ['--no-such-option'], env: ok });
+  assert.equal(r.code, 2, `unknown option: exit code (stderr: ${r.stderr})`);
+  assert.ok(r.stderr.trim().length > 0, 'unknown option: a message on stderr');
+});
+
+test('SEED_DEMO=1 seeds an empty Redis with the demo data', async () => {
+  const redis = await startRedis();
+  const chatd = await startChatd({ redisUrl: redis.url });
+  // Seeding may finish just after the first health answer; give it a moment.
+  await until(async () => (await redis.cmd('ZCARD', 'room:0')) === 5, { timeoutMs: 5000, what: 'seeded room:0' });
+
+  assert.equal(await redis.cmd('GET', 'total_users'), '4');
+  assert.equal(await redis.cmd('GET', 'room:0:name'), 'General');
+  for (const [i, name] of DEMO_USERS.entries()) {
+    const id = i + 1;
+    const user = await hgetall(redis, `user:${id}`);
+    assert.equal(user.username, name, `user:${id} username`);
+    assert.match(user.password, /^\$argon2id\$/, `user:${id} password is an Argon2id hash`);
+    assert.equal(await redis.cmd('GET', `username:${name}`), `user:${id}`);
+    const rooms = (await redis.cmd('SMEMBERS', `user:${id}:rooms`)).sort();
+    const expected = ['0'];
+    for (let other = 1; other <= 4; other++) {
+      if (other !== id) expected.push(`${Math.min(id, other)}:${Math.max(id, other)}`);
+    }
+    assert.deepEqual(rooms, expected.sort(), `user:${id}:rooms`);
+  }
+  for (const room of ['1:2', '1:3', '1:4', '2:3', '2:4', '3:4']) {
+    const members = await redis.cmd('ZRANGE', `room:${room}`, 0, -1);
+    assert.ok(members.length >= 1, `room:${room} has a greeting`);
+    const [a, b] = room.split(':');
+    for (const m of members) {
+      const msg = JSON.parse(m);
+      assert.equal(msg.roomId, room);
+      assert.ok([a, b].includes(String(msg.from)), `greeting in ${room} is from a member: ${m}`);
+    }
+  }
+  // chatd writes `from` as a string and `date` as an integer (SPEC).
+  for (const [member, score] of pairs(await redis.cmd('ZRANGE', 'room:0', 0, -1, 'WITHSCORES'))) {
+    const msg = JSON.parse(member);
+    assert.equal(typeof msg.from, 'string', `from is a string: ${member}`);
+    assert.ok(['1', '2', '3', '4'].includes(msg.from), `from a demo user: ${member}`);
+    assert.ok(Number.isInteger(msg.date), `integer date: ${member}`);
+    assert.equal(Number(score), msg.date, 'score = date');
+    assert.equal(msg.roomId, '0');
+    assert.ok(typeof msg.message === 'string' && msg.message.length > 0);
+  }
+  // And the demo password works.
+  const c = client(chatd.base);
+  assert.deepEqual(assertJson(await c.login('Mary', DEMO_PASSWORD)), { id: '3', username: 'Mary' });
+});
+
+test('SEED_DEMO=0 writes nothing', async () => {
+  const redis = await startRedis();
+  const chatd = await startChatd({ redisUrl: redis.url, env: { SEED_DEMO: '0' } });
+  const c = client(chatd.base);
+  assertJson(await c.get('/healthz'));
+  assert.equal(await c.get('/me').then((r) => r.text), 'null');
+  await new Promise((r) => setTimeout(r, 300));
+  assert.equal(await redis.cmd('DBSIZE'), 0, `keys: ${(await redis.keys()).join(' ')}`);
+});
+
+test('an existing total_users is never reseeded', async () => {
+  const redis = await startRedis();
+  await redis.cmd('SET', 'total_users', '7');
+  await redis.cmd('HSET', 'user:7', 'username', 'Seventh', 'password', 'x');
+  await redis.cmd('SET', 'username:Seventh', 'user:7');
+  const chatd = await startChatd({ redisUrl: redis.url, env: { SEED_DEMO: '1' } });
+  assertJson(await client(chatd.base).get('/healthz'));
+  await new Promise((r) => setTimeout(r, 300));
+  assert.equal(await redis.cmd('GET', 'total_users'), '7');
+  assert.deepEqual(await redis.keys(), ['total_users', 'user:7', 'username:Seventh']);
+});
+
+function pairs(flat) {
+  const out = [];
+  for (let i = 0; i < flat.length; i += 2) out.push([flat[i], flat[i + 1]]);
+  return out;
+}
