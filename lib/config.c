@@ -56,6 +56,7 @@ enum opt_id {
 	OPT_LOGIN_MAX_FAILS_ADDR,
 	OPT_LOGIN_FAIL_WINDOW,
 	OPT_MESSAGES_PER_MINUTE,
+	OPT_PRESENCE_TIMEOUT,
 	OPT_LINKS,
 	OPT_COUNT
 };
@@ -175,6 +176,9 @@ static const struct opt opts[OPT_COUNT] = {
 	[OPT_MESSAGES_PER_MINUTE] = {"MESSAGES_PER_MINUTE", "120", NULL,
 				     "Chat messages a user may send per minute, over all connections.",
 				     UINT_FIELD(messages_per_minute, 1, 100000)},
+	[OPT_PRESENCE_TIMEOUT] = {"PRESENCE_TIMEOUT", "30s", NULL,
+				  "A server silent this long is presumed dead: its users go offline.",
+				  DURATION_FIELD(presence_timeout, 3, 3600)},
 	[OPT_LINKS] = {"LINKS", "{}", NULL,
 		       "JSON object served by GET /links, e.g. {\"github\":\"https://...\"}\n"
 		       "(at most 16384 bytes).",

@@ -74,6 +74,7 @@ struct config {
 	unsigned login_max_fails_addr;            /* LOGIN_MAX_FAILS_ADDR */
 	unsigned login_fail_window;               /* LOGIN_FAIL_WINDOW, seconds */
 	unsigned messages_per_minute;             /* MESSAGES_PER_MINUTE */
+	unsigned presence_timeout;                /* PRESENCE_TIMEOUT, seconds */
 	/* LINKS re-serialised compactly: the exact body of GET /links. Owned by the
 	 * config (config_free). */
 	char *links;

@@ -16,6 +16,7 @@ const char STORE_KEY_TOTAL_USERS[] = "total_users";
 const char STORE_KEY_ONLINE_USERS[] = "online_users";
 const char STORE_CHANNEL[] = "MESSAGES";
 const char STORE_OWN_PREFIX[] = "chatd:";
+const char STORE_KEY_SERVERS[] = "chatd:servers";
 
 const char *const STORE_DEMO_USERNAMES[STORE_DEMO_USERS] = {"Pablo", "Joe", "Mary", "Alex"};
 const char STORE_DEMO_PASSWORD[] = "password123";
@@ -76,6 +77,16 @@ int store_key_login_fails_user(char *buf, size_t n, const char *name, size_t len
 int store_key_login_fails_addr(char *buf, size_t n, const char *addr)
 {
     return key_printf(buf, n, "%sloginfail:addr:%s", STORE_OWN_PREFIX, addr);
+}
+
+int store_key_presence(char *buf, size_t n, const char *server_id)
+{
+    return key_printf(buf, n, "%spresence:%s", STORE_OWN_PREFIX, server_id);
+}
+
+int store_key_message_rate(char *buf, size_t n, uint64_t user_id)
+{
+    return key_printf(buf, n, "%sratelimit:msg:%" PRIu64, STORE_OWN_PREFIX, user_id);
 }
 
 /* ---- ids and rooms --------------------------------------------------- */
@@ -303,13 +314,10 @@ static bool normalize_date(const cJSON *v, double *out)
     return true;
 }
 
-cJSON *store_message_normalize(const char *json, size_t len)
+cJSON *store_message_from_object(const cJSON *in)
 {
-    cJSON *in = cJSON_ParseWithLength(json, len);
-    if (!cJSON_IsObject(in)) {
-        cJSON_Delete(in);
+    if (!cJSON_IsObject(in))
         return NULL;
-    }
     char from[24], room[STORE_ROOM_ID_MAX];
     double date;
     const cJSON *text = cJSON_GetObjectItemCaseSensitive(in, "message");
@@ -320,28 +328,57 @@ cJSON *store_message_normalize(const char *json, size_t len)
               cJSON_IsString(text);
     if (ok && cJSON_IsString(room_v) && strlen(room_v->valuestring) < sizeof room)
         snprintf(room, sizeof room, "%s", room_v->valuestring);
-    else if (ok && cJSON_IsNumber(room_v) && room_v->valuedouble >= 0)
+    else if (ok && cJSON_IsNumber(room_v) && room_v->valuedouble >= 0 &&
+             room_v->valuedouble < 1e15)
         snprintf(room, sizeof room, "%.0f", floor(room_v->valuedouble));
     else
         ok = false;
 
     cJSON *out = ok ? cJSON_CreateObject() : NULL;
-    if (out) {
-        cJSON *msg = cJSON_DetachItemViaPointer(in, (cJSON *)text);
-        if (!cJSON_AddStringToObject(out, "from", from) ||
-            !cJSON_AddNumberToObject(out, "date", date) ||
-            !cJSON_AddItemToObject(out, "message", msg) ||
-            !cJSON_AddStringToObject(out, "roomId", room) ||
-            (cJSON_IsString(id) && !cJSON_AddStringToObject(out, "id", id->valuestring))) {
-            cJSON_Delete(out);
-            out = NULL;
-        }
+    if (out && (!cJSON_AddStringToObject(out, "from", from) ||
+                !cJSON_AddNumberToObject(out, "date", date) ||
+                !cJSON_AddStringToObject(out, "message", text->valuestring) ||
+                !cJSON_AddStringToObject(out, "roomId", room) ||
+                (cJSON_IsString(id) && !cJSON_AddStringToObject(out, "id", id->valuestring)))) {
+        cJSON_Delete(out);
+        out = NULL;
     }
+    return out;
+}
+
+cJSON *store_message_normalize(const char *json, size_t len)
+{
+    cJSON *in = cJSON_ParseWithLength(json, len);
+    cJSON *out = store_message_from_object(in);
     cJSON_Delete(in);
     return out;
 }
 
-/* ---- scripts --------------------------------------------------------- */
+/* Presence, shared by the scripts below.  A user leaves online_users when
+ * no live server other than `except` holds a socket of theirs; leaving
+ * publishes user.disconnected (the channel is STORE_CHANNEL). */
+#define LUA_PRESENCE                                                                        \
+    "local function gone(online, me, except, uid, live)\n"                                  \
+    "  for _, sid in ipairs(live) do\n"                                                     \
+    "    if sid ~= except and redis.call('HEXISTS', 'chatd:presence:' .. sid, uid) == 1\n"  \
+    "    then return 0 end\n"                                                               \
+    "  end\n"                                                                               \
+    "  if redis.call('SREM', online, uid) == 0 then return 0 end\n"                         \
+    "  local name = redis.call('HGET', 'user:' .. uid, 'username') or ''\n"                 \
+    "  redis.call('PUBLISH', 'MESSAGES', cjson.encode({serverId = me,\n"                    \
+    "    type = 'user.disconnected', data = {id = uid, username = name, online = false}}))\n" \
+    "  return 1\n"                                                                          \
+    "end\n"                                                                                 \
+    "local function drop(servers, online, me, dead, live)\n"                                \
+    "  local hash = 'chatd:presence:' .. dead\n"                                            \
+    "  local n = 0\n"                                                                       \
+    "  for _, uid in ipairs(redis.call('HKEYS', hash)) do\n"                                \
+    "    n = n + gone(online, me, dead, uid, live)\n"                                       \
+    "  end\n"                                                                               \
+    "  redis.call('DEL', hash)\n"                                                           \
+    "  redis.call('ZREM', servers, dead)\n"                                                 \
+    "  return n\n"                                                                          \
+    "end\n"
 
 /* Key names built inside scripts ('user:' .. id and so on) are the same
  * names as the builders above: keep both in step. */
@@ -453,6 +490,80 @@ static const char *const script_source[SCRIPT_COUNT] = {
         /* KEYS: room name, room; ARGV: stop.  -> {name, {members}} */
         ("return {redis.call('GET', KEYS[1]) or '',\n"
          "        redis.call('ZREVRANGE', KEYS[2], 0, ARGV[1])}\n"),
+    [SCRIPT_SOCKET_OPEN] =
+        /* KEYS: session, online_users, this server's presence, servers;
+         * ARGV: session ttl, server id, now ms, presence ttl.
+         * -> {id, name, {rooms}} or nil (no session). */
+        "local id = redis.call('GET', KEYS[1])\n"
+        "if not id then return false end\n"
+        "local name = redis.call('HGET', 'user:' .. id, 'username')\n"
+        "if not name then return false end\n"
+        "if redis.call('TTL', KEYS[1]) < tonumber(ARGV[1]) / 2 then\n"
+        "  redis.call('EXPIRE', KEYS[1], ARGV[1]) end\n"
+        "redis.call('HINCRBY', KEYS[3], id, 1)\n"
+        "redis.call('EXPIRE', KEYS[3], ARGV[4])\n"
+        "redis.call('ZADD', KEYS[4], ARGV[3], ARGV[2])\n"
+        "if redis.call('SADD', KEYS[2], id) == 1 then\n"
+        "  redis.call('PUBLISH', 'MESSAGES', cjson.encode({serverId = ARGV[2],\n"
+        "    type = 'user.connected', data = {id = id, username = name, online = true}}))\n"
+        "end\n"
+        "return {id, name, redis.call('SMEMBERS', 'user:' .. id .. ':rooms')}\n",
+    [SCRIPT_PRESENCE_LEAVE] =
+        /* KEYS: this server's presence, servers, online_users; ARGV: user
+         * id, server id, now ms, timeout ms.  -> 1 when the user went
+         * offline. */
+        LUA_PRESENCE
+        "if redis.call('HINCRBY', KEYS[1], ARGV[1], -1) > 0 then return 0 end\n"
+        "redis.call('HDEL', KEYS[1], ARGV[1])\n"
+        "local live = redis.call('ZRANGEBYSCORE', KEYS[2], tonumber(ARGV[3]) - tonumber(ARGV[4]), '+inf')\n"
+        "return gone(KEYS[3], ARGV[2], ARGV[2], ARGV[1], live)\n",
+    [SCRIPT_HEARTBEAT] =
+        /* KEYS: servers, this server's presence, online_users; ARGV: server
+         * id, now ms, timeout ms, presence ttl.  -> users gone offline. */
+        LUA_PRESENCE
+        "redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])\n"
+        "redis.call('EXPIRE', KEYS[1], ARGV[4])\n"
+        "redis.call('EXPIRE', KEYS[2], ARGV[4])\n"
+        "local cutoff = tonumber(ARGV[2]) - tonumber(ARGV[3])\n"
+        "local live = redis.call('ZRANGEBYSCORE', KEYS[1], cutoff, '+inf')\n"
+        "local n = 0\n"
+        "for _, dead in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', '(' .. cutoff)) do\n"
+        "  n = n + drop(KEYS[1], KEYS[3], ARGV[1], dead, live)\n"
+        "end\n"
+        "return n\n",
+    [SCRIPT_SERVER_DOWN] =
+        /* KEYS: servers, online_users; ARGV: server id, now ms, timeout ms.
+         * -> users gone offline. */
+        LUA_PRESENCE
+        "local live = redis.call('ZRANGEBYSCORE', KEYS[1], tonumber(ARGV[2]) - tonumber(ARGV[3]), '+inf')\n"
+        "return drop(KEYS[1], KEYS[2], ARGV[1], ARGV[1], live)\n",
+    [SCRIPT_SEND_MESSAGE] =
+        /* KEYS: room, sender's rooms, sender's rate counter, rooms of a,
+         * rooms of b; ARGV: room id, '1' when a member by the id of a
+         * private room, message JSON, score, envelope JSON to publish,
+         * messages per minute, server id, '1' for a private room, a, b.
+         * -> 'ok' | 'forbidden' | 'limited'.  A private room's first
+         * message announces the room (show.room) before the message. */
+        "if ARGV[2] ~= '1' and redis.call('SISMEMBER', KEYS[2], ARGV[1]) == 0 then\n"
+        "  return 'forbidden' end\n"
+        "local n = redis.call('INCR', KEYS[3])\n"
+        "if n == 1 or redis.call('TTL', KEYS[3]) < 0 then redis.call('EXPIRE', KEYS[3], 60) end\n"
+        "if n > tonumber(ARGV[6]) then return 'limited' end\n"
+        "local private = ARGV[8] == '1'\n"
+        "local first = private and redis.call('EXISTS', KEYS[1]) == 0\n"
+        "redis.call('ZADD', KEYS[1], ARGV[4], ARGV[3])\n"
+        "if private then\n"
+        "  redis.call('SADD', KEYS[4], ARGV[1])\n"
+        "  redis.call('SADD', KEYS[5], ARGV[1])\n"
+        "end\n"
+        "if first then\n"
+        "  local na = redis.call('HGET', 'user:' .. ARGV[9], 'username') or ''\n"
+        "  local nb = redis.call('HGET', 'user:' .. ARGV[10], 'username') or ''\n"
+        "  redis.call('PUBLISH', 'MESSAGES', cjson.encode({serverId = ARGV[7],\n"
+        "    type = 'show.room', data = {id = ARGV[1], names = {na, nb}}}))\n"
+        "end\n"
+        "redis.call('PUBLISH', 'MESSAGES', ARGV[5])\n"
+        "return 'ok'\n",
 };
 
 static char script_sha[SCRIPT_COUNT][2 * SHA1_DIGEST_SIZE + 1];
@@ -464,7 +575,8 @@ static void script_sha_compute(void)
         struct sha1_ctx ctx;
         uint8_t digest[SHA1_DIGEST_SIZE];
         sha1_init(&ctx);
-        sha1_update(&ctx, strlen(script_source[s]), (const uint8_t *)script_source[s]);
+        const char *src = store_script_source(s);
+        sha1_update(&ctx, strlen(src), (const uint8_t *)src);
         sha1_digest(&ctx, sizeof digest, digest);
         for (size_t i = 0; i < sizeof digest; i++)
             snprintf(&script_sha[s][2 * i], 3, "%02x", digest[i]);

@@ -26,6 +26,9 @@ extern const char STORE_KEY_ONLINE_USERS[];
 extern const char STORE_CHANNEL[];
 /* Prefix of every key chatd adds for itself (never session:/sess:). */
 extern const char STORE_OWN_PREFIX[];
+/* Live chatd servers: sorted set, member = server id, score = last
+ * heartbeat (milliseconds). */
+extern const char STORE_KEY_SERVERS[];
 
 /* Key builders: write the key into buf (NUL-terminated) and return its
  * length, or -1 when it does not fit in n bytes (buf is then undefined). */
@@ -37,6 +40,10 @@ int store_key_room_name(char *buf, size_t n, const char *room_id);
 int store_key_session(char *buf, size_t n, const char *token_digest_hex);
 int store_key_login_fails_user(char *buf, size_t n, const char *name, size_t len);
 int store_key_login_fails_addr(char *buf, size_t n, const char *addr);
+/* A server's presence: hash user id -> sockets of that user on it. */
+int store_key_presence(char *buf, size_t n, const char *server_id);
+/* A user's message counter of the current minute (rate limit). */
+int store_key_message_rate(char *buf, size_t n, uint64_t user_id);
 
 /* Parses a canonical decimal id: digits only, no sign, no leading zero
  * (except "0" itself when allow_zero), at most STORE_ID_MAX.
@@ -101,6 +108,9 @@ char *store_message_encode(const struct store_message *msg);
  * member is not a message. */
 cJSON *store_message_normalize(const char *json, size_t len);
 
+/* The same for a message already parsed (e.g. an event's data). */
+cJSON *store_message_from_object(const cJSON *o);
+
 /* Lua scripts, loaded once per connection and called with EVALSHA. */
 enum store_script {
     SCRIPT_SESSION,         /* resolve a session, refresh its TTL */
@@ -114,6 +124,11 @@ enum store_script {
     SCRIPT_HISTORY,         /* membership check + a page of messages */
     SCRIPT_CREATE_PRIVATE,  /* add a private room to both users' sets */
     SCRIPT_PRELOAD,         /* General's name and newest messages */
+    SCRIPT_SOCKET_OPEN,     /* session, rooms, presence +1 (user.connected) */
+    SCRIPT_SEND_MESSAGE,    /* check, rate-limit, store, publish (+show.room) */
+    SCRIPT_PRESENCE_LEAVE,  /* presence -1 (user.disconnected) */
+    SCRIPT_HEARTBEAT,       /* refresh this server, drop dead ones */
+    SCRIPT_SERVER_DOWN,     /* drop this server's presence (shutdown) */
     SCRIPT_COUNT
 };
 

@@ -28,6 +28,9 @@ struct app {
     unsigned nengines;
     void (*dispatch)(struct http_req *req);
     bool without_redis;             /* the conformance server has no Redis */
+    /* Runs on each worker's thread as its loop starts; may be NULL. */
+    void (*on_worker_start)(void *ctx, struct worker *w);
+    void *ctx;
 };
 
 #endif

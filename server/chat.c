@@ -1,36 +1,515 @@
-/* chat: chatd's Socket.IO application (see chat.h). */
+/* chat: chatd's Socket.IO application (see chat.h).
+ *
+ * Every event reaches sockets through one path: the worker stores and
+ * PUBLISHes it on MESSAGES (one Lua script, one round trip); the subscriber
+ * thread receives it — ours and other servers' alike —, encodes the packet
+ * once and queues that one buffer on every target socket found in the
+ * roster.  So delivery is exactly once, and the same on every server. */
 #include "chat.h"
 
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "config.h"
+#include "engine.h"
 #include "http.h"
 #include "log.h"
+#include "metrics.h"
+#include "outq.h"
 #include "rconn.h"
+#include "redis_sync.h"
+#include "roster.h"
+#include "sio.h"
 #include "store.h"
+#include "subscriber.h"
+#include "timerheap.h"
 #include "token.h"
 #include "worker.h"
+
+/* A server's presence hash outlives missed heartbeats by this factor, so
+ * the others can still read whom a dead server held. */
+#define PRESENCE_TTL_FACTOR 20
+/* Typing notices a socket may send, at most one per this many ms. */
+#define TYPING_MIN_INTERVAL_MS 300
+#define ENVELOPE_MAX (64 * 1024 + 512)
+
+struct chat {
+    const struct config *cfg;
+    struct sio_app app;
+    struct roster *roster;
+    struct subscriber *sub;
+    char presence_key[STORE_KEY_MAX];
+    struct timer heartbeat;
+    struct worker *heartbeat_worker;
+};
 
 /* What a client brought to its handshake. */
 struct chat_client {
     char session_key[STORE_KEY_MAX];    /* "" without a well-formed cookie */
 };
 
-/* A socket's user, once its session is verified. */
+/* A connected socket's user and place in the roster. */
 struct chat_user {
     uint64_t id;
-    char name[STORE_USERNAME_MAX_BYTES + 1];
+    char id_str[24];
+    struct roster_member *member;
+    int64_t last_typing_ms;
 };
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int64_t presence_timeout_ms(const struct chat *c)
+{
+    return (int64_t)c->cfg->presence_timeout * 1000;
+}
+
+static void ignore_reply(void *priv, redisReply *reply)
+{
+    (void)priv;
+    (void)reply;
+}
+
+/* ---- presence ---------------------------------------------------------------- */
+
+/* One socket of user left this server (on a worker thread; at shutdown,
+ * with no worker, SCRIPT_SERVER_DOWN does it for all at once). */
+static void presence_leave(struct chat *c, const char *user_id)
+{
+    struct worker *w = worker_current();
+    struct rconn *redis = w ? worker_redis(w) : NULL;
+    if (!redis)
+        return;
+    char now[24], timeout[24];
+    snprintf(now, sizeof now, "%" PRId64, now_ms());
+    snprintf(timeout, sizeof timeout, "%" PRId64, presence_timeout_ms(c));
+    const char *keys[] = {c->presence_key, STORE_KEY_SERVERS, STORE_KEY_ONLINE_USERS};
+    const char *args[] = {user_id, c->cfg->server_id, now, timeout};
+    if (rconn_script(redis, SCRIPT_PRESENCE_LEAVE, ignore_reply, NULL, 3, keys, 4, args) < 0)
+        log_warn("presence: Redis unavailable; user %s may look online until this server's "
+                 "presence expires", user_id);
+}
+
+static void heartbeat_done(void *priv, redisReply *reply)
+{
+    (void)priv;
+    if (reply && reply->type == REDIS_REPLY_INTEGER && reply->integer > 0)
+        log_info("presence: %lld users of unresponsive servers went offline", reply->integer);
+}
+
+static void on_heartbeat(struct timer *t)
+{
+    struct chat *c = (struct chat *)((char *)t - offsetof(struct chat, heartbeat));
+    struct worker *w = c->heartbeat_worker;
+    char now[24], timeout[24], ttl[24];
+    snprintf(now, sizeof now, "%" PRId64, now_ms());
+    snprintf(timeout, sizeof timeout, "%" PRId64, presence_timeout_ms(c));
+    snprintf(ttl, sizeof ttl, "%u", c->cfg->presence_timeout * PRESENCE_TTL_FACTOR);
+    const char *keys[] = {STORE_KEY_SERVERS, c->presence_key, STORE_KEY_ONLINE_USERS};
+    const char *args[] = {c->cfg->server_id, now, timeout, ttl};
+    rconn_script(worker_redis(w), SCRIPT_HEARTBEAT, heartbeat_done, NULL, 3, keys, 4, args);
+    worker_timer_schedule(w, t, worker_now_ms() + presence_timeout_ms(c) / 3);
+}
+
+void chat_worker_start(void *ctx, struct worker *w)
+{
+    struct chat *c = ctx;
+    if (worker_index(w) != 0)
+        return;
+    c->heartbeat_worker = w;
+    timer_init(&c->heartbeat, on_heartbeat);
+    /* The first beat as soon as Redis is connected. */
+    worker_timer_schedule(w, &c->heartbeat, worker_now_ms() + 200);
+}
+
+/* ---- fan-out (subscriber thread) ------------------------------------------- */
+
+static void send_to(void *ctx, struct eio_session *es, uint64_t user)
+{
+    (void)user;
+    eio_session_send_packet(es, ctx);
+}
+
+struct typing_fanout {
+    struct sbuf *packet;
+    uint64_t from;
+};
+
+static void send_to_others(void *ctx, struct eio_session *es, uint64_t user)
+{
+    struct typing_fanout *t = ctx;
+    if (user != t->from)
+        eio_session_send_packet(es, t->packet);
+}
+
+/* The Engine.IO packet of the event [name, data], built once. */
+static struct sbuf *event_packet(const char *name, const cJSON *data)
+{
+    size_t len;
+    char *text = sio_encode_event(NULL, name, data, &len);
+    struct sbuf *b = text ? engine_packet_new(EIO_MESSAGE, false, text, len) : NULL;
+    free(text);
+    return b;
+}
+
+/* An id given as a string or a number, as decimal text. */
+static bool id_text(const cJSON *v, char out[24])
+{
+    uint64_t id;
+    if (cJSON_IsString(v) && store_parse_id(v->valuestring, strlen(v->valuestring), false, &id) == 0)
+        return snprintf(out, 24, "%" PRIu64, id) > 0;
+    if (cJSON_IsNumber(v) && v->valuedouble >= 1 && v->valuedouble <= (double)STORE_ID_MAX &&
+        (double)(uint64_t)v->valuedouble == v->valuedouble)
+        return snprintf(out, 24, "%" PRIu64, (uint64_t)v->valuedouble) > 0;
+    return false;
+}
+
+/* A room id given as a string or a number (named rooms). */
+static bool room_from_json(const cJSON *v, struct room_ref *out)
+{
+    char text[STORE_ROOM_ID_MAX];
+    if (cJSON_IsString(v))
+        return store_room_parse(v->valuestring, strlen(v->valuestring), out) == 0;
+    if (cJSON_IsNumber(v) && v->valuedouble >= 0 && v->valuedouble <= (double)STORE_ID_MAX &&
+        (double)(uint64_t)v->valuedouble == v->valuedouble) {
+        snprintf(text, sizeof text, "%" PRIu64, (uint64_t)v->valuedouble);
+        return store_room_parse(text, strlen(text), out) == 0;
+    }
+    return false;
+}
+
+static void fan_message(struct chat *c, const cJSON *data)
+{
+    cJSON *m = store_message_from_object(data);
+    const cJSON *room = cJSON_GetObjectItemCaseSensitive(m, "roomId");
+    struct room_ref ref;
+    struct sbuf *b = NULL;
+    if (cJSON_IsString(room) &&
+        store_room_parse(room->valuestring, strlen(room->valuestring), &ref) == 0 &&
+        (b = event_packet("message", m))) {
+        size_t n = roster_each_in_room(c->roster, ref.id, send_to, b);
+        metrics_event_out(METRICS_EVENT_MESSAGE, n);
+    }
+    sbuf_unref(b);
+    cJSON_Delete(m);
+}
+
+static void fan_presence(struct chat *c, const char *type, const cJSON *data, bool online)
+{
+    char id[24];
+    const cJSON *name = cJSON_GetObjectItemCaseSensitive(data, "username");
+    if (!id_text(cJSON_GetObjectItemCaseSensitive(data, "id"), id) || !cJSON_IsString(name))
+        return;
+    cJSON *user = cJSON_CreateObject();
+    cJSON_AddStringToObject(user, "id", id);
+    cJSON_AddStringToObject(user, "username", name->valuestring);
+    cJSON_AddBoolToObject(user, "online", online);
+    struct sbuf *b = event_packet(type, user);
+    if (b) {
+        size_t n = roster_each(c->roster, send_to, b);
+        metrics_event_out(online ? METRICS_EVENT_USER_CONNECTED : METRICS_EVENT_USER_DISCONNECTED,
+                          n);
+    }
+    sbuf_unref(b);
+    cJSON_Delete(user);
+}
+
+static void fan_show_room(struct chat *c, const cJSON *data)
+{
+    const cJSON *id = cJSON_GetObjectItemCaseSensitive(data, "id");
+    const cJSON *names = cJSON_GetObjectItemCaseSensitive(data, "names");
+    struct room_ref ref;
+    if (!cJSON_IsString(id) || store_room_parse(id->valuestring, strlen(id->valuestring), &ref) < 0 ||
+        ref.kind != ROOM_PRIVATE || !cJSON_IsArray(names))
+        return;
+    /* Join first, so the message that follows reaches them. */
+    roster_join_users(c->roster, ref.a, ref.b, ref.id);
+    cJSON *room = cJSON_CreateObject();
+    cJSON_AddStringToObject(room, "id", ref.id);
+    cJSON_AddItemToObject(room, "names", cJSON_Duplicate(names, true));
+    struct sbuf *b = event_packet("show.room", room);
+    if (b) {
+        size_t n = roster_each_of_user(c->roster, ref.a, send_to, b);
+        n += roster_each_of_user(c->roster, ref.b, send_to, b);
+        metrics_event_out(METRICS_EVENT_SHOW_ROOM, n);
+    }
+    sbuf_unref(b);
+    cJSON_Delete(room);
+}
+
+static void fan_typing(struct chat *c, const cJSON *data)
+{
+    const cJSON *room = cJSON_GetObjectItemCaseSensitive(data, "roomId");
+    char from[24];
+    struct room_ref ref;
+    if (!cJSON_IsString(room) || !id_text(cJSON_GetObjectItemCaseSensitive(data, "from"), from) ||
+        store_room_parse(room->valuestring, strlen(room->valuestring), &ref) < 0)
+        return;
+    cJSON *event = cJSON_CreateObject();
+    cJSON_AddStringToObject(event, "roomId", ref.id);
+    cJSON_AddStringToObject(event, "from", from);
+    struct typing_fanout t = {.packet = event_packet("typing", event)};
+    store_parse_id(from, strlen(from), false, &t.from);
+    if (t.packet) {
+        size_t n = roster_each_in_room(c->roster, ref.id, send_to_others, &t);
+        metrics_event_out(METRICS_EVENT_TYPING, n);
+    }
+    sbuf_unref(t.packet);
+    cJSON_Delete(event);
+}
+
+/* Every message of the channel: {"serverId", "type", "data"}. */
+static void on_channel(void *ctx, const char *payload, size_t len)
+{
+    struct chat *c = ctx;
+    cJSON *env = cJSON_ParseWithLength(payload, len);
+    const cJSON *type = cJSON_GetObjectItemCaseSensitive(env, "type");
+    const cJSON *data = cJSON_GetObjectItemCaseSensitive(env, "data");
+    if (!cJSON_IsString(type) || !cJSON_IsObject(data)) {
+        log_debug("channel: ignoring a malformed event");
+    } else if (strcmp(type->valuestring, "message") == 0) {
+        fan_message(c, data);
+    } else if (strcmp(type->valuestring, "user.connected") == 0) {
+        fan_presence(c, "user.connected", data, true);
+    } else if (strcmp(type->valuestring, "user.disconnected") == 0) {
+        fan_presence(c, "user.disconnected", data, false);
+    } else if (strcmp(type->valuestring, "show.room") == 0) {
+        fan_show_room(c, data);
+    } else if (strcmp(type->valuestring, "typing") == 0) {
+        fan_typing(c, data);
+    }
+    metrics_inc(METRICS_BROADCASTS);
+    cJSON_Delete(env);
+}
+
+/* ---- acks -------------------------------------------------------------------------- */
+
+/* A pending reply to a socket's event. */
+struct pending {
+    struct chat *chat;
+    struct sio_socket *s;
+    bool has_ack;
+    uint64_t ack_id;
+    char *message;                  /* SCRIPT_SEND_MESSAGE: the stored JSON */
+    struct room_ref room;
+};
+
+static struct pending *pending_new(struct chat *c, struct sio_socket *s, bool has_ack,
+                                   uint64_t ack_id)
+{
+    struct pending *p = calloc(1, sizeof *p);
+    if (!p)
+        return NULL;
+    p->chat = c;
+    p->s = s;
+    p->has_ack = has_ack;
+    p->ack_id = ack_id;
+    sio_socket_ref(s);
+    return p;
+}
+
+static void pending_free(struct pending *p)
+{
+    sio_socket_unref(p->s);
+    free(p->message);
+    free(p);
+}
+
+/* Acks {ok:true[, message]} or {ok:false, error}; detail is taken. */
+static void ack(struct sio_socket *s, bool has_ack, uint64_t ack_id, const char *error,
+                cJSON *detail)
+{
+    if (has_ack) {
+        cJSON *result = cJSON_CreateObject();
+        cJSON_AddBoolToObject(result, "ok", !error);
+        if (error)
+            cJSON_AddStringToObject(result, "error", error);
+        if (detail)
+            cJSON_AddItemToObject(result, "message", detail);
+        cJSON *args = cJSON_CreateArray();
+        cJSON_AddItemToArray(args, result);
+        sio_ack(s, ack_id, args);
+        cJSON_Delete(args);
+    } else {
+        cJSON_Delete(detail);
+    }
+}
+
+/* ---- events ---------------------------------------------------------------------- */
+
+static void message_stored(void *priv, redisReply *reply)
+{
+    struct pending *p = priv;
+    const char *status = rconn_str(reply, NULL);
+    if (rconn_is_error(reply) || !status) {
+        ack(p->s, p->has_ack, p->ack_id, "Service unavailable; try again", NULL);
+    } else if (strcmp(status, "ok") == 0) {
+        ack(p->s, p->has_ack, p->ack_id, NULL, cJSON_Parse(p->message));
+    } else if (strcmp(status, "limited") == 0) {
+        ack(p->s, p->has_ack, p->ack_id, "Too many messages; slow down", NULL);
+    } else {
+        ack(p->s, p->has_ack, p->ack_id, "You are not a member of this room", NULL);
+    }
+    pending_free(p);
+}
+
+static void on_message_event(struct chat *c, struct sio_socket *s, struct worker *w,
+                             const cJSON *arg, bool has_ack, uint64_t ack_id)
+{
+    const struct chat_user *u = sio_socket_data(s);
+    const cJSON *text = cJSON_GetObjectItemCaseSensitive(arg, "message");
+    struct room_ref room;
+    const char *problem = NULL;
+    if (!cJSON_IsObject(arg) || !cJSON_IsString(text))
+        problem = "Expected {roomId, message}";
+    else if (!room_from_json(cJSON_GetObjectItemCaseSensitive(arg, "roomId"), &room))
+        problem = "Invalid room id";
+    else
+        problem = store_message_problem(text->valuestring, strlen(text->valuestring),
+                                        c->cfg->max_message_bytes);
+    struct pending *p = problem ? NULL : pending_new(c, s, has_ack, ack_id);
+    if (!p) {
+        ack(s, has_ack, ack_id, problem ? problem : "Out of memory", NULL);
+        return;
+    }
+    p->room = room;
+    struct store_message msg = {
+        .from = u->id,
+        .date = (int64_t)time(NULL),
+        .text = text->valuestring,
+        .text_len = strlen(text->valuestring),
+        .room_id = room.id,
+    };
+    token_random_hex(msg.id, STORE_MESSAGE_ID_BYTES);
+    p->message = store_message_encode(&msg);
+    char *envelope = p->message ? malloc(ENVELOPE_MAX) : NULL;
+    if (!envelope || snprintf(envelope, ENVELOPE_MAX, "{\"serverId\":\"%s\",\"type\":\"message\",\"data\":%s}",
+                              c->cfg->server_id, p->message) >= ENVELOPE_MAX) {
+        free(envelope);
+        ack(s, has_ack, ack_id, "Message is too long", NULL);
+        pending_free(p);
+        return;
+    }
+    bool private_room = room.kind == ROOM_PRIVATE;
+    char room_key[STORE_KEY_MAX], rooms_key[STORE_KEY_MAX], rate_key[STORE_KEY_MAX];
+    char rooms_a[STORE_KEY_MAX], rooms_b[STORE_KEY_MAX];
+    char score[24], limit[24], a[24], b[24];
+    store_key_room(room_key, sizeof room_key, room.id);
+    store_key_user_rooms(rooms_key, sizeof rooms_key, u->id);
+    store_key_message_rate(rate_key, sizeof rate_key, u->id);
+    store_key_user_rooms(rooms_a, sizeof rooms_a, private_room ? room.a : u->id);
+    store_key_user_rooms(rooms_b, sizeof rooms_b, private_room ? room.b : u->id);
+    snprintf(score, sizeof score, "%" PRId64, msg.date);
+    snprintf(limit, sizeof limit, "%u", c->cfg->messages_per_minute);
+    snprintf(a, sizeof a, "%" PRIu64, room.a);
+    snprintf(b, sizeof b, "%" PRIu64, room.b);
+    const char *keys[] = {room_key, rooms_key, rate_key, rooms_a, rooms_b};
+    const char *args[] = {room.id, store_room_is_private_member(&room, u->id) ? "1" : "0",
+                          p->message, score, envelope, limit, c->cfg->server_id,
+                          private_room ? "1" : "0", a, b};
+    int rc = rconn_script(worker_redis(w), SCRIPT_SEND_MESSAGE, message_stored, p, 5, keys, 10, args);
+    free(envelope);
+    if (rc < 0) {
+        ack(s, has_ack, ack_id, "Service unavailable; try again", NULL);
+        pending_free(p);
+    }
+}
+
+static void join_checked(void *priv, redisReply *reply)
+{
+    struct pending *p = priv;
+    struct chat_user *u = sio_socket_data(p->s);
+    if (rconn_is_error(reply))
+        ack(p->s, p->has_ack, p->ack_id, "Service unavailable; try again", NULL);
+    else if (reply->type != REDIS_REPLY_INTEGER || reply->integer != 1)
+        ack(p->s, p->has_ack, p->ack_id, "You are not a member of this room", NULL);
+    else if (!u || !u->member || roster_join(p->chat->roster, u->member, p->room.id) < 0)
+        ack(p->s, p->has_ack, p->ack_id, "Could not join the room", NULL);
+    else
+        ack(p->s, p->has_ack, p->ack_id, NULL, NULL);
+    pending_free(p);
+}
+
+static void on_room_join(struct chat *c, struct sio_socket *s, struct worker *w, const cJSON *arg,
+                         bool has_ack, uint64_t ack_id)
+{
+    struct chat_user *u = sio_socket_data(s);
+    struct room_ref room;
+    if (cJSON_IsObject(arg))
+        arg = cJSON_GetObjectItemCaseSensitive(arg, "roomId");
+    if (!room_from_json(arg, &room)) {
+        ack(s, has_ack, ack_id, "Invalid room id", NULL);
+        return;
+    }
+    if (store_room_is_private_member(&room, u->id)) {
+        bool joined = roster_join(c->roster, u->member, room.id) == 0;
+        ack(s, has_ack, ack_id, joined ? NULL : "Could not join the room", NULL);
+        return;
+    }
+    struct pending *p = pending_new(c, s, has_ack, ack_id);
+    char rooms_key[STORE_KEY_MAX];
+    store_key_user_rooms(rooms_key, sizeof rooms_key, u->id);
+    if (!p || rconn_commandv(worker_redis(w), join_checked, p, 3,
+                             (const char *[]){"SISMEMBER", rooms_key, room.id}) < 0) {
+        ack(s, has_ack, ack_id, "Service unavailable; try again", NULL);
+        if (p)
+            pending_free(p);
+        return;
+    }
+    p->room = room;
+}
+
+static void on_typing(struct chat *c, struct sio_socket *s, struct worker *w, const cJSON *arg)
+{
+    struct chat_user *u = sio_socket_data(s);
+    struct room_ref room;
+    int64_t now = worker_now_ms();
+    if (!room_from_json(cJSON_GetObjectItemCaseSensitive(arg, "roomId"), &room) ||
+        now - u->last_typing_ms < TYPING_MIN_INTERVAL_MS ||
+        !roster_in_room(c->roster, u->member, room.id))
+        return;
+    u->last_typing_ms = now;
+    char envelope[256];
+    snprintf(envelope, sizeof envelope,
+             "{\"serverId\":\"%s\",\"type\":\"typing\",\"data\":{\"roomId\":\"%s\",\"from\":\"%s\"}}",
+             c->cfg->server_id, room.id, u->id_str);
+    rconn_commandv(worker_redis(w), ignore_reply, NULL, 3,
+                   (const char *[]){"PUBLISH", STORE_CHANNEL, envelope});
+}
+
+static void on_event(void *ctx, struct sio_socket *s, struct worker *w, const char *name,
+                     const cJSON *data, bool has_ack, uint64_t ack_id)
+{
+    struct chat *c = ctx;
+    const struct chat_user *u = sio_socket_data(s);
+    const cJSON *arg = cJSON_GetArrayItem(data, 1);
+    if (!u || !u->member) {
+        ack(s, has_ack, ack_id, "Not connected", NULL);
+    } else if (strcmp(name, "message") == 0) {
+        on_message_event(c, s, w, arg, has_ack, ack_id);
+    } else if (strcmp(name, "room.join") == 0) {
+        on_room_join(c, s, w, arg, has_ack, ack_id);
+    } else if (strcmp(name, "typing") == 0) {
+        on_typing(c, s, w, arg);
+    } else {
+        ack(s, has_ack, ack_id, "Unknown event", NULL);
+    }
+}
+
+/* ---- connect and disconnect ------------------------------------------------------------------ */
 
 static void *on_open(void *ctx, struct http_req *req, bool *refuse)
 {
     (void)ctx;
-    (void)refuse;
-    struct chat_client *c = calloc(1, sizeof *c);
-    if (!c) {
+    struct chat_client *client = calloc(1, sizeof *client);
+    if (!client) {
         *refuse = true;
         return NULL;
     }
@@ -38,9 +517,9 @@ static void *on_open(void *ctx, struct http_req *req, bool *refuse)
     if (token && token_is_wellformed(token, strlen(token))) {
         char digest[TOKEN_DIGEST_HEX_LEN + 1];
         token_digest_hex(token, strlen(token), digest);
-        store_key_session(c->session_key, sizeof c->session_key, digest);
+        store_key_session(client->session_key, sizeof client->session_key, digest);
     }
-    return c;
+    return client;
 }
 
 static void on_close(void *ctx, void *client_data)
@@ -49,91 +528,153 @@ static void on_close(void *ctx, void *client_data)
     free(client_data);
 }
 
-struct pending_connect {
-    struct sio_socket *s;
-    const struct config *cfg;
-};
-
-static void session_checked(void *priv, redisReply *reply)
+/* The reply of SCRIPT_SOCKET_OPEN: {id, name, {rooms}} or nil. */
+static void socket_opened(void *priv, redisReply *reply)
 {
-    struct pending_connect *pc = priv;
-    struct sio_socket *s = pc->s;
+    struct pending *p = priv;
+    struct chat *c = p->chat;
+    struct sio_socket *s = p->s;
     struct chat_user *u = NULL;
+    const char *id = NULL;
     if (rconn_is_error(reply)) {
         sio_refuse(s, "Service unavailable");
-    } else if (reply->type == REDIS_REPLY_ARRAY && reply->elements == 2 &&
-               (u = calloc(1, sizeof *u))) {
-        size_t nlen = 0;
-        const char *id = rconn_str(reply->element[0], NULL);
-        const char *name = rconn_str(reply->element[1], &nlen);
-        if (id && name && nlen < sizeof u->name &&
-            store_parse_id(id, strlen(id), false, &u->id) == 0) {
-            memcpy(u->name, name, nlen);
-            sio_socket_set_data(s, u);
-            if (sio_accept(s) == 0)
-                u = NULL; /* on_disconnect frees it */
-            else
-                sio_socket_set_data(s, NULL);
-        } else {
-            sio_refuse(s, "unauthorized");
-        }
-    } else {
+    } else if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 3 ||
+               !(id = rconn_str(reply->element[0], NULL)) ||
+               reply->element[2]->type != REDIS_REPLY_ARRAY || !(u = calloc(1, sizeof *u)) ||
+               store_parse_id(id, strlen(id), false, &u->id) < 0) {
         sio_refuse(s, "unauthorized");
+        free(u);
+        u = NULL;
+        if (id)
+            presence_leave(c, id); /* the script counted this socket */
     }
-    free(u);
-    sio_socket_unref(s);
-    free(pc);
+    if (u) {
+        snprintf(u->id_str, sizeof u->id_str, "%" PRIu64, u->id);
+        const redisReply *rooms = reply->element[2];
+        const char **names = calloc(rooms->elements + 1, sizeof *names);
+        size_t n = 0;
+        for (size_t i = 0; names && i < rooms->elements; i++)
+            if ((names[n] = rconn_str(rooms->element[i], NULL)))
+                n++;
+        u->member = names ? roster_add(c->roster, sio_socket_session(s), u->id, names, n) : NULL;
+        free(names);
+        sio_socket_set_data(s, u);
+        if (!u->member || sio_accept(s) < 0) {
+            /* Out of memory, or the client left while we asked Redis. */
+            sio_socket_set_data(s, NULL);
+            roster_remove(c->roster, u->member);
+            if (u->member)
+                sio_refuse(s, "Service unavailable");
+            presence_leave(c, u->id_str);
+            free(u);
+        }
+    }
+    pending_free(p);
 }
 
 /* A CONNECT: the session cookie of the handshake decides. */
 static void on_connect(void *ctx, struct sio_socket *s, struct worker *w, const cJSON *auth)
 {
-    const struct config *cfg = ctx;
+    struct chat *c = ctx;
     (void)auth;
-    const struct chat_client *c = sio_client_data(s);
-    if (!c || !c->session_key[0]) {
+    const struct chat_client *client = sio_client_data(s);
+    if (!client || !client->session_key[0]) {
         sio_refuse(s, "unauthorized");
         return;
     }
-    struct pending_connect *pc = malloc(sizeof *pc);
-    if (!pc) {
+    struct pending *p = pending_new(c, s, false, 0);
+    char session_ttl[24], now[24], presence_ttl[24];
+    snprintf(session_ttl, sizeof session_ttl, "%u", c->cfg->session_ttl);
+    snprintf(now, sizeof now, "%" PRId64, now_ms());
+    snprintf(presence_ttl, sizeof presence_ttl, "%u", c->cfg->presence_timeout * PRESENCE_TTL_FACTOR);
+    const char *keys[] = {client->session_key, STORE_KEY_ONLINE_USERS, c->presence_key,
+                          STORE_KEY_SERVERS};
+    const char *args[] = {session_ttl, c->cfg->server_id, now, presence_ttl};
+    if (!p || rconn_script(worker_redis(w), SCRIPT_SOCKET_OPEN, socket_opened, p, 4, keys, 4, args) < 0) {
         sio_refuse(s, "Service unavailable");
-        return;
-    }
-    pc->s = s;
-    pc->cfg = cfg;
-    sio_socket_ref(s);
-    char ttl[24];
-    snprintf(ttl, sizeof ttl, "%u", cfg->session_ttl);
-    const char *keys[] = {c->session_key};
-    const char *args[] = {ttl};
-    if (rconn_script(worker_redis(w), SCRIPT_SESSION, session_checked, pc, 1, keys, 1, args) < 0) {
-        sio_refuse(s, "Service unavailable");
-        sio_socket_unref(s);
-        free(pc);
+        if (p)
+            pending_free(p);
     }
 }
 
 static void on_disconnect(void *ctx, struct sio_socket *s, const char *reason)
 {
-    (void)ctx;
+    struct chat *c = ctx;
     struct chat_user *u = sio_socket_data(s);
-    if (u)
-        log_debug("user %" PRIu64 " disconnected: %s", u->id, reason);
     sio_socket_set_data(s, NULL);
+    if (!u)
+        return;
+    log_debug("user %s disconnected: %s", u->id_str, reason);
+    roster_remove(c->roster, u->member);
+    presence_leave(c, u->id_str);
     free(u);
 }
 
+/* ---- life ------------------------------------------------------------------------------ */
+
 static const char *const namespaces[] = {"/", NULL};
 
-struct sio_app chat_app(const struct config *cfg)
+struct chat *chat_new(const struct config *cfg)
 {
-    return (struct sio_app){
+    struct chat *c = calloc(1, sizeof *c);
+    if (!c)
+        return NULL;
+    c->cfg = cfg;
+    c->roster = roster_new();
+    if (!c->roster) {
+        free(c);
+        return NULL;
+    }
+    store_key_presence(c->presence_key, sizeof c->presence_key, cfg->server_id);
+    c->app = (struct sio_app){
         .namespaces = namespaces,
         .on_open = on_open,
         .on_connect = on_connect,
+        .on_event = on_event,
         .on_disconnect = on_disconnect,
         .on_close = on_close,
-        .ctx = (void *)cfg,
+        .ctx = c,
     };
+    return c;
+}
+
+const struct sio_app *chat_sio_app(struct chat *c)
+{
+    return &c->app;
+}
+
+int chat_start(struct chat *c)
+{
+    c->sub = subscriber_start(c->cfg, STORE_CHANNEL, on_channel, c);
+    return c->sub ? 0 : -1;
+}
+
+void chat_stop(struct chat *c)
+{
+    subscriber_stop(c->sub);
+    c->sub = NULL;
+    redisContext *r = redis_sync_connect(c->cfg, 2, "shutdown");
+    if (!r) {
+        log_warn("presence: Redis unavailable at shutdown; this server's users go offline when "
+                 "the others notice it is gone");
+        return;
+    }
+    char now[24], timeout[24];
+    snprintf(now, sizeof now, "%" PRId64, now_ms());
+    snprintf(timeout, sizeof timeout, "%" PRId64, presence_timeout_ms(c));
+    const char *argv[] = {"EVAL", store_script_source(SCRIPT_SERVER_DOWN), "2", STORE_KEY_SERVERS,
+                          STORE_KEY_ONLINE_USERS, c->cfg->server_id, now, timeout};
+    redisReply *reply = redisCommandArgv(r, 8, argv, NULL);
+    if (!reply || reply->type == REDIS_REPLY_ERROR)
+        log_warn("presence: could not leave: %s", reply ? reply->str : r->errstr);
+    freeReplyObject(reply);
+    redisFree(r);
+}
+
+void chat_free(struct chat *c)
+{
+    if (!c)
+        return;
+    roster_free(c->roster);
+    free(c);
 }

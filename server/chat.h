@@ -1,13 +1,32 @@
-/* chat: chatd's application on Socket.IO: who may connect (the session
- * cookie of the handshake), and the chat events of SPEC.md. */
+/* chat: chatd's application on Socket.IO — who may connect (the session
+ * cookie of the handshake), the chat events of SPEC.md, delivery through
+ * the subscriber and the roster, and presence across the fleet. */
 #ifndef CHATD_CHAT_H
 #define CHATD_CHAT_H
 
 #include "sio_server.h"
 
+struct chat;
 struct config;
+struct worker;
 
-/* The application's callbacks, for sio_server_new.  cfg outlives them. */
-struct sio_app chat_app(const struct config *cfg);
+/* The application's state.  NULL on OOM. */
+struct chat *chat_new(const struct config *cfg);
+
+/* Its Socket.IO callbacks, for sio_server_new. */
+const struct sio_app *chat_sio_app(struct chat *c);
+
+/* Per worker, as its loop starts: the first worker keeps this server's
+ * presence heartbeat. */
+void chat_worker_start(void *chat, struct worker *w);
+
+/* Starts the subscriber thread.  0 or -1. */
+int chat_start(struct chat *c);
+
+/* Stops the subscriber, then (the workers are gone) takes this server's
+ * connections out of the fleet's presence. */
+void chat_stop(struct chat *c);
+
+void chat_free(struct chat *c);
 
 #endif

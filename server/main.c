@@ -85,11 +85,14 @@ int main(int argc, char **argv)
     }
     runtime_block_signals();
 
-    struct app app = {.cfg = &cfg, .dispatch = routes_dispatch};
     struct seeder seeder = {.cfg = &cfg};
-    struct sio_app chat = chat_app(&cfg);
-    struct sio_server *sio = sio_server_new(&chat, &(struct sio_server_options){
-                                                       .connect_timeout_ms = CHAT_CONNECT_TIMEOUT_MS});
+    struct chat *chat = chat_new(&cfg);
+    struct sio_server *sio = chat ? sio_server_new(chat_sio_app(chat),
+                                                   &(struct sio_server_options){
+                                                       .connect_timeout_ms = CHAT_CONNECT_TIMEOUT_MS})
+                                  : NULL;
+    struct app app = {.cfg = &cfg, .dispatch = routes_dispatch,
+                      .on_worker_start = chat_worker_start, .ctx = chat};
     int exit_code = 1;
 
     app.web = static_root_open(cfg.web_root);
@@ -108,7 +111,10 @@ int main(int argc, char **argv)
         if (pthread_create(&seeder.thread, NULL, seeder_main, &seeder) == 0)
             seeder.started = true;
     }
+    if (chat_start(chat) < 0)
+        goto out;
     exit_code = runtime_run(&app);
+    chat_stop(chat);
     if (exit_code == 0)
         log_info("stopped");
 
@@ -120,6 +126,7 @@ out:
     hashpool_free(app.hashes);
     engine_free(app.engines[0]);
     sio_server_free(sio);
+    chat_free(chat);
     static_root_free(app.web);
     config_free(&cfg);
     return exit_code;

@@ -11,24 +11,10 @@
 #include "config.h"
 #include "log.h"
 #include "password.h"
+#include "redis_sync.h"
 #include "store.h"
 
 #define SEED_TIMEOUT_S 5
-
-static redisContext *connect_sync(const struct config *cfg)
-{
-    struct timeval tv = {.tv_sec = SEED_TIMEOUT_S};
-    redisContext *c = cfg->redis.unix_path[0]
-                          ? redisConnectUnixWithTimeout(cfg->redis.unix_path, tv)
-                          : redisConnectWithTimeout(cfg->redis.host, cfg->redis.port, tv);
-    if (!c || c->err) {
-        log_warn("seed: cannot reach Redis: %s", c ? c->errstr : "out of memory");
-        redisFree(c);
-        return NULL;
-    }
-    redisSetTimeout(c, tv);
-    return c;
-}
 
 /* Runs a command and checks its reply is not an error.  0 or -1. */
 static int run(redisContext *c, redisReply **out, int argc, const char **argv)
@@ -66,19 +52,12 @@ static uint32_t random32(void *ctx)
 
 int seed_demo(const struct config *cfg)
 {
-    redisContext *c = connect_sync(cfg);
+    redisContext *c = redis_sync_connect(cfg, SEED_TIMEOUT_S, "seed");
     if (!c)
         return -1;
     int rc = -1;
     redisReply *r = NULL;
-    char db[16];
-    snprintf(db, sizeof db, "%d", cfg->redis.db);
-    if ((cfg->redis.username[0] &&
-         run(c, NULL, 3, (const char *[]){"AUTH", cfg->redis.username, cfg->redis.password})) ||
-        (!cfg->redis.username[0] && cfg->redis.password[0] &&
-         run(c, NULL, 2, (const char *[]){"AUTH", cfg->redis.password})) ||
-        (cfg->redis.db && run(c, NULL, 2, (const char *[]){"SELECT", db})) ||
-        run(c, NULL, 2, (const char *[]){"WATCH", STORE_KEY_TOTAL_USERS}) ||
+    if (run(c, NULL, 2, (const char *[]){"WATCH", STORE_KEY_TOTAL_USERS}) ||
         run(c, &r, 2, (const char *[]){"EXISTS", STORE_KEY_TOTAL_USERS}))
         goto out;
     if (r->integer) {

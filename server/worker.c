@@ -51,6 +51,13 @@ struct new_socket {
     struct sockaddr_storage addr;
 };
 
+static _Thread_local struct worker *current;
+
+struct worker *worker_current(void)
+{
+    return current;
+}
+
 int64_t worker_now_ms(void)
 {
     struct timespec ts;
@@ -215,6 +222,9 @@ static void *worker_main(void *arg)
     char name[32];
     snprintf(name, sizeof name, "worker %u", w->index);
     log_set_thread_name(name);
+    current = w;
+    if (w->app->on_worker_start)
+        w->app->on_worker_start(w->app->ctx, w);
     int64_t next_tick = 0;
     while (!atomic_load(&w->stop)) {
         int64_t now = worker_now_ms();

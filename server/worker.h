@@ -93,6 +93,9 @@ int worker_watch(struct worker *w, struct watcher *wt, uint32_t events);
 int worker_timer_schedule(struct worker *w, struct timer *t, int64_t deadline_ms);
 void worker_timer_cancel(struct worker *w, struct timer *t);
 
+/* The worker whose thread this is, or NULL on any other thread. */
+struct worker *worker_current(void);
+
 /* Milliseconds of a monotonic clock. */
 int64_t worker_now_ms(void);
 

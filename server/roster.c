@@ -1,0 +1,321 @@
+/* roster: the session table (see roster.h).
+ *
+ * A room holds an array of (member, slot) pairs and a member an array of
+ * (room, index) pairs pointing at each other, so leaving a room is O(1)
+ * swap-removal on both sides, whatever the room's size. */
+#include "roster.h"
+
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine.h"
+#include "log.h"
+#include "strmap.h"
+
+struct room;
+
+struct membership {
+    struct room *room;
+    size_t index;               /* where the member sits in room->seats */
+};
+
+struct seat {
+    struct roster_member *member;
+    size_t slot;                /* which of the member's memberships */
+};
+
+struct room {
+    char *id;
+    struct seat *seats;
+    size_t count, cap;
+};
+
+struct user {
+    struct roster_member *first;
+    char key[24];
+};
+
+struct roster_member {
+    struct eio_session *es;
+    uint64_t user_id;
+    struct user *user;
+    struct roster_member *user_prev, *user_next;
+    struct roster_member *all_prev, *all_next;
+    struct membership *rooms;
+    size_t nrooms, rooms_cap;
+};
+
+struct roster {
+    pthread_rwlock_t lock;
+    struct strmap *rooms;       /* id -> struct room */
+    struct strmap *users;       /* decimal id -> struct user */
+    struct roster_member *all;
+    size_t count;
+};
+
+struct roster *roster_new(void)
+{
+    struct roster *r = calloc(1, sizeof *r);
+    if (!r)
+        return NULL;
+    r->rooms = strmap_new();
+    r->users = strmap_new();
+    if (!r->rooms || !r->users) {
+        strmap_free(r->rooms);
+        strmap_free(r->users);
+        free(r);
+        return NULL;
+    }
+    pthread_rwlock_init(&r->lock, NULL);
+    return r;
+}
+
+void roster_free(struct roster *r)
+{
+    if (!r)
+        return;
+    if (r->count)
+        log_warn("roster freed with %zu members", r->count);
+    strmap_free(r->rooms);
+    strmap_free(r->users);
+    pthread_rwlock_destroy(&r->lock);
+    free(r);
+}
+
+/* ---- rooms (write lock held) ------------------------------------------------ */
+
+static struct room *room_get(struct roster *r, const char *id, bool create)
+{
+    struct room *room = strmap_get(r->rooms, id);
+    if (room || !create)
+        return room;
+    room = calloc(1, sizeof *room);
+    if (room)
+        room->id = strdup(id);
+    if (!room || !room->id || strmap_put(r->rooms, id, room) < 0) {
+        if (room)
+            free(room->id);
+        free(room);
+        return NULL;
+    }
+    return room;
+}
+
+static void room_drop_if_empty(struct roster *r, struct room *room)
+{
+    if (room->count)
+        return;
+    strmap_remove(r->rooms, room->id);
+    free(room->seats);
+    free(room->id);
+    free(room);
+}
+
+static int join_locked(struct roster *r, struct roster_member *m, const char *id)
+{
+    for (size_t i = 0; i < m->nrooms; i++)
+        if (strcmp(m->rooms[i].room->id, id) == 0)
+            return 0;
+    if (m->nrooms >= ROSTER_ROOMS_MAX) {
+        log_warn("user %" PRIu64 ": more than %d rooms; not joining %s", m->user_id,
+                 ROSTER_ROOMS_MAX, id);
+        return -1;
+    }
+    if (m->nrooms == m->rooms_cap) {
+        size_t cap = m->rooms_cap ? m->rooms_cap * 2 : 8;
+        struct membership *grown = realloc(m->rooms, cap * sizeof *grown);
+        if (!grown)
+            return -1;
+        m->rooms = grown;
+        m->rooms_cap = cap;
+    }
+    struct room *room = room_get(r, id, true);
+    if (!room)
+        return -1;
+    if (room->count == room->cap) {
+        size_t cap = room->cap ? room->cap * 2 : 4;
+        struct seat *grown = realloc(room->seats, cap * sizeof *grown);
+        if (!grown) {
+            room_drop_if_empty(r, room);
+            return -1;
+        }
+        room->seats = grown;
+        room->cap = cap;
+    }
+    room->seats[room->count] = (struct seat){.member = m, .slot = m->nrooms};
+    m->rooms[m->nrooms++] = (struct membership){.room = room, .index = room->count++};
+    return 0;
+}
+
+/* Leaves the member's membership number k. */
+static void leave_locked(struct roster *r, struct roster_member *m, size_t k)
+{
+    struct membership ms = m->rooms[k];
+    struct room *room = ms.room;
+    /* Fill the member's seat with the room's last one. */
+    struct seat last = room->seats[--room->count];
+    if (ms.index != room->count) {
+        room->seats[ms.index] = last;
+        last.member->rooms[last.slot].index = ms.index;
+    }
+    /* Fill membership k with the member's last one. */
+    struct membership moved = m->rooms[--m->nrooms];
+    if (k != m->nrooms) {
+        m->rooms[k] = moved;
+        moved.room->seats[moved.index].slot = k;
+    }
+    room_drop_if_empty(r, room);
+}
+
+/* ---- members ------------------------------------------------------------------ */
+
+struct roster_member *roster_add(struct roster *r, struct eio_session *es, uint64_t user_id,
+                                 const char *const *rooms, size_t n)
+{
+    struct roster_member *m = calloc(1, sizeof *m);
+    if (!m)
+        return NULL;
+    m->es = es;
+    m->user_id = user_id;
+    char key[24];
+    snprintf(key, sizeof key, "%" PRIu64, user_id);
+
+    pthread_rwlock_wrlock(&r->lock);
+    struct user *u = strmap_get(r->users, key);
+    if (!u && (u = calloc(1, sizeof *u))) {
+        memcpy(u->key, key, sizeof key);
+        if (strmap_put(r->users, key, u) < 0) {
+            free(u);
+            u = NULL;
+        }
+    }
+    if (!u) {
+        pthread_rwlock_unlock(&r->lock);
+        free(m);
+        return NULL;
+    }
+    m->user = u;
+    m->user_next = u->first;
+    if (u->first)
+        u->first->user_prev = m;
+    u->first = m;
+    m->all_next = r->all;
+    if (r->all)
+        r->all->all_prev = m;
+    r->all = m;
+    r->count++;
+    for (size_t i = 0; i < n; i++)
+        join_locked(r, m, rooms[i]);
+    pthread_rwlock_unlock(&r->lock);
+    eio_session_ref(es);
+    return m;
+}
+
+void roster_remove(struct roster *r, struct roster_member *m)
+{
+    if (!m)
+        return;
+    pthread_rwlock_wrlock(&r->lock);
+    while (m->nrooms)
+        leave_locked(r, m, m->nrooms - 1);
+    struct user *u = m->user;
+    if (m->user_prev)
+        m->user_prev->user_next = m->user_next;
+    else
+        u->first = m->user_next;
+    if (m->user_next)
+        m->user_next->user_prev = m->user_prev;
+    if (!u->first) {
+        strmap_remove(r->users, u->key);
+        free(u);
+    }
+    if (m->all_prev)
+        m->all_prev->all_next = m->all_next;
+    else
+        r->all = m->all_next;
+    if (m->all_next)
+        m->all_next->all_prev = m->all_prev;
+    r->count--;
+    pthread_rwlock_unlock(&r->lock);
+    eio_session_unref(m->es);
+    free(m->rooms);
+    free(m);
+}
+
+int roster_join(struct roster *r, struct roster_member *m, const char *room)
+{
+    pthread_rwlock_wrlock(&r->lock);
+    int rc = join_locked(r, m, room);
+    pthread_rwlock_unlock(&r->lock);
+    return rc;
+}
+
+bool roster_in_room(struct roster *r, struct roster_member *m, const char *room)
+{
+    bool found = false;
+    pthread_rwlock_rdlock(&r->lock);
+    for (size_t i = 0; i < m->nrooms && !found; i++)
+        found = strcmp(m->rooms[i].room->id, room) == 0;
+    pthread_rwlock_unlock(&r->lock);
+    return found;
+}
+
+void roster_join_users(struct roster *r, uint64_t a, uint64_t b, const char *room)
+{
+    char key[24];
+    pthread_rwlock_wrlock(&r->lock);
+    for (int i = 0; i < 2; i++) {
+        snprintf(key, sizeof key, "%" PRIu64, i ? b : a);
+        struct user *u = strmap_get(r->users, key);
+        for (struct roster_member *m = u ? u->first : NULL; m; m = m->user_next)
+            join_locked(r, m, room);
+    }
+    pthread_rwlock_unlock(&r->lock);
+}
+
+/* ---- fan-out -------------------------------------------------------------------- */
+
+size_t roster_each_in_room(struct roster *r, const char *id, roster_fn *fn, void *ctx)
+{
+    pthread_rwlock_rdlock(&r->lock);
+    struct room *room = strmap_get(r->rooms, id);
+    size_t n = room ? room->count : 0;
+    for (size_t i = 0; i < n; i++)
+        fn(ctx, room->seats[i].member->es, room->seats[i].member->user_id);
+    pthread_rwlock_unlock(&r->lock);
+    return n;
+}
+
+size_t roster_each_of_user(struct roster *r, uint64_t user, roster_fn *fn, void *ctx)
+{
+    char key[24];
+    snprintf(key, sizeof key, "%" PRIu64, user);
+    size_t n = 0;
+    pthread_rwlock_rdlock(&r->lock);
+    struct user *u = strmap_get(r->users, key);
+    for (struct roster_member *m = u ? u->first : NULL; m; m = m->user_next, n++)
+        fn(ctx, m->es, m->user_id);
+    pthread_rwlock_unlock(&r->lock);
+    return n;
+}
+
+size_t roster_each(struct roster *r, roster_fn *fn, void *ctx)
+{
+    size_t n = 0;
+    pthread_rwlock_rdlock(&r->lock);
+    for (struct roster_member *m = r->all; m; m = m->all_next, n++)
+        fn(ctx, m->es, m->user_id);
+    pthread_rwlock_unlock(&r->lock);
+    return n;
+}
+
+size_t roster_members(struct roster *r)
+{
+    pthread_rwlock_rdlock(&r->lock);
+    size_t n = r->count;
+    pthread_rwlock_unlock(&r->lock);
+    return n;
+}

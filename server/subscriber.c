@@ -1,0 +1,161 @@
+/* subscriber: one thread in SUBSCRIBE (see subscriber.h). */
+#include "subscriber.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <hiredis/hiredis.h>
+
+#include "config.h"
+#include "log.h"
+#include "metrics.h"
+#include "redis_sync.h"
+
+#define CONNECT_TIMEOUT_S 3
+#define RETRY_MIN_MS 100
+#define RETRY_MAX_MS 2000
+
+struct subscriber {
+    const struct config *cfg;
+    char channel[64];
+    subscriber_fn *fn;
+    void *ctx;
+    pthread_t thread;
+    int stop_fd;
+};
+
+static redisContext *subscribe(struct subscriber *s)
+{
+    redisContext *c = redis_sync_connect(s->cfg, CONNECT_TIMEOUT_S, NULL);
+    if (!c)
+        return NULL;
+    /* SUBSCRIBE answers with a confirmation array. */
+    redisReply *r = redisCommand(c, "SUBSCRIBE %s", s->channel);
+    bool ok = r && r->type == REDIS_REPLY_ARRAY;
+    freeReplyObject(r);
+    if (!ok) {
+        redisFree(c);
+        return NULL;
+    }
+    /* From now on reads are driven by poll(): no socket timeout. */
+    redisSetTimeout(c, (struct timeval){0});
+    return c;
+}
+
+/* Handles one pushed reply: ["message", channel, payload]. */
+static void deliver(struct subscriber *s, redisReply *r)
+{
+    if (r->type != REDIS_REPLY_ARRAY || r->elements != 3 ||
+        r->element[0]->type != REDIS_REPLY_STRING || strcmp(r->element[0]->str, "message") != 0 ||
+        r->element[2]->type != REDIS_REPLY_STRING)
+        return;
+    s->fn(s->ctx, r->element[2]->str, r->element[2]->len);
+}
+
+/* Reads and delivers until the connection fails or stop is asked.
+ * Returns true when stopping. */
+static bool listen_until_error(struct subscriber *s, redisContext *c)
+{
+    struct pollfd fds[2] = {{.fd = c->fd, .events = POLLIN}, {.fd = s->stop_fd, .events = POLLIN}};
+    for (;;) {
+        if (poll(fds, 2, -1) < 0) {
+            if (errno == EINTR)
+                continue;
+            return false;
+        }
+        if (fds[1].revents)
+            return true;
+        if (redisBufferRead(c) != REDIS_OK)
+            return false;
+        void *reply;
+        while (redisGetReplyFromReader(c, &reply) == REDIS_OK && reply) {
+            deliver(s, reply);
+            freeReplyObject(reply);
+        }
+        if (c->err)
+            return false;
+    }
+}
+
+static bool sleep_or_stop(struct subscriber *s, int ms)
+{
+    struct pollfd pfd = {.fd = s->stop_fd, .events = POLLIN};
+    return poll(&pfd, 1, ms) > 0;
+}
+
+static void *subscriber_main(void *arg)
+{
+    struct subscriber *s = arg;
+    log_set_thread_name("subscriber");
+    int retry_ms = RETRY_MIN_MS;
+    bool warned = false;
+    for (;;) {
+        redisContext *c = subscribe(s);
+        if (!c) {
+            if (!warned)
+                log_warn("subscriber: cannot subscribe to %s; retrying", s->channel);
+            warned = true;
+            if (sleep_or_stop(s, retry_ms))
+                return NULL;
+            retry_ms = retry_ms * 2 > RETRY_MAX_MS ? RETRY_MAX_MS : retry_ms * 2;
+            continue;
+        }
+        if (warned)
+            log_info("subscriber: listening on %s again", s->channel);
+        warned = false;
+        retry_ms = RETRY_MIN_MS;
+        bool stopping = listen_until_error(s, c);
+        if (!stopping) {
+            metrics_inc(METRICS_REDIS_ERRORS);
+            log_warn("subscriber: connection lost: %s", c->errstr[0] ? c->errstr : "closed");
+            warned = true;
+        }
+        redisFree(c);
+        if (stopping)
+            return NULL;
+    }
+}
+
+struct subscriber *subscriber_start(const struct config *cfg, const char *channel,
+                                    subscriber_fn *fn, void *ctx)
+{
+    struct subscriber *s = calloc(1, sizeof *s);
+    if (!s)
+        return NULL;
+    s->cfg = cfg;
+    s->fn = fn;
+    s->ctx = ctx;
+    snprintf(s->channel, sizeof s->channel, "%s", channel);
+    s->stop_fd = eventfd(0, EFD_CLOEXEC);
+    int rc = s->stop_fd < 0 ? -1 : pthread_create(&s->thread, NULL, subscriber_main, s);
+    if (rc) {
+        log_error("subscriber: cannot start: %s", strerror(rc < 0 ? errno : rc));
+        if (s->stop_fd >= 0)
+            close(s->stop_fd);
+        free(s);
+        return NULL;
+    }
+    return s;
+}
+
+void subscriber_stop(struct subscriber *s)
+{
+    if (!s)
+        return;
+    uint64_t one = 1;
+    ssize_t n = write(s->stop_fd, &one, sizeof one);
+    (void)n;
+    pthread_join(s->thread, NULL);
+    close(s->stop_fd);
+    free(s);
+}

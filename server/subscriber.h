@@ -1,0 +1,23 @@
+/* subscriber: the thread that listens on the Redis channel MESSAGES (one
+ * hiredis connection in SUBSCRIBE) and hands every message to a callback,
+ * in order.  Reconnects by itself; messages published while it is away are
+ * lost, as pub/sub goes (clients refetch history when they reconnect). */
+#ifndef CHATD_SUBSCRIBER_H
+#define CHATD_SUBSCRIBER_H
+
+#include <stddef.h>
+
+struct config;
+struct subscriber;
+
+/* Called on the subscriber thread for every message of the channel. */
+typedef void subscriber_fn(void *ctx, const char *payload, size_t len);
+
+/* Starts the thread.  NULL on failure (logged). */
+struct subscriber *subscriber_start(const struct config *cfg, const char *channel,
+                                    subscriber_fn *fn, void *ctx);
+
+/* Stops and joins the thread, closes the connection.  NULL-safe. */
+void subscriber_stop(struct subscriber *s);
+
+#endif
