@@ -233,7 +233,14 @@ static void fan_show_room(struct chat *c, const cJSON *data)
     roster_join_users(c->roster, ref.a, ref.b, ref.id);
     cJSON *room = cJSON_CreateObject();
     cJSON_AddStringToObject(room, "id", ref.id);
-    cJSON_AddItemToObject(room, "names", cJSON_Duplicate(names, true));
+    cJSON *flat = cJSON_AddArrayToObject(room, "names");
+    const cJSON *name;
+    cJSON_ArrayForEach(name, names)
+    {
+        /* The Node original sends each name as a one-element array. */
+        const cJSON *n = cJSON_IsArray(name) ? cJSON_GetArrayItem(name, 0) : name;
+        cJSON_AddItemToArray(flat, cJSON_CreateString(cJSON_IsString(n) ? n->valuestring : ""));
+    }
     struct sbuf *b = event_packet("show.room", room);
     if (b) {
         size_t n = roster_each_of_user(c->roster, ref.a, send_to, b);

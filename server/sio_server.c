@@ -218,12 +218,9 @@ int sio_ack(struct sio_socket *s, uint64_t ack_id, const cJSON *args)
 static void socket_gone(struct sio_client *c, struct sio_socket *s, const char *reason)
 {
     const struct sio_app *app = &c->srv->app;
-    bool was_connected = s->state == SOCKET_CONNECTED;
-    sio_socket_ref(s);
-    detach(c, s);
-    if (was_connected && app->on_disconnect)
+    if (s->state == SOCKET_CONNECTED && app->on_disconnect)
         app->on_disconnect(app->ctx, s, reason);
-    sio_socket_unref(s);
+    detach(c, s);
 }
 
 void sio_disconnect(struct sio_socket *s)

@@ -123,6 +123,7 @@ int main(int argc, char **argv)
 {
     setenv("PORT", "3000", 0);
     setenv("SEED_DEMO", "0", 0);
+    setenv("BIND", "127.0.0.1", 0);
     struct config cfg;
     int rc = config_load(&cfg, argc, argv, stdout, stderr);
     if (rc == 1)
