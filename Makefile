@@ -26,21 +26,26 @@ SERVER_OBJ := $(SERVER_SRC:%.c=$(BUILD)/%.o)
 UNIT_SRC   := $(wildcard test/unit/test_*.c)
 UNIT_BIN   := $(UNIT_SRC:test/unit/%.c=$(BUILD)/test/%)
 CHATD      := $(BUILD)/chatd
+SAN_BINS   := build-san/chatd build-san/chatd-conformance
 # The conformance server: the same engine and loop, an echo application.
 CONFORMANCE     := $(BUILD)/chatd-conformance
 CONFORMANCE_OBJ := $(filter-out $(BUILD)/server/main.o,$(SERVER_OBJ)) $(BUILD)/server/conformance/echo.o
 VERSION    := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
 
-.PHONY: all deps web run test unit api protocol conformance fuzz bench clean help
+.PHONY: all deps web run test unit api protocol chat e2e webunit conformance fuzz bench clean help
 all: $(CHATD) $(CONFORMANCE) web
 
 help:
-	@echo "make          build $(CHATD) and the web app"
-	@echo "make run      install what is missing, build, start Redis under var/, serve on :8000"
-	@echo "make test     install what is missing, build, run every test suite"
-	@echo "make unit     C unit tests      make api   API tests (real Redis, real chatd)"
-	@echo "make SAN=1 …  the same under AddressSanitizer + UBSan"
-	@echo "make fuzz     run the fuzzers for a bounded time"
+	@echo "make              build $(CHATD), $(CONFORMANCE) and the web app"
+	@echo "make run          install what is missing, build, start Redis under var/, serve on :8000"
+	@echo "make test         install what is missing, build, run every test suite"
+	@echo "make unit         C unit tests        make fuzz      the fuzzers (FUZZ_SECONDS each)"
+	@echo "make api          HTTP API tests      make protocol  Engine.IO/Socket.IO tests"
+	@echo "make chat         chat and fleet      make e2e       browser tests (Chromium)"
+	@echo "make webunit      the web app's unit tests"
+	@echo "make conformance  the echo server on :3000 for the official protocol suites"
+	@echo "make bench        benchmarks (docs/benchmarks.md)"
+	@echo "make SAN=1 …      the same under AddressSanitizer + UBSan (build-san/)"
 
 deps:
 	@scripts/deps.sh
@@ -96,15 +101,37 @@ api: $(CHATD) web
 protocol: $(CHATD) $(CONFORMANCE)
 	@CHATD_BIN=$(CURDIR)/$(CHATD) CONFORMANCE_BIN=$(CURDIR)/$(CONFORMANCE) scripts/test-protocol.sh
 
+chat: $(CHATD)
+	@CHATD_BIN=$(CURDIR)/$(CHATD) scripts/test-chat.sh
+
+e2e: $(CHATD) web
+	@CHATD_BIN=$(CURDIR)/$(CHATD) scripts/test-e2e.sh
+
+webunit: web
+	@cd web && npm test --silent
+
+# Measures; asserts nothing (docs/benchmarks.md has the figures).
+bench: $(CHATD)
+	@CHATD_BIN=$(CURDIR)/$(CHATD) scripts/bench.sh
+
+# Every suite, each on its own Redis: C units (also under ASan+UBSan), the
+# fuzzers briefly, the API, protocol and chat suites against the real chatd
+# (and its sanitizer build), the web app's units and the browser tests.
 test:
 	@scripts/deps.sh test
 	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory SAN=1 $(SAN_BINS)
 	@$(MAKE) --no-print-directory unit
 	@$(MAKE) --no-print-directory SAN=1 unit
+	@$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=10
 	@$(MAKE) --no-print-directory api
 	@$(MAKE) --no-print-directory protocol
+	@$(MAKE) --no-print-directory chat
+	@$(MAKE) --no-print-directory webunit
+	@$(MAKE) --no-print-directory e2e
 	@$(MAKE) --no-print-directory SAN=1 api
 	@$(MAKE) --no-print-directory SAN=1 protocol
+	@$(MAKE) --no-print-directory SAN=1 chat
 
 run:
 	@scripts/deps.sh
