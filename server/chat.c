@@ -387,9 +387,12 @@ static void on_message_event(struct chat *c, struct sio_socket *s, struct worker
         return;
     }
     p->room = room;
+    /* The score keeps milliseconds, so messages of one second stay in the
+     * order they were sent; the message's date is whole seconds. */
+    int64_t sent_ms = now_ms();
     struct store_message msg = {
         .from = u->id,
-        .date = (int64_t)time(NULL),
+        .date = sent_ms / 1000,
         .text = text->valuestring,
         .text_len = strlen(text->valuestring),
         .room_id = room.id,
@@ -413,7 +416,7 @@ static void on_message_event(struct chat *c, struct sio_socket *s, struct worker
     store_key_message_rate(rate_key, sizeof rate_key, u->id);
     store_key_user_rooms(rooms_a, sizeof rooms_a, private_room ? room.a : u->id);
     store_key_user_rooms(rooms_b, sizeof rooms_b, private_room ? room.b : u->id);
-    snprintf(score, sizeof score, "%" PRId64, msg.date);
+    snprintf(score, sizeof score, "%" PRId64 ".%03d", sent_ms / 1000, (int)(sent_ms % 1000));
     snprintf(limit, sizeof limit, "%u", c->cfg->messages_per_minute);
     snprintf(a, sizeof a, "%" PRIu64, room.a);
     snprintf(b, sizeof b, "%" PRIu64, room.b);
