@@ -566,18 +566,20 @@ static void socket_opened(void *priv, redisReply *reply)
         for (size_t i = 0; names && i < rooms->elements; i++)
             if ((names[n] = rconn_str(rooms->element[i], NULL)))
                 n++;
-        u->member = names ? roster_add(c->roster, sio_socket_session(s), u->id, names, n) : NULL;
-        free(names);
+        /* Accept first: the CONNECT answer must precede any event, and the
+         * roster is what makes events flow to the socket. */
         sio_socket_set_data(s, u);
-        if (!u->member || sio_accept(s) < 0) {
-            /* Out of memory, or the client left while we asked Redis. */
+        if (sio_accept(s) < 0) {
+            /* The client left while we asked Redis. */
             sio_socket_set_data(s, NULL);
-            roster_remove(c->roster, u->member);
-            if (u->member)
-                sio_refuse(s, "Service unavailable");
             presence_leave(c, u->id_str);
             free(u);
+        } else {
+            u->member = names ? roster_add(c->roster, sio_socket_session(s), u->id, names, n) : NULL;
+            if (!u->member)
+                sio_disconnect(s); /* out of memory: on_disconnect cleans up */
         }
+        free(names);
     }
     pending_free(p);
 }

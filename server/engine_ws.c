@@ -8,6 +8,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/epoll.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "http.h"
@@ -23,6 +24,9 @@
 #define WS_QUEUE_HIGH (256 * 1024)
 #define WS_QUEUE_MAX_BYTES (WS_QUEUE_HIGH + 2 * 1024 * 1024)
 #define WS_QUEUE_MAX_SLICES 4096
+/* How long a closed WebSocket waits for its peer to read the close frame
+ * and close too. */
+#define WS_LINGER_MS 1000
 
 struct eio_ws {
     struct engine *engine;
@@ -40,10 +44,14 @@ struct eio_ws {
     bool probing;                   /* upgrading a polling session */
     bool refused;                   /* a second WebSocket for a session */
     bool closing;                   /* close frame queued: flush, then close */
-    bool closed;
+    bool closed;                    /* detached; lingering until finished */
+    bool half_closed;
+    bool finished;
+    struct timer linger;
 };
 
 static void ws_close(struct eio_ws *ws, uint16_t code);
+static void linger_io(struct eio_ws *ws, uint32_t events);
 
 /* ---- writing --------------------------------------------------------------- */
 
@@ -126,11 +134,13 @@ static void on_wake(struct worker *w, struct inbox_item *item)
 {
     struct eio_ws *ws = (struct eio_ws *)((char *)item - offsetof(struct eio_ws, item));
     (void)w;
-    atomic_store(&ws->queued, false);
-    if (ws->closed) {
+    if (ws->finished) {
         worker_defer(ws->worker, &ws->free_item);
         return;
     }
+    atomic_store(&ws->queued, false);
+    if (ws->closed)
+        return;
     pump(ws);
 }
 
@@ -256,8 +266,12 @@ static void on_readable(struct eio_ws *ws)
 static void on_event(struct watcher *wt, uint32_t events)
 {
     struct eio_ws *ws = (struct eio_ws *)((char *)wt - offsetof(struct eio_ws, watch));
-    if (ws->closed)
+    if (ws->finished)
         return;
+    if (ws->closed) {
+        linger_io(ws, events);
+        return;
+    }
     if (events & (EPOLLIN | EPOLLHUP | EPOLLERR))
         on_readable(ws);
     if (!ws->closed && (events & EPOLLOUT))
@@ -276,25 +290,13 @@ static void ws_free(struct worker *w, struct inbox_item *item)
 
 /* Closes the socket (after a close frame with code, when code != 0) and
  * detaches from the session; an upgraded session closes with it. */
-static void ws_close(struct eio_ws *ws, uint16_t code)
+/* Releases the socket and the object.  Worker thread. */
+static void ws_finish(struct eio_ws *ws)
 {
-    if (ws->closed)
+    if (ws->finished)
         return;
-    ws->closed = true;
-    if (code && ws->connected) {
-        uint8_t payload[2];
-        int len = ws_close_payload(code, NULL, payload, sizeof payload);
-        queue_control(ws, WS_OP_CLOSE, payload, len > 0 ? (size_t)len : 0);
-        outq_flush(&ws->wq, ws->watch.fd); /* best effort */
-    }
-    struct eio_session *s = ws->s;
-    pthread_mutex_lock(&s->out_lock);
-    if (s->ws == ws) {
-        s->ws = NULL;
-        if (s->upgraded)
-            session_close_locked(s, "transport close");
-    }
-    pthread_mutex_unlock(&s->out_lock);
+    ws->finished = true;
+    worker_timer_cancel(ws->worker, &ws->linger);
     if (ws->connected) {
         worker_watch(ws->worker, &ws->watch, 0);
         worker_conn_remove(ws->worker, &ws->conn);
@@ -309,6 +311,70 @@ static void ws_close(struct eio_ws *ws, uint16_t code)
      * batch of events, which may still name the socket. */
     if (!atomic_exchange(&ws->queued, true))
         worker_defer(ws->worker, &ws->free_item);
+}
+
+static void on_linger_timeout(struct timer *t)
+{
+    ws_finish((struct eio_ws *)((char *)t - offsetof(struct eio_ws, linger)));
+}
+
+/* While lingering: write what is left (the close frame), then half-close;
+ * read and drop whatever the peer still sends until it closes too or the
+ * linger times out.  Closing with unread input would reset the connection
+ * and the peer would never read why it was closed. */
+static void linger_io(struct eio_ws *ws, uint32_t events)
+{
+    if (events & EPOLLOUT || !outq_empty(&ws->wq)) {
+        if (outq_flush(&ws->wq, ws->watch.fd) < 0) {
+            ws_finish(ws);
+            return;
+        }
+        if (outq_empty(&ws->wq) && !ws->half_closed) {
+            shutdown(ws->watch.fd, SHUT_WR);
+            ws->half_closed = true;
+        }
+    }
+    if (events & (EPOLLIN | EPOLLHUP | EPOLLERR)) {
+        uint8_t buf[WS_READ_CHUNK];
+        for (int i = 0; i < WS_READS_PER_EVENT; i++) {
+            ssize_t n = read(ws->watch.fd, buf, sizeof buf);
+            if (n < 0 && (errno == EAGAIN || errno == EINTR))
+                break;
+            if (n <= 0) {
+                ws_finish(ws); /* the peer is done too */
+                return;
+            }
+        }
+    }
+    uint32_t want = EPOLLIN | (outq_empty(&ws->wq) ? 0 : EPOLLOUT);
+    if (want != ws->watch.events && worker_watch(ws->worker, &ws->watch, want) < 0)
+        ws_finish(ws);
+}
+
+/* Detaches the WebSocket from its session (an upgraded session closes with
+ * it) and closes it: after a close frame with code, when code != 0. */
+static void ws_close(struct eio_ws *ws, uint16_t code)
+{
+    if (ws->closed)
+        return;
+    ws->closed = true;
+    struct eio_session *s = ws->s;
+    pthread_mutex_lock(&s->out_lock);
+    if (s->ws == ws) {
+        s->ws = NULL;
+        if (s->upgraded)
+            session_close_locked(s, "transport close");
+    }
+    pthread_mutex_unlock(&s->out_lock);
+    if (!code || !ws->connected || worker_stopping(ws->worker)) {
+        ws_finish(ws);
+        return;
+    }
+    uint8_t payload[2];
+    int len = ws_close_payload(code, NULL, payload, sizeof payload);
+    queue_control(ws, WS_OP_CLOSE, payload, len > 0 ? (size_t)len : 0);
+    worker_timer_schedule(ws->worker, &ws->linger, worker_now_ms() + WS_LINGER_MS);
+    linger_io(ws, EPOLLOUT);
 }
 
 static void close_conn(struct worker_conn *c)
@@ -395,6 +461,7 @@ void ws_upgrade(struct engine *e, struct http_req *req, struct eio_session *s)
     ws->conn.close = close_conn;
     ws->item.run = on_wake;
     ws->free_item.run = ws_free;
+    timer_init(&ws->linger, on_linger_timeout);
     outq_init(&ws->wq, WS_QUEUE_MAX_BYTES, WS_QUEUE_MAX_SLICES);
 
     if (s) {

@@ -2,6 +2,7 @@
 #include "http.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -170,7 +171,7 @@ static enum MHD_Result queue_response(struct http_req *req)
     return rc;
 }
 
-static bool content_length_too_large(struct http_req *req)
+static bool content_length_too_large(struct http_req *req, unsigned long long *announced)
 {
     const char *cl = http_header(req, MHD_HTTP_HEADER_CONTENT_LENGTH);
     if (!cl)
@@ -178,7 +179,8 @@ static bool content_length_too_large(struct http_req *req)
     char *end;
     errno = 0;
     unsigned long long n = strtoull(cl, &end, 10);
-    return errno || end == cl || n > req->body_max;
+    *announced = errno || end == cl ? ULLONG_MAX : n;
+    return *announced > req->body_max;
 }
 
 static void too_large(struct http_req *req)
@@ -205,10 +207,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
             http_respond_error(req, MHD_HTTP_BAD_REQUEST, "Malformed URL");
             return queue_response(req);
         }
-        if (content_length_too_large(req)) {
+        unsigned long long announced = 0;
+        if (content_length_too_large(req, &announced)) {
             too_large(req);
-            http_respond_error(req, MHD_HTTP_CONTENT_TOO_LARGE, "Request body is too large");
-            return queue_response(req);
+            req->body_too_large = true;
+            if (announced > HTTP_DISCARD_MAX) {
+                http_respond_error(req, MHD_HTTP_CONTENT_TOO_LARGE, "Request body is too large");
+                return queue_response(req);
+            }
         }
         return MHD_YES;
     }
@@ -216,10 +222,15 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     if (*upload_data_size) {
         size_t n = *upload_data_size;
         *upload_data_size = 0;
-        if (req->body_len + n > req->body_max) {
-            /* A chunked body that outgrew the limit: stop reading it. */
-            too_large(req);
-            return MHD_NO;
+        if (!req->body_too_large && req->body_len + n > req->body_max) {
+            too_large(req); /* a chunked body that outgrew the limit */
+            req->body_too_large = true;
+        }
+        if (req->body_too_large) {
+            /* Read and drop the rest, up to a bound, so that the client
+             * is there to read the 413 instead of a reset connection. */
+            req->discarded += n;
+            return req->discarded > HTTP_DISCARD_MAX ? MHD_NO : MHD_YES;
         }
         char *grown = realloc(req->body, req->body_len + n + 1);
         if (!grown)
@@ -231,6 +242,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         return MHD_YES;
     }
 
+    if (req->body_too_large && !req->dispatched) {
+        req->dispatched = true;
+        http_respond_error(req, MHD_HTTP_CONTENT_TOO_LARGE, "Request body is too large");
+    }
     if (!req->dispatched) {
         req->dispatched = true;
         if (req->engine)

@@ -18,6 +18,9 @@
 #include "store.h"
 
 #define HTTP_BODY_MAX (16 * 1024)        /* request bodies, 413 beyond */
+/* An oversized body is read and dropped up to this much, so the client can
+ * read its 413; beyond, the connection is closed. */
+#define HTTP_DISCARD_MAX (8 * 1024 * 1024)
 #define HTTP_ADDR_MAX INET6_ADDRSTRLEN
 
 struct engine;
@@ -32,6 +35,8 @@ struct http_req {
     char *body;                 /* NUL-terminated, body_len bytes */
     size_t body_len;
     size_t body_max;            /* HTTP_BODY_MAX, or an engine's payload limit */
+    bool body_too_large;        /* over body_max: answered 413 */
+    size_t discarded;           /* bytes of an oversized body dropped */
     struct engine *engine;      /* the Engine.IO endpoint the URL belongs to */
     char client_addr[HTTP_ADDR_MAX];
 

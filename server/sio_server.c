@@ -353,7 +353,8 @@ static void on_message(void *ctx, struct eio_session *es, struct worker *w,
             eio_session_close(es, "out of memory");
             return;
         }
-        memcpy(copy, ep->data, ep->len);
+        if (ep->len)
+            memcpy(copy, ep->data, ep->len);
         c->blobs[c->nblobs++] = (struct sio_blob){.data = copy, .len = ep->len};
         if (c->nblobs < c->pending.attachments)
             return;
