@@ -28,7 +28,8 @@ static struct sbuf *outpkt_new(enum eio_type type, bool binary, const void *data
     uint8_t *d = sbuf_data(b);
     uint8_t *payload = d + OUTPKT_HEAD;
     if (binary) {
-        memcpy(payload, data, len);
+        if (len)
+            memcpy(payload, data, len);
     } else {
         payload[0] = (uint8_t)('0' + type);
         if (len)

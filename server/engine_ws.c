@@ -381,6 +381,7 @@ static void close_conn(struct worker_conn *c)
 {
     struct eio_ws *ws = (struct eio_ws *)((char *)c - offsetof(struct eio_ws, conn));
     ws_close(ws, WS_CLOSE_GOING_AWAY);
+    ws_finish(ws); /* shutting down: no lingering */
 }
 
 static void on_upgraded(void *cls, struct MHD_Connection *connection, void *con_cls,

@@ -7,6 +7,7 @@
  *                namespaces "/" and "/custom".
  * pingInterval 300, pingTimeout 200, maxPayload 1000000, connectTimeout
  * 1000, CORS *.  Port 3000 unless PORT says otherwise; no Redis. */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,15 +46,33 @@ struct auth_later {
     struct timer timer;
     struct sio_socket *s;
     cJSON *auth;
+    struct auth_later *prev, *next;
 };
+
+/* Pending ones, so that those a shutdown interrupts are freed. */
+static pthread_mutex_t pending_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct auth_later *pending;
+
+static void auth_free(struct auth_later *a)
+{
+    pthread_mutex_lock(&pending_lock);
+    if (a->prev)
+        a->prev->next = a->next;
+    else
+        pending = a->next;
+    if (a->next)
+        a->next->prev = a->prev;
+    pthread_mutex_unlock(&pending_lock);
+    sio_socket_unref(a->s);
+    cJSON_Delete(a->auth);
+    free(a);
+}
 
 static void emit_auth(struct timer *t)
 {
     struct auth_later *a = (struct auth_later *)t;
     sio_emit_event(a->s, "auth", a->auth);
-    sio_socket_unref(a->s);
-    cJSON_Delete(a->auth);
-    free(a);
+    auth_free(a);
 }
 
 static void on_connect(void *ctx, struct sio_socket *s, struct worker *w, const cJSON *auth)
@@ -68,6 +87,12 @@ static void on_connect(void *ctx, struct sio_socket *s, struct worker *w, const 
     a->s = s;
     a->auth = cJSON_Duplicate(auth, true);
     sio_socket_ref(s);
+    pthread_mutex_lock(&pending_lock);
+    a->next = pending;
+    if (pending)
+        pending->prev = a;
+    pending = a;
+    pthread_mutex_unlock(&pending_lock);
     if (worker_timer_schedule(w, &a->timer, worker_now_ms() + AUTH_DELAY_MS) < 0)
         emit_auth(&a->timer);
 }
@@ -149,6 +174,8 @@ int main(int argc, char **argv)
     int exit_code = 1;
     if (app.engines[0] && app.engines[1])
         exit_code = runtime_run(&app);
+    while (pending)
+        auth_free(pending);
     engine_free(app.engines[0]);
     engine_free(app.engines[1]);
     sio_server_free(sio);
