@@ -34,6 +34,8 @@ const char *sio_strerror(int err)
         return "out of memory";
     case SIO_EINVAL:
         return "packet cannot be encoded";
+    case SIO_ENUL:
+        return "a string holds U+0000";
     }
     return "unknown error";
 }
@@ -117,8 +119,6 @@ static bool has_escaped_nul(const char *s, size_t len)
 static cJSON *parse_json(const char *in, size_t len)
 {
     const char *end = NULL;
-    if (has_escaped_nul(in, len))
-        return NULL;
     cJSON *v = cJSON_ParseWithLengthOpts(in, len, &end, 0);
     if (v == NULL)
         return NULL;
@@ -167,6 +167,10 @@ int sio_decode(const char *in, size_t len, struct sio_packet *out)
         p.ack_id = v;
     }
 
+    if (pos < len && has_escaped_nul(in + pos, len - pos)) {
+        *out = p; /* the header only: see SIO_ENUL */
+        return SIO_ENUL;
+    }
     if (pos < len) {
         p.data = parse_json(in + pos, len - pos);
         if (p.data == NULL)

@@ -45,6 +45,10 @@ enum sio_err {
     SIO_EPAYLOAD = -6, /* a payload the packet type does not allow */
     SIO_ENOMEM = -7,
     SIO_EINVAL = -8, /* a packet that cannot be encoded (bad type, NULL data…) */
+    /* A payload string holds U+0000, which cJSON cannot keep: the packet is
+     * refused, but *out holds its header (type, nsp, ack id; no data) so
+     * that the caller can answer it rather than drop the connection. */
+    SIO_ENUL = -9,
 };
 
 #define SIO_NSP_MAX 128        /* bytes of a namespace, leading '/' included */

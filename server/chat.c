@@ -513,6 +513,12 @@ static void on_event(void *ctx, struct sio_socket *s, struct worker *w, const ch
     }
 }
 
+static void on_unreadable(void *ctx, struct sio_socket *s, bool has_ack, uint64_t ack_id)
+{
+    (void)ctx;
+    ack(s, has_ack, ack_id, "Text must not contain NUL characters", NULL);
+}
+
 /* ---- connect and disconnect ------------------------------------------------------------------ */
 
 static void *on_open(void *ctx, struct http_req *req, bool *refuse)
@@ -643,6 +649,7 @@ struct chat *chat_new(const struct config *cfg)
         .on_open = on_open,
         .on_connect = on_connect,
         .on_event = on_event,
+        .on_unreadable = on_unreadable,
         .on_disconnect = on_disconnect,
         .on_close = on_close,
         .ctx = c,

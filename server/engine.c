@@ -278,6 +278,10 @@ static int queue_locked(struct eio_session *s, struct sbuf *b)
     if (s->out_count >= o->outbox_max_packets || s->out_bytes + len > o->outbox_max_bytes) {
         metrics_inc(METRICS_OUTBOX_OVERFLOWS);
         log_info("session %s: outbox full, disconnecting a slow client", s->sid);
+        /* What it did not read is dropped: waiting for it to drain is
+         * exactly what a slow consumer must not make us do. */
+        outbox_clear(s);
+        s->aborted = true;
         session_close_locked(s, "slow consumer");
         return -1;
     }

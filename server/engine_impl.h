@@ -57,6 +57,7 @@ struct eio_session {
     enum eio_state state;
     const char *close_reason;
     bool client_closed;             /* a pending poll ends with a noop */
+    bool aborted;                   /* a slow consumer: drop, don't flush */
     bool upgraded;                  /* the WebSocket carries the session */
     bool noop_pending;              /* end the pending poll: upgrading */
     struct eio_ws *ws;              /* probing or upgraded WebSocket */

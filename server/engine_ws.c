@@ -106,6 +106,11 @@ static void pump(struct eio_ws *ws)
     struct eio_session *s = ws->s;
     bool done = false;
     pthread_mutex_lock(&s->out_lock);
+    if (s->aborted) {
+        pthread_mutex_unlock(&s->out_lock);
+        ws_close(ws, 0); /* a slow consumer: no goodbye it would not read */
+        return;
+    }
     if (s->ws != ws) {
         done = true;
     } else if (s->upgraded) {

@@ -375,6 +375,13 @@ static void on_message(void *ctx, struct eio_session *es, struct worker *w,
     }
     struct sio_packet p;
     int rc = sio_decode(ep->data, ep->len, &p);
+    const struct sio_app *app = &c->srv->app;
+    struct sio_socket *s;
+    if (rc == SIO_ENUL && p.type == SIO_EVENT && app->on_unreadable &&
+        (s = find_socket(c, nsp_or_root(p.nsp))) && s->state == SOCKET_CONNECTED) {
+        app->on_unreadable(app->ctx, s, p.has_ack, p.ack_id);
+        return;
+    }
     if (rc < 0) {
         log_debug("session %s: %s", eio_session_id(es), sio_strerror(rc));
         eio_session_close(es, "parse error");

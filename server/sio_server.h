@@ -36,6 +36,11 @@ struct sio_app {
      * the client waits for sio_ack(s, ack_id, …). */
     void (*on_event)(void *ctx, struct sio_socket *s, struct worker *w, const char *name,
                      const cJSON *data, bool has_ack, uint64_t ack_id);
+    /* An event the server cannot represent (a string holding U+0000, which
+     * cJSON cannot keep) for a connected socket: the app may answer its ack
+     * with an error.  NULL: the connection closes, as for any packet that
+     * cannot be parsed. */
+    void (*on_unreadable)(void *ctx, struct sio_socket *s, bool has_ack, uint64_t ack_id);
     /* The socket left its namespace (client DISCONNECT, transport closed,
      * server close).  Not called for a socket that was never accepted. */
     void (*on_disconnect)(void *ctx, struct sio_socket *s, const char *reason);

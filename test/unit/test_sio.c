@@ -192,9 +192,9 @@ static void test_decode_errors(void **state)
         {S("0{\"a\":1,"), SIO_EJSON},
         {S("2[\"\\ud800\"]"), SIO_EJSON}, /* lone surrogate */
         /* cJSON would cut these strings short at the NUL: refused, not altered */
-        {S("2[\"a\\u0000b\"]"), SIO_EJSON},
-        {S("2[\"a\",{\"k\\u0000\":1}]"), SIO_EJSON},
-        {S("2[\"\\\\\\u0000\"]"), SIO_EJSON},
+        {S("2[\"a\\u0000b\"]"), SIO_ENUL},
+        {S("2[\"a\",{\"k\\u0000\":1}]"), SIO_ENUL},
+        {S("2[\"\\\\\\u0000\"]"), SIO_ENUL},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         struct sio_packet p;
@@ -203,8 +203,10 @@ static void test_decode_errors(void **state)
         if (rc != cases[i].err)
             print_error("input %zu: \"%.*s\"\n", i, (int)cases[i].len, cases[i].in);
         assert_int_equal(rc, cases[i].err);
-        /* Left empty: clearing it is harmless. */
+        /* Left empty (SIO_ENUL: the header only): clearing it is harmless. */
         assert_null(p.data);
+        if (rc == SIO_ENUL)
+            assert_int_equal(p.type, SIO_EVENT);
         sio_packet_clear(&p);
     }
 }
