@@ -662,8 +662,33 @@ const struct sio_app *chat_sio_app(struct chat *c)
     return &c->app;
 }
 
+/* Takes this server id's connections out of presence: at shutdown, and at
+ * start, for what a previous life under the same SERVER_ID left behind
+ * (after a crash).  Returns 0, or -1 when Redis was unavailable. */
+static int presence_server_down(struct chat *c, const char *when)
+{
+    redisContext *r = redis_sync_connect(c->cfg, 2, when);
+    if (!r)
+        return -1;
+    char now[24], timeout[24];
+    snprintf(now, sizeof now, "%" PRId64, now_ms());
+    snprintf(timeout, sizeof timeout, "%" PRId64, presence_timeout_ms(c));
+    const char *argv[] = {"EVAL", store_script_source(SCRIPT_SERVER_DOWN), "2", STORE_KEY_SERVERS,
+                          STORE_KEY_ONLINE_USERS, c->cfg->server_id, now, timeout};
+    redisReply *reply = redisCommandArgv(r, 8, argv, NULL);
+    int rc = reply && reply->type != REDIS_REPLY_ERROR ? 0 : -1;
+    if (rc < 0)
+        log_warn("presence: could not clear this server's connections: %s",
+                 reply ? reply->str : r->errstr);
+    freeReplyObject(reply);
+    redisFree(r);
+    return rc;
+}
+
 int chat_start(struct chat *c)
 {
+    /* Best effort: with Redis down, the others' heartbeat sweep does it. */
+    presence_server_down(c, "start");
     c->sub = subscriber_start(c->cfg, STORE_CHANNEL, on_channel, c);
     return c->sub ? 0 : -1;
 }
@@ -672,22 +697,8 @@ void chat_stop(struct chat *c)
 {
     subscriber_stop(c->sub);
     c->sub = NULL;
-    redisContext *r = redis_sync_connect(c->cfg, 2, "shutdown");
-    if (!r) {
-        log_warn("presence: Redis unavailable at shutdown; this server's users go offline when "
-                 "the others notice it is gone");
-        return;
-    }
-    char now[24], timeout[24];
-    snprintf(now, sizeof now, "%" PRId64, now_ms());
-    snprintf(timeout, sizeof timeout, "%" PRId64, presence_timeout_ms(c));
-    const char *argv[] = {"EVAL", store_script_source(SCRIPT_SERVER_DOWN), "2", STORE_KEY_SERVERS,
-                          STORE_KEY_ONLINE_USERS, c->cfg->server_id, now, timeout};
-    redisReply *reply = redisCommandArgv(r, 8, argv, NULL);
-    if (!reply || reply->type == REDIS_REPLY_ERROR)
-        log_warn("presence: could not leave: %s", reply ? reply->str : r->errstr);
-    freeReplyObject(reply);
-    redisFree(r);
+    if (presence_server_down(c, "shutdown") < 0)
+        log_warn("presence: this server's users go offline when the others notice it is gone");
 }
 
 void chat_free(struct chat *c)
