@@ -21,52 +21,52 @@
 #define CHATD_VERSION "dev"
 #endif
 
-#define WHY_MAX 320               /* the reason part of an error line */
-#define ECHO_MAX 64               /* bytes of a bad value echoed back in an error */
-#define FLAG_NAME_MAX 32          /* "redis-endpoint-url" and friends */
-#define SERVER_ID_RANDOM_BYTES 8  /* the default SERVER_ID: 16 hex digits */
+#define WHY_MAX 320              /* the reason part of an error line */
+#define ECHO_MAX 64              /* bytes of a bad value echoed back in an error */
+#define FLAG_NAME_MAX 32         /* "redis-endpoint-url" and friends */
+#define SERVER_ID_RANDOM_BYTES 8 /* the default SERVER_ID: 16 hex digits */
 #define REDIS_DEFAULT_PORT 6379
 #define SECONDS_PER_DAY 86400u
 
 #define REDIS_URL_FORMS "redis://[[user]:password@]host[:port][/db] or unix:///path/to.sock[?db=N]"
 
 enum opt_id {
-	OPT_PORT,
-	OPT_BIND,
-	OPT_REDIS_URL,
-	OPT_REDIS_ENDPOINT_URL,
-	OPT_REDIS_PASSWORD,
-	OPT_WEB_ROOT,
-	OPT_WORKERS,
-	OPT_SERVER_ID,
-	OPT_ALLOWED_ORIGINS,
-	OPT_SESSION_TTL,
-	OPT_COOKIE_SECURE,
-	OPT_TRUST_PROXY,
-	OPT_MAX_MESSAGE_BYTES,
-	OPT_REGISTRATION,
-	OPT_SEED_DEMO,
-	OPT_PASSWORD_HASH,
-	OPT_LOG_LEVEL,
-	OPT_PING_INTERVAL,
-	OPT_PING_TIMEOUT,
-	OPT_MAX_CONNECTIONS,
-	OPT_HASH_THREADS,
-	OPT_LOGIN_MAX_FAILS_USER,
-	OPT_LOGIN_MAX_FAILS_ADDR,
-	OPT_LOGIN_FAIL_WINDOW,
-	OPT_MESSAGES_PER_MINUTE,
-	OPT_PRESENCE_TIMEOUT,
-	OPT_LINKS,
-	OPT_COUNT
+    OPT_PORT,
+    OPT_BIND,
+    OPT_REDIS_URL,
+    OPT_REDIS_ENDPOINT_URL,
+    OPT_REDIS_PASSWORD,
+    OPT_WEB_ROOT,
+    OPT_WORKERS,
+    OPT_SERVER_ID,
+    OPT_ALLOWED_ORIGINS,
+    OPT_SESSION_TTL,
+    OPT_COOKIE_SECURE,
+    OPT_TRUST_PROXY,
+    OPT_MAX_MESSAGE_BYTES,
+    OPT_REGISTRATION,
+    OPT_SEED_DEMO,
+    OPT_PASSWORD_HASH,
+    OPT_LOG_LEVEL,
+    OPT_PING_INTERVAL,
+    OPT_PING_TIMEOUT,
+    OPT_MAX_CONNECTIONS,
+    OPT_HASH_THREADS,
+    OPT_LOGIN_MAX_FAILS_USER,
+    OPT_LOGIN_MAX_FAILS_ADDR,
+    OPT_LOGIN_FAIL_WINDOW,
+    OPT_MESSAGES_PER_MINUTE,
+    OPT_PRESENCE_TIMEOUT,
+    OPT_LINKS,
+    OPT_COUNT
 };
 
 enum opt_kind {
-	KIND_CUSTOM,   /* opt.parse does the work */
-	KIND_UINT,     /* an unsigned field in [min, max] */
-	KIND_DURATION, /* seconds in [min, max], with an optional s/m/h/d suffix */
-	KIND_BOOL,     /* a bool field */
-	KIND_REDIS,    /* REDIS_*: three variables make one target, see load_redis */
+    KIND_CUSTOM,   /* opt.parse does the work */
+    KIND_UINT,     /* an unsigned field in [min, max] */
+    KIND_DURATION, /* seconds in [min, max], with an optional s/m/h/d suffix */
+    KIND_BOOL,     /* a bool field */
+    KIND_REDIS,    /* REDIS_*: three variables make one target, see load_redis */
 };
 
 /* A parser stores value into cfg, or returns -1 with what was expected in why. */
@@ -75,354 +75,352 @@ typedef int parse_fn(struct config *cfg, const char *value, char *why, size_t n)
 typedef int compute_fn(struct config *cfg, char *why, size_t n);
 
 struct opt {
-	const char *name;     /* the environment variable; the flag is derived from it */
-	const char *def;      /* the default as a value to parse; NULL: computed or unset */
-	const char *def_text; /* how --help shows the default when def does not say it */
-	const char *help;     /* one sentence, lines broken with '\n' */
-	enum opt_kind kind;
-	bool secret;          /* never echo the value in an error */
-	size_t offset;        /* of the field, for the generic kinds */
-	unsigned min, max;
-	parse_fn *parse;
-	compute_fn *compute;
+    const char *name;     /* the environment variable; the flag is derived from it */
+    const char *def;      /* the default as a value to parse; NULL: computed or unset */
+    const char *def_text; /* how --help shows the default when def does not say it */
+    const char *help;     /* one sentence, lines broken with '\n' */
+    enum opt_kind kind;
+    bool secret;   /* never echo the value in an error */
+    size_t offset; /* of the field, for the generic kinds */
+    unsigned min, max;
+    parse_fn *parse;
+    compute_fn *compute;
 };
 
 static parse_fn parse_bind, parse_web_root, parse_server_id, parse_origins, parse_registration,
-	parse_password_hash, parse_log_level, parse_links;
+    parse_password_hash, parse_log_level, parse_links;
 static compute_fn default_workers, default_server_id;
 
 #define UINT_FIELD(field, lo, hi)                                                                  \
-	.kind = KIND_UINT, .offset = offsetof(struct config, field), .min = (lo), .max = (hi)
+    .kind = KIND_UINT, .offset = offsetof(struct config, field), .min = (lo), .max = (hi)
 #define DURATION_FIELD(field, lo, hi)                                                              \
-	.kind = KIND_DURATION, .offset = offsetof(struct config, field), .min = (lo), .max = (hi)
+    .kind = KIND_DURATION, .offset = offsetof(struct config, field), .min = (lo), .max = (hi)
 #define BOOL_FIELD(field) .kind = KIND_BOOL, .offset = offsetof(struct config, field)
 
 static const struct opt opts[OPT_COUNT] = {
-	[OPT_PORT] = {"PORT", "8000", NULL, "TCP port to listen on.", UINT_FIELD(port, 1, 65535)},
-	[OPT_BIND] = {"BIND", "0.0.0.0", NULL,
-		      "Address to listen on: an IPv4 or IPv6 literal (:: for every address).",
-		      .parse = parse_bind},
-	[OPT_REDIS_URL] = {"REDIS_URL", "redis://127.0.0.1:6379", NULL,
-			   "Redis to use: redis://[[user]:password@]host[:port][/db]\n"
-			   "or unix:///path/to.sock[?db=N]. No TLS: rediss:// is refused.",
-			   .kind = KIND_REDIS, .secret = true},
-	[OPT_REDIS_ENDPOINT_URL] = {"REDIS_ENDPOINT_URL", NULL, "unset",
-				    "The original demo's host:port, read when REDIS_URL is unset.",
-				    .kind = KIND_REDIS},
-	[OPT_REDIS_PASSWORD] = {"REDIS_PASSWORD", NULL, "unset",
-				"Redis password, used when the Redis URL carries none.",
-				.kind = KIND_REDIS, .secret = true},
-	[OPT_WEB_ROOT] = {"WEB_ROOT", "web/dist", NULL,
-			  "Directory of the web app, served for every other GET\n"
-			  "(index.html for unknown paths).",
-			  .parse = parse_web_root},
-	[OPT_WORKERS] = {"WORKERS", NULL, "the number of online CPUs",
-			 "Worker threads, each with its own event loop and Redis connection.",
-			 UINT_FIELD(workers, 1, CONFIG_WORKERS_MAX), .compute = default_workers},
-	[OPT_SERVER_ID] = {"SERVER_ID", NULL, "16 random hex digits",
-			   "This server's id on the MESSAGES channel, unique in the fleet:\n"
-			   "1-64 characters of A-Z a-z 0-9 . _ -",
-			   .parse = parse_server_id, .compute = default_server_id},
-	[OPT_ALLOWED_ORIGINS] = {"ALLOWED_ORIGINS", "", "the request's own host",
-				 "Comma-separated origins allowed to open Socket.IO connections,\n"
-				 "e.g. https://chat.example.com,http://localhost:3000 (at most 32).",
-				 .parse = parse_origins},
-	[OPT_SESSION_TTL] = {"SESSION_TTL", "7d", NULL, "Lifetime of a login session.",
-			     DURATION_FIELD(session_ttl, 60, 365 * SECONDS_PER_DAY)},
-	[OPT_COOKIE_SECURE] = {"COOKIE_SECURE", "false", NULL,
-			       "Mark the session cookie Secure (set it when served over HTTPS).",
-			       BOOL_FIELD(cookie_secure)},
-	[OPT_TRUST_PROXY] = {"TRUST_PROXY", "false", NULL,
-			     "Take the client address from X-Forwarded-For (only behind a proxy\n"
-			     "that sets it).",
-			     BOOL_FIELD(trust_proxy)},
-	[OPT_MAX_MESSAGE_BYTES] = {"MAX_MESSAGE_BYTES", "4096", NULL,
-				   "Longest chat message, in bytes of UTF-8.",
-				   UINT_FIELD(max_message_bytes, 1, 65536)},
-	[OPT_REGISTRATION] = {"REGISTRATION", "open", NULL,
-			      "open: logging in with an unknown username registers it;\n"
-			      "closed: it is refused (403).",
-			      .parse = parse_registration},
-	[OPT_SEED_DEMO] = {"SEED_DEMO", "true", NULL,
-			   "Create the demo users, rooms and messages when Redis has no users.",
-			   BOOL_FIELD(seed_demo)},
-	[OPT_PASSWORD_HASH] = {"PASSWORD_HASH", "argon2id", NULL,
-			       "argon2id, or bcrypt while original demo servers share the Redis\n"
-			       "(they only read bcrypt).",
-			       .parse = parse_password_hash},
-	[OPT_LOG_LEVEL] = {"LOG_LEVEL", "info", NULL, "error, warn, info or debug.",
-			   .parse = parse_log_level},
-	[OPT_PING_INTERVAL] = {"PING_INTERVAL", "25000", NULL,
-			       "Engine.IO pingInterval: milliseconds between pings.",
-			       UINT_FIELD(ping_interval_ms, 100, 300000)},
-	[OPT_PING_TIMEOUT] = {"PING_TIMEOUT", "20000", NULL,
-			      "Engine.IO pingTimeout: milliseconds to wait for a pong.",
-			      UINT_FIELD(ping_timeout_ms, 100, 300000)},
-	[OPT_MAX_CONNECTIONS] = {"MAX_CONNECTIONS", "10000", NULL,
-				 "Open client connections beyond which new ones are refused.",
-				 UINT_FIELD(max_connections, 1, 1000000)},
-	[OPT_HASH_THREADS] = {"HASH_THREADS", "2", NULL,
-			      "Password hashes computed at once; each Argon2id takes 64 MiB.",
-			      UINT_FIELD(hash_threads, 1, 64)},
-	[OPT_LOGIN_MAX_FAILS_USER] = {"LOGIN_MAX_FAILS_USER", "5", NULL,
-				      "Failed logins per username in LOGIN_FAIL_WINDOW before 429.",
-				      UINT_FIELD(login_max_fails_user, 1, 100000)},
-	[OPT_LOGIN_MAX_FAILS_ADDR] = {"LOGIN_MAX_FAILS_ADDR", "50", NULL,
-				      "Failed logins per client address in LOGIN_FAIL_WINDOW before 429.",
-				      UINT_FIELD(login_max_fails_addr, 1, 1000000)},
-	[OPT_LOGIN_FAIL_WINDOW] = {"LOGIN_FAIL_WINDOW", "15m", NULL,
-				   "Window over which failed logins are counted.",
-				   DURATION_FIELD(login_fail_window, 10, SECONDS_PER_DAY)},
-	[OPT_MESSAGES_PER_MINUTE] = {"MESSAGES_PER_MINUTE", "120", NULL,
-				     "Chat messages a user may send per minute, over all connections.",
-				     UINT_FIELD(messages_per_minute, 1, 100000)},
-	[OPT_PRESENCE_TIMEOUT] = {"PRESENCE_TIMEOUT", "30s", NULL,
-				  "A server silent this long is presumed dead: its users go offline.",
-				  DURATION_FIELD(presence_timeout, 3, 3600)},
-	[OPT_LINKS] = {"LINKS", "{}", NULL,
-		       "JSON object served by GET /links, e.g. {\"github\":\"https://...\"}\n"
-		       "(at most 16384 bytes).",
-		       .parse = parse_links},
+    [OPT_PORT] = {"PORT", "8000", NULL, "TCP port to listen on.", UINT_FIELD(port, 1, 65535)},
+    [OPT_BIND] = {"BIND", "0.0.0.0", NULL,
+                  "Address to listen on: an IPv4 or IPv6 literal (:: for every address).",
+                  .parse = parse_bind},
+    [OPT_REDIS_URL] = {"REDIS_URL", "redis://127.0.0.1:6379", NULL,
+                       "Redis to use: redis://[[user]:password@]host[:port][/db]\n"
+                       "or unix:///path/to.sock[?db=N]. No TLS: rediss:// is refused.",
+                       .kind = KIND_REDIS, .secret = true},
+    [OPT_REDIS_ENDPOINT_URL] = {"REDIS_ENDPOINT_URL", NULL, "unset",
+                                "The original demo's host:port, read when REDIS_URL is unset.",
+                                .kind = KIND_REDIS},
+    [OPT_REDIS_PASSWORD] = {"REDIS_PASSWORD", NULL, "unset",
+                            "Redis password, used when the Redis URL carries none.",
+                            .kind = KIND_REDIS, .secret = true},
+    [OPT_WEB_ROOT] = {"WEB_ROOT", "web/dist", NULL,
+                      "Directory of the web app, served for every other GET\n"
+                      "(index.html for unknown paths).",
+                      .parse = parse_web_root},
+    [OPT_WORKERS] = {"WORKERS", NULL, "the number of online CPUs",
+                     "Worker threads, each with its own event loop and Redis connection.",
+                     UINT_FIELD(workers, 1, CONFIG_WORKERS_MAX), .compute = default_workers},
+    [OPT_SERVER_ID] = {"SERVER_ID", NULL, "16 random hex digits",
+                       "This server's id on the MESSAGES channel, unique in the fleet:\n"
+                       "1-64 characters of A-Z a-z 0-9 . _ -",
+                       .parse = parse_server_id, .compute = default_server_id},
+    [OPT_ALLOWED_ORIGINS] = {"ALLOWED_ORIGINS", "", "the request's own host",
+                             "Comma-separated origins allowed to open Socket.IO connections,\n"
+                             "e.g. https://chat.example.com,http://localhost:3000 (at most 32).",
+                             .parse = parse_origins},
+    [OPT_SESSION_TTL] = {"SESSION_TTL", "7d", NULL, "Lifetime of a login session.",
+                         DURATION_FIELD(session_ttl, 60, 365 * SECONDS_PER_DAY)},
+    [OPT_COOKIE_SECURE] = {"COOKIE_SECURE", "false", NULL,
+                           "Mark the session cookie Secure (set it when served over HTTPS).",
+                           BOOL_FIELD(cookie_secure)},
+    [OPT_TRUST_PROXY] = {"TRUST_PROXY", "false", NULL,
+                         "Take the client address from X-Forwarded-For (only behind a proxy\n"
+                         "that sets it).",
+                         BOOL_FIELD(trust_proxy)},
+    [OPT_MAX_MESSAGE_BYTES] = {"MAX_MESSAGE_BYTES", "4096", NULL,
+                               "Longest chat message, in bytes of UTF-8.",
+                               UINT_FIELD(max_message_bytes, 1, 65536)},
+    [OPT_REGISTRATION] = {"REGISTRATION", "open", NULL,
+                          "open: logging in with an unknown username registers it;\n"
+                          "closed: it is refused (403).",
+                          .parse = parse_registration},
+    [OPT_SEED_DEMO] = {"SEED_DEMO", "true", NULL,
+                       "Create the demo users, rooms and messages when Redis has no users.",
+                       BOOL_FIELD(seed_demo)},
+    [OPT_PASSWORD_HASH] = {"PASSWORD_HASH", "argon2id", NULL,
+                           "argon2id, or bcrypt while original demo servers share the Redis\n"
+                           "(they only read bcrypt).",
+                           .parse = parse_password_hash},
+    [OPT_LOG_LEVEL] = {"LOG_LEVEL", "info", NULL, "error, warn, info or debug.",
+                       .parse = parse_log_level},
+    [OPT_PING_INTERVAL] = {"PING_INTERVAL", "25000", NULL,
+                           "Engine.IO pingInterval: milliseconds between pings.",
+                           UINT_FIELD(ping_interval_ms, 100, 300000)},
+    [OPT_PING_TIMEOUT] = {"PING_TIMEOUT", "20000", NULL,
+                          "Engine.IO pingTimeout: milliseconds to wait for a pong.",
+                          UINT_FIELD(ping_timeout_ms, 100, 300000)},
+    [OPT_MAX_CONNECTIONS] = {"MAX_CONNECTIONS", "10000", NULL,
+                             "Open client connections beyond which new ones are refused.",
+                             UINT_FIELD(max_connections, 1, 1000000)},
+    [OPT_HASH_THREADS] = {"HASH_THREADS", "2", NULL,
+                          "Password hashes computed at once; each Argon2id takes 64 MiB.",
+                          UINT_FIELD(hash_threads, 1, 64)},
+    [OPT_LOGIN_MAX_FAILS_USER] = {"LOGIN_MAX_FAILS_USER", "5", NULL,
+                                  "Failed logins per username in LOGIN_FAIL_WINDOW before 429.",
+                                  UINT_FIELD(login_max_fails_user, 1, 100000)},
+    [OPT_LOGIN_MAX_FAILS_ADDR] =
+        {"LOGIN_MAX_FAILS_ADDR", "50", NULL,
+         "Failed logins per client address in LOGIN_FAIL_WINDOW before 429.",
+         UINT_FIELD(login_max_fails_addr, 1, 1000000)},
+    [OPT_LOGIN_FAIL_WINDOW] = {"LOGIN_FAIL_WINDOW", "15m", NULL,
+                               "Window over which failed logins are counted.",
+                               DURATION_FIELD(login_fail_window, 10, SECONDS_PER_DAY)},
+    [OPT_MESSAGES_PER_MINUTE] = {"MESSAGES_PER_MINUTE", "120", NULL,
+                                 "Chat messages a user may send per minute, over all connections.",
+                                 UINT_FIELD(messages_per_minute, 1, 100000)},
+    [OPT_PRESENCE_TIMEOUT] = {"PRESENCE_TIMEOUT", "30s", NULL,
+                              "A server silent this long is presumed dead: its users go offline.",
+                              DURATION_FIELD(presence_timeout, 3, 3600)},
+    [OPT_LINKS] = {"LINKS", "{}", NULL,
+                   "JSON object served by GET /links, e.g. {\"github\":\"https://...\"}\n"
+                   "(at most 16384 bytes).",
+                   .parse = parse_links},
 };
 
 /* ---- small helpers ------------------------------------------------------ */
 
 static char ascii_lower(char c)
 {
-	return c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
+    return c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
 }
 
 static bool is_host_char(char c)
 {
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-	       c == '.' || c == '-' || c == '_';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+           c == '-' || c == '_';
 }
 
 /* Parses s[0..len) as a decimal integer no greater than max: digits only, no
  * sign, no spaces. Returns false when it is not one. */
 static bool scan_uint(const char *s, size_t len, unsigned long max, unsigned long *out)
 {
-	unsigned long v = 0;
+    unsigned long v = 0;
 
-	if (len == 0)
-		return false;
-	for (size_t i = 0; i < len; i++) {
-		if (s[i] < '0' || s[i] > '9')
-			return false;
-		v = v * 10 + (unsigned long)(s[i] - '0');
-		if (v > max) /* checked every digit, so v * 10 cannot overflow */
-			return false;
-	}
-	*out = v;
-	return true;
+    if (len == 0)
+        return false;
+    for (size_t i = 0; i < len; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return false;
+        v = v * 10 + (unsigned long)(s[i] - '0');
+        if (v > max) /* checked every digit, so v * 10 cannot overflow */
+            return false;
+    }
+    *out = v;
+    return true;
 }
 
 static unsigned *uint_field(struct config *c, const struct opt *o)
 {
-	return (unsigned *)(void *)((char *)c + o->offset);
+    return (unsigned *)(void *)((char *)c + o->offset);
 }
 
 /* Writes a duration the way a person would: the largest unit that divides it. */
 static void format_duration(unsigned seconds, char *buf, size_t n)
 {
-	static const struct {
-		char suffix;
-		unsigned seconds;
-	} units[] = {{'d', SECONDS_PER_DAY}, {'h', 3600}, {'m', 60}};
+    static const struct {
+        char suffix;
+        unsigned seconds;
+    } units[] = {{'d', SECONDS_PER_DAY}, {'h', 3600}, {'m', 60}};
 
-	for (size_t i = 0; i < sizeof units / sizeof units[0]; i++) {
-		if (seconds % units[i].seconds == 0) {
-			snprintf(buf, n, "%u%c", seconds / units[i].seconds, units[i].suffix);
-			return;
-		}
-	}
-	snprintf(buf, n, "%us", seconds);
+    for (size_t i = 0; i < sizeof units / sizeof units[0]; i++) {
+        if (seconds % units[i].seconds == 0) {
+            snprintf(buf, n, "%u%c", seconds / units[i].seconds, units[i].suffix);
+            return;
+        }
+    }
+    snprintf(buf, n, "%us", seconds);
 }
 
 /* The flag of an option: "REDIS_URL" becomes "redis-url". */
 static void flag_name(const struct opt *o, char *buf, size_t n)
 {
-	size_t i = 0;
+    size_t i = 0;
 
-	for (; o->name[i] != '\0' && i + 1 < n; i++)
-		buf[i] = o->name[i] == '_' ? '-' : ascii_lower(o->name[i]);
-	buf[i] = '\0';
+    for (; o->name[i] != '\0' && i + 1 < n; i++)
+        buf[i] = o->name[i] == '_' ? '-' : ascii_lower(o->name[i]);
+    buf[i] = '\0';
 }
 
 static int opt_by_flag(const char *name, size_t len)
 {
-	char flag[FLAG_NAME_MAX];
+    char flag[FLAG_NAME_MAX];
 
-	for (int i = 0; i < OPT_COUNT; i++) {
-		flag_name(&opts[i], flag, sizeof flag);
-		if (strlen(flag) == len && memcmp(flag, name, len) == 0)
-			return i;
-	}
-	return -1;
+    for (int i = 0; i < OPT_COUNT; i++) {
+        flag_name(&opts[i], flag, sizeof flag);
+        if (strlen(flag) == len && memcmp(flag, name, len) == 0)
+            return i;
+    }
+    return -1;
 }
 
 /* Writes ` "value"` for an error line: bounded, quotes and control characters
  * escaped, so a hostile or binary value cannot garble the terminal. */
 static void echo_value(const char *value, char *buf, size_t n)
 {
-	size_t at = 0, i = 0;
+    size_t at = 0, i = 0;
 
-	at += (size_t)snprintf(buf, n, " \"");
-	for (; value[i] != '\0' && i < ECHO_MAX && at + 8 < n; i++) {
-		unsigned char c = (unsigned char)value[i];
-		if (c == '"' || c == '\\')
-			at += (size_t)snprintf(buf + at, n - at, "\\%c", c);
-		else if (c < 0x20 || c == 0x7f)
-			at += (size_t)snprintf(buf + at, n - at, "\\x%02x", c);
-		else
-			buf[at++] = (char)c;
-	}
-	snprintf(buf + at, n - at, "%s\"", value[i] != '\0' ? "..." : "");
+    at += (size_t)snprintf(buf, n, " \"");
+    for (; value[i] != '\0' && i < ECHO_MAX && at + 8 < n; i++) {
+        unsigned char c = (unsigned char)value[i];
+        if (c == '"' || c == '\\')
+            at += (size_t)snprintf(buf + at, n - at, "\\%c", c);
+        else if (c < 0x20 || c == 0x7f)
+            at += (size_t)snprintf(buf + at, n - at, "\\x%02x", c);
+        else
+            buf[at++] = (char)c;
+    }
+    snprintf(buf + at, n - at, "%s\"", value[i] != '\0' ? "..." : "");
 }
 
 /* Prints the one error line for a refused value and returns config_load's 2. */
 static int refuse(FILE *err, const struct opt *o, bool from_flag, const char *value,
-		  const char *why)
+                  const char *why)
 {
-	char label[FLAG_NAME_MAX + 2] = "--";
-	char shown[ECHO_MAX * 4 + 16] = "";
+    char label[FLAG_NAME_MAX + 2] = "--";
+    char shown[ECHO_MAX * 4 + 16] = "";
 
-	if (from_flag)
-		flag_name(o, label + 2, sizeof label - 2);
-	else
-		snprintf(label, sizeof label, "%s", o->name);
-	if (!o->secret)
-		echo_value(value, shown, sizeof shown);
-	fprintf(err, "chatd: invalid %s%s: %s\n", label, shown, why);
-	return 2;
+    if (from_flag)
+        flag_name(o, label + 2, sizeof label - 2);
+    else
+        snprintf(label, sizeof label, "%s", o->name);
+    if (!o->secret)
+        echo_value(value, shown, sizeof shown);
+    fprintf(err, "chatd: invalid %s%s: %s\n", label, shown, why);
+    return 2;
 }
 
 /* The environment's value of an option; "" counts as unset, so that
  * `PORT= chatd` and compose files with blank entries mean "the default". */
 static const char *env_value(const struct opt *o)
 {
-	const char *v = getenv(o->name);
+    const char *v = getenv(o->name);
 
-	return v != NULL && v[0] != '\0' ? v : NULL;
+    return v != NULL && v[0] != '\0' ? v : NULL;
 }
 
 /* ---- generic kinds ------------------------------------------------------ */
 
-static int parse_uint(struct config *c, const struct opt *o, const char *value, char *why,
-		      size_t n)
+static int parse_uint(struct config *c, const struct opt *o, const char *value, char *why, size_t n)
 {
-	unsigned long v;
+    unsigned long v;
 
-	if (!scan_uint(value, strlen(value), o->max, &v) || v < o->min) {
-		snprintf(why, n, "expected an integer %u-%u", o->min, o->max);
-		return -1;
-	}
-	*uint_field(c, o) = (unsigned)v;
-	return 0;
+    if (!scan_uint(value, strlen(value), o->max, &v) || v < o->min) {
+        snprintf(why, n, "expected an integer %u-%u", o->min, o->max);
+        return -1;
+    }
+    *uint_field(c, o) = (unsigned)v;
+    return 0;
 }
 
 static int parse_duration(struct config *c, const struct opt *o, const char *value, char *why,
-			  size_t n)
+                          size_t n)
 {
-	static const char suffixes[] = "smhd";
-	static const unsigned multipliers[] = {1, 60, 3600, SECONDS_PER_DAY};
-	size_t len = strlen(value);
-	unsigned mult = 1;
-	unsigned long v;
+    static const char suffixes[] = "smhd";
+    static const unsigned multipliers[] = {1, 60, 3600, SECONDS_PER_DAY};
+    size_t len = strlen(value);
+    unsigned mult = 1;
+    unsigned long v;
 
-	if (len > 0) {
-		const char *s = strchr(suffixes, ascii_lower(value[len - 1]));
-		if (s != NULL && *s != '\0') {
-			mult = multipliers[s - suffixes];
-			len--;
-		}
-	}
-	if (!scan_uint(value, len, o->max / mult, &v) || v * mult < o->min) {
-		char lo[16], hi[16];
-		format_duration(o->min, lo, sizeof lo);
-		format_duration(o->max, hi, sizeof hi);
-		snprintf(why, n, "expected a duration %s-%s: seconds, or a number with s, m, h or d",
-			 lo, hi);
-		return -1;
-	}
-	*uint_field(c, o) = (unsigned)(v * mult);
-	return 0;
+    if (len > 0) {
+        const char *s = strchr(suffixes, ascii_lower(value[len - 1]));
+        if (s != NULL && *s != '\0') {
+            mult = multipliers[s - suffixes];
+            len--;
+        }
+    }
+    if (!scan_uint(value, len, o->max / mult, &v) || v * mult < o->min) {
+        char lo[16], hi[16];
+        format_duration(o->min, lo, sizeof lo);
+        format_duration(o->max, hi, sizeof hi);
+        snprintf(why, n, "expected a duration %s-%s: seconds, or a number with s, m, h or d", lo,
+                 hi);
+        return -1;
+    }
+    *uint_field(c, o) = (unsigned)(v * mult);
+    return 0;
 }
 
 /* Matches value case-insensitively against words[0..count); returns the index,
  * or -1. */
 static int match_word(const char *value, const char *const *words, int count)
 {
-	for (int i = 0; i < count; i++) {
-		if (strcasecmp(value, words[i]) == 0)
-			return i;
-	}
-	return -1;
+    for (int i = 0; i < count; i++) {
+        if (strcasecmp(value, words[i]) == 0)
+            return i;
+    }
+    return -1;
 }
 
-static int parse_bool(struct config *c, const struct opt *o, const char *value, char *why,
-		      size_t n)
+static int parse_bool(struct config *c, const struct opt *o, const char *value, char *why, size_t n)
 {
-	/* Pairs: even indexes are true, odd ones false. */
-	static const char *const words[] = {"1", "0", "true", "false", "yes", "no", "on", "off"};
-	int i = match_word(value, words, (int)(sizeof words / sizeof words[0]));
+    /* Pairs: even indexes are true, odd ones false. */
+    static const char *const words[] = {"1", "0", "true", "false", "yes", "no", "on", "off"};
+    int i = match_word(value, words, (int)(sizeof words / sizeof words[0]));
 
-	if (i < 0) {
-		snprintf(why, n, "expected a boolean: 1/0, true/false, yes/no or on/off");
-		return -1;
-	}
-	*(bool *)(void *)((char *)c + o->offset) = i % 2 == 0;
-	return 0;
+    if (i < 0) {
+        snprintf(why, n, "expected a boolean: 1/0, true/false, yes/no or on/off");
+        return -1;
+    }
+    *(bool *)(void *)((char *)c + o->offset) = i % 2 == 0;
+    return 0;
 }
 
 /* ---- custom parsers ----------------------------------------------------- */
 
 static int parse_bind(struct config *c, const char *value, char *why, size_t n)
 {
-	unsigned char addr[sizeof(struct in6_addr)];
-	int family = 0;
+    unsigned char addr[sizeof(struct in6_addr)];
+    int family = 0;
 
-	if (strlen(value) <= CONFIG_BIND_MAX) {
-		if (inet_pton(AF_INET, value, addr) == 1)
-			family = AF_INET;
-		else if (inet_pton(AF_INET6, value, addr) == 1)
-			family = AF_INET6;
-	}
-	if (family == 0) {
-		snprintf(why, n, "expected an IPv4 or IPv6 address such as 0.0.0.0, 127.0.0.1 or ::");
-		return -1;
-	}
-	snprintf(c->bind, sizeof c->bind, "%s", value);
-	c->bind_family = family;
-	return 0;
+    if (strlen(value) <= CONFIG_BIND_MAX) {
+        if (inet_pton(AF_INET, value, addr) == 1)
+            family = AF_INET;
+        else if (inet_pton(AF_INET6, value, addr) == 1)
+            family = AF_INET6;
+    }
+    if (family == 0) {
+        snprintf(why, n, "expected an IPv4 or IPv6 address such as 0.0.0.0, 127.0.0.1 or ::");
+        return -1;
+    }
+    snprintf(c->bind, sizeof c->bind, "%s", value);
+    c->bind_family = family;
+    return 0;
 }
 
 static int parse_web_root(struct config *c, const char *value, char *why, size_t n)
 {
-	size_t len = strlen(value);
+    size_t len = strlen(value);
 
-	if (len == 0 || len > CONFIG_PATH_MAX) {
-		snprintf(why, n, "expected a directory path of 1-%d bytes", CONFIG_PATH_MAX);
-		return -1;
-	}
-	memcpy(c->web_root, value, len + 1);
-	return 0;
+    if (len == 0 || len > CONFIG_PATH_MAX) {
+        snprintf(why, n, "expected a directory path of 1-%d bytes", CONFIG_PATH_MAX);
+        return -1;
+    }
+    memcpy(c->web_root, value, len + 1);
+    return 0;
 }
 
 static int parse_server_id(struct config *c, const char *value, char *why, size_t n)
 {
-	size_t len = strlen(value);
-	bool ok = len >= 1 && len <= CONFIG_SERVER_ID_MAX;
+    size_t len = strlen(value);
+    bool ok = len >= 1 && len <= CONFIG_SERVER_ID_MAX;
 
-	for (size_t i = 0; ok && i < len; i++)
-		ok = is_host_char(value[i]);
-	if (!ok) {
-		snprintf(why, n, "expected 1-%d characters of A-Z a-z 0-9 . _ -",
-			 CONFIG_SERVER_ID_MAX);
-		return -1;
-	}
-	memcpy(c->server_id, value, len + 1);
-	return 0;
+    for (size_t i = 0; ok && i < len; i++)
+        ok = is_host_char(value[i]);
+    if (!ok) {
+        snprintf(why, n, "expected 1-%d characters of A-Z a-z 0-9 . _ -", CONFIG_SERVER_ID_MAX);
+        return -1;
+    }
+    memcpy(c->server_id, value, len + 1);
+    return 0;
 }
 
 /* Normalises one origin, s[0..len), the way browsers serialise the Origin
@@ -431,409 +429,407 @@ static int parse_server_id(struct config *c, const char *value, char *why, size_
  * -1 when it is not an http(s) origin. */
 static int normalise_origin(const char *s, size_t len, char out[CONFIG_ORIGIN_MAX + 1])
 {
-	char o[CONFIG_ORIGIN_MAX + 1];
-	const char *default_port;
-	char *host, *end;
-	char port[8] = "";
+    char o[CONFIG_ORIGIN_MAX + 1];
+    const char *default_port;
+    char *host, *end;
+    char port[8] = "";
 
-	if (len > 0 && s[len - 1] == '/')
-		len--;
-	if (len == 0 || len > CONFIG_ORIGIN_MAX)
-		return -1;
-	for (size_t i = 0; i < len; i++)
-		o[i] = ascii_lower(s[i]);
-	o[len] = '\0';
+    if (len > 0 && s[len - 1] == '/')
+        len--;
+    if (len == 0 || len > CONFIG_ORIGIN_MAX)
+        return -1;
+    for (size_t i = 0; i < len; i++)
+        o[i] = ascii_lower(s[i]);
+    o[len] = '\0';
 
-	if (strncmp(o, "https://", 8) == 0) {
-		host = o + 8;
-		default_port = "443";
-	} else if (strncmp(o, "http://", 7) == 0) {
-		host = o + 7;
-		default_port = "80";
-	} else {
-		return -1;
-	}
+    if (strncmp(o, "https://", 8) == 0) {
+        host = o + 8;
+        default_port = "443";
+    } else if (strncmp(o, "http://", 7) == 0) {
+        host = o + 7;
+        default_port = "80";
+    } else {
+        return -1;
+    }
 
-	if (*host == '[') {
-		char literal[INET6_ADDRSTRLEN];
-		unsigned char addr[sizeof(struct in6_addr)];
-		char *rb = strchr(host, ']');
-		size_t lit_len = rb != NULL ? (size_t)(rb - host - 1) : 0;
+    if (*host == '[') {
+        char literal[INET6_ADDRSTRLEN];
+        unsigned char addr[sizeof(struct in6_addr)];
+        char *rb = strchr(host, ']');
+        size_t lit_len = rb != NULL ? (size_t)(rb - host - 1) : 0;
 
-		if (lit_len == 0 || lit_len >= sizeof literal)
-			return -1;
-		memcpy(literal, host + 1, lit_len);
-		literal[lit_len] = '\0';
-		if (inet_pton(AF_INET6, literal, addr) != 1)
-			return -1;
-		end = rb + 1;
-	} else {
-		for (end = host; is_host_char(*end); end++)
-			;
-		if (end == host)
-			return -1;
-	}
+        if (lit_len == 0 || lit_len >= sizeof literal)
+            return -1;
+        memcpy(literal, host + 1, lit_len);
+        literal[lit_len] = '\0';
+        if (inet_pton(AF_INET6, literal, addr) != 1)
+            return -1;
+        end = rb + 1;
+    } else {
+        for (end = host; is_host_char(*end); end++)
+            ;
+        if (end == host)
+            return -1;
+    }
 
-	if (*end == ':') {
-		unsigned long p;
-		if (!scan_uint(end + 1, strlen(end + 1), 65535, &p) || p == 0)
-			return -1;
-		snprintf(port, sizeof port, "%lu", p);
-		if (strcmp(port, default_port) == 0)
-			port[0] = '\0';
-	} else if (*end != '\0') {
-		return -1; /* a path, a query, userinfo: not an origin */
-	}
-	snprintf(out, CONFIG_ORIGIN_MAX + 1, "%.*s%s%s", (int)(end - o), o, port[0] ? ":" : "",
-		 port);
-	return 0;
+    if (*end == ':') {
+        unsigned long p;
+        if (!scan_uint(end + 1, strlen(end + 1), 65535, &p) || p == 0)
+            return -1;
+        snprintf(port, sizeof port, "%lu", p);
+        if (strcmp(port, default_port) == 0)
+            port[0] = '\0';
+    } else if (*end != '\0') {
+        return -1; /* a path, a query, userinfo: not an origin */
+    }
+    snprintf(out, CONFIG_ORIGIN_MAX + 1, "%.*s%s%s", (int)(end - o), o, port[0] ? ":" : "", port);
+    return 0;
 }
 
 static int parse_origins(struct config *c, const char *value, char *why, size_t n)
 {
-	const char *p = value;
+    const char *p = value;
 
-	c->n_origins = 0;
-	for (;;) {
-		const char *end = strchrnul(p, ',');
-		const char *a = p, *b = end;
+    c->n_origins = 0;
+    for (;;) {
+        const char *end = strchrnul(p, ',');
+        const char *a = p, *b = end;
 
-		while (a < b && (*a == ' ' || *a == '\t'))
-			a++;
-		while (b > a && (b[-1] == ' ' || b[-1] == '\t'))
-			b--;
-		if (a < b) {
-			if (c->n_origins == CONFIG_ORIGINS_MAX) {
-				snprintf(why, n, "expected at most %d origins", CONFIG_ORIGINS_MAX);
-				return -1;
-			}
-			if (normalise_origin(a, (size_t)(b - a), c->origins[c->n_origins]) < 0) {
-				int shown = b - a > ECHO_MAX ? ECHO_MAX : (int)(b - a);
-				snprintf(why, n,
-					 "\"%.*s\" is not an origin; expected a comma-separated list "
-					 "such as https://chat.example.com,http://localhost:3000",
-					 shown, a);
-				return -1;
-			}
-			c->n_origins++;
-		}
-		if (*end == '\0')
-			return 0;
-		p = end + 1;
-	}
+        while (a < b && (*a == ' ' || *a == '\t'))
+            a++;
+        while (b > a && (b[-1] == ' ' || b[-1] == '\t'))
+            b--;
+        if (a < b) {
+            if (c->n_origins == CONFIG_ORIGINS_MAX) {
+                snprintf(why, n, "expected at most %d origins", CONFIG_ORIGINS_MAX);
+                return -1;
+            }
+            if (normalise_origin(a, (size_t)(b - a), c->origins[c->n_origins]) < 0) {
+                int shown = b - a > ECHO_MAX ? ECHO_MAX : (int)(b - a);
+                snprintf(why, n,
+                         "\"%.*s\" is not an origin; expected a comma-separated list "
+                         "such as https://chat.example.com,http://localhost:3000",
+                         shown, a);
+                return -1;
+            }
+            c->n_origins++;
+        }
+        if (*end == '\0')
+            return 0;
+        p = end + 1;
+    }
 }
 
 static int parse_registration(struct config *c, const char *value, char *why, size_t n)
 {
-	static const char *const words[] = {"open", "closed"};
-	static const enum config_registration values[] = {CONFIG_REGISTRATION_OPEN,
-							  CONFIG_REGISTRATION_CLOSED};
-	int i = match_word(value, words, 2);
+    static const char *const words[] = {"open", "closed"};
+    static const enum config_registration values[] = {CONFIG_REGISTRATION_OPEN,
+                                                      CONFIG_REGISTRATION_CLOSED};
+    int i = match_word(value, words, 2);
 
-	if (i < 0) {
-		snprintf(why, n, "expected open or closed");
-		return -1;
-	}
-	c->registration = values[i];
-	return 0;
+    if (i < 0) {
+        snprintf(why, n, "expected open or closed");
+        return -1;
+    }
+    c->registration = values[i];
+    return 0;
 }
 
 static int parse_password_hash(struct config *c, const char *value, char *why, size_t n)
 {
-	static const char *const words[] = {"argon2id", "bcrypt"};
-	static const enum pw_scheme values[] = {PW_ARGON2ID, PW_BCRYPT};
-	int i = match_word(value, words, 2);
+    static const char *const words[] = {"argon2id", "bcrypt"};
+    static const enum pw_scheme values[] = {PW_ARGON2ID, PW_BCRYPT};
+    int i = match_word(value, words, 2);
 
-	if (i < 0) {
-		snprintf(why, n, "expected argon2id or bcrypt");
-		return -1;
-	}
-	c->password_hash = values[i];
-	return 0;
+    if (i < 0) {
+        snprintf(why, n, "expected argon2id or bcrypt");
+        return -1;
+    }
+    c->password_hash = values[i];
+    return 0;
 }
 
 static int parse_log_level(struct config *c, const char *value, char *why, size_t n)
 {
-	if (log_level_parse(value, &c->log_level) < 0) {
-		snprintf(why, n, "expected error, warn, info or debug");
-		return -1;
-	}
-	return 0;
+    if (log_level_parse(value, &c->log_level) < 0) {
+        snprintf(why, n, "expected error, warn, info or debug");
+        return -1;
+    }
+    return 0;
 }
 
 static int parse_links(struct config *c, const char *value, char *why, size_t n)
 {
-	cJSON *json = NULL;
-	char *text = NULL, *copy = NULL;
+    cJSON *json = NULL;
+    char *text = NULL, *copy = NULL;
 
-	if (strlen(value) <= CONFIG_LINKS_MAX)
-		json = cJSON_ParseWithOpts(value, NULL, true);
-	if (!cJSON_IsObject(json)) {
-		cJSON_Delete(json);
-		snprintf(why, n, "expected a JSON object of at most %d bytes, such as "
-				 "{\"github\":\"https://github.com/you/chat\"}",
-			 CONFIG_LINKS_MAX);
-		return -1;
-	}
-	/* Served as is, so print it once, compactly, with cJSON's escaping. The
-	 * copy keeps the struct's memory malloc's, whatever hooks cJSON has. */
-	text = cJSON_PrintUnformatted(json);
-	cJSON_Delete(json);
-	if (text != NULL)
-		copy = strdup(text);
-	cJSON_free(text);
-	if (copy == NULL) {
-		snprintf(why, n, "out of memory");
-		return -1;
-	}
-	free(c->links);
-	c->links = copy;
-	return 0;
+    if (strlen(value) <= CONFIG_LINKS_MAX)
+        json = cJSON_ParseWithOpts(value, NULL, true);
+    if (!cJSON_IsObject(json)) {
+        cJSON_Delete(json);
+        snprintf(why, n,
+                 "expected a JSON object of at most %d bytes, such as "
+                 "{\"github\":\"https://github.com/you/chat\"}",
+                 CONFIG_LINKS_MAX);
+        return -1;
+    }
+    /* Served as is, so print it once, compactly, with cJSON's escaping. The
+     * copy keeps the struct's memory malloc's, whatever hooks cJSON has. */
+    text = cJSON_PrintUnformatted(json);
+    cJSON_Delete(json);
+    if (text != NULL)
+        copy = strdup(text);
+    cJSON_free(text);
+    if (copy == NULL) {
+        snprintf(why, n, "out of memory");
+        return -1;
+    }
+    free(c->links);
+    c->links = copy;
+    return 0;
 }
 
 static int default_workers(struct config *c, char *why, size_t n)
 {
-	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
 
-	c->workers = cpus < 1 ? 1 : cpus > CONFIG_WORKERS_MAX ? CONFIG_WORKERS_MAX : (unsigned)cpus;
-	return 0;
+    c->workers = cpus < 1 ? 1 : cpus > CONFIG_WORKERS_MAX ? CONFIG_WORKERS_MAX : (unsigned)cpus;
+    return 0;
 }
 
 static int default_server_id(struct config *c, char *why, size_t n)
 {
-	unsigned char raw[SERVER_ID_RANDOM_BYTES];
+    unsigned char raw[SERVER_ID_RANDOM_BYTES];
 
-	_Static_assert(2 * SERVER_ID_RANDOM_BYTES <= CONFIG_SERVER_ID_MAX, "SERVER_ID too long");
-	if (sodium_init() < 0) {
-		snprintf(why, n, "libsodium failed to initialise, so no random id can be made");
-		return -1;
-	}
-	randombytes_buf(raw, sizeof raw);
-	sodium_bin2hex(c->server_id, sizeof c->server_id, raw, sizeof raw);
-	return 0;
+    _Static_assert(2 * SERVER_ID_RANDOM_BYTES <= CONFIG_SERVER_ID_MAX, "SERVER_ID too long");
+    if (sodium_init() < 0) {
+        snprintf(why, n, "libsodium failed to initialise, so no random id can be made");
+        return -1;
+    }
+    randombytes_buf(raw, sizeof raw);
+    sodium_bin2hex(c->server_id, sizeof c->server_id, raw, sizeof raw);
+    return 0;
 }
 
 /* ---- Redis -------------------------------------------------------------- */
 
 static int hex_digit(char c)
 {
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	c = ascii_lower(c);
-	return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    c = ascii_lower(c);
+    return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
 }
 
 /* Decodes the %XX escapes of s[0..len) into out (cap bytes, NUL included).
  * Returns 0, or -1 on a malformed escape, an encoded NUL, or no room. */
 static int percent_decode(const char *s, size_t len, char *out, size_t cap)
 {
-	size_t at = 0;
+    size_t at = 0;
 
-	for (size_t i = 0; i < len; i++) {
-		char c = s[i];
-		if (c == '%') {
-			int hi = i + 2 < len ? hex_digit(s[i + 1]) : -1;
-			int lo = i + 2 < len ? hex_digit(s[i + 2]) : -1;
+    for (size_t i = 0; i < len; i++) {
+        char c = s[i];
+        if (c == '%') {
+            int hi = i + 2 < len ? hex_digit(s[i + 1]) : -1;
+            int lo = i + 2 < len ? hex_digit(s[i + 2]) : -1;
 
-			if (hi < 0 || lo < 0 || (hi | lo) == 0)
-				return -1;
-			c = (char)(hi << 4 | lo);
-			i += 2;
-		}
-		if (at + 1 >= cap)
-			return -1;
-		out[at++] = c;
-	}
-	out[at] = '\0';
-	return 0;
+            if (hi < 0 || lo < 0 || (hi | lo) == 0)
+                return -1;
+            c = (char)(hi << 4 | lo);
+            i += 2;
+        }
+        if (at + 1 >= cap)
+            return -1;
+        out[at++] = c;
+    }
+    out[at] = '\0';
+    return 0;
 }
 
 /* Parses host[:port] or [ipv6][:port] from s[0..len) into r. */
-static int parse_host_port(const char *s, size_t len, struct config_redis *r, char *why,
-			   size_t n)
+static int parse_host_port(const char *s, size_t len, struct config_redis *r, char *why, size_t n)
 {
-	const char *host = s, *port = NULL;
-	size_t host_len = len, port_len = 0;
-	unsigned long p = REDIS_DEFAULT_PORT;
+    const char *host = s, *port = NULL;
+    size_t host_len = len, port_len = 0;
+    unsigned long p = REDIS_DEFAULT_PORT;
 
-	if (len > 0 && s[0] == '[') {
-		const char *rb = memchr(s, ']', len);
-		unsigned char addr[sizeof(struct in6_addr)];
+    if (len > 0 && s[0] == '[') {
+        const char *rb = memchr(s, ']', len);
+        unsigned char addr[sizeof(struct in6_addr)];
 
-		if (rb == NULL || (size_t)(rb - s - 1) >= INET6_ADDRSTRLEN)
-			goto bad_host;
-		host = s + 1;
-		host_len = (size_t)(rb - host);
-		memcpy(r->host, host, host_len);
-		r->host[host_len] = '\0';
-		if (inet_pton(AF_INET6, r->host, addr) != 1)
-			goto bad_host;
-		if (rb + 1 < s + len) {
-			if (rb[1] != ':')
-				goto bad_host;
-			port = rb + 2;
-			port_len = len - (size_t)(port - s);
-		}
-	} else {
-		const char *colon = memchr(s, ':', len);
+        if (rb == NULL || (size_t)(rb - s - 1) >= INET6_ADDRSTRLEN)
+            goto bad_host;
+        host = s + 1;
+        host_len = (size_t)(rb - host);
+        memcpy(r->host, host, host_len);
+        r->host[host_len] = '\0';
+        if (inet_pton(AF_INET6, r->host, addr) != 1)
+            goto bad_host;
+        if (rb + 1 < s + len) {
+            if (rb[1] != ':')
+                goto bad_host;
+            port = rb + 2;
+            port_len = len - (size_t)(port - s);
+        }
+    } else {
+        const char *colon = memchr(s, ':', len);
 
-		if (colon != NULL) {
-			host_len = (size_t)(colon - s);
-			port = colon + 1;
-			port_len = len - host_len - 1;
-		}
-		if (host_len == 0 || host_len > CONFIG_HOST_MAX)
-			goto bad_host;
-		for (size_t i = 0; i < host_len; i++) {
-			if (!is_host_char(host[i]))
-				goto bad_host;
-		}
-		memcpy(r->host, host, host_len);
-		r->host[host_len] = '\0';
-	}
-	if (port != NULL && (!scan_uint(port, port_len, 65535, &p) || p == 0)) {
-		snprintf(why, n, "port \"%.*s\" is not 1-65535", (int)(port_len > 8 ? 8 : port_len),
-			 port);
-		return -1;
-	}
-	r->port = (unsigned)p;
-	return 0;
+        if (colon != NULL) {
+            host_len = (size_t)(colon - s);
+            port = colon + 1;
+            port_len = len - host_len - 1;
+        }
+        if (host_len == 0 || host_len > CONFIG_HOST_MAX)
+            goto bad_host;
+        for (size_t i = 0; i < host_len; i++) {
+            if (!is_host_char(host[i]))
+                goto bad_host;
+        }
+        memcpy(r->host, host, host_len);
+        r->host[host_len] = '\0';
+    }
+    if (port != NULL && (!scan_uint(port, port_len, 65535, &p) || p == 0)) {
+        snprintf(why, n, "port \"%.*s\" is not 1-65535", (int)(port_len > 8 ? 8 : port_len), port);
+        return -1;
+    }
+    r->port = (unsigned)p;
+    return 0;
 
 bad_host:
-	snprintf(why, n, "expected a host name, an IPv4 address or an [IPv6] address");
-	return -1;
+    snprintf(why, n, "expected a host name, an IPv4 address or an [IPv6] address");
+    return -1;
 }
 
 /* Parses a URL query, s[0..len): db=N and password=… are understood. */
-static int parse_redis_query(const char *s, size_t len, struct config_redis *r, char *why,
-			     size_t n)
+static int parse_redis_query(const char *s, size_t len, struct config_redis *r, char *why, size_t n)
 {
-	const char *end = s + len;
+    const char *end = s + len;
 
-	while (s < end) {
-		const char *amp = memchr(s, '&', (size_t)(end - s));
-		const char *item_end = amp != NULL ? amp : end;
-		const char *eq = memchr(s, '=', (size_t)(item_end - s));
-		const char *v = eq != NULL ? eq + 1 : item_end;
-		size_t key_len = (size_t)((eq != NULL ? eq : item_end) - s);
-		size_t v_len = (size_t)(item_end - v);
-		unsigned long db;
+    while (s < end) {
+        const char *amp = memchr(s, '&', (size_t)(end - s));
+        const char *item_end = amp != NULL ? amp : end;
+        const char *eq = memchr(s, '=', (size_t)(item_end - s));
+        const char *v = eq != NULL ? eq + 1 : item_end;
+        size_t key_len = (size_t)((eq != NULL ? eq : item_end) - s);
+        size_t v_len = (size_t)(item_end - v);
+        unsigned long db;
 
-		if (key_len == 2 && memcmp(s, "db", 2) == 0) {
-			if (!scan_uint(v, v_len, CONFIG_REDIS_DB_MAX, &db)) {
-				snprintf(why, n, "db is not 0-%d", CONFIG_REDIS_DB_MAX);
-				return -1;
-			}
-			r->db = (unsigned)db;
-		} else if (key_len == 8 && memcmp(s, "password", 8) == 0) {
-			if (percent_decode(v, v_len, r->password, sizeof r->password) < 0) {
-				snprintf(why, n, "the password is too long or badly %%-encoded");
-				return -1;
-			}
-		} else if (key_len > 0) {
-			snprintf(why, n, "unknown parameter \"%.*s\" (db and password are known)",
-				 (int)(key_len > 16 ? 16 : key_len), s);
-			return -1;
-		}
-		s = item_end + (amp != NULL);
-	}
-	return 0;
+        if (key_len == 2 && memcmp(s, "db", 2) == 0) {
+            if (!scan_uint(v, v_len, CONFIG_REDIS_DB_MAX, &db)) {
+                snprintf(why, n, "db is not 0-%d", CONFIG_REDIS_DB_MAX);
+                return -1;
+            }
+            r->db = (unsigned)db;
+        } else if (key_len == 8 && memcmp(s, "password", 8) == 0) {
+            if (percent_decode(v, v_len, r->password, sizeof r->password) < 0) {
+                snprintf(why, n, "the password is too long or badly %%-encoded");
+                return -1;
+            }
+        } else if (key_len > 0) {
+            snprintf(why, n, "unknown parameter \"%.*s\" (db and password are known)",
+                     (int)(key_len > 16 ? 16 : key_len), s);
+            return -1;
+        }
+        s = item_end + (amp != NULL);
+    }
+    return 0;
 }
 
 static int parse_redis_url(const char *url, struct config_redis *r, char *why, size_t n)
 {
-	memset(r, 0, sizeof *r);
-	if (strncasecmp(url, "rediss://", 9) == 0) {
-		snprintf(why, n, "rediss:// (TLS) is not supported; use redis:// on a trusted "
-				 "network, or a TLS tunnel such as stunnel");
-		return -1;
-	}
+    memset(r, 0, sizeof *r);
+    if (strncasecmp(url, "rediss://", 9) == 0) {
+        snprintf(why, n,
+                 "rediss:// (TLS) is not supported; use redis:// on a trusted "
+                 "network, or a TLS tunnel such as stunnel");
+        return -1;
+    }
 
-	if (strncasecmp(url, "unix://", 7) == 0) {
-		const char *path = url + 7;
-		size_t path_len = strcspn(path, "?");
+    if (strncasecmp(url, "unix://", 7) == 0) {
+        const char *path = url + 7;
+        size_t path_len = strcspn(path, "?");
 
-		if (path_len == 0 || path[0] != '/' || path_len > CONFIG_UNIX_PATH_MAX) {
-			snprintf(why, n, "expected unix:///absolute/path/to.sock[?db=N] with a path "
-					 "of at most %d bytes",
-				 CONFIG_UNIX_PATH_MAX);
-			return -1;
-		}
-		memcpy(r->unix_path, path, path_len);
-		r->unix_path[path_len] = '\0';
-		return path[path_len] == '?'
-			       ? parse_redis_query(path + path_len + 1, strlen(path + path_len + 1),
-						   r, why, n)
-			       : 0;
-	}
+        if (path_len == 0 || path[0] != '/' || path_len > CONFIG_UNIX_PATH_MAX) {
+            snprintf(why, n,
+                     "expected unix:///absolute/path/to.sock[?db=N] with a path "
+                     "of at most %d bytes",
+                     CONFIG_UNIX_PATH_MAX);
+            return -1;
+        }
+        memcpy(r->unix_path, path, path_len);
+        r->unix_path[path_len] = '\0';
+        return path[path_len] == '?'
+                   ? parse_redis_query(path + path_len + 1, strlen(path + path_len + 1), r, why, n)
+                   : 0;
+    }
 
-	if (strncasecmp(url, "redis://", 8) != 0) {
-		snprintf(why, n, "expected " REDIS_URL_FORMS);
-		return -1;
-	}
-	/* RFC 3986: the authority ends at the first '/', '?' or '#', and userinfo at
-	 * its last '@' (so an unescaped '@' in a password still works). */
-	const char *auth = url + 8;
-	size_t auth_len = strcspn(auth, "/?#");
-	const char *at = memrchr(auth, '@', auth_len);
-	const char *rest = auth + auth_len;
+    if (strncasecmp(url, "redis://", 8) != 0) {
+        snprintf(why, n, "expected " REDIS_URL_FORMS);
+        return -1;
+    }
+    /* RFC 3986: the authority ends at the first '/', '?' or '#', and userinfo at
+     * its last '@' (so an unescaped '@' in a password still works). */
+    const char *auth = url + 8;
+    size_t auth_len = strcspn(auth, "/?#");
+    const char *at = memrchr(auth, '@', auth_len);
+    const char *rest = auth + auth_len;
 
-	if (at != NULL) {
-		size_t info_len = (size_t)(at - auth);
-		const char *colon = memchr(auth, ':', info_len);
-		size_t user_len = colon != NULL ? (size_t)(colon - auth) : info_len;
+    if (at != NULL) {
+        size_t info_len = (size_t)(at - auth);
+        const char *colon = memchr(auth, ':', info_len);
+        size_t user_len = colon != NULL ? (size_t)(colon - auth) : info_len;
 
-		if (percent_decode(auth, user_len, r->username, sizeof r->username) < 0 ||
-		    (colon != NULL && percent_decode(colon + 1, info_len - user_len - 1,
-						     r->password, sizeof r->password) < 0)) {
-			snprintf(why, n, "the user or password is too long or badly %%-encoded");
-			return -1;
-		}
-		if (strcmp(r->username, "default") == 0)
-			r->username[0] = '\0';
-		auth_len -= info_len + 1;
-		auth = at + 1;
-	}
-	if (parse_host_port(auth, auth_len, r, why, n) < 0)
-		return -1;
+        if (percent_decode(auth, user_len, r->username, sizeof r->username) < 0 ||
+            (colon != NULL && percent_decode(colon + 1, info_len - user_len - 1, r->password,
+                                             sizeof r->password) < 0)) {
+            snprintf(why, n, "the user or password is too long or badly %%-encoded");
+            return -1;
+        }
+        if (strcmp(r->username, "default") == 0)
+            r->username[0] = '\0';
+        auth_len -= info_len + 1;
+        auth = at + 1;
+    }
+    if (parse_host_port(auth, auth_len, r, why, n) < 0)
+        return -1;
 
-	if (*rest == '/') {
-		size_t db_len = strcspn(++rest, "?#");
-		unsigned long db = 0;
+    if (*rest == '/') {
+        size_t db_len = strcspn(++rest, "?#");
+        unsigned long db = 0;
 
-		if (db_len > 0 && !scan_uint(rest, db_len, CONFIG_REDIS_DB_MAX, &db)) {
-			snprintf(why, n, "the database after '/' is not 0-%d", CONFIG_REDIS_DB_MAX);
-			return -1;
-		}
-		r->db = (unsigned)db;
-		rest += db_len;
-	}
-	if (*rest == '?') {
-		size_t q_len = strcspn(++rest, "#");
-		if (parse_redis_query(rest, q_len, r, why, n) < 0)
-			return -1;
-		rest += q_len;
-	}
-	if (*rest != '\0') {
-		snprintf(why, n, "unexpected '#'; expected " REDIS_URL_FORMS);
-		return -1;
-	}
-	return 0;
+        if (db_len > 0 && !scan_uint(rest, db_len, CONFIG_REDIS_DB_MAX, &db)) {
+            snprintf(why, n, "the database after '/' is not 0-%d", CONFIG_REDIS_DB_MAX);
+            return -1;
+        }
+        r->db = (unsigned)db;
+        rest += db_len;
+    }
+    if (*rest == '?') {
+        size_t q_len = strcspn(++rest, "#");
+        if (parse_redis_query(rest, q_len, r, why, n) < 0)
+            return -1;
+        rest += q_len;
+    }
+    if (*rest != '\0') {
+        snprintf(why, n, "unexpected '#'; expected " REDIS_URL_FORMS);
+        return -1;
+    }
+    return 0;
 }
 
 /* The originals' REDIS_ENDPOINT_URL: host:port. A value with a scheme is taken
  * as a URL, since that is plainly what was meant. */
 static int parse_redis_endpoint(const char *value, struct config_redis *r, char *why, size_t n)
 {
-	if (strstr(value, "://") != NULL)
-		return parse_redis_url(value, r, why, n);
-	memset(r, 0, sizeof *r);
-	if (parse_host_port(value, strlen(value), r, why, n) < 0) {
-		size_t len = strlen(why);
-		snprintf(why + len, n - len, "; expected host:port such as 127.0.0.1:6379");
-		return -1;
-	}
-	return 0;
+    if (strstr(value, "://") != NULL)
+        return parse_redis_url(value, r, why, n);
+    memset(r, 0, sizeof *r);
+    if (parse_host_port(value, strlen(value), r, why, n) < 0) {
+        size_t len = strlen(why);
+        snprintf(why + len, n - len, "; expected host:port such as 127.0.0.1:6379");
+        return -1;
+    }
+    return 0;
 }
 
 /* REDIS_URL, REDIS_ENDPOINT_URL and REDIS_PASSWORD make one target. The first
@@ -841,48 +837,48 @@ static int parse_redis_endpoint(const char *value, struct config_redis *r, char 
  * $REDIS_ENDPOINT_URL (flags over the environment, as for everything else). */
 static int load_redis(struct config *c, const char *const flags[OPT_COUNT], FILE *err)
 {
-	static const struct {
-		enum opt_id id;
-		bool flag;
-	} order[] = {
-		{OPT_REDIS_URL, true},
-		{OPT_REDIS_ENDPOINT_URL, true},
-		{OPT_REDIS_URL, false},
-		{OPT_REDIS_ENDPOINT_URL, false},
-	};
-	const struct opt *src = &opts[OPT_REDIS_URL];
-	const char *value = NULL;
-	bool from_flag = false;
-	char why[WHY_MAX];
-	int rc;
+    static const struct {
+        enum opt_id id;
+        bool flag;
+    } order[] = {
+        {OPT_REDIS_URL, true},
+        {OPT_REDIS_ENDPOINT_URL, true},
+        {OPT_REDIS_URL, false},
+        {OPT_REDIS_ENDPOINT_URL, false},
+    };
+    const struct opt *src = &opts[OPT_REDIS_URL];
+    const char *value = NULL;
+    bool from_flag = false;
+    char why[WHY_MAX];
+    int rc;
 
-	for (size_t i = 0; i < sizeof order / sizeof order[0] && value == NULL; i++) {
-		value = order[i].flag ? flags[order[i].id] : env_value(&opts[order[i].id]);
-		src = &opts[order[i].id];
-		from_flag = order[i].flag;
-	}
-	if (value == NULL) {
-		src = &opts[OPT_REDIS_URL];
-		value = src->def;
-	}
-	if (src == &opts[OPT_REDIS_ENDPOINT_URL])
-		rc = parse_redis_endpoint(value, &c->redis, why, sizeof why);
-	else
-		rc = parse_redis_url(value, &c->redis, why, sizeof why);
-	if (rc < 0)
-		return refuse(err, src, from_flag, value, why);
+    for (size_t i = 0; i < sizeof order / sizeof order[0] && value == NULL; i++) {
+        value = order[i].flag ? flags[order[i].id] : env_value(&opts[order[i].id]);
+        src = &opts[order[i].id];
+        from_flag = order[i].flag;
+    }
+    if (value == NULL) {
+        src = &opts[OPT_REDIS_URL];
+        value = src->def;
+    }
+    if (src == &opts[OPT_REDIS_ENDPOINT_URL])
+        rc = parse_redis_endpoint(value, &c->redis, why, sizeof why);
+    else
+        rc = parse_redis_url(value, &c->redis, why, sizeof why);
+    if (rc < 0)
+        return refuse(err, src, from_flag, value, why);
 
-	src = &opts[OPT_REDIS_PASSWORD];
-	from_flag = flags[OPT_REDIS_PASSWORD] != NULL;
-	value = from_flag ? flags[OPT_REDIS_PASSWORD] : env_value(src);
-	if (value != NULL && c->redis.password[0] == '\0') {
-		if (strlen(value) > CONFIG_SECRET_MAX) {
-			snprintf(why, sizeof why, "expected at most %d bytes", CONFIG_SECRET_MAX);
-			return refuse(err, src, from_flag, value, why);
-		}
-		snprintf(c->redis.password, sizeof c->redis.password, "%s", value);
-	}
-	return 0;
+    src = &opts[OPT_REDIS_PASSWORD];
+    from_flag = flags[OPT_REDIS_PASSWORD] != NULL;
+    value = from_flag ? flags[OPT_REDIS_PASSWORD] : env_value(src);
+    if (value != NULL && c->redis.password[0] == '\0') {
+        if (strlen(value) > CONFIG_SECRET_MAX) {
+            snprintf(why, sizeof why, "expected at most %d bytes", CONFIG_SECRET_MAX);
+            return refuse(err, src, from_flag, value, why);
+        }
+        snprintf(c->redis.password, sizeof c->redis.password, "%s", value);
+    }
+    return 0;
 }
 
 /* ---- the command line --------------------------------------------------- */
@@ -890,177 +886,177 @@ static int load_redis(struct config *c, const char *const flags[OPT_COUNT], FILE
 /* Prints help text, indenting its continuation lines. */
 static void put_indented(FILE *out, const char *text)
 {
-	for (; *text != '\0'; text++) {
-		if (*text == '\n')
-			fputs("\n      ", out);
-		else
-			fputc(*text, out);
-	}
+    for (; *text != '\0'; text++) {
+        if (*text == '\n')
+            fputs("\n      ", out);
+        else
+            fputc(*text, out);
+    }
 }
 
 static void usage(FILE *out)
 {
-	fputs("Usage: chatd [--flag VALUE | --flag=VALUE]...\n"
-	      "\n"
-	      "A Socket.IO chat server backed by Redis. Every setting is an environment\n"
-	      "variable, or the flag of the same name in lowercase with '_' as '-'\n"
-	      "(REDIS_URL is --redis-url); a flag wins over the environment, and an\n"
-	      "empty variable counts as unset.\n"
-	      "\n"
-	      "  -h, --help      print this help and exit\n"
-	      "  -V, --version   print the version and exit\n",
-	      out);
-	for (int i = 0; i < OPT_COUNT; i++) {
-		const struct opt *o = &opts[i];
-		char flag[FLAG_NAME_MAX], lo[16], hi[16];
+    fputs("Usage: chatd [--flag VALUE | --flag=VALUE]...\n"
+          "\n"
+          "A Socket.IO chat server backed by Redis. Every setting is an environment\n"
+          "variable, or the flag of the same name in lowercase with '_' as '-'\n"
+          "(REDIS_URL is --redis-url); a flag wins over the environment, and an\n"
+          "empty variable counts as unset.\n"
+          "\n"
+          "  -h, --help      print this help and exit\n"
+          "  -V, --version   print the version and exit\n",
+          out);
+    for (int i = 0; i < OPT_COUNT; i++) {
+        const struct opt *o = &opts[i];
+        char flag[FLAG_NAME_MAX], lo[16], hi[16];
 
-		flag_name(o, flag, sizeof flag);
-		fprintf(out, "\n  %s, --%s VALUE\n      default: %s\n      ", o->name, flag,
-			o->def_text != NULL ? o->def_text : o->def);
-		put_indented(out, o->help);
-		switch (o->kind) {
-		case KIND_UINT:
-			fprintf(out, "\n      An integer %u-%u.", o->min, o->max);
-			break;
-		case KIND_DURATION:
-			format_duration(o->min, lo, sizeof lo);
-			format_duration(o->max, hi, sizeof hi);
-			fprintf(out, "\n      A duration %s-%s: seconds, or a number with s, m, h or d.",
-				lo, hi);
-			break;
-		case KIND_BOOL:
-			fputs("\n      A boolean: 1/0, true/false, yes/no, on/off.", out);
-			break;
-		default:
-			break;
-		}
-		fputc('\n', out);
-	}
+        flag_name(o, flag, sizeof flag);
+        fprintf(out, "\n  %s, --%s VALUE\n      default: %s\n      ", o->name, flag,
+                o->def_text != NULL ? o->def_text : o->def);
+        put_indented(out, o->help);
+        switch (o->kind) {
+        case KIND_UINT:
+            fprintf(out, "\n      An integer %u-%u.", o->min, o->max);
+            break;
+        case KIND_DURATION:
+            format_duration(o->min, lo, sizeof lo);
+            format_duration(o->max, hi, sizeof hi);
+            fprintf(out, "\n      A duration %s-%s: seconds, or a number with s, m, h or d.", lo,
+                    hi);
+            break;
+        case KIND_BOOL:
+            fputs("\n      A boolean: 1/0, true/false, yes/no, on/off.", out);
+            break;
+        default:
+            break;
+        }
+        fputc('\n', out);
+    }
 }
 
 /* Reads the flags into flags[] (pointers into argv). Returns 0 to go on, 1 when
  * help or the version was printed, 2 on a bad command line. */
 static int scan_args(int argc, char **argv, const char *flags[OPT_COUNT], FILE *out, FILE *err)
 {
-	for (int i = 1; i < argc; i++) {
-		const char *arg = argv[i];
-		char shown[ECHO_MAX * 4 + 16];
+    for (int i = 1; i < argc; i++) {
+        const char *arg = argv[i];
+        char shown[ECHO_MAX * 4 + 16];
 
-		if (strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0) {
-			usage(out);
-			return 1;
-		}
-		if (strcmp(arg, "-V") == 0 || strcmp(arg, "--version") == 0) {
-			fprintf(out, "chatd %s\n", CHATD_VERSION);
-			return 1;
-		}
-		if (strncmp(arg, "--", 2) != 0 || arg[2] == '\0') {
-			echo_value(arg, shown, sizeof shown);
-			fprintf(err, "chatd: unexpected argument%s; see chatd --help\n", shown);
-			return 2;
-		}
-		const char *name = arg + 2;
-		const char *eq = strchr(name, '=');
-		size_t name_len = eq != NULL ? (size_t)(eq - name) : strlen(name);
-		int id = opt_by_flag(name, name_len);
+        if (strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0) {
+            usage(out);
+            return 1;
+        }
+        if (strcmp(arg, "-V") == 0 || strcmp(arg, "--version") == 0) {
+            fprintf(out, "chatd %s\n", CHATD_VERSION);
+            return 1;
+        }
+        if (strncmp(arg, "--", 2) != 0 || arg[2] == '\0') {
+            echo_value(arg, shown, sizeof shown);
+            fprintf(err, "chatd: unexpected argument%s; see chatd --help\n", shown);
+            return 2;
+        }
+        const char *name = arg + 2;
+        const char *eq = strchr(name, '=');
+        size_t name_len = eq != NULL ? (size_t)(eq - name) : strlen(name);
+        int id = opt_by_flag(name, name_len);
 
-		if (id < 0) {
-			echo_value(arg, shown, sizeof shown);
-			fprintf(err, "chatd: unknown flag%s; see chatd --help\n", shown);
-			return 2;
-		}
-		if (eq != NULL) {
-			flags[id] = eq + 1;
-		} else if (i + 1 < argc) {
-			flags[id] = argv[++i];
-		} else {
-			fprintf(err, "chatd: flag --%.*s needs a value\n", (int)name_len, name);
-			return 2;
-		}
-	}
-	return 0;
+        if (id < 0) {
+            echo_value(arg, shown, sizeof shown);
+            fprintf(err, "chatd: unknown flag%s; see chatd --help\n", shown);
+            return 2;
+        }
+        if (eq != NULL) {
+            flags[id] = eq + 1;
+        } else if (i + 1 < argc) {
+            flags[id] = argv[++i];
+        } else {
+            fprintf(err, "chatd: flag --%.*s needs a value\n", (int)name_len, name);
+            return 2;
+        }
+    }
+    return 0;
 }
 
 static int apply(struct config *c, const struct opt *o, const char *value, char *why, size_t n)
 {
-	switch (o->kind) {
-	case KIND_UINT:
-		return parse_uint(c, o, value, why, n);
-	case KIND_DURATION:
-		return parse_duration(c, o, value, why, n);
-	case KIND_BOOL:
-		return parse_bool(c, o, value, why, n);
-	case KIND_CUSTOM:
-		return o->parse(c, value, why, n);
-	case KIND_REDIS:
-		break; /* load_redis does them together */
-	}
-	return 0;
+    switch (o->kind) {
+    case KIND_UINT:
+        return parse_uint(c, o, value, why, n);
+    case KIND_DURATION:
+        return parse_duration(c, o, value, why, n);
+    case KIND_BOOL:
+        return parse_bool(c, o, value, why, n);
+    case KIND_CUSTOM:
+        return o->parse(c, value, why, n);
+    case KIND_REDIS:
+        break; /* load_redis does them together */
+    }
+    return 0;
 }
 
 int config_load(struct config *cfg, int argc, char **argv, FILE *out, FILE *err)
 {
-	const char *flags[OPT_COUNT] = {NULL};
-	struct config c;
-	char why[WHY_MAX];
-	int rc = scan_args(argc, argv, flags, out, err);
+    const char *flags[OPT_COUNT] = {NULL};
+    struct config c;
+    char why[WHY_MAX];
+    int rc = scan_args(argc, argv, flags, out, err);
 
-	if (rc != 0)
-		return rc;
-	memset(&c, 0, sizeof c);
-	for (int i = 0; i < OPT_COUNT; i++) {
-		const struct opt *o = &opts[i];
-		bool from_flag = flags[i] != NULL;
-		const char *value = from_flag ? flags[i] : env_value(o);
+    if (rc != 0)
+        return rc;
+    memset(&c, 0, sizeof c);
+    for (int i = 0; i < OPT_COUNT; i++) {
+        const struct opt *o = &opts[i];
+        bool from_flag = flags[i] != NULL;
+        const char *value = from_flag ? flags[i] : env_value(o);
 
-		if (value != NULL) {
-			rc = apply(&c, o, value, why, sizeof why);
-			if (rc < 0)
-				rc = refuse(err, o, from_flag, value, why);
-		} else if (o->def != NULL) {
-			rc = apply(&c, o, o->def, why, sizeof why);
-			if (rc < 0) /* a bug in the table; the default tests catch it */
-				rc = refuse(err, o, false, o->def, why);
-		} else if (o->compute != NULL && o->compute(&c, why, sizeof why) < 0) {
-			fprintf(err, "chatd: cannot set %s: %s\n", o->name, why);
-			rc = 2;
-		}
-		if (rc != 0) {
-			config_free(&c);
-			return 2;
-		}
-	}
-	if (load_redis(&c, flags, err) != 0) {
-		config_free(&c);
-		return 2;
-	}
-	*cfg = c;
-	return 0;
+        if (value != NULL) {
+            rc = apply(&c, o, value, why, sizeof why);
+            if (rc < 0)
+                rc = refuse(err, o, from_flag, value, why);
+        } else if (o->def != NULL) {
+            rc = apply(&c, o, o->def, why, sizeof why);
+            if (rc < 0) /* a bug in the table; the default tests catch it */
+                rc = refuse(err, o, false, o->def, why);
+        } else if (o->compute != NULL && o->compute(&c, why, sizeof why) < 0) {
+            fprintf(err, "chatd: cannot set %s: %s\n", o->name, why);
+            rc = 2;
+        }
+        if (rc != 0) {
+            config_free(&c);
+            return 2;
+        }
+    }
+    if (load_redis(&c, flags, err) != 0) {
+        config_free(&c);
+        return 2;
+    }
+    *cfg = c;
+    return 0;
 }
 
 void config_free(struct config *cfg)
 {
-	if (cfg == NULL)
-		return;
-	free(cfg->links);
-	cfg->links = NULL;
-	sodium_memzero(cfg->redis.password, sizeof cfg->redis.password);
+    if (cfg == NULL)
+        return;
+    free(cfg->links);
+    cfg->links = NULL;
+    sodium_memzero(cfg->redis.password, sizeof cfg->redis.password);
 }
 
 const char *config_redis_describe(const struct config *cfg, char *buf, size_t n)
 {
-	const struct config_redis *r = &cfg->redis;
-	bool v6 = strchr(r->host, ':') != NULL;
+    const struct config_redis *r = &cfg->redis;
+    bool v6 = strchr(r->host, ':') != NULL;
 
-	if (n == 0)
-		return buf;
-	if (r->unix_path[0] != '\0')
-		snprintf(buf, n, "unix://%s?db=%u%s", r->unix_path, r->db,
-			 r->password[0] != '\0' ? "&password=***" : "");
-	else
-		snprintf(buf, n, "redis://%s%s%s%s%s%s:%u/%u", r->username,
-			 r->password[0] != '\0' ? ":***" : "",
-			 r->username[0] != '\0' || r->password[0] != '\0' ? "@" : "",
-			 v6 ? "[" : "", r->host, v6 ? "]" : "", r->port, r->db);
-	return buf;
+    if (n == 0)
+        return buf;
+    if (r->unix_path[0] != '\0')
+        snprintf(buf, n, "unix://%s?db=%u%s", r->unix_path, r->db,
+                 r->password[0] != '\0' ? "&password=***" : "");
+    else
+        snprintf(buf, n, "redis://%s%s%s%s%s%s:%u/%u", r->username,
+                 r->password[0] != '\0' ? ":***" : "",
+                 r->username[0] != '\0' || r->password[0] != '\0' ? "@" : "", v6 ? "[" : "",
+                 r->host, v6 ? "]" : "", r->port, r->db);
+    return buf;
 }

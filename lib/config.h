@@ -27,57 +27,57 @@
 #define CONFIG_ORIGIN_MAX 255     /* one origin: scheme://host[:port] */
 #define CONFIG_LINKS_MAX 16384    /* LINKS, in bytes */
 #define CONFIG_WORKERS_MAX 256
-#define CONFIG_BIND_MAX 45        /* INET6_ADDRSTRLEN - 1 */
+#define CONFIG_BIND_MAX 45 /* INET6_ADDRSTRLEN - 1 */
 
 enum config_registration {
-	CONFIG_REGISTRATION_OPEN,   /* an unknown username at /login registers it */
-	CONFIG_REGISTRATION_CLOSED, /* ... or is refused with 403 */
+    CONFIG_REGISTRATION_OPEN,   /* an unknown username at /login registers it */
+    CONFIG_REGISTRATION_CLOSED, /* ... or is refused with 403 */
 };
 
 /* Where Redis is: TCP (host, port) when unix_path is "", else a Unix socket. */
 struct config_redis {
-	char host[CONFIG_HOST_MAX + 1];           /* a name or an IP literal, without brackets */
-	unsigned port;                            /* 1-65535 */
-	char unix_path[CONFIG_UNIX_PATH_MAX + 1]; /* absolute, or "" for TCP */
-	/* ACL user (Redis 6+), "" for none; "default" is stored as "", which means
-	 * the same to Redis 6+ and lets a plain AUTH work on older servers too. */
-	char username[CONFIG_SECRET_MAX + 1];
-	char password[CONFIG_SECRET_MAX + 1];     /* "" for no AUTH */
-	unsigned db;                              /* SELECT after connecting when > 0 */
+    char host[CONFIG_HOST_MAX + 1];           /* a name or an IP literal, without brackets */
+    unsigned port;                            /* 1-65535 */
+    char unix_path[CONFIG_UNIX_PATH_MAX + 1]; /* absolute, or "" for TCP */
+    /* ACL user (Redis 6+), "" for none; "default" is stored as "", which means
+     * the same to Redis 6+ and lets a plain AUTH work on older servers too. */
+    char username[CONFIG_SECRET_MAX + 1];
+    char password[CONFIG_SECRET_MAX + 1]; /* "" for no AUTH */
+    unsigned db;                          /* SELECT after connecting when > 0 */
 };
 
 struct config {
-	unsigned port;                            /* PORT */
-	char bind[CONFIG_BIND_MAX + 1];           /* BIND, a valid IPv4 or IPv6 literal */
-	int bind_family;                          /* AF_INET or AF_INET6, matching bind */
-	struct config_redis redis;                /* REDIS_URL, or REDIS_ENDPOINT_URL + REDIS_PASSWORD */
-	char web_root[CONFIG_PATH_MAX + 1];       /* WEB_ROOT, as given (not checked to exist) */
-	unsigned workers;                         /* WORKERS */
-	char server_id[CONFIG_SERVER_ID_MAX + 1]; /* SERVER_ID, [A-Za-z0-9._-]+ */
-	/* ALLOWED_ORIGINS, normalised as browsers send them: lowercase, no trailing
-	 * '/', no default port. n_origins == 0: only the request's own host. */
-	char origins[CONFIG_ORIGINS_MAX][CONFIG_ORIGIN_MAX + 1];
-	size_t n_origins;
-	unsigned session_ttl;                     /* SESSION_TTL, seconds */
-	bool cookie_secure;                       /* COOKIE_SECURE */
-	bool trust_proxy;                         /* TRUST_PROXY */
-	unsigned max_message_bytes;               /* MAX_MESSAGE_BYTES */
-	enum config_registration registration;    /* REGISTRATION */
-	bool seed_demo;                           /* SEED_DEMO */
-	enum pw_scheme password_hash;             /* PASSWORD_HASH */
-	enum log_level log_level;                 /* LOG_LEVEL */
-	unsigned ping_interval_ms;                /* PING_INTERVAL */
-	unsigned ping_timeout_ms;                 /* PING_TIMEOUT */
-	unsigned max_connections;                 /* MAX_CONNECTIONS */
-	unsigned hash_threads;                    /* HASH_THREADS */
-	unsigned login_max_fails_user;            /* LOGIN_MAX_FAILS_USER */
-	unsigned login_max_fails_addr;            /* LOGIN_MAX_FAILS_ADDR */
-	unsigned login_fail_window;               /* LOGIN_FAIL_WINDOW, seconds */
-	unsigned messages_per_minute;             /* MESSAGES_PER_MINUTE */
-	unsigned presence_timeout;                /* PRESENCE_TIMEOUT, seconds */
-	/* LINKS re-serialised compactly: the exact body of GET /links. Owned by the
-	 * config (config_free). */
-	char *links;
+    unsigned port;                      /* PORT */
+    char bind[CONFIG_BIND_MAX + 1];     /* BIND, a valid IPv4 or IPv6 literal */
+    int bind_family;                    /* AF_INET or AF_INET6, matching bind */
+    struct config_redis redis;          /* REDIS_URL, or REDIS_ENDPOINT_URL + REDIS_PASSWORD */
+    char web_root[CONFIG_PATH_MAX + 1]; /* WEB_ROOT, as given (not checked to exist) */
+    unsigned workers;                   /* WORKERS */
+    char server_id[CONFIG_SERVER_ID_MAX + 1]; /* SERVER_ID, [A-Za-z0-9._-]+ */
+    /* ALLOWED_ORIGINS, normalised as browsers send them: lowercase, no trailing
+     * '/', no default port. n_origins == 0: only the request's own host. */
+    char origins[CONFIG_ORIGINS_MAX][CONFIG_ORIGIN_MAX + 1];
+    size_t n_origins;
+    unsigned session_ttl;                  /* SESSION_TTL, seconds */
+    bool cookie_secure;                    /* COOKIE_SECURE */
+    bool trust_proxy;                      /* TRUST_PROXY */
+    unsigned max_message_bytes;            /* MAX_MESSAGE_BYTES */
+    enum config_registration registration; /* REGISTRATION */
+    bool seed_demo;                        /* SEED_DEMO */
+    enum pw_scheme password_hash;          /* PASSWORD_HASH */
+    enum log_level log_level;              /* LOG_LEVEL */
+    unsigned ping_interval_ms;             /* PING_INTERVAL */
+    unsigned ping_timeout_ms;              /* PING_TIMEOUT */
+    unsigned max_connections;              /* MAX_CONNECTIONS */
+    unsigned hash_threads;                 /* HASH_THREADS */
+    unsigned login_max_fails_user;         /* LOGIN_MAX_FAILS_USER */
+    unsigned login_max_fails_addr;         /* LOGIN_MAX_FAILS_ADDR */
+    unsigned login_fail_window;            /* LOGIN_FAIL_WINDOW, seconds */
+    unsigned messages_per_minute;          /* MESSAGES_PER_MINUTE */
+    unsigned presence_timeout;             /* PRESENCE_TIMEOUT, seconds */
+    /* LINKS re-serialised compactly: the exact body of GET /links. Owned by the
+     * config (config_free). */
+    char *links;
 };
 
 /* Fills *cfg from argv (argv[0] is skipped) and the environment, writing help

@@ -26,10 +26,10 @@
 /* Most important first: a level enables itself and everything above it.
  * (Not LOG_INFO & co.: <syslog.h> owns those names.) */
 enum log_level {
-	LOG_LEVEL_ERROR,
-	LOG_LEVEL_WARN,
-	LOG_LEVEL_INFO,
-	LOG_LEVEL_DEBUG,
+    LOG_LEVEL_ERROR,
+    LOG_LEVEL_WARN,
+    LOG_LEVEL_INFO,
+    LOG_LEVEL_DEBUG,
 };
 
 /* Sets the most verbose level written; LOG_LEVEL_INFO until called. */

@@ -16,38 +16,38 @@
 
 /* chatd_connections{transport="…"} */
 enum metrics_transport {
-	METRICS_TRANSPORT_POLLING,
-	METRICS_TRANSPORT_WEBSOCKET,
-	METRICS_TRANSPORT_COUNT
+    METRICS_TRANSPORT_POLLING,
+    METRICS_TRANSPORT_WEBSOCKET,
+    METRICS_TRANSPORT_COUNT
 };
 
 /* The event label of chatd_events_in_total / chatd_events_out_total. Anything
  * else a client names is METRICS_EVENT_OTHER. */
 enum metrics_event {
-	METRICS_EVENT_MESSAGE,           /* "message", both directions */
-	METRICS_EVENT_TYPING,            /* "typing", both directions */
-	METRICS_EVENT_ROOM_JOIN,         /* "room.join", client to server */
-	METRICS_EVENT_USER_CONNECTED,    /* "user.connected", server to client */
-	METRICS_EVENT_USER_DISCONNECTED, /* "user.disconnected", server to client */
-	METRICS_EVENT_SHOW_ROOM,         /* "show.room", server to client */
-	METRICS_EVENT_OTHER,             /* anything else */
-	METRICS_EVENT_COUNT
+    METRICS_EVENT_MESSAGE,           /* "message", both directions */
+    METRICS_EVENT_TYPING,            /* "typing", both directions */
+    METRICS_EVENT_ROOM_JOIN,         /* "room.join", client to server */
+    METRICS_EVENT_USER_CONNECTED,    /* "user.connected", server to client */
+    METRICS_EVENT_USER_DISCONNECTED, /* "user.disconnected", server to client */
+    METRICS_EVENT_SHOW_ROOM,         /* "show.room", server to client */
+    METRICS_EVENT_OTHER,             /* anything else */
+    METRICS_EVENT_COUNT
 };
 
 /* Unlabelled counters (names in the comments). */
 enum metrics_counter {
-	METRICS_REDIS_ERRORS,     /* chatd_redis_errors_total */
-	METRICS_BROADCASTS,       /* chatd_broadcasts_total: events fanned out by the subscriber */
-	METRICS_OUTBOX_OVERFLOWS, /* chatd_outbox_overflows_total: slow consumers disconnected */
-	METRICS_LOGIN_FAILURES,   /* chatd_login_failures_total: wrong passwords and rate limits */
-	METRICS_COUNTER_COUNT
+    METRICS_REDIS_ERRORS,     /* chatd_redis_errors_total */
+    METRICS_BROADCASTS,       /* chatd_broadcasts_total: events fanned out by the subscriber */
+    METRICS_OUTBOX_OVERFLOWS, /* chatd_outbox_overflows_total: slow consumers disconnected */
+    METRICS_LOGIN_FAILURES,   /* chatd_login_failures_total: wrong passwords and rate limits */
+    METRICS_COUNTER_COUNT
 };
 
 /* Unlabelled gauges. */
 enum metrics_gauge {
-	METRICS_SESSIONS,         /* chatd_sessions: Socket.IO sessions on this server */
-	METRICS_HASH_QUEUE_DEPTH, /* chatd_hash_queue_depth: password hashes waiting for a thread */
-	METRICS_GAUGE_COUNT
+    METRICS_SESSIONS,         /* chatd_sessions: Socket.IO sessions on this server */
+    METRICS_HASH_QUEUE_DEPTH, /* chatd_hash_queue_depth: password hashes waiting for a thread */
+    METRICS_GAUGE_COUNT
 };
 
 /* Upper bounds of chatd_redis_latency_seconds' buckets, in seconds: 100 µs to 1 s

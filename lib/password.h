@@ -24,8 +24,8 @@
 #define PW_PASSWORD_MAX 256
 
 enum pw_scheme {
-	PW_ARGON2ID, /* "$argon2id$…", what this server writes by default */
-	PW_BCRYPT,   /* "$2b$10$…", what the original demo servers read and write */
+    PW_ARGON2ID, /* "$argon2id$…", what this server writes by default */
+    PW_BCRYPT,   /* "$2b$10$…", what the original demo servers read and write */
 };
 
 /* Initialises libsodium (random numbers, Argon2id). Call once from main before
@@ -35,8 +35,7 @@ int pw_init(void);
 /* Hashes password[0..len) with a fresh random salt into out (NUL-terminated).
  * Returns 0, or -1 (len > PW_PASSWORD_MAX, out of memory, or a NUL byte in a
  * password for bcrypt, which cannot represent one); out is unspecified on -1. */
-int pw_hash(enum pw_scheme scheme, const char *password, size_t len,
-	    char out[PW_HASH_MAX]);
+int pw_hash(enum pw_scheme scheme, const char *password, size_t len, char out[PW_HASH_MAX]);
 
 /* Checks password[0..len) against stored_hash (NUL-terminated) in constant time.
  * Returns 0 when it matches, 1 when it does not, -1 when stored_hash is of no

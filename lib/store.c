@@ -213,8 +213,15 @@ static bool is_space_or_control(int32_t cp)
     if (cp < 0x20 || (cp >= 0x7F && cp <= 0x9F))
         return true;
     switch (cp) {
-    case 0x20: case 0xA0: case 0x1680: case 0x2028: case 0x2029:
-    case 0x202F: case 0x205F: case 0x3000: case 0xFEFF:
+    case 0x20:
+    case 0xA0:
+    case 0x1680:
+    case 0x2028:
+    case 0x2029:
+    case 0x202F:
+    case 0x205F:
+    case 0x3000:
+    case 0xFEFF:
         return true;
     default:
         return cp >= 0x2000 && cp <= 0x200B;
@@ -328,8 +335,7 @@ cJSON *store_message_from_object(const cJSON *in)
               cJSON_IsString(text);
     if (ok && cJSON_IsString(room_v) && strlen(room_v->valuestring) < sizeof room)
         snprintf(room, sizeof room, "%s", room_v->valuestring);
-    else if (ok && cJSON_IsNumber(room_v) && room_v->valuedouble >= 0 &&
-             room_v->valuedouble < 1e15)
+    else if (ok && cJSON_IsNumber(room_v) && room_v->valuedouble >= 0 && room_v->valuedouble < 1e15)
         snprintf(room, sizeof room, "%.0f", floor(room_v->valuedouble));
     else
         ok = false;
@@ -357,27 +363,27 @@ cJSON *store_message_normalize(const char *json, size_t len)
 /* Presence, shared by the scripts below.  A user leaves online_users when
  * no live server other than `except` holds a socket of theirs; leaving
  * publishes user.disconnected (the channel is STORE_CHANNEL). */
-#define LUA_PRESENCE                                                                        \
-    "local function gone(online, me, except, uid, live)\n"                                  \
-    "  for _, sid in ipairs(live) do\n"                                                     \
-    "    if sid ~= except and redis.call('HEXISTS', 'chatd:presence:' .. sid, uid) == 1\n"  \
-    "    then return 0 end\n"                                                               \
-    "  end\n"                                                                               \
-    "  if redis.call('SREM', online, uid) == 0 then return 0 end\n"                         \
-    "  local name = redis.call('HGET', 'user:' .. uid, 'username') or ''\n"                 \
-    "  redis.call('PUBLISH', 'MESSAGES', cjson.encode({serverId = me,\n"                    \
-    "    type = 'user.disconnected', data = {id = uid, username = name, online = false}}))\n" \
-    "  return 1\n"                                                                          \
-    "end\n"                                                                                 \
-    "local function drop(servers, online, me, dead, live)\n"                                \
-    "  local hash = 'chatd:presence:' .. dead\n"                                            \
-    "  local n = 0\n"                                                                       \
-    "  for _, uid in ipairs(redis.call('HKEYS', hash)) do\n"                                \
-    "    n = n + gone(online, me, dead, uid, live)\n"                                       \
-    "  end\n"                                                                               \
-    "  redis.call('DEL', hash)\n"                                                           \
-    "  redis.call('ZREM', servers, dead)\n"                                                 \
-    "  return n\n"                                                                          \
+#define LUA_PRESENCE                                                                               \
+    "local function gone(online, me, except, uid, live)\n"                                         \
+    "  for _, sid in ipairs(live) do\n"                                                            \
+    "    if sid ~= except and redis.call('HEXISTS', 'chatd:presence:' .. sid, uid) == 1\n"         \
+    "    then return 0 end\n"                                                                      \
+    "  end\n"                                                                                      \
+    "  if redis.call('SREM', online, uid) == 0 then return 0 end\n"                                \
+    "  local name = redis.call('HGET', 'user:' .. uid, 'username') or ''\n"                        \
+    "  redis.call('PUBLISH', 'MESSAGES', cjson.encode({serverId = me,\n"                           \
+    "    type = 'user.disconnected', data = {id = uid, username = name, online = false}}))\n"      \
+    "  return 1\n"                                                                                 \
+    "end\n"                                                                                        \
+    "local function drop(servers, online, me, dead, live)\n"                                       \
+    "  local hash = 'chatd:presence:' .. dead\n"                                                   \
+    "  local n = 0\n"                                                                              \
+    "  for _, uid in ipairs(redis.call('HKEYS', hash)) do\n"                                       \
+    "    n = n + gone(online, me, dead, uid, live)\n"                                              \
+    "  end\n"                                                                                      \
+    "  redis.call('DEL', hash)\n"                                                                  \
+    "  redis.call('ZREM', servers, dead)\n"                                                        \
+    "  return n\n"                                                                                 \
     "end\n"
 
 /* Key names built inside scripts ('user:' .. id and so on) are the same
@@ -385,158 +391,158 @@ cJSON *store_message_normalize(const char *json, size_t len)
 static const char *const script_source[SCRIPT_COUNT] = {
     [SCRIPT_SESSION] =
         /* KEYS: session; ARGV: ttl.  -> {id, username} or nil */
-        "local id = redis.call('GET', KEYS[1])\n"
-        "if not id then return false end\n"
-        "local name = redis.call('HGET', 'user:' .. id, 'username')\n"
-        "if not name then redis.call('DEL', KEYS[1]) return false end\n"
-        "if redis.call('TTL', KEYS[1]) < tonumber(ARGV[1]) / 2 then\n"
-        "  redis.call('EXPIRE', KEYS[1], ARGV[1]) end\n"
-        "return {id, name}\n",
+    "local id = redis.call('GET', KEYS[1])\n"
+    "if not id then return false end\n"
+    "local name = redis.call('HGET', 'user:' .. id, 'username')\n"
+    "if not name then redis.call('DEL', KEYS[1]) return false end\n"
+    "if redis.call('TTL', KEYS[1]) < tonumber(ARGV[1]) / 2 then\n"
+    "  redis.call('EXPIRE', KEYS[1], ARGV[1]) end\n"
+    "return {id, name}\n",
     [SCRIPT_LOGIN_LOOKUP] =
         /* KEYS: username, fails-by-user, fails-by-addr; ARGV: max user,
          * max addr, window seconds.  -> {'limited', ttl} | {'none'} |
          * {'found', ref, hash}.  An attempt counts as a failure from here
          * until SCRIPT_LOGIN_RELEASE, so parallel guesses are held to the
          * limit too. */
-        "for i = 2, 3 do\n"
-        "  if tonumber(redis.call('GET', KEYS[i]) or '0') >= tonumber(ARGV[i - 1]) then\n"
-        "    local ttl = redis.call('TTL', KEYS[i])\n"
-        "    if ttl < 1 then ttl = 1 end\n"
-        "    return {'limited', ttl}\n"
-        "  end\n"
-        "end\n"
-        "for i = 2, 3 do\n"
-        "  if redis.call('INCR', KEYS[i]) == 1 or redis.call('TTL', KEYS[i]) < 0 then\n"
-        "    redis.call('EXPIRE', KEYS[i], ARGV[3]) end\n"
-        "end\n"
-        "local ref = redis.call('GET', KEYS[1])\n"
-        "if not ref then return {'none'} end\n"
-        "return {'found', ref, redis.call('HGET', ref, 'password') or ''}\n",
+    "for i = 2, 3 do\n"
+    "  if tonumber(redis.call('GET', KEYS[i]) or '0') >= tonumber(ARGV[i - 1]) then\n"
+    "    local ttl = redis.call('TTL', KEYS[i])\n"
+    "    if ttl < 1 then ttl = 1 end\n"
+    "    return {'limited', ttl}\n"
+    "  end\n"
+    "end\n"
+    "for i = 2, 3 do\n"
+    "  if redis.call('INCR', KEYS[i]) == 1 or redis.call('TTL', KEYS[i]) < 0 then\n"
+    "    redis.call('EXPIRE', KEYS[i], ARGV[3]) end\n"
+    "end\n"
+    "local ref = redis.call('GET', KEYS[1])\n"
+    "if not ref then return {'none'} end\n"
+    "return {'found', ref, redis.call('HGET', ref, 'password') or ''}\n",
     [SCRIPT_LOGIN_RELEASE] =
         /* KEYS: fails-by-user, fails-by-addr: an attempt that did not fail. */
-        "for i = 1, 2 do\n"
-        "  if tonumber(redis.call('GET', KEYS[i]) or '0') > 0 then redis.call('DECR', KEYS[i]) end\n"
-        "end\n"
-        "return 1\n",
+    "for i = 1, 2 do\n"
+    "  if tonumber(redis.call('GET', KEYS[i]) or '0') > 0 then redis.call('DECR', KEYS[i]) end\n"
+    "end\n"
+    "return 1\n",
     [SCRIPT_REGISTER] =
         /* KEYS: username, total_users; ARGV: name, hash.  -> id or nil
          * when the name was taken meanwhile. */
-        "if redis.call('EXISTS', KEYS[1]) == 1 then return false end\n"
-        "local id = redis.call('INCR', KEYS[2])\n"
-        "local user = 'user:' .. id\n"
-        "redis.call('SET', KEYS[1], user)\n"
-        "redis.call('HSET', user, 'username', ARGV[1], 'password', ARGV[2])\n"
-        "redis.call('SADD', user .. ':rooms', '0')\n"
-        "return id\n",
+    "if redis.call('EXISTS', KEYS[1]) == 1 then return false end\n"
+    "local id = redis.call('INCR', KEYS[2])\n"
+    "local user = 'user:' .. id\n"
+    "redis.call('SET', KEYS[1], user)\n"
+    "redis.call('HSET', user, 'username', ARGV[1], 'password', ARGV[2])\n"
+    "redis.call('SADD', user .. ':rooms', '0')\n"
+    "return id\n",
     [SCRIPT_REHASH] =
         /* KEYS: user; ARGV: old hash, new hash.  -> 1 replaced, 0 not */
-        "if redis.call('HGET', KEYS[1], 'password') == ARGV[1] then\n"
-        "  redis.call('HSET', KEYS[1], 'password', ARGV[2]) return 1 end\n"
-        "return 0\n",
+    "if redis.call('HGET', KEYS[1], 'password') == ARGV[1] then\n"
+    "  redis.call('HSET', KEYS[1], 'password', ARGV[2]) return 1 end\n"
+    "return 0\n",
     [SCRIPT_ONLINE_USERS] =
         /* KEYS: online_users.  -> {id, name, id, name, ...} */
-        "local out = {}\n"
-        "for _, id in ipairs(redis.call('SMEMBERS', KEYS[1])) do\n"
-        "  local name = redis.call('HGET', 'user:' .. id, 'username')\n"
-        "  if name then out[#out + 1] = id; out[#out + 1] = name end\n"
-        "end\n"
-        "return out\n",
+    "local out = {}\n"
+    "for _, id in ipairs(redis.call('SMEMBERS', KEYS[1])) do\n"
+    "  local name = redis.call('HGET', 'user:' .. id, 'username')\n"
+    "  if name then out[#out + 1] = id; out[#out + 1] = name end\n"
+    "end\n"
+    "return out\n",
     [SCRIPT_USERS] =
         /* KEYS: online_users; ARGV: ids.  -> {id, name, online, ...} */
-        "local out = {}\n"
-        "for _, id in ipairs(ARGV) do\n"
-        "  local name = redis.call('HGET', 'user:' .. id, 'username')\n"
-        "  if name then\n"
-        "    out[#out + 1] = id; out[#out + 1] = name\n"
-        "    out[#out + 1] = redis.call('SISMEMBER', KEYS[1], id)\n"
-        "  end\n"
-        "end\n"
-        "return out\n",
+    "local out = {}\n"
+    "for _, id in ipairs(ARGV) do\n"
+    "  local name = redis.call('HGET', 'user:' .. id, 'username')\n"
+    "  if name then\n"
+    "    out[#out + 1] = id; out[#out + 1] = name\n"
+    "    out[#out + 1] = redis.call('SISMEMBER', KEYS[1], id)\n"
+    "  end\n"
+    "end\n"
+    "return out\n",
     [SCRIPT_ROOMS] =
         /* KEYS: user rooms.  -> {{id, name}, {id, name a, name b}, ...}:
          * named rooms, and private rooms that have messages. */
-        "local out = {}\n"
-        "for _, room in ipairs(redis.call('SMEMBERS', KEYS[1])) do\n"
-        "  local name = redis.call('GET', 'room:' .. room .. ':name')\n"
-        "  if name then\n"
-        "    out[#out + 1] = {room, name}\n"
-        "  else\n"
-        "    local a, b = string.match(room, '^(%d+):(%d+)$')\n"
-        "    if a and redis.call('EXISTS', 'room:' .. room) == 1 then\n"
-        "      out[#out + 1] = {room,\n"
-        "        redis.call('HGET', 'user:' .. a, 'username') or '',\n"
-        "        redis.call('HGET', 'user:' .. b, 'username') or ''}\n"
-        "    end\n"
-        "  end\n"
-        "end\n"
-        "return out\n",
+    "local out = {}\n"
+    "for _, room in ipairs(redis.call('SMEMBERS', KEYS[1])) do\n"
+    "  local name = redis.call('GET', 'room:' .. room .. ':name')\n"
+    "  if name then\n"
+    "    out[#out + 1] = {room, name}\n"
+    "  else\n"
+    "    local a, b = string.match(room, '^(%d+):(%d+)$')\n"
+    "    if a and redis.call('EXISTS', 'room:' .. room) == 1 then\n"
+    "      out[#out + 1] = {room,\n"
+    "        redis.call('HGET', 'user:' .. a, 'username') or '',\n"
+    "        redis.call('HGET', 'user:' .. b, 'username') or ''}\n"
+    "    end\n"
+    "  end\n"
+    "end\n"
+    "return out\n",
     [SCRIPT_HISTORY] =
         /* KEYS: room, user rooms; ARGV: room id, '1' when a member by the
          * id of a private room, start, stop.  -> members, or nil when the
          * user is not a member. */
-        "if ARGV[2] ~= '1' and redis.call('SISMEMBER', KEYS[2], ARGV[1]) == 0 then\n"
-        "  return false end\n"
-        "return redis.call('ZREVRANGE', KEYS[1], ARGV[3], ARGV[4])\n",
+    "if ARGV[2] ~= '1' and redis.call('SISMEMBER', KEYS[2], ARGV[1]) == 0 then\n"
+    "  return false end\n"
+    "return redis.call('ZREVRANGE', KEYS[1], ARGV[3], ARGV[4])\n",
     [SCRIPT_CREATE_PRIVATE] =
         /* KEYS: user a, user b, rooms of a, rooms of b; ARGV: room id.
          * -> {name a, name b}, or nil when a user does not exist. */
-        "local na = redis.call('HGET', KEYS[1], 'username')\n"
-        "local nb = redis.call('HGET', KEYS[2], 'username')\n"
-        "if not na or not nb then return false end\n"
-        "redis.call('SADD', KEYS[3], ARGV[1])\n"
-        "redis.call('SADD', KEYS[4], ARGV[1])\n"
-        "return {na, nb}\n",
+    "local na = redis.call('HGET', KEYS[1], 'username')\n"
+    "local nb = redis.call('HGET', KEYS[2], 'username')\n"
+    "if not na or not nb then return false end\n"
+    "redis.call('SADD', KEYS[3], ARGV[1])\n"
+    "redis.call('SADD', KEYS[4], ARGV[1])\n"
+    "return {na, nb}\n",
     [SCRIPT_PRELOAD] =
         /* KEYS: room name, room; ARGV: stop.  -> {name, {members}} */
-        ("return {redis.call('GET', KEYS[1]) or '',\n"
-         "        redis.call('ZREVRANGE', KEYS[2], 0, ARGV[1])}\n"),
+    ("return {redis.call('GET', KEYS[1]) or '',\n"
+     "        redis.call('ZREVRANGE', KEYS[2], 0, ARGV[1])}\n"),
     [SCRIPT_SOCKET_OPEN] =
         /* KEYS: session, online_users, this server's presence, servers;
          * ARGV: session ttl, server id, now ms, presence ttl.
          * -> {id, name, {rooms}} or nil (no session). */
-        "local id = redis.call('GET', KEYS[1])\n"
-        "if not id then return false end\n"
-        "local name = redis.call('HGET', 'user:' .. id, 'username')\n"
-        "if not name then return false end\n"
-        "if redis.call('TTL', KEYS[1]) < tonumber(ARGV[1]) / 2 then\n"
-        "  redis.call('EXPIRE', KEYS[1], ARGV[1]) end\n"
-        "redis.call('HINCRBY', KEYS[3], id, 1)\n"
-        "redis.call('EXPIRE', KEYS[3], ARGV[4])\n"
-        "redis.call('ZADD', KEYS[4], ARGV[3], ARGV[2])\n"
-        "if redis.call('SADD', KEYS[2], id) == 1 then\n"
-        "  redis.call('PUBLISH', 'MESSAGES', cjson.encode({serverId = ARGV[2],\n"
-        "    type = 'user.connected', data = {id = id, username = name, online = true}}))\n"
-        "end\n"
-        "return {id, name, redis.call('SMEMBERS', 'user:' .. id .. ':rooms')}\n",
+    "local id = redis.call('GET', KEYS[1])\n"
+    "if not id then return false end\n"
+    "local name = redis.call('HGET', 'user:' .. id, 'username')\n"
+    "if not name then return false end\n"
+    "if redis.call('TTL', KEYS[1]) < tonumber(ARGV[1]) / 2 then\n"
+    "  redis.call('EXPIRE', KEYS[1], ARGV[1]) end\n"
+    "redis.call('HINCRBY', KEYS[3], id, 1)\n"
+    "redis.call('EXPIRE', KEYS[3], ARGV[4])\n"
+    "redis.call('ZADD', KEYS[4], ARGV[3], ARGV[2])\n"
+    "if redis.call('SADD', KEYS[2], id) == 1 then\n"
+    "  redis.call('PUBLISH', 'MESSAGES', cjson.encode({serverId = ARGV[2],\n"
+    "    type = 'user.connected', data = {id = id, username = name, online = true}}))\n"
+    "end\n"
+    "return {id, name, redis.call('SMEMBERS', 'user:' .. id .. ':rooms')}\n",
     [SCRIPT_PRESENCE_LEAVE] =
         /* KEYS: this server's presence, servers, online_users; ARGV: user
          * id, server id, now ms, timeout ms.  -> 1 when the user went
          * offline. */
-        LUA_PRESENCE
-        "if redis.call('HINCRBY', KEYS[1], ARGV[1], -1) > 0 then return 0 end\n"
-        "redis.call('HDEL', KEYS[1], ARGV[1])\n"
-        "local live = redis.call('ZRANGEBYSCORE', KEYS[2], tonumber(ARGV[3]) - tonumber(ARGV[4]), '+inf')\n"
-        "return gone(KEYS[3], ARGV[2], ARGV[2], ARGV[1], live)\n",
+    LUA_PRESENCE "if redis.call('HINCRBY', KEYS[1], ARGV[1], -1) > 0 then return 0 end\n"
+                 "redis.call('HDEL', KEYS[1], ARGV[1])\n"
+                 "local live = redis.call('ZRANGEBYSCORE', KEYS[2], tonumber(ARGV[3]) - "
+                 "tonumber(ARGV[4]), '+inf')\n"
+                 "return gone(KEYS[3], ARGV[2], ARGV[2], ARGV[1], live)\n",
     [SCRIPT_HEARTBEAT] =
         /* KEYS: servers, this server's presence, online_users; ARGV: server
          * id, now ms, timeout ms, presence ttl.  -> users gone offline. */
-        LUA_PRESENCE
-        "redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])\n"
-        "redis.call('EXPIRE', KEYS[1], ARGV[4])\n"
-        "redis.call('EXPIRE', KEYS[2], ARGV[4])\n"
-        "local cutoff = tonumber(ARGV[2]) - tonumber(ARGV[3])\n"
-        "local live = redis.call('ZRANGEBYSCORE', KEYS[1], cutoff, '+inf')\n"
-        "local n = 0\n"
-        "for _, dead in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', '(' .. cutoff)) do\n"
-        "  n = n + drop(KEYS[1], KEYS[3], ARGV[1], dead, live)\n"
-        "end\n"
-        "return n\n",
+    LUA_PRESENCE
+    "redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])\n"
+    "redis.call('EXPIRE', KEYS[1], ARGV[4])\n"
+    "redis.call('EXPIRE', KEYS[2], ARGV[4])\n"
+    "local cutoff = tonumber(ARGV[2]) - tonumber(ARGV[3])\n"
+    "local live = redis.call('ZRANGEBYSCORE', KEYS[1], cutoff, '+inf')\n"
+    "local n = 0\n"
+    "for _, dead in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', '(' .. cutoff)) do\n"
+    "  n = n + drop(KEYS[1], KEYS[3], ARGV[1], dead, live)\n"
+    "end\n"
+    "return n\n",
     [SCRIPT_SERVER_DOWN] =
         /* KEYS: servers, online_users; ARGV: server id, now ms, timeout ms.
          * -> users gone offline. */
-        LUA_PRESENCE
-        "local live = redis.call('ZRANGEBYSCORE', KEYS[1], tonumber(ARGV[2]) - tonumber(ARGV[3]), '+inf')\n"
-        "return drop(KEYS[1], KEYS[2], ARGV[1], ARGV[1], live)\n",
+    LUA_PRESENCE "local live = redis.call('ZRANGEBYSCORE', KEYS[1], tonumber(ARGV[2]) - "
+                 "tonumber(ARGV[3]), '+inf')\n"
+                 "return drop(KEYS[1], KEYS[2], ARGV[1], ARGV[1], live)\n",
     [SCRIPT_SEND_MESSAGE] =
         /* KEYS: room, sender's rooms, sender's rate counter, rooms of a,
          * rooms of b; ARGV: room id, '1' when a member by the id of a
@@ -544,26 +550,26 @@ static const char *const script_source[SCRIPT_COUNT] = {
          * messages per minute, server id, '1' for a private room, a, b.
          * -> 'ok' | 'forbidden' | 'limited'.  A private room's first
          * message announces the room (show.room) before the message. */
-        "if ARGV[2] ~= '1' and redis.call('SISMEMBER', KEYS[2], ARGV[1]) == 0 then\n"
-        "  return 'forbidden' end\n"
-        "local n = redis.call('INCR', KEYS[3])\n"
-        "if n == 1 or redis.call('TTL', KEYS[3]) < 0 then redis.call('EXPIRE', KEYS[3], 60) end\n"
-        "if n > tonumber(ARGV[6]) then return 'limited' end\n"
-        "local private = ARGV[8] == '1'\n"
-        "local first = private and redis.call('EXISTS', KEYS[1]) == 0\n"
-        "redis.call('ZADD', KEYS[1], ARGV[4], ARGV[3])\n"
-        "if private then\n"
-        "  redis.call('SADD', KEYS[4], ARGV[1])\n"
-        "  redis.call('SADD', KEYS[5], ARGV[1])\n"
-        "end\n"
-        "if first then\n"
-        "  local na = redis.call('HGET', 'user:' .. ARGV[9], 'username') or ''\n"
-        "  local nb = redis.call('HGET', 'user:' .. ARGV[10], 'username') or ''\n"
-        "  redis.call('PUBLISH', 'MESSAGES', cjson.encode({serverId = ARGV[7],\n"
-        "    type = 'show.room', data = {id = ARGV[1], names = {na, nb}}}))\n"
-        "end\n"
-        "redis.call('PUBLISH', 'MESSAGES', ARGV[5])\n"
-        "return 'ok'\n",
+    "if ARGV[2] ~= '1' and redis.call('SISMEMBER', KEYS[2], ARGV[1]) == 0 then\n"
+    "  return 'forbidden' end\n"
+    "local n = redis.call('INCR', KEYS[3])\n"
+    "if n == 1 or redis.call('TTL', KEYS[3]) < 0 then redis.call('EXPIRE', KEYS[3], 60) end\n"
+    "if n > tonumber(ARGV[6]) then return 'limited' end\n"
+    "local private = ARGV[8] == '1'\n"
+    "local first = private and redis.call('EXISTS', KEYS[1]) == 0\n"
+    "redis.call('ZADD', KEYS[1], ARGV[4], ARGV[3])\n"
+    "if private then\n"
+    "  redis.call('SADD', KEYS[4], ARGV[1])\n"
+    "  redis.call('SADD', KEYS[5], ARGV[1])\n"
+    "end\n"
+    "if first then\n"
+    "  local na = redis.call('HGET', 'user:' .. ARGV[9], 'username') or ''\n"
+    "  local nb = redis.call('HGET', 'user:' .. ARGV[10], 'username') or ''\n"
+    "  redis.call('PUBLISH', 'MESSAGES', cjson.encode({serverId = ARGV[7],\n"
+    "    type = 'show.room', data = {id = ARGV[1], names = {na, nb}}}))\n"
+    "end\n"
+    "redis.call('PUBLISH', 'MESSAGES', ARGV[5])\n"
+    "return 'ok'\n",
 };
 
 static char script_sha[SCRIPT_COUNT][2 * SHA1_DIGEST_SIZE + 1];

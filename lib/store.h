@@ -12,12 +12,12 @@
 #include <cjson/cJSON.h>
 
 /* Limits of what we accept or build. */
-#define STORE_KEY_MAX 320          /* longest key we build */
+#define STORE_KEY_MAX 320 /* longest key we build */
 #define STORE_USERNAME_MAX_CHARS 32
 #define STORE_USERNAME_MAX_BYTES (STORE_USERNAME_MAX_CHARS * 4)
-#define STORE_ROOM_ID_MAX 48       /* "a:b" with two 20-digit ids, + NUL */
+#define STORE_ROOM_ID_MAX 48             /* "a:b" with two 20-digit ids, + NUL */
 #define STORE_ID_MAX 9007199254740991ULL /* 2^53-1: ids stay exact in JSON */
-#define STORE_MESSAGE_ID_BYTES 12  /* random bytes of a message id */
+#define STORE_MESSAGE_ID_BYTES 12        /* random bytes of a message id */
 #define STORE_MESSAGE_ID_LEN (STORE_MESSAGE_ID_BYTES * 2)
 
 /* Fixed keys and the pub/sub channel shared with the original servers. */
@@ -57,8 +57,8 @@ enum room_kind { ROOM_NAMED, ROOM_PRIVATE };
 
 struct room_ref {
     enum room_kind kind;
-    uint64_t a, b;                  /* private rooms: the two users, a < b */
-    char id[STORE_ROOM_ID_MAX];     /* canonical text form */
+    uint64_t a, b;              /* private rooms: the two users, a < b */
+    char id[STORE_ROOM_ID_MAX]; /* canonical text form */
 };
 
 /* Parses a room id: a named room ("0", "12") or a canonical private room
@@ -89,11 +89,11 @@ bool store_utf8_valid(const char *s, size_t len, size_t *chars);
 /* A chat message as chatd writes it. */
 struct store_message {
     uint64_t from;
-    int64_t date;                          /* unix seconds */
+    int64_t date; /* unix seconds */
     const char *text;
     size_t text_len;
     const char *room_id;
-    char id[STORE_MESSAGE_ID_LEN + 1];     /* empty string: no id */
+    char id[STORE_MESSAGE_ID_LEN + 1]; /* empty string: no id */
 };
 
 /* Encodes a message as the JSON member stored in `room:{id}`:
@@ -113,22 +113,22 @@ cJSON *store_message_from_object(const cJSON *o);
 
 /* Lua scripts, loaded once per connection and called with EVALSHA. */
 enum store_script {
-    SCRIPT_SESSION,         /* resolve a session, refresh its TTL */
-    SCRIPT_LOGIN_LOOKUP,    /* rate limit, count the attempt, id and hash */
-    SCRIPT_LOGIN_RELEASE,   /* uncount an attempt that did not fail */
-    SCRIPT_REGISTER,        /* create a user atomically */
-    SCRIPT_REHASH,          /* replace a password hash if unchanged */
-    SCRIPT_ONLINE_USERS,    /* online ids with usernames */
-    SCRIPT_USERS,           /* usernames and presence of ids */
-    SCRIPT_ROOMS,           /* a user's rooms with names */
-    SCRIPT_HISTORY,         /* membership check + a page of messages */
-    SCRIPT_CREATE_PRIVATE,  /* add a private room to both users' sets */
-    SCRIPT_PRELOAD,         /* General's name and newest messages */
-    SCRIPT_SOCKET_OPEN,     /* session, rooms, presence +1 (user.connected) */
-    SCRIPT_SEND_MESSAGE,    /* check, rate-limit, store, publish (+show.room) */
-    SCRIPT_PRESENCE_LEAVE,  /* presence -1 (user.disconnected) */
-    SCRIPT_HEARTBEAT,       /* refresh this server, drop dead ones */
-    SCRIPT_SERVER_DOWN,     /* drop this server's presence (shutdown) */
+    SCRIPT_SESSION,        /* resolve a session, refresh its TTL */
+    SCRIPT_LOGIN_LOOKUP,   /* rate limit, count the attempt, id and hash */
+    SCRIPT_LOGIN_RELEASE,  /* uncount an attempt that did not fail */
+    SCRIPT_REGISTER,       /* create a user atomically */
+    SCRIPT_REHASH,         /* replace a password hash if unchanged */
+    SCRIPT_ONLINE_USERS,   /* online ids with usernames */
+    SCRIPT_USERS,          /* usernames and presence of ids */
+    SCRIPT_ROOMS,          /* a user's rooms with names */
+    SCRIPT_HISTORY,        /* membership check + a page of messages */
+    SCRIPT_CREATE_PRIVATE, /* add a private room to both users' sets */
+    SCRIPT_PRELOAD,        /* General's name and newest messages */
+    SCRIPT_SOCKET_OPEN,    /* session, rooms, presence +1 (user.connected) */
+    SCRIPT_SEND_MESSAGE,   /* check, rate-limit, store, publish (+show.room) */
+    SCRIPT_PRESENCE_LEAVE, /* presence -1 (user.disconnected) */
+    SCRIPT_HEARTBEAT,      /* refresh this server, drop dead ones */
+    SCRIPT_SERVER_DOWN,    /* drop this server's presence (shutdown) */
     SCRIPT_COUNT
 };
 

@@ -16,7 +16,7 @@ struct node {
 
 struct strmap {
     struct node **buckets;
-    size_t nbuckets;            /* a power of two */
+    size_t nbuckets; /* a power of two */
     size_t count;
 };
 

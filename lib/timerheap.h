@@ -10,8 +10,8 @@
 #include <stdint.h>
 
 struct timer {
-    int64_t deadline;           /* milliseconds, the loop's clock */
-    size_t index;               /* position in the heap, or TIMER_IDLE */
+    int64_t deadline; /* milliseconds, the loop's clock */
+    size_t index;     /* position in the heap, or TIMER_IDLE */
     void (*fn)(struct timer *);
 };
 

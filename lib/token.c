@@ -6,65 +6,64 @@
 #define TOKEN_B64_VARIANT sodium_base64_VARIANT_URLSAFE_NO_PADDING
 
 _Static_assert(sodium_base64_ENCODED_LEN(TOKEN_BYTES, TOKEN_B64_VARIANT) == TOKEN_STR_LEN + 1,
-	       "TOKEN_STR_LEN must be the unpadded base64 length of TOKEN_BYTES");
+               "TOKEN_STR_LEN must be the unpadded base64 length of TOKEN_BYTES");
 _Static_assert(TOKEN_DIGEST_HEX_LEN == 2 * crypto_hash_sha256_BYTES,
-	       "TOKEN_DIGEST_HEX_LEN must be SHA-256 in hex");
+               "TOKEN_DIGEST_HEX_LEN must be SHA-256 in hex");
 
 void token_new(char out[TOKEN_STR_LEN + 1])
 {
-	unsigned char raw[TOKEN_BYTES];
+    unsigned char raw[TOKEN_BYTES];
 
-	randombytes_buf(raw, sizeof raw);
-	sodium_bin2base64(out, TOKEN_STR_LEN + 1, raw, sizeof raw, TOKEN_B64_VARIANT);
-	sodium_memzero(raw, sizeof raw);
+    randombytes_buf(raw, sizeof raw);
+    sodium_bin2base64(out, TOKEN_STR_LEN + 1, raw, sizeof raw, TOKEN_B64_VARIANT);
+    sodium_memzero(raw, sizeof raw);
 }
 
 static bool is_b64url(unsigned char c)
 {
-	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-	       c == '-' || c == '_';
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+           c == '_';
 }
 
 bool token_is_wellformed(const char *s, size_t len)
 {
-	unsigned char raw[TOKEN_BYTES];
-	size_t raw_len = 0;
-	const char *end = NULL;
+    unsigned char raw[TOKEN_BYTES];
+    size_t raw_len = 0;
+    const char *end = NULL;
 
-	if (s == NULL || len != TOKEN_STR_LEN)
-		return false;
-	/* libsodium 1.0.18's decoder reads bytes >= 0x80 as '_' (a signed char
-	 * slips through its constant-time range checks), so the alphabet is checked
-	 * here rather than trusted to it. */
-	for (size_t i = 0; i < len; i++)
-		if (!is_b64url((unsigned char)s[i]))
-			return false;
-	/* 43 characters carry 258 bits for 256: the decoder refuses a last character
-	 * whose two unused bits are set, so each token has exactly one spelling. */
-	int rc = sodium_base642bin(raw, sizeof raw, s, len, NULL, &raw_len, &end,
-				   TOKEN_B64_VARIANT);
-	sodium_memzero(raw, sizeof raw);
-	return rc == 0 && raw_len == TOKEN_BYTES && end == s + len;
+    if (s == NULL || len != TOKEN_STR_LEN)
+        return false;
+    /* libsodium 1.0.18's decoder reads bytes >= 0x80 as '_' (a signed char
+     * slips through its constant-time range checks), so the alphabet is checked
+     * here rather than trusted to it. */
+    for (size_t i = 0; i < len; i++)
+        if (!is_b64url((unsigned char)s[i]))
+            return false;
+    /* 43 characters carry 258 bits for 256: the decoder refuses a last character
+     * whose two unused bits are set, so each token has exactly one spelling. */
+    int rc = sodium_base642bin(raw, sizeof raw, s, len, NULL, &raw_len, &end, TOKEN_B64_VARIANT);
+    sodium_memzero(raw, sizeof raw);
+    return rc == 0 && raw_len == TOKEN_BYTES && end == s + len;
 }
 
 void token_digest_hex(const char *token, size_t len, char out[TOKEN_DIGEST_HEX_LEN + 1])
 {
-	unsigned char digest[crypto_hash_sha256_BYTES];
+    unsigned char digest[crypto_hash_sha256_BYTES];
 
-	crypto_hash_sha256(digest, (const unsigned char *)token, len);
-	sodium_bin2hex(out, TOKEN_DIGEST_HEX_LEN + 1, digest, sizeof digest);
+    crypto_hash_sha256(digest, (const unsigned char *)token, len);
+    sodium_bin2hex(out, TOKEN_DIGEST_HEX_LEN + 1, digest, sizeof digest);
 }
 
 void token_random_hex(char *out, size_t nbytes)
 {
-	unsigned char chunk[TOKEN_BYTES];
+    unsigned char chunk[TOKEN_BYTES];
 
-	/* Chunked so any length works without a variable-length array. */
-	out[0] = '\0';
-	for (size_t done = 0; done < nbytes;) {
-		size_t n = nbytes - done < sizeof chunk ? nbytes - done : sizeof chunk;
-		randombytes_buf(chunk, n);
-		sodium_bin2hex(out + 2 * done, 2 * n + 1, chunk, n);
-		done += n;
-	}
+    /* Chunked so any length works without a variable-length array. */
+    out[0] = '\0';
+    for (size_t done = 0; done < nbytes;) {
+        size_t n = nbytes - done < sizeof chunk ? nbytes - done : sizeof chunk;
+        randombytes_buf(chunk, n);
+        sodium_bin2hex(out + 2 * done, 2 * n + 1, chunk, n);
+        done += n;
+    }
 }

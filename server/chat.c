@@ -48,7 +48,7 @@ struct chat {
 
 /* What a client brought to its handshake. */
 struct chat_client {
-    char session_key[STORE_KEY_MAX];    /* "" without a well-formed cookie */
+    char session_key[STORE_KEY_MAX]; /* "" without a well-formed cookie */
 };
 
 /* A connected socket's user and place in the roster. */
@@ -94,7 +94,8 @@ static void presence_leave(struct chat *c, const char *user_id)
     const char *args[] = {user_id, c->cfg->server_id, now, timeout};
     if (rconn_script(redis, SCRIPT_PRESENCE_LEAVE, ignore_reply, NULL, 3, keys, 4, args) < 0)
         log_warn("presence: Redis unavailable; user %s may look online until this server's "
-                 "presence expires", user_id);
+                 "presence expires",
+                 user_id);
 }
 
 static void heartbeat_done(void *priv, redisReply *reply)
@@ -163,7 +164,8 @@ static struct sbuf *event_packet(const char *name, const cJSON *data)
 static bool id_text(const cJSON *v, char out[24])
 {
     uint64_t id;
-    if (cJSON_IsString(v) && store_parse_id(v->valuestring, strlen(v->valuestring), false, &id) == 0)
+    if (cJSON_IsString(v) &&
+        store_parse_id(v->valuestring, strlen(v->valuestring), false, &id) == 0)
         return snprintf(out, 24, "%" PRIu64, id) > 0;
     if (cJSON_IsNumber(v) && v->valuedouble >= 1 && v->valuedouble <= (double)STORE_ID_MAX &&
         (double)(uint64_t)v->valuedouble == v->valuedouble)
@@ -226,7 +228,8 @@ static void fan_show_room(struct chat *c, const cJSON *data)
     const cJSON *id = cJSON_GetObjectItemCaseSensitive(data, "id");
     const cJSON *names = cJSON_GetObjectItemCaseSensitive(data, "names");
     struct room_ref ref;
-    if (!cJSON_IsString(id) || store_room_parse(id->valuestring, strlen(id->valuestring), &ref) < 0 ||
+    if (!cJSON_IsString(id) ||
+        store_room_parse(id->valuestring, strlen(id->valuestring), &ref) < 0 ||
         ref.kind != ROOM_PRIVATE || !cJSON_IsArray(names))
         return;
     /* Join first, so the message that follows reaches them. */
@@ -304,7 +307,7 @@ struct pending {
     struct sio_socket *s;
     bool has_ack;
     uint64_t ack_id;
-    char *message;                  /* SCRIPT_SEND_MESSAGE: the stored JSON */
+    char *message; /* SCRIPT_SEND_MESSAGE: the stored JSON */
     struct room_ref room;
 };
 
@@ -400,8 +403,9 @@ static void on_message_event(struct chat *c, struct sio_socket *s, struct worker
     token_random_hex(msg.id, STORE_MESSAGE_ID_BYTES);
     p->message = store_message_encode(&msg);
     char *envelope = p->message ? malloc(ENVELOPE_MAX) : NULL;
-    if (!envelope || snprintf(envelope, ENVELOPE_MAX, "{\"serverId\":\"%s\",\"type\":\"message\",\"data\":%s}",
-                              c->cfg->server_id, p->message) >= ENVELOPE_MAX) {
+    if (!envelope ||
+        snprintf(envelope, ENVELOPE_MAX, "{\"serverId\":\"%s\",\"type\":\"message\",\"data\":%s}",
+                 c->cfg->server_id, p->message) >= ENVELOPE_MAX) {
         free(envelope);
         ack(s, has_ack, ack_id, "Message is too long", NULL);
         pending_free(p);
@@ -421,10 +425,18 @@ static void on_message_event(struct chat *c, struct sio_socket *s, struct worker
     snprintf(a, sizeof a, "%" PRIu64, room.a);
     snprintf(b, sizeof b, "%" PRIu64, room.b);
     const char *keys[] = {room_key, rooms_key, rate_key, rooms_a, rooms_b};
-    const char *args[] = {room.id, store_room_is_private_member(&room, u->id) ? "1" : "0",
-                          p->message, score, envelope, limit, c->cfg->server_id,
-                          private_room ? "1" : "0", a, b};
-    int rc = rconn_script(worker_redis(w), SCRIPT_SEND_MESSAGE, message_stored, p, 5, keys, 10, args);
+    const char *args[] = {room.id,
+                          store_room_is_private_member(&room, u->id) ? "1" : "0",
+                          p->message,
+                          score,
+                          envelope,
+                          limit,
+                          c->cfg->server_id,
+                          private_room ? "1" : "0",
+                          a,
+                          b};
+    int rc =
+        rconn_script(worker_redis(w), SCRIPT_SEND_MESSAGE, message_stored, p, 5, keys, 10, args);
     free(envelope);
     if (rc < 0) {
         ack(s, has_ack, ack_id, "Service unavailable; try again", NULL);
@@ -487,9 +499,10 @@ static void on_typing(struct chat *c, struct sio_socket *s, struct worker *w, co
         return;
     u->last_typing_ms = now;
     char envelope[256];
-    snprintf(envelope, sizeof envelope,
-             "{\"serverId\":\"%s\",\"type\":\"typing\",\"data\":{\"roomId\":\"%s\",\"from\":\"%s\"}}",
-             c->cfg->server_id, room.id, u->id_str);
+    snprintf(
+        envelope, sizeof envelope,
+        "{\"serverId\":\"%s\",\"type\":\"typing\",\"data\":{\"roomId\":\"%s\",\"from\":\"%s\"}}",
+        c->cfg->server_id, room.id, u->id_str);
     rconn_commandv(worker_redis(w), ignore_reply, NULL, 3,
                    (const char *[]){"PUBLISH", STORE_CHANNEL, envelope});
 }
@@ -581,7 +594,8 @@ static void socket_opened(void *priv, redisReply *reply)
             presence_leave(c, u->id_str);
             free(u);
         } else {
-            u->member = names ? roster_add(c->roster, sio_socket_session(s), u->id, names, n) : NULL;
+            u->member =
+                names ? roster_add(c->roster, sio_socket_session(s), u->id, names, n) : NULL;
             if (!u->member)
                 sio_disconnect(s); /* out of memory: on_disconnect cleans up */
         }
@@ -604,11 +618,13 @@ static void on_connect(void *ctx, struct sio_socket *s, struct worker *w, const 
     char session_ttl[24], now[24], presence_ttl[24];
     snprintf(session_ttl, sizeof session_ttl, "%u", c->cfg->session_ttl);
     snprintf(now, sizeof now, "%" PRId64, now_ms());
-    snprintf(presence_ttl, sizeof presence_ttl, "%u", c->cfg->presence_timeout * PRESENCE_TTL_FACTOR);
+    snprintf(presence_ttl, sizeof presence_ttl, "%u",
+             c->cfg->presence_timeout * PRESENCE_TTL_FACTOR);
     const char *keys[] = {client->session_key, STORE_KEY_ONLINE_USERS, c->presence_key,
                           STORE_KEY_SERVERS};
     const char *args[] = {session_ttl, c->cfg->server_id, now, presence_ttl};
-    if (!p || rconn_script(worker_redis(w), SCRIPT_SOCKET_OPEN, socket_opened, p, 4, keys, 4, args) < 0) {
+    if (!p ||
+        rconn_script(worker_redis(w), SCRIPT_SOCKET_OPEN, socket_opened, p, 4, keys, 4, args) < 0) {
         sio_refuse(s, "Service unavailable");
         if (p)
             pending_free(p);
@@ -673,8 +689,14 @@ static int presence_server_down(struct chat *c, const char *when)
     char now[24], timeout[24];
     snprintf(now, sizeof now, "%" PRId64, now_ms());
     snprintf(timeout, sizeof timeout, "%" PRId64, presence_timeout_ms(c));
-    const char *argv[] = {"EVAL", store_script_source(SCRIPT_SERVER_DOWN), "2", STORE_KEY_SERVERS,
-                          STORE_KEY_ONLINE_USERS, c->cfg->server_id, now, timeout};
+    const char *argv[] = {"EVAL",
+                          store_script_source(SCRIPT_SERVER_DOWN),
+                          "2",
+                          STORE_KEY_SERVERS,
+                          STORE_KEY_ONLINE_USERS,
+                          c->cfg->server_id,
+                          now,
+                          timeout};
     redisReply *reply = redisCommandArgv(r, 8, argv, NULL);
     int rc = reply && reply->type != REDIS_REPLY_ERROR ? 0 : -1;
     if (rc < 0)

@@ -175,9 +175,18 @@ struct eio_session *session_lookup(struct engine *e, const char *sid)
 
 /* ---- sessions -------------------------------------------------------------- */
 
-const char *eio_session_id(const struct eio_session *s) { return s->sid; }
-void *eio_session_data(const struct eio_session *s) { return s->data; }
-void eio_session_set_data(struct eio_session *s, void *data) { s->data = data; }
+const char *eio_session_id(const struct eio_session *s)
+{
+    return s->sid;
+}
+void *eio_session_data(const struct eio_session *s)
+{
+    return s->data;
+}
+void eio_session_set_data(struct eio_session *s, void *data)
+{
+    s->data = data;
+}
 
 void eio_session_lock(struct eio_session *s)
 {
@@ -247,15 +256,16 @@ struct eio_session *session_create(struct engine *e, struct worker *home, bool w
     /* 15 random bytes are 20 base64url characters. */
     unsigned char raw[15];
     randombytes_buf(raw, sizeof raw);
-    sodium_bin2base64(s->sid, sizeof s->sid, raw, sizeof raw, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+    sodium_bin2base64(s->sid, sizeof s->sid, raw, sizeof raw,
+                      sodium_base64_VARIANT_URLSAFE_NO_PADDING);
 
     pthread_rwlock_wrlock(&e->table_lock);
     bool ok = (e->table_count + 1) * 2 <= e->table_cap || table_grow(e) == 0;
     if (ok)
         table_insert(e, s);
     pthread_rwlock_unlock(&e->table_lock);
-    if (!ok || worker_timer_schedule(home, &s->timer,
-                                     worker_now_ms() + e->opt.ping_interval_ms) < 0) {
+    if (!ok ||
+        worker_timer_schedule(home, &s->timer, worker_now_ms() + e->opt.ping_interval_ms) < 0) {
         if (ok) {
             pthread_rwlock_wrlock(&e->table_lock);
             table_remove(e, s);
@@ -373,7 +383,8 @@ void session_fail(struct eio_session *s, const char *reason)
  * the table, let the transports finish. */
 static void run_close(struct worker *w, struct inbox_item *item)
 {
-    struct eio_session *s = (struct eio_session *)((char *)item - offsetof(struct eio_session, close_item));
+    struct eio_session *s =
+        (struct eio_session *)((char *)item - offsetof(struct eio_session, close_item));
     struct engine *e = s->engine;
     worker_timer_cancel(w, &s->timer);
 
@@ -607,7 +618,9 @@ static char *poll_body_locked(struct eio_session *s, size_t *len)
         struct sbuf *b = s->out[(s->out_head + i) % s->out_cap];
         size_t plen;
         outpkt_payload(b, &plen);
-        size_t enc = outpkt_binary(b) ? 1 + sodium_base64_encoded_len(plen, sodium_base64_VARIANT_ORIGINAL) : plen;
+        size_t enc = outpkt_binary(b)
+                         ? 1 + sodium_base64_encoded_len(plen, sodium_base64_VARIANT_ORIGINAL)
+                         : plen;
         if (n && cap + enc + 1 > max)
             break;
         cap += enc + 1;
@@ -625,7 +638,8 @@ static char *poll_body_locked(struct eio_session *s, size_t *len)
             body[at++] = EIO_SEPARATOR;
         if (outpkt_binary(b)) {
             body[at++] = 'b';
-            sodium_bin2base64(body + at, cap + 1 - at, payload, plen, sodium_base64_VARIANT_ORIGINAL);
+            sodium_bin2base64(body + at, cap + 1 - at, payload, plen,
+                              sodium_base64_VARIANT_ORIGINAL);
             at += strlen(body + at);
         } else {
             memcpy(body + at, payload, plen);
@@ -756,8 +770,11 @@ static void handshake(struct engine *e, struct http_req *req)
     }
     static const char *const upgrades[] = {"websocket"};
     struct eio_handshake hs = {
-        .sid = s->sid, .upgrades = upgrades, .n_upgrades = 1,
-        .ping_interval_ms = e->opt.ping_interval_ms, .ping_timeout_ms = e->opt.ping_timeout_ms,
+        .sid = s->sid,
+        .upgrades = upgrades,
+        .n_upgrades = 1,
+        .ping_interval_ms = e->opt.ping_interval_ms,
+        .ping_timeout_ms = e->opt.ping_timeout_ms,
         .max_payload = e->opt.max_payload,
     };
     size_t jlen;

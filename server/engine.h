@@ -48,13 +48,13 @@ struct engine_handlers {
 };
 
 struct engine_options {
-    const char *path;               /* e.g. "/socket.io/" */
+    const char *path; /* e.g. "/socket.io/" */
     unsigned ping_interval_ms;
     unsigned ping_timeout_ms;
-    size_t max_payload;             /* bytes of a POST body or a WebSocket message */
-    size_t outbox_max_bytes;        /* a slower reader is disconnected */
+    size_t max_payload;      /* bytes of a POST body or a WebSocket message */
+    size_t outbox_max_bytes; /* a slower reader is disconnected */
     size_t outbox_max_packets;
-    bool cors_any;                  /* Access-Control-Allow-Origin: * (conformance server) */
+    bool cors_any; /* Access-Control-Allow-Origin: * (conformance server) */
     /* Allowed Origins; none = only the request's own host (any when cors_any). */
     const char *const *origins;
     size_t n_origins;

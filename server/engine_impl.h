@@ -31,8 +31,8 @@ struct engine {
     char path[64];
     size_t path_len;
 
-    pthread_rwlock_t table_lock;    /* the sid table */
-    struct eio_session **table;     /* open addressing, linear probing */
+    pthread_rwlock_t table_lock; /* the sid table */
+    struct eio_session **table;  /* open addressing, linear probing */
     size_t table_cap, table_count;
 };
 
@@ -40,7 +40,7 @@ struct eio_session {
     struct engine *engine;
     char sid[EIO_SID_LEN + 1];
     atomic_uint refs;
-    struct worker *home;            /* runs the timer and the close */
+    struct worker *home; /* runs the timer and the close */
 
     /* Home worker only. */
     struct timer timer;
@@ -48,21 +48,21 @@ struct eio_session {
     bool awaiting_pong;
     struct inbox_item close_item;
     atomic_bool close_posted;
-    atomic_llong last_pong_ms;      /* written by whichever worker got the pong */
+    atomic_llong last_pong_ms; /* written by whichever worker got the pong */
 
-    pthread_mutex_t in_lock;        /* see engine.h */
+    pthread_mutex_t in_lock; /* see engine.h */
     void *data;
 
-    pthread_mutex_t out_lock;       /* the leaf lock: everything below */
+    pthread_mutex_t out_lock; /* the leaf lock: everything below */
     enum eio_state state;
     const char *close_reason;
-    bool client_closed;             /* a pending poll ends with a noop */
-    bool aborted;                   /* a slow consumer: drop, don't flush */
-    bool upgraded;                  /* the WebSocket carries the session */
-    bool noop_pending;              /* end the pending poll: upgrading */
-    struct eio_ws *ws;              /* probing or upgraded WebSocket */
-    struct eio_poll *poll;          /* the pending long-poll */
-    struct sbuf **out;              /* ring of queued packets */
+    bool client_closed;    /* a pending poll ends with a noop */
+    bool aborted;          /* a slow consumer: drop, don't flush */
+    bool upgraded;         /* the WebSocket carries the session */
+    bool noop_pending;     /* end the pending poll: upgrading */
+    struct eio_ws *ws;     /* probing or upgraded WebSocket */
+    struct eio_poll *poll; /* the pending long-poll */
+    struct sbuf **out;     /* ring of queued packets */
     size_t out_head, out_count, out_cap, out_bytes;
 };
 

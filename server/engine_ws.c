@@ -31,20 +31,20 @@
 struct eio_ws {
     struct engine *engine;
     struct worker *worker;
-    struct eio_session *s;          /* a reference */
+    struct eio_session *s; /* a reference */
     struct watcher watch;
     struct worker_conn conn;
     struct MHD_UpgradeResponseHandle *urh;
     struct ws_parser *parser;
     struct outq wq;
-    struct inbox_item item;         /* a wake-up from another thread */
+    struct inbox_item item; /* a wake-up from another thread */
     atomic_bool queued;
     struct inbox_item free_item;
-    bool connected;                 /* the upgrade handler ran */
-    bool probing;                   /* upgrading a polling session */
-    bool refused;                   /* a second WebSocket for a session */
-    bool closing;                   /* close frame queued: flush, then close */
-    bool closed;                    /* detached; lingering until finished */
+    bool connected; /* the upgrade handler ran */
+    bool probing;   /* upgrading a polling session */
+    bool refused;   /* a second WebSocket for a session */
+    bool closing;   /* close frame queued: flush, then close */
+    bool closed;    /* detached; lingering until finished */
     bool half_closed;
     bool finished;
     struct timer linger;
@@ -411,7 +411,8 @@ static void on_upgraded(void *cls, struct MHD_Connection *connection, void *con_
         return;
     }
     if (extra_in_size) {
-        int rc = ws_parser_feed(ws->parser, (const uint8_t *)extra_in, extra_in_size, &handlers, ws);
+        int rc =
+            ws_parser_feed(ws->parser, (const uint8_t *)extra_in, extra_in_size, &handlers, ws);
         if (rc != WS_OK) {
             ws_close(ws, ws_close_code(rc));
             return;
@@ -446,8 +447,8 @@ void ws_upgrade(struct engine *e, struct http_req *req, struct eio_session *s)
     const char *key = http_header(req, "Sec-WebSocket-Key");
     char accept[WS_ACCEPT_KEY_LEN + 1];
     if (!upgrade || strcasecmp(upgrade, "websocket") != 0 || !connection ||
-        !header_has_token(connection, "upgrade") || !version || strcmp(version, "13") != 0 || !key ||
-        ws_accept_key(key, strlen(key), accept) < 0) {
+        !header_has_token(connection, "upgrade") || !version || strcmp(version, "13") != 0 ||
+        !key || ws_accept_key(key, strlen(key), accept) < 0) {
         engine_error(req, MHD_HTTP_BAD_REQUEST, 3, "Bad request");
         return;
     }
@@ -506,8 +507,11 @@ void ws_upgrade(struct engine *e, struct http_req *req, struct eio_session *s)
         }
         static const char *const no_upgrades[1] = {NULL};
         struct eio_handshake hs = {
-            .sid = s->sid, .upgrades = no_upgrades, .n_upgrades = 0,
-            .ping_interval_ms = e->opt.ping_interval_ms, .ping_timeout_ms = e->opt.ping_timeout_ms,
+            .sid = s->sid,
+            .upgrades = no_upgrades,
+            .n_upgrades = 0,
+            .ping_interval_ms = e->opt.ping_interval_ms,
+            .ping_timeout_ms = e->opt.ping_timeout_ms,
             .max_payload = e->opt.max_payload,
         };
         size_t jlen;

@@ -20,25 +20,25 @@
 #define HASHPOOL_CANCELLED (-2) /* result of a job dropped by hashpool_free */
 
 struct hash_job {
-	struct hash_job *next; /* the pool's queue link while it owns the job */
+    struct hash_job *next; /* the pool's queue link while it owns the job */
 
-	/* In: set by the caller before submitting. */
-	enum hash_job_op { HASH_JOB_HASH, HASH_JOB_VERIFY } op;
-	enum pw_scheme scheme; /* HASH: the scheme to write; VERIFY: the wanted one */
-	char password[PW_PASSWORD_MAX + 1]; /* wiped by the pool after use */
-	size_t password_len;                /* at most PW_PASSWORD_MAX */
-	char hash[PW_HASH_MAX];             /* VERIFY: the stored hash; HASH: out */
+    /* In: set by the caller before submitting. */
+    enum hash_job_op { HASH_JOB_HASH, HASH_JOB_VERIFY } op;
+    enum pw_scheme scheme;              /* HASH: the scheme to write; VERIFY: the wanted one */
+    char password[PW_PASSWORD_MAX + 1]; /* wiped by the pool after use */
+    size_t password_len;                /* at most PW_PASSWORD_MAX */
+    char hash[PW_HASH_MAX];             /* VERIFY: the stored hash; HASH: out */
 
-	/* Out: valid when done() runs. */
-	int result; /* HASH: 0/-1; VERIFY: pw_verify's 0/1/-1; HASHPOOL_CANCELLED */
-	bool rehashed;              /* VERIFY matched and new_hash holds an upgrade */
-	char new_hash[PW_HASH_MAX]; /* the password hashed again for scheme */
+    /* Out: valid when done() runs. */
+    int result;                 /* HASH: 0/-1; VERIFY: pw_verify's 0/1/-1; HASHPOOL_CANCELLED */
+    bool rehashed;              /* VERIFY matched and new_hash holds an upgrade */
+    char new_hash[PW_HASH_MAX]; /* the password hashed again for scheme */
 
-	/* Called once per submitted job, on a pool thread (or on the thread calling
-	 * hashpool_free for a cancelled job), after which the job is the caller's
-	 * again: done may free it. It must not block for long: it holds up hashing. */
-	void (*done)(struct hash_job *job);
-	void *ctx; /* the caller's, untouched by the pool */
+    /* Called once per submitted job, on a pool thread (or on the thread calling
+     * hashpool_free for a cancelled job), after which the job is the caller's
+     * again: done may free it. It must not block for long: it holds up hashing. */
+    void (*done)(struct hash_job *job);
+    void *ctx; /* the caller's, untouched by the pool */
 };
 
 /* Starts threads (1..HASHPOOL_MAX_THREADS) threads serving a queue of at most

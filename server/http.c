@@ -25,7 +25,7 @@
 struct http_server {
     struct worker *worker;
     struct MHD_Daemon *daemon;
-    struct watcher watch;       /* the daemon's own epoll fd */
+    struct watcher watch; /* the daemon's own epoll fd */
 };
 
 static void on_daemon_ready(struct watcher *wt, uint32_t events)
@@ -190,9 +190,8 @@ static void too_large(struct http_req *req)
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
-                                  const char *method, const char *version,
-                                  const char *upload_data, size_t *upload_data_size,
-                                  void **con_cls)
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_data_size, void **con_cls)
 {
     struct http_server *s = cls;
     struct http_req *req = *con_cls;
@@ -296,7 +295,8 @@ static struct MHD_Response *json_response(cJSON *body)
     cJSON_Delete(body);
     if (!text)
         return NULL;
-    struct MHD_Response *r = MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE);
+    struct MHD_Response *r =
+        MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE);
     if (!r) {
         free(text);
         return NULL;
@@ -311,8 +311,8 @@ void http_respond_json(struct http_req *req, unsigned status, cJSON *body)
     http_respond(req, status, json_response(body));
 }
 
-void http_respond_json_with(struct http_req *req, unsigned status, cJSON *body,
-                            const char *header, const char *value)
+void http_respond_json_with(struct http_req *req, unsigned status, cJSON *body, const char *header,
+                            const char *value)
 {
     struct MHD_Response *r = json_response(body);
     if (r)
@@ -403,8 +403,8 @@ static bool json_has_nul_escape(const char *s, size_t len)
 
 cJSON *http_json_object(struct http_req *req)
 {
-    if (req->body && (memchr(req->body, '\0', req->body_len) ||
-                      json_has_nul_escape(req->body, req->body_len))) {
+    if (req->body &&
+        (memchr(req->body, '\0', req->body_len) || json_has_nul_escape(req->body, req->body_len))) {
         http_respond_error(req, MHD_HTTP_BAD_REQUEST, "Strings must not contain NUL characters");
         return NULL;
     }
@@ -471,7 +471,8 @@ void http_with_user(struct http_req *req, bool required, void (*next)(struct htt
     snprintf(ttl, sizeof ttl, "%ld", (long)cfg->session_ttl);
     const char *keys[] = {req->session_key};
     const char *args[] = {ttl};
-    if (rconn_script(worker_redis(req->worker), SCRIPT_SESSION, on_session, req, 1, keys, 1, args) < 0)
+    if (rconn_script(worker_redis(req->worker), SCRIPT_SESSION, on_session, req, 1, keys, 1, args) <
+        0)
         http_respond_unavailable(req);
 }
 
@@ -487,15 +488,11 @@ struct http_server *http_server_new(struct worker *w)
     unsigned flags = MHD_USE_NO_LISTEN_SOCKET | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
                      MHD_ALLOW_UPGRADE | MHD_USE_ERROR_LOG;
     s->daemon = MHD_start_daemon(
-        flags, 0, NULL, NULL, on_request, s,
-        MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
-        MHD_OPTION_NOTIFY_CONNECTION, on_connection, s,
-        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)HTTP_IDLE_TIMEOUT_S,
-        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HTTP_CONN_MEMORY,
-        MHD_OPTION_CONNECTION_LIMIT, (unsigned)cfg->max_connections,
-        MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
-        MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL,
-        MHD_OPTION_END);
+        flags, 0, NULL, NULL, on_request, s, MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
+        MHD_OPTION_NOTIFY_CONNECTION, on_connection, s, MHD_OPTION_CONNECTION_TIMEOUT,
+        (unsigned)HTTP_IDLE_TIMEOUT_S, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HTTP_CONN_MEMORY,
+        MHD_OPTION_CONNECTION_LIMIT, (unsigned)cfg->max_connections, MHD_OPTION_EXTERNAL_LOGGER,
+        mhd_log, NULL, MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL, MHD_OPTION_END);
     if (!s->daemon) {
         log_error("worker %u: could not start the HTTP daemon", worker_index(w));
         free(s);

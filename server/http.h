@@ -17,7 +17,7 @@
 
 #include "store.h"
 
-#define HTTP_BODY_MAX (16 * 1024)        /* request bodies, 413 beyond */
+#define HTTP_BODY_MAX (16 * 1024) /* request bodies, 413 beyond */
 /* An oversized body is read and dropped up to this much, so the client can
  * read its 413; beyond, the connection is closed. */
 #define HTTP_DISCARD_MAX (8 * 1024 * 1024)
@@ -32,12 +32,12 @@ struct http_req {
     struct MHD_Connection *conn;
     const char *url;
     const char *method;
-    char *body;                 /* NUL-terminated, body_len bytes */
+    char *body; /* NUL-terminated, body_len bytes */
     size_t body_len;
-    size_t body_max;            /* HTTP_BODY_MAX, or an engine's payload limit */
-    bool body_too_large;        /* over body_max: answered 413 */
-    size_t discarded;           /* bytes of an oversized body dropped */
-    struct engine *engine;      /* the Engine.IO endpoint the URL belongs to */
+    size_t body_max;       /* HTTP_BODY_MAX, or an engine's payload limit */
+    bool body_too_large;   /* over body_max: answered 413 */
+    size_t discarded;      /* bytes of an oversized body dropped */
+    struct engine *engine; /* the Engine.IO endpoint the URL belongs to */
     char client_addr[HTTP_ADDR_MAX];
 
     /* Set by http_require_user(): 0 when there is no valid session. */
@@ -53,7 +53,7 @@ struct http_req {
     struct MHD_Response *response;
     unsigned status;
     bool dispatched, suspended;
-    bool answered;              /* a response was queued directly */
+    bool answered; /* a response was queued directly */
     void (*after_auth)(struct http_req *);
     bool auth_required;
 };
@@ -74,8 +74,8 @@ void http_respond(struct http_req *req, unsigned status, struct MHD_Response *r)
 /* Answers with a JSON body (ownership of body taken; NULL answers `null`). */
 void http_respond_json(struct http_req *req, unsigned status, cJSON *body);
 /* Same, adding one header (e.g. Set-Cookie, Retry-After). */
-void http_respond_json_with(struct http_req *req, unsigned status, cJSON *body,
-                            const char *header, const char *value);
+void http_respond_json_with(struct http_req *req, unsigned status, cJSON *body, const char *header,
+                            const char *value);
 /* Answers {"message": message}. */
 void http_respond_error(struct http_req *req, unsigned status, const char *message);
 /* Answers 503: Redis is unavailable. */

@@ -87,12 +87,15 @@ int main(int argc, char **argv)
 
     struct seeder seeder = {.cfg = &cfg};
     struct chat *chat = chat_new(&cfg);
-    struct sio_server *sio = chat ? sio_server_new(chat_sio_app(chat),
-                                                   &(struct sio_server_options){
-                                                       .connect_timeout_ms = CHAT_CONNECT_TIMEOUT_MS})
-                                  : NULL;
-    struct app app = {.cfg = &cfg, .dispatch = routes_dispatch,
-                      .on_worker_start = chat_worker_start, .ctx = chat};
+    struct sio_server *sio =
+        chat ? sio_server_new(
+                   chat_sio_app(chat),
+                   &(struct sio_server_options){.connect_timeout_ms = CHAT_CONNECT_TIMEOUT_MS})
+             : NULL;
+    struct app app = {.cfg = &cfg,
+                      .dispatch = routes_dispatch,
+                      .on_worker_start = chat_worker_start,
+                      .ctx = chat};
     int exit_code = 1;
 
     app.web = static_root_open(cfg.web_root);

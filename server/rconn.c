@@ -28,12 +28,12 @@ struct rconn {
     redisAsyncContext *ac;
     struct watcher watch;
     enum rconn_state state;
-    unsigned init_pending;      /* setup replies still owed */
-    unsigned pending;           /* commands in flight */
-    int64_t progress_ms;        /* last reply, or when pending became 1 */
+    unsigned init_pending; /* setup replies still owed */
+    unsigned pending;      /* commands in flight */
+    int64_t progress_ms;   /* last reply, or when pending became 1 */
     int64_t retry_at_ms;
     int64_t backoff_ms;
-    bool logged_down;           /* log an outage once, not every retry */
+    bool logged_down; /* log an outage once, not every retry */
 };
 
 /* One command in flight. */
@@ -57,10 +57,22 @@ static void update_interest(struct rconn *r, uint32_t add, uint32_t del)
         log_error("redis: epoll registration failed");
 }
 
-static void ev_add_read(void *p) { update_interest(p, EPOLLIN, 0); }
-static void ev_del_read(void *p) { update_interest(p, 0, EPOLLIN); }
-static void ev_add_write(void *p) { update_interest(p, EPOLLOUT, 0); }
-static void ev_del_write(void *p) { update_interest(p, 0, EPOLLOUT); }
+static void ev_add_read(void *p)
+{
+    update_interest(p, EPOLLIN, 0);
+}
+static void ev_del_read(void *p)
+{
+    update_interest(p, 0, EPOLLIN);
+}
+static void ev_add_write(void *p)
+{
+    update_interest(p, EPOLLOUT, 0);
+}
+static void ev_del_write(void *p)
+{
+    update_interest(p, 0, EPOLLOUT);
+}
 
 static void ev_cleanup(void *p)
 {

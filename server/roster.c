@@ -19,12 +19,12 @@ struct room;
 
 struct membership {
     struct room *room;
-    size_t index;               /* where the member sits in room->seats */
+    size_t index; /* where the member sits in room->seats */
 };
 
 struct seat {
     struct roster_member *member;
-    size_t slot;                /* which of the member's memberships */
+    size_t slot; /* which of the member's memberships */
 };
 
 struct room {
@@ -50,8 +50,8 @@ struct roster_member {
 
 struct roster {
     pthread_rwlock_t lock;
-    struct strmap *rooms;       /* id -> struct room */
-    struct strmap *users;       /* decimal id -> struct user */
+    struct strmap *rooms; /* id -> struct room */
+    struct strmap *users; /* decimal id -> struct user */
     struct roster_member *all;
     size_t count;
 };

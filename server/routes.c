@@ -122,7 +122,7 @@ static void logout_start(struct http_req *req)
  * new, create a session.  An attempt that does not fail is uncounted. */
 struct login {
     struct http_req *req;
-    struct inbox_item item;         /* the finished hash, back on the worker */
+    struct inbox_item item; /* the finished hash, back on the worker */
     struct hash_job job;
     char password[PW_PASSWORD_MAX + 1];
     size_t password_len;
@@ -132,8 +132,8 @@ struct login {
     char fails_addr_key[STORE_KEY_MAX];
     uint64_t user_id;
     bool registering;
-    bool retried;                   /* lost a registration race once */
-    bool counted;                   /* the attempt is counted as a failure */
+    bool retried; /* lost a registration race once */
+    bool counted; /* the attempt is counted as a failure */
     char token[TOKEN_STR_LEN + 1];
 };
 
@@ -181,7 +181,8 @@ static void session_created(void *priv, redisReply *reply)
     const struct config *cfg = cfg_of(req);
     char id[24], cookie[160];
     snprintf(id, sizeof id, "%" PRIu64, l->user_id);
-    http_session_cookie(cookie, sizeof cookie, l->token, (long)cfg->session_ttl, cfg->cookie_secure);
+    http_session_cookie(cookie, sizeof cookie, l->token, (long)cfg->session_ttl,
+                        cfg->cookie_secure);
     cJSON *u = cJSON_CreateObject();
     if (u) {
         cJSON_AddStringToObject(u, "id", id);
@@ -299,7 +300,8 @@ static void submit_hash(struct http_req *req, enum hash_job_op op)
         release_attempt(req);
         cJSON *o = cJSON_CreateObject();
         cJSON_AddStringToObject(o, "message", "Too many sign-ins at once; try again shortly");
-        http_respond_json_with(req, MHD_HTTP_SERVICE_UNAVAILABLE, o, MHD_HTTP_HEADER_RETRY_AFTER, "1");
+        http_respond_json_with(req, MHD_HTTP_SERVICE_UNAVAILABLE, o, MHD_HTTP_HEADER_RETRY_AFTER,
+                               "1");
     }
 }
 
@@ -320,7 +322,8 @@ static void login_looked_up(void *priv, redisReply *reply)
         metrics_inc(METRICS_LOGIN_FAILURES);
         cJSON *o = cJSON_CreateObject();
         cJSON_AddStringToObject(o, "message", "Too many failed sign-ins; try again later");
-        http_respond_json_with(req, MHD_HTTP_TOO_MANY_REQUESTS, o, MHD_HTTP_HEADER_RETRY_AFTER, retry);
+        http_respond_json_with(req, MHD_HTTP_TOO_MANY_REQUESTS, o, MHD_HTTP_HEADER_RETRY_AFTER,
+                               retry);
         return;
     }
     l->counted = true;
@@ -488,8 +491,7 @@ static void users_start(struct http_req *req)
     if (!list->bad)
         seen += http_query_each(req, "ids", collect_id, list);
     if (list->bad || seen == 0) {
-        http_respond_error(req, MHD_HTTP_BAD_REQUEST,
-                           "ids[] must be 1 to 100 numeric user ids");
+        http_respond_error(req, MHD_HTTP_BAD_REQUEST, "ids[] must be 1 to 100 numeric user ids");
         return;
     }
     const char *keys[] = {STORE_KEY_ONLINE_USERS};
@@ -528,7 +530,8 @@ static void rooms_answer(void *priv, redisReply *reply)
         const redisReply *row = reply->element[i];
         size_t len;
         const char *id = row->type == REDIS_REPLY_ARRAY && row->elements >= 2
-                             ? rconn_str(row->element[0], &len) : NULL;
+                             ? rconn_str(row->element[0], &len)
+                             : NULL;
         if (id && store_room_parse(id, len, &rooms[n].ref) == 0) {
             rooms[n].row = row;
             n++;
@@ -691,7 +694,8 @@ static void private_room_start(struct http_req *req)
     req->route_state = room;
     req->route_state_free = free;
     if (!ok || store_room_private(u1, u2, room) < 0) {
-        http_respond_error(req, MHD_HTTP_BAD_REQUEST, "user1 and user2 must be two different user ids");
+        http_respond_error(req, MHD_HTTP_BAD_REQUEST,
+                           "user1 and user2 must be two different user ids");
         return;
     }
     if (req->user_id != u1 && req->user_id != u2) {
@@ -740,7 +744,8 @@ static void preload_start(struct http_req *req)
 
 static struct MHD_Response *text_response(const char *text, size_t len, const char *type)
 {
-    struct MHD_Response *r = MHD_create_response_from_buffer(len, (void *)text, MHD_RESPMEM_MUST_COPY);
+    struct MHD_Response *r =
+        MHD_create_response_from_buffer(len, (void *)text, MHD_RESPMEM_MUST_COPY);
     if (r)
         MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
     return r;
@@ -749,12 +754,12 @@ static struct MHD_Response *text_response(const char *text, size_t len, const ch
 static void random_name(struct http_req *req)
 {
     static const char *const adjectives[] = {
-        "Brave", "Calm", "Clever", "Curious", "Eager", "Gentle", "Happy", "Jolly",
-        "Kind", "Lively", "Lucky", "Mellow", "Nimble", "Quiet", "Swift", "Witty",
+        "Brave", "Calm",   "Clever", "Curious", "Eager",  "Gentle", "Happy", "Jolly",
+        "Kind",  "Lively", "Lucky",  "Mellow",  "Nimble", "Quiet",  "Swift", "Witty",
     };
     static const char *const animals[] = {
-        "Badger", "Beaver", "Falcon", "Fox", "Heron", "Koala", "Lynx", "Marten",
-        "Otter", "Owl", "Panda", "Puffin", "Raven", "Seal", "Tiger", "Wombat",
+        "Badger", "Beaver", "Falcon", "Fox",    "Heron", "Koala", "Lynx",  "Marten",
+        "Otter",  "Owl",    "Panda",  "Puffin", "Raven", "Seal",  "Tiger", "Wombat",
     };
     char name[STORE_USERNAME_MAX_CHARS + 1];
     snprintf(name, sizeof name, "%s%s%02u", adjectives[randombytes_uniform(16)],
@@ -787,7 +792,8 @@ static void health_answer(void *priv, redisReply *reply)
 
 static void healthz(struct http_req *req)
 {
-    if (rconn_commandv(worker_redis(req->worker), health_answer, req, 1, (const char *[]){"PING"}) < 0)
+    if (rconn_commandv(worker_redis(req->worker), health_answer, req, 1, (const char *[]){"PING"}) <
+        0)
         health_answer(req, NULL);
 }
 
@@ -798,7 +804,8 @@ static void metrics_page(struct http_req *req)
     struct MHD_Response *r =
         text ? MHD_create_response_from_buffer(len, text, MHD_RESPMEM_MUST_FREE) : NULL;
     if (r)
-        MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8");
+        MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
+                                "text/plain; version=0.0.4; charset=utf-8");
     else
         free(text);
     http_respond(req, MHD_HTTP_OK, r);
@@ -810,8 +817,8 @@ enum route_auth { PUBLIC, OPTIONAL_USER, USER };
 
 struct route {
     const char *method;
-    const char *path;           /* exact, or a prefix when it ends in '/' */
-    const char *suffix;         /* with a prefix: the path must end so */
+    const char *path;   /* exact, or a prefix when it ends in '/' */
+    const char *suffix; /* with a prefix: the path must end so */
     enum route_auth auth;
     void (*handler)(struct http_req *);
 };

@@ -31,7 +31,7 @@ struct sio_client {
     struct eio_session *es;
     void *app_data;
     struct sio_socket *sockets[SIO_CLIENT_MAX_SOCKETS];
-    int64_t connect_deadline_ms;        /* 0: checked already */
+    int64_t connect_deadline_ms; /* 0: checked already */
     /* A BINARY_EVENT/BINARY_ACK waiting for its attachments. */
     struct sio_packet pending;
     bool has_pending;
@@ -41,8 +41,8 @@ struct sio_client {
 
 struct sio_socket {
     atomic_uint refs;
-    struct eio_session *es;             /* a reference */
-    struct sio_client *client;          /* NULL once the client is gone */
+    struct eio_session *es;    /* a reference */
+    struct sio_client *client; /* NULL once the client is gone */
     enum socket_state state;
     char nsp[SIO_NSP_MAX + 1];
     char id[SIO_SOCKET_ID_LEN + 1];
@@ -64,11 +64,26 @@ void sio_socket_unref(struct sio_socket *s)
     free(s);
 }
 
-const char *sio_socket_nsp(const struct sio_socket *s) { return s->nsp; }
-const char *sio_socket_id(const struct sio_socket *s) { return s->id; }
-struct eio_session *sio_socket_session(const struct sio_socket *s) { return s->es; }
-void *sio_socket_data(const struct sio_socket *s) { return s->data; }
-void sio_socket_set_data(struct sio_socket *s, void *data) { s->data = data; }
+const char *sio_socket_nsp(const struct sio_socket *s)
+{
+    return s->nsp;
+}
+const char *sio_socket_id(const struct sio_socket *s)
+{
+    return s->id;
+}
+struct eio_session *sio_socket_session(const struct sio_socket *s)
+{
+    return s->es;
+}
+void *sio_socket_data(const struct sio_socket *s)
+{
+    return s->data;
+}
+void sio_socket_set_data(struct sio_socket *s, void *data)
+{
+    s->data = data;
+}
 
 void *sio_client_data(const struct sio_socket *s)
 {
@@ -205,7 +220,9 @@ int sio_ack(struct sio_socket *s, uint64_t ack_id, const cJSON *args)
     int rc = -1;
     if (s->state == SOCKET_CONNECTED) {
         cJSON *empty = args ? NULL : cJSON_CreateArray();
-        struct sio_packet p = {.type = SIO_ACK, .has_ack = true, .ack_id = ack_id,
+        struct sio_packet p = {.type = SIO_ACK,
+                               .has_ack = true,
+                               .ack_id = ack_id,
                                .data = args ? (cJSON *)args : empty};
         snprintf(p.nsp, sizeof p.nsp, "%s", s->nsp);
         rc = send_with_binary(s, &p);
@@ -283,7 +300,8 @@ static void on_connect_packet(struct sio_client *c, struct worker *w, const stru
     snprintf(s->nsp, sizeof s->nsp, "%s", p->nsp);
     unsigned char raw[15];
     randombytes_buf(raw, sizeof raw);
-    sodium_bin2base64(s->id, sizeof s->id, raw, sizeof raw, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+    sodium_bin2base64(s->id, sizeof s->id, raw, sizeof raw,
+                      sodium_base64_VARIANT_URLSAFE_NO_PADDING);
     c->sockets[slot] = s;
 
     if (!app->on_connect) {

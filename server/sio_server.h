@@ -50,7 +50,7 @@ struct sio_app {
 };
 
 struct sio_server_options {
-    unsigned connect_timeout_ms;    /* a client without a namespace is closed */
+    unsigned connect_timeout_ms; /* a client without a namespace is closed */
 };
 
 /* Builds the engine handlers that run app over Socket.IO.  The returned

@@ -30,7 +30,7 @@ void static_root_free(struct static_root *root);
  * no body: head_only documents the caller's intent and changes nothing else.
  * Returns what MHD_queue_response returned, MHD_NO when no response could be
  * made (libmicrohttpd then closes the connection). */
-enum MHD_Result static_serve(struct static_root *root, struct MHD_Connection *conn,
-			     const char *url, bool head_only);
+enum MHD_Result static_serve(struct static_root *root, struct MHD_Connection *conn, const char *url,
+                             bool head_only);
 
 #endif

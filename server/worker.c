@@ -29,7 +29,7 @@ struct worker {
     pthread_t thread;
     bool started;
     int epfd;
-    struct watcher wake;        /* eventfd: the inbox has items */
+    struct watcher wake; /* eventfd: the inbox has items */
     struct http_server *http;
     struct rconn *redis;
     struct timerheap timers;
@@ -39,8 +39,8 @@ struct worker {
     pthread_mutex_t inbox_lock;
     struct inbox_item *inbox_head, *inbox_tail;
 
-    struct inbox_item *deferred;    /* worker thread only */
-    struct worker_conn conns;       /* list head; worker thread only */
+    struct inbox_item *deferred; /* worker thread only */
+    struct worker_conn conns;    /* list head; worker thread only */
 };
 
 /* An accepted socket on its way to a worker. */
@@ -65,11 +65,26 @@ int64_t worker_now_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-struct app *worker_app(struct worker *w) { return w->app; }
-struct rconn *worker_redis(struct worker *w) { return w->redis; }
-unsigned worker_index(const struct worker *w) { return w->index; }
-int worker_stopping(const struct worker *w) { return atomic_load(&w->stop); }
-unsigned worker_load(const struct worker *w) { return atomic_load_explicit(&w->load, memory_order_relaxed); }
+struct app *worker_app(struct worker *w)
+{
+    return w->app;
+}
+struct rconn *worker_redis(struct worker *w)
+{
+    return w->redis;
+}
+unsigned worker_index(const struct worker *w)
+{
+    return w->index;
+}
+int worker_stopping(const struct worker *w)
+{
+    return atomic_load(&w->stop);
+}
+unsigned worker_load(const struct worker *w)
+{
+    return atomic_load_explicit(&w->load, memory_order_relaxed);
+}
 
 int worker_watch(struct worker *w, struct watcher *wt, uint32_t events)
 {

@@ -16,7 +16,7 @@ struct worker;
  * with the ready events.  Embed it in the object that owns the fd. */
 struct watcher {
     int fd;
-    uint32_t events;        /* what is registered now */
+    uint32_t events; /* what is registered now */
     void (*fn)(struct watcher *, uint32_t events);
 };
 

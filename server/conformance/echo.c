@@ -164,8 +164,8 @@ int main(int argc, char **argv)
         .on_connect = on_connect,
         .on_event = on_event,
     };
-    struct sio_server *sio = sio_server_new(&app_sio, &(struct sio_server_options){
-                                                          .connect_timeout_ms = CONNECT_TIMEOUT_MS});
+    struct sio_server *sio = sio_server_new(
+        &app_sio, &(struct sio_server_options){.connect_timeout_ms = CONNECT_TIMEOUT_MS});
     struct engine_handlers eio_handlers = {.on_message = eio_echo};
     struct app app = {.cfg = &cfg, .dispatch = not_found, .without_redis = true};
     app.engines[0] = echo_engine("/engine.io/", &eio_handlers);

@@ -13,7 +13,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     const char *s = (const char *)data;
     struct room_ref room;
     uint64_t id;
-    if (store_room_parse(s, size, &room) == 0 && store_room_parse(room.id, strlen(room.id), &room) < 0)
+    if (store_room_parse(s, size, &room) == 0 &&
+        store_room_parse(room.id, strlen(room.id), &room) < 0)
         abort();
     (void)store_parse_id(s, size, true, &id);
     (void)store_parse_user_ref(s, size, &id);

@@ -49,7 +49,16 @@ static void test_parse_id(void **state)
     assert_int_equal(store_parse_id("0", 1, true, &v), 0);
     assert_int_equal(v, 0);
     v = 5;
-    const char *bad[] = {"", "0", "01", "-1", "+1", "1a", " 1", "1 ", "1.0", "9007199254740992",
+    const char *bad[] = {"",
+                         "0",
+                         "01",
+                         "-1",
+                         "+1",
+                         "1a",
+                         " 1",
+                         "1 ",
+                         "1.0",
+                         "9007199254740992",
                          "99999999999999999999"};
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         assert_int_equal(store_parse_id(bad[i], strlen(bad[i]), false, &v), -1);
@@ -100,8 +109,19 @@ static void test_username(void **state)
     assert_null(store_username_problem(name, strlen(name)));
     strcat(name, "é");
     assert_non_null(store_username_problem(name, strlen(name)));
-    const char *bad[] = {"", "a b", "a\tb", "a\nb", "\x7f", "a\xc2\xa0" "b", "a\xe3\x80\x80" "b",
-                         "\xff", "\xc0\xaf", "\xed\xa0\x80", "a\x01"};
+    const char *bad[] = {"",
+                         "a b",
+                         "a\tb",
+                         "a\nb",
+                         "\x7f",
+                         "a\xc2\xa0"
+                         "b",
+                         "a\xe3\x80\x80"
+                         "b",
+                         "\xff",
+                         "\xc0\xaf",
+                         "\xed\xa0\x80",
+                         "a\x01"};
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
         assert_non_null(store_username_problem(bad[i], strlen(bad[i])));
 }
@@ -112,9 +132,9 @@ static void test_utf8_and_messages(void **state)
     size_t chars;
     assert_true(store_utf8_valid("h\xc3\xa9\xf0\x9f\x98\x80", 7, &chars));
     assert_int_equal(chars, 3);
-    assert_false(store_utf8_valid("\xf0\x9f\x98", 3, NULL));          /* truncated */
-    assert_false(store_utf8_valid("\xe0\x80\x80", 3, NULL));          /* overlong */
-    assert_false(store_utf8_valid("\xf4\x90\x80\x80", 4, NULL));      /* > U+10FFFF */
+    assert_false(store_utf8_valid("\xf0\x9f\x98", 3, NULL));     /* truncated */
+    assert_false(store_utf8_valid("\xe0\x80\x80", 3, NULL));     /* overlong */
+    assert_false(store_utf8_valid("\xf4\x90\x80\x80", 4, NULL)); /* > U+10FFFF */
     assert_null(store_message_problem("hi", 2, 10));
     assert_null(store_message_problem("<img src=x onerror=alert(1)>", 28, 4096));
     assert_non_null(store_message_problem("", 0, 10));
@@ -128,8 +148,12 @@ static void test_message_encode(void **state)
 {
     (void)state;
     struct store_message m = {
-        .from = 7, .date = 1795868576, .text = "Tom & Jerry <b>\"x\"</b> and more", .text_len = 22,
-        .room_id = "1:7", .id = "00aa",
+        .from = 7,
+        .date = 1795868576,
+        .text = "Tom & Jerry <b>\"x\"</b> and more",
+        .text_len = 22,
+        .room_id = "1:7",
+        .id = "00aa",
     };
     char *json = store_message_encode(&m);
     assert_non_null(json);
@@ -176,14 +200,18 @@ static void test_message_legacy(void **state)
     expect_normalized("{\"from\":2,\"date\":\"1795869588.25\",\"message\":\"x\",\"roomId\":0}",
                       "{\"from\":\"2\",\"date\":1795869588,\"message\":\"x\",\"roomId\":\"0\"}");
     const char *bad[] = {
-        "", "null", "[]", "{}", "not json",
-        "{\"from\":1,\"date\":1,\"roomId\":\"0\"}",                        /* no text */
-        "{\"from\":1.5,\"date\":1,\"message\":\"x\",\"roomId\":\"0\"}",    /* fractional id */
+        "",
+        "null",
+        "[]",
+        "{}",
+        "not json",
+        "{\"from\":1,\"date\":1,\"roomId\":\"0\"}",                     /* no text */
+        "{\"from\":1.5,\"date\":1,\"message\":\"x\",\"roomId\":\"0\"}", /* fractional id */
         "{\"from\":-1,\"date\":1,\"message\":\"x\",\"roomId\":\"0\"}",
         "{\"from\":\"x\",\"date\":1,\"message\":\"x\",\"roomId\":\"0\"}",
         "{\"from\":1,\"date\":\"soon\",\"message\":\"x\",\"roomId\":\"0\"}",
         "{\"from\":1,\"date\":1,\"message\":7,\"roomId\":\"0\"}",
-        "{\"from\":1,\"date\":1,\"message\":\"x\"}",                        /* no room */
+        "{\"from\":1,\"date\":1,\"message\":\"x\"}", /* no room */
     };
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
         assert_null(store_message_normalize(bad[i], strlen(bad[i])));
