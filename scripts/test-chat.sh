@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Real-time chat tests (issue 4): chat events, presence, show.room, typing,
+# rate and size limits, a fleet of chatd processes on one Redis, restarts and
+# slow consumers — real socket.io clients 4.x and 3.x against the real chatd
+# and a real redis-server, all on loopback. The whole suite runs twice:
+# WORKERS=1, then WORKERS=4 (a user's sockets on different worker threads).
+#   scripts/test-chat.sh [test/chat/x.test.mjs …]
+#   CHATD_BIN=build-san/chatd scripts/test-chat.sh
+set -euo pipefail
+
+# Test files given as arguments are relative to the caller's directory.
+targets=()
+for t in "$@"; do targets+=("$(realpath "$t")"); done
+CHATD_BIN="$(realpath -m "${CHATD_BIN:-build/chatd}")"
+cd "$(dirname "$0")/.."
+
+[ -x "$CHATD_BIN" ] || { echo "test-chat: $CHATD_BIN is not an executable (make build/chatd)" >&2; exit 1; }
+export CHATD_BIN
+command -v redis-server >/dev/null || { echo "test-chat: redis-server not found (make deps)" >&2; exit 1; }
+command -v redis-cli >/dev/null || { echo "test-chat: redis-cli not found (make deps)" >&2; exit 1; }
+command -v node >/dev/null || { echo "test-chat: node not found (make deps)" >&2; exit 1; }
+command -v npm >/dev/null || { echo "test-chat: npm not found (make deps)" >&2; exit 1; }
+
+# The clients come from npm (test/package-lock.json). npm keeps its own copy
+# of the lock in node_modules: when that is missing or older than the lock,
+# the installed tree is stale.
+if [ ! -f test/node_modules/.package-lock.json ] ||
+    [ test/package-lock.json -nt test/node_modules/.package-lock.json ]; then
+    echo "== npm ci in test/"
+    (cd test && npm ci --no-audit --no-fund --loglevel=error)
+fi
+
+[ ${#targets[@]} -gt 0 ] || targets=(test/chat/)
+
+status=0
+for workers in 1 4; do
+    echo "== chat tests, WORKERS=$workers ($CHATD_BIN)"
+    start=$SECONDS
+    if ! WORKERS=$workers node --test --test-concurrency=4 --test-timeout=150000 "${targets[@]}"; then
+        echo "== chat tests FAILED with WORKERS=$workers" >&2
+        status=1
+    fi
+    echo "== WORKERS=$workers took $((SECONDS - start)) s"
+done
+exit $status
