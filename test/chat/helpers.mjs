@@ -15,12 +15,12 @@ import { io as ioV3 } from 'socket.io-client-v3';
 import WebSocket from 'ws';
 import {
   CHATD_BIN, WORKERS, DEMO_PASSWORD, COOKIE_NAME, startRedis, startChatd, stopAll, loggedIn,
-  client, until, sleep, tempDir, writeWebRoot, freePort,
+  client, sleep, tempDir, writeWebRoot, freePort,
 } from '../api/harness.mjs';
 
 export {
   CHATD_BIN, WORKERS, DEMO_PASSWORD, COOKIE_NAME, startRedis, startChatd, loggedIn, client,
-  until, sleep, freePort, WebSocket,
+  sleep, freePort, WebSocket,
 };
 
 /** The demo users' ids, as SPEC.md's seed creates them. */
@@ -70,6 +70,25 @@ export function withTimeout(promise, ms, what) {
     timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${typeof what === 'function' ? what() : what}`)), ms);
   });
   return Promise.race([promise, t]).finally(() => clearTimeout(timer));
+}
+
+/** Waits (bounded) until fn() returns a truthy value; returns it. what names
+ *  the wait in the error: a string, or a function asked when the time is up. */
+export async function until(fn, { timeoutMs = 10000, intervalMs = 100, what = 'condition' } = {}) {
+  const deadline = Date.now() + timeoutMs;
+  let last;
+  for (;;) {
+    try {
+      const v = await fn();
+      if (v) return v;
+      last = v;
+    } catch (e) { last = e; }
+    if (Date.now() > deadline) {
+      const name = typeof what === 'function' ? what() : what;
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${name}; last: ${last instanceof Error ? last.message : JSON.stringify(last)}`);
+    }
+    await sleep(intervalMs);
+  }
 }
 
 // ---- the stack ------------------------------------------------------------------------
@@ -223,10 +242,11 @@ export const TRANSPORTS = {
 /**
  * A socket.io-client socket for user (from login/newUser) at base, recording
  * every event it receives in `socket.events` ([name, ...args], in order) and
- * its connect/disconnect history in `socket.log`. Never reconnects unless
+ * its connect/disconnect history in `socket.log`. opts.keep(name, ...args)
+ * may leave events out of the record (a flood). Never reconnects unless
  * opts.reconnection says so. Registered for cleanup.
  */
-export function sio(clientDef, base, user, { transports, ...opts } = {}) {
+export function sio(clientDef, base, user, { transports, keep = () => true, ...opts } = {}) {
   const o = { forceNew: true, reconnection: false, timeout: WAIT_MS, ...opts };
   if (transports) o.transports = transports;
   if (transports && transports.length === 1 && transports[0] === 'polling') o.upgrade = false;
@@ -236,7 +256,7 @@ export function sio(clientDef, base, user, { transports, ...opts } = {}) {
   socket.log = [];
   socket.user = user;
   socket.major = clientDef.major;
-  socket.onAny((name, ...args) => socket.events.push([name, ...args]));
+  socket.onAny((name, ...args) => { if (keep(name, ...args)) socket.events.push([name, ...args]); });
   for (const ev of ['connect', 'disconnect', 'connect_error']) {
     socket.on(ev, (...args) => socket.log.push([ev, ...args]));
   }

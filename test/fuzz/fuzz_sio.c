@@ -74,7 +74,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct sio_packet p;
     int rc = sio_decode((const char *)data, size, &p);
     if (rc < 0) {
-        CHECK(rc >= SIO_EINVAL && p.data == NULL);
+        /* SIO_ENUL keeps the header (no data) so the packet can be answered. */
+        CHECK(rc >= SIO_ENUL && p.data == NULL);
+        CHECK(rc != SIO_ENUL || (p.type < SIO_TYPE_COUNT && p.nsp[0] == '/'));
         return 0;
     }
     CHECK(p.type < SIO_TYPE_COUNT && p.nsp[0] == '/' && strlen(p.nsp) <= SIO_NSP_MAX);
