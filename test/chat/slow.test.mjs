@@ -84,7 +84,15 @@ async function flood({ flooder, readers, count, bytes, onSent = () => {} }) {
       for (const s of readers) {
         assert.ok(s.connected, `${describeSocket(s)}, a normal reader, is still connected (chatd log: ${stack.chatd.stderr.slice(-500)})`);
       }
-      const ack = await send(flooder, '1:2', `${tag} ${i} ${filler}`);
+      let ack;
+      try {
+        ack = await send(flooder, '1:2', `${tag} ${i} ${filler}`);
+      } catch (e) {
+        // Say whether the message itself went out: then it is the ack (or
+        // the flooder's whole outgoing queue) that is stuck in chatd.
+        throw new Error(`${e.message}; flood message ${i}: the readers had received ${counters.map((c) => c.n)} ` +
+          `of the ${next} sent so far (chatd log: ${stack.chatd.stderr.slice(-300)})`);
+      }
       assert.equal(ack?.ok, true, `flood message ${i}: ${JSON.stringify(ack)?.slice(0, 200)}`);
       onSent(i);
     }
@@ -107,7 +115,7 @@ async function flood({ flooder, readers, count, bytes, onSent = () => {} }) {
   return { tag, counters, ms };
 }
 
-test('a burst of 1000 8 KiB messages reaches every WebSocket reader completely, without a stall', { timeout: 60000 }, async () => {
+test('a burst of 2000 16 KiB messages reaches every WebSocket reader completely, without a stall', { timeout: 60000 }, async () => {
   const pabloUser = await login(base, 'Pablo');
   const joeUser = await login(base, 'Joe');
   const readers = [
@@ -116,7 +124,7 @@ test('a burst of 1000 8 KiB messages reaches every WebSocket reader completely, 
     await connect(CLIENTS[1], base, joeUser, { keep: KEEP }), // polling, then the upgrade
   ];
   const flooder = await connect(CLIENTS[0], base, joeUser, { transports: ['websocket'], keep: KEEP });
-  await flood({ flooder, readers: [...readers, flooder], count: 1000, bytes: BURST_BYTES });
+  await flood({ flooder, readers: [...readers, flooder], count: 2000, bytes: MESSAGE_BYTES });
   for (const s of [...readers, flooder]) s.disconnect();
 });
 
