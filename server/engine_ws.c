@@ -9,6 +9,8 @@
 #include <strings.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <unistd.h>
 
 #include "http.h"
@@ -399,6 +401,10 @@ static void on_upgraded(void *cls, struct MHD_Connection *connection, void *con_
     ws->urh = urh;
     ws->watch.fd = sock;
     ws->connected = true;
+    /* libmicrohttpd clears TCP_NODELAY when it hands the socket over; with
+     * Nagle and delayed ACKs small frames would wait up to 40 ms. */
+    int one = 1;
+    setsockopt(sock, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     worker_conn_add(ws->worker, &ws->conn);
     if (ws->refused) {
         ws_close(ws, WS_CLOSE_POLICY);

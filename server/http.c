@@ -19,8 +19,10 @@
 
 /* An idle keep-alive connection is closed after this many seconds. */
 #define HTTP_IDLE_TIMEOUT_S 60
-/* Per-connection memory for headers and buffers inside libmicrohttpd. */
-#define HTTP_CONN_MEMORY (32 * 1024)
+/* Per-connection memory for headers and buffers inside libmicrohttpd.  An
+ * upgraded WebSocket keeps it too: 16 KiB holds any sane request head
+ * (cookies included) and halves a WebSocket's cost (docs/benchmarks.md). */
+#define HTTP_CONN_MEMORY (16 * 1024)
 
 struct http_server {
     struct worker *worker;
