@@ -1,6 +1,7 @@
 /* rconn: a worker's Redis connection on the worker's epoll (see rconn.h). */
 #include "rconn.h"
 
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +23,11 @@
 
 enum rconn_state { RC_DOWN, RC_CONNECTING, RC_INITIALIZING, RC_READY };
 
+/* Bumped whenever some worker's connection becomes ready: the others, if
+ * down, retry at once instead of finishing their backoff, so the whole
+ * server is back within a tick of Redis. */
+static atomic_uint ready_generation;
+
 struct rconn {
     struct worker *worker;
     const struct config *cfg;
@@ -33,6 +39,7 @@ struct rconn {
     int64_t progress_ms;   /* last reply, or when pending became 1 */
     int64_t retry_at_ms;
     int64_t backoff_ms;
+    unsigned seen_generation;
     bool logged_down; /* log an outage once, not every retry */
 };
 
@@ -139,6 +146,7 @@ static void on_init_reply(redisAsyncContext *ac, void *reply, void *privdata)
     if (--r->init_pending == 0) {
         r->state = RC_READY;
         r->backoff_ms = RECONNECT_MIN_MS;
+        r->seen_generation = atomic_fetch_add(&ready_generation, 1) + 1;
         if (r->logged_down)
             log_info("redis: connected (worker %u)", worker_index(r->worker));
         r->logged_down = false;
@@ -248,8 +256,10 @@ void rconn_tick(struct rconn *r, int64_t now_ms)
 {
     switch (r->state) {
     case RC_DOWN:
-        if (now_ms >= r->retry_at_ms)
+        if (now_ms >= r->retry_at_ms || atomic_load(&ready_generation) != r->seen_generation) {
+            r->seen_generation = atomic_load(&ready_generation);
             start_connect(r);
+        }
         break;
     case RC_CONNECTING:
     case RC_INITIALIZING:
