@@ -508,7 +508,7 @@ void session_input(struct eio_session *s, struct worker *w, const struct eio_pac
     }
 }
 
-static bool session_open(struct eio_session *s)
+static bool session_is_open(struct eio_session *s)
 {
     pthread_mutex_lock(&s->out_lock);
     bool open = s->state == SESSION_OPEN;
@@ -741,7 +741,7 @@ static void poll_post(struct engine *e, struct http_req *req, struct eio_session
         engine_error(req, MHD_HTTP_BAD_REQUEST, 3, "Bad request");
     } else {
         pthread_mutex_lock(&s->in_lock);
-        for (int i = 0; i < n && session_open(s); i++)
+        for (int i = 0; i < n && session_is_open(s); i++)
             session_input(s, req->worker, &packets[i], false);
         pthread_mutex_unlock(&s->in_lock);
         respond_text(e, req, "text/html", strdup("ok"), 2);
@@ -752,12 +752,12 @@ static void poll_post(struct engine *e, struct http_req *req, struct eio_session
 
 /* ---- dispatch ---------------------------------------------------------------------- */
 
-static void handshake(struct engine *e, struct http_req *req)
+struct eio_session *session_open(struct engine *e, struct http_req *req, bool websocket)
 {
-    struct eio_session *s = session_create(e, req->worker, false);
+    struct eio_session *s = session_create(e, req->worker, websocket);
     if (!s) {
         http_respond_error(req, MHD_HTTP_SERVICE_UNAVAILABLE, "Out of memory");
-        return;
+        return NULL;
     }
     pthread_mutex_lock(&s->in_lock);
     int rc = e->h.on_open ? e->h.on_open(e->h.ctx, s, req) : 0;
@@ -766,19 +766,33 @@ static void handshake(struct engine *e, struct http_req *req)
         eio_session_close(s, "refused");
         eio_session_unref(s);
         engine_error(req, MHD_HTTP_FORBIDDEN, 4, "Forbidden");
-        return;
+        return NULL;
     }
+    return s;
+}
+
+char *session_open_json(struct eio_session *s, bool offer_upgrade, size_t *len)
+{
+    const struct engine *e = s->engine;
     static const char *const upgrades[] = {"websocket"};
     struct eio_handshake hs = {
         .sid = s->sid,
         .upgrades = upgrades,
-        .n_upgrades = 1,
+        .n_upgrades = offer_upgrade ? 1 : 0,
         .ping_interval_ms = e->opt.ping_interval_ms,
         .ping_timeout_ms = e->opt.ping_timeout_ms,
         .max_payload = e->opt.max_payload,
     };
+    return eio_open_json(&hs, len);
+}
+
+static void handshake(struct engine *e, struct http_req *req)
+{
+    struct eio_session *s = session_open(e, req, false);
+    if (!s)
+        return;
     size_t jlen;
-    char *json = eio_open_json(&hs, &jlen);
+    char *json = session_open_json(s, true, &jlen);
     char *body = json ? malloc(jlen + 2) : NULL;
     if (body) {
         body[0] = '0';

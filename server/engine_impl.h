@@ -69,6 +69,11 @@ struct eio_session {
 /* engine.c */
 struct eio_session *session_lookup(struct engine *e, const char *sid);
 struct eio_session *session_create(struct engine *e, struct worker *home, bool websocket);
+/* A new session for a handshake request, accepted by the layer above: the
+ * caller's reference, or NULL after answering the request (503 or 403). */
+struct eio_session *session_open(struct engine *e, struct http_req *req, bool websocket);
+/* The open packet's JSON (offering the upgrade over polling); caller frees. */
+char *session_open_json(struct eio_session *s, bool offer_upgrade, size_t *len);
 void session_input(struct eio_session *s, struct worker *w, const struct eio_packet *p,
                    bool over_websocket);
 void session_close_locked(struct eio_session *s, const char *reason);

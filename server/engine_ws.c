@@ -492,36 +492,15 @@ void ws_upgrade(struct engine *e, struct http_req *req, struct eio_session *s)
         ws->s = s;
         ws->probing = true;
     } else {
-        s = session_create(e, req->worker, true);
+        s = session_open(e, req, true);
         if (!s) {
             ws_parser_free(ws->parser);
             free(ws);
-            http_respond_error(req, MHD_HTTP_SERVICE_UNAVAILABLE, "Out of memory");
             return;
         }
-        ws->s = s; /* session_create's reference */
-        pthread_mutex_lock(&s->in_lock);
-        int rc = e->h.on_open ? e->h.on_open(e->h.ctx, s, req) : 0;
-        pthread_mutex_unlock(&s->in_lock);
-        if (rc < 0) {
-            eio_session_close(s, "refused");
-            eio_session_unref(s);
-            ws_parser_free(ws->parser);
-            free(ws);
-            engine_error(req, MHD_HTTP_FORBIDDEN, 4, "Forbidden");
-            return;
-        }
-        static const char *const no_upgrades[1] = {NULL};
-        struct eio_handshake hs = {
-            .sid = s->sid,
-            .upgrades = no_upgrades,
-            .n_upgrades = 0,
-            .ping_interval_ms = e->opt.ping_interval_ms,
-            .ping_timeout_ms = e->opt.ping_timeout_ms,
-            .max_payload = e->opt.max_payload,
-        };
+        ws->s = s; /* session_open's reference */
         size_t jlen;
-        char *json = eio_open_json(&hs, &jlen);
+        char *json = session_open_json(s, false, &jlen);
         struct sbuf *open = json ? outpkt_text(EIO_OPEN, json, jlen) : NULL;
         free(json);
         pthread_mutex_lock(&s->out_lock);
