@@ -377,7 +377,18 @@ export async function startChatd({ redisUrl, env = {}, webRoot } = {}) {
   }
 }
 
-/** Waits (bounded) until fn() returns a truthy value; returns it. */
+/** Resolves with promise's value, or rejects after ms naming what it waited
+ *  for (what: a string, or a function giving one when the time is up). */
+export function withTimeout(promise, ms, what) {
+  let timer;
+  const t = new Promise((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${typeof what === 'function' ? what() : what}`)), ms);
+  });
+  return Promise.race([promise, t]).finally(() => clearTimeout(timer));
+}
+
+/** Waits (bounded) until fn() returns a truthy value; returns it. what names
+ *  the wait in the error: a string, or a function asked when the time is up. */
 export async function until(fn, { timeoutMs = 10000, intervalMs = 100, what = 'condition' } = {}) {
   const deadline = Date.now() + timeoutMs;
   let last;
@@ -388,7 +399,8 @@ export async function until(fn, { timeoutMs = 10000, intervalMs = 100, what = 'c
       last = v;
     } catch (e) { last = e; }
     if (Date.now() > deadline) {
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}; last: ${last instanceof Error ? last.message : JSON.stringify(last)}`);
+      const name = typeof what === 'function' ? what() : what;
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${name}; last: ${last instanceof Error ? last.message : JSON.stringify(last)}`);
     }
     await sleep(intervalMs);
   }

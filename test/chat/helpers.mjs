@@ -15,8 +15,10 @@ import { io as ioV3 } from 'socket.io-client-v3';
 import WebSocket from 'ws';
 import {
   CHATD_BIN, WORKERS, DEMO_PASSWORD, COOKIE_NAME, startRedis, startChatd, stopAll, loggedIn,
-  client, sleep, tempDir, writeWebRoot, freePort,
+  client, sleep, tempDir, writeWebRoot, freePort, until, withTimeout,
 } from '../api/harness.mjs';
+
+export { until, withTimeout };
 
 export {
   CHATD_BIN, WORKERS, DEMO_PASSWORD, COOKIE_NAME, startRedis, startChatd, loggedIn, client,
@@ -62,34 +64,6 @@ export async function cleanup() {
 
 // ---- waiting ------------------------------------------------------------------------
 
-/** Resolves with promise's value, or rejects after ms naming what it waited
- *  for (what: a string, or a function giving one when the time is up). */
-export function withTimeout(promise, ms, what) {
-  let timer;
-  const t = new Promise((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${typeof what === 'function' ? what() : what}`)), ms);
-  });
-  return Promise.race([promise, t]).finally(() => clearTimeout(timer));
-}
-
-/** Waits (bounded) until fn() returns a truthy value; returns it. what names
- *  the wait in the error: a string, or a function asked when the time is up. */
-export async function until(fn, { timeoutMs = 10000, intervalMs = 100, what = 'condition' } = {}) {
-  const deadline = Date.now() + timeoutMs;
-  let last;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v) return v;
-      last = v;
-    } catch (e) { last = e; }
-    if (Date.now() > deadline) {
-      const name = typeof what === 'function' ? what() : what;
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${name}; last: ${last instanceof Error ? last.message : JSON.stringify(last)}`);
-    }
-    await sleep(intervalMs);
-  }
-}
 
 // ---- the stack ------------------------------------------------------------------------
 

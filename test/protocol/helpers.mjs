@@ -16,12 +16,12 @@ import { io as ioV3 } from 'socket.io-client-v3';
 import WebSocket from 'ws';
 import {
   REPO, WORKERS, DEMO_PASSWORD, COOKIE_NAME, startRedis, startChatd, stopAll, freePort,
-  loggedIn, client, until, sleep, rawHttp,
+  loggedIn, client, until, sleep, rawHttp, withTimeout,
 } from '../api/harness.mjs';
 
 export {
   REPO, WORKERS, DEMO_PASSWORD, COOKIE_NAME, startRedis, startChatd, freePort, loggedIn,
-  client, until, sleep, rawHttp, WebSocket,
+  client, until, sleep, rawHttp, WebSocket, withTimeout,
 };
 
 export const CONFORMANCE_BIN = process.env.CONFORMANCE_BIN || path.join(REPO, 'build/chatd-conformance');
@@ -60,14 +60,6 @@ export async function stopEverything() {
 
 // ---- waiting ----------------------------------------------------------------
 
-/** Resolves with promise's value, or rejects after ms with a message naming what. */
-export function withTimeout(promise, ms, what) {
-  let timer;
-  const t = new Promise((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
-  });
-  return Promise.race([promise, t]).finally(() => clearTimeout(timer));
-}
 
 /** The arguments of the next `event` on an EventEmitter-like object (socket.io
  *  sockets and managers, engine sockets, ws), within ms. */
