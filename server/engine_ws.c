@@ -26,6 +26,8 @@
 #define WS_QUEUE_HIGH (256 * 1024)
 #define WS_QUEUE_MAX_BYTES (WS_QUEUE_HIGH + 2 * 1024 * 1024)
 #define WS_QUEUE_MAX_SLICES 4096
+/* Refills of the socket's queue per wake-up, at most. */
+#define WS_PUMP_ROUNDS 8
 /* How long a closed WebSocket waits for its peer to read the close frame
  * and close too. */
 #define WS_LINGER_MS 1000
@@ -101,40 +103,54 @@ static void flush(struct eio_ws *ws)
 
 /* Moves what the session queued onto the socket, and finishes a closing
  * session.  Worker thread. */
+/* Moves what the session queued onto the socket, and finishes a closing
+ * session.  The socket's own queue takes WS_QUEUE_HIGH at a time: when the
+ * socket swallows that whole, the next part follows at once (a few rounds
+ * here, then a wake-up of our own, so one busy socket cannot hog the loop);
+ * when it does not, EPOLLOUT brings us back.  Worker thread. */
 static void pump(struct eio_ws *ws)
 {
-    if (ws->closed || !ws->connected)
-        return;
-    struct eio_session *s = ws->s;
-    bool done = false;
-    pthread_mutex_lock(&s->out_lock);
-    if (s->aborted) {
-        pthread_mutex_unlock(&s->out_lock);
-        ws_close(ws, 0); /* a slow consumer: no goodbye it would not read */
-        return;
-    }
-    if (s->ws != ws) {
-        done = true;
-    } else if (s->upgraded) {
-        struct sbuf *b;
-        while (outq_bytes(&ws->wq) < WS_QUEUE_HIGH && (b = session_take_locked(s))) {
-            queue_packet(ws, b);
-            sbuf_unref(b);
+    for (int round = 0; round < WS_PUMP_ROUNDS; round++) {
+        if (ws->closed || !ws->connected)
+            return;
+        struct eio_session *s = ws->s;
+        bool done = false, more = false;
+        pthread_mutex_lock(&s->out_lock);
+        if (s->aborted) {
+            pthread_mutex_unlock(&s->out_lock);
+            ws_close(ws, 0); /* a slow consumer: no goodbye it would not read */
+            return;
         }
-        done = s->state != SESSION_OPEN && !s->out_count;
-    } else {
-        done = s->state != SESSION_OPEN; /* a probe of a session that ended */
+        if (s->ws != ws) {
+            done = true;
+        } else if (s->upgraded) {
+            struct sbuf *b;
+            while (outq_bytes(&ws->wq) < WS_QUEUE_HIGH && (b = session_take_locked(s))) {
+                queue_packet(ws, b);
+                sbuf_unref(b);
+            }
+            more = s->out_count > 0;
+            done = s->state != SESSION_OPEN && !more;
+        } else {
+            done = s->state != SESSION_OPEN; /* a probe of a session that ended */
+        }
+        pthread_mutex_unlock(&s->out_lock);
+        if (done && !ws->closing) {
+            uint8_t payload[2];
+            int len = ws_close_payload(WS_CLOSE_NORMAL, NULL, payload, sizeof payload);
+            queue_control(ws, WS_OP_CLOSE, payload, len > 0 ? (size_t)len : 0);
+            ws->closing = true;
+        }
+        flush(ws);
+        if (ws->closing && outq_empty(&ws->wq) && !ws->closed)
+            ws_close(ws, 0);
+        if (!more || ws->closed || !outq_empty(&ws->wq))
+            return; /* done, or waiting for EPOLLOUT */
     }
-    pthread_mutex_unlock(&s->out_lock);
-    if (done && !ws->closing) {
-        uint8_t payload[2];
-        int len = ws_close_payload(WS_CLOSE_NORMAL, NULL, payload, sizeof payload);
-        queue_control(ws, WS_OP_CLOSE, payload, len > 0 ? (size_t)len : 0);
-        ws->closing = true;
-    }
-    flush(ws);
-    if (ws->closing && outq_empty(&ws->wq) && !ws->closed)
-        ws_close(ws, 0);
+    /* Still more, and the socket keeps up: continue on a later turn. */
+    pthread_mutex_lock(&ws->s->out_lock);
+    ws_wake_locked(ws);
+    pthread_mutex_unlock(&ws->s->out_lock);
 }
 
 static void on_wake(struct worker *w, struct inbox_item *item)

@@ -17,8 +17,8 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  CLIENTS, startStack, cleanup, login, connect, rawSocket, send, rssBytes, underAsan, withTimeout,
-  until, sleep, label,
+  CLIENTS, COOKIE_NAME, WebSocket, startStack, cleanup, login, connect, rawSocket, rawPolling, send,
+  rssBytes, underAsan, withTimeout, until, sleep, label,
 } from './helpers.mjs';
 
 const MESSAGE_BYTES = 16 * 1024;         // one flood message
@@ -138,6 +138,47 @@ test('a burst of 300 8 KiB messages reaches long-polling readers completely', { 
   const flooder = await connect(CLIENTS[0], base, joeUser, { transports: ['websocket'], keep: KEEP });
   await flood({ flooder, readers, count: 300, bytes: BURST_BYTES });
   for (const s of [...readers, flooder]) s.disconnect();
+});
+
+test('a backlog bigger than a socket\'s write queue (640 KiB) comes out whole after the upgrade to WebSocket', { timeout: 60000 }, async () => {
+  // The session's outbox fills while its poller waits (it does not poll);
+  // then it upgrades. Whatever the socket's own queue takes per round, the
+  // rest of the outbox must follow at once, not with the next ping (25 s).
+  const pabloUser = await login(base, 'Pablo');
+  const joeUser = await login(base, 'Joe');
+  const flooder = await connect(CLIENTS[0], base, joeUser, { transports: ['websocket'], keep: KEEP });
+  const count = 40;
+  for (let round = 0; round < 2; round++) {
+    const poll = await rawPolling(base, pabloUser);
+    const tag = `backlog-${round}-${Math.random().toString(36).slice(2, 8)}`;
+    for (let i = 0; i < count; i++) {
+      const ack = await send(flooder, '1:2', `${tag} ${i} ${'q'.repeat(MESSAGE_BYTES - 60)}`);
+      assert.equal(ack?.ok, true, JSON.stringify(ack)?.slice(0, 200));
+    }
+    const ws = new WebSocket(`${base.replace(/^http/, 'ws')}/socket.io/?EIO=4&transport=websocket&sid=${encodeURIComponent(poll.sid)}`,
+      { headers: { cookie: `${COOKIE_NAME}=${pabloUser.cookie}` } });
+    const frames = [];
+    ws.on('message', (d) => {
+      const text = d.toString();
+      if (text === '3probe') ws.send('5');
+      else if (text === '2') ws.send('3');
+      else frames.push(text);
+    });
+    ws.on('error', () => {});
+    try {
+      await withTimeout(new Promise((resolve, reject) => { ws.once('open', resolve); ws.once('close', reject); }), 5000, 'the WebSocket upgrade');
+      ws.send('2probe');
+      const got = () => frames.filter((t) => t.startsWith('42["message"') && t.includes(tag)).length;
+      await until(() => got() >= count, {
+        timeoutMs: 5000, intervalMs: 10,
+        what: () => `all ${count} backlog messages on the upgraded WebSocket (${got()} so far; ~${Math.round(got() * MESSAGE_BYTES / 1024)} KiB came out, the rest is waiting for an event)`,
+      });
+      assert.equal(got(), count, 'each once');
+    } finally {
+      ws.terminate();
+    }
+  }
+  flooder.disconnect();
 });
 
 test('a client that stops reading is disconnected; the others get every message; memory stays bounded', { timeout: 120000 }, async (t) => {
