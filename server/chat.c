@@ -374,6 +374,11 @@ static void on_message_event(struct chat *c, struct sio_socket *s, struct worker
                              const cJSON *arg, bool has_ack, uint64_t ack_id)
 {
     const struct chat_user *u = sio_socket_data(s);
+    if (!subscriber_listening(c->sub)) {
+        /* Stored now, it would reach no live socket here: refuse instead. */
+        ack(s, has_ack, ack_id, "Service unavailable; try again", NULL);
+        return;
+    }
     const cJSON *text = cJSON_GetObjectItemCaseSensitive(arg, "message");
     struct room_ref room;
     const char *problem = NULL;

@@ -23,7 +23,8 @@
 
 #define CONNECT_TIMEOUT_S 3
 #define RETRY_MIN_MS 100
-#define RETRY_MAX_MS 2000
+/* Short: while unsubscribed this server refuses chat messages. */
+#define RETRY_MAX_MS 500
 
 struct subscriber {
     const struct config *cfg;
@@ -32,7 +33,13 @@ struct subscriber {
     void *ctx;
     pthread_t thread;
     int stop_fd;
+    atomic_bool listening;
 };
+
+bool subscriber_listening(const struct subscriber *s)
+{
+    return s && atomic_load(&((struct subscriber *)s)->listening);
+}
 
 static redisContext *subscribe(struct subscriber *s)
 {
@@ -114,7 +121,9 @@ static void *subscriber_main(void *arg)
             log_info("subscriber: listening on %s again", s->channel);
         warned = false;
         retry_ms = RETRY_MIN_MS;
+        atomic_store(&s->listening, true);
         bool stopping = listen_until_error(s, c);
+        atomic_store(&s->listening, false);
         if (!stopping) {
             metrics_inc(METRICS_REDIS_ERRORS);
             log_warn("subscriber: connection lost: %s", c->errstr[0] ? c->errstr : "closed");

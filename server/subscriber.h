@@ -5,6 +5,7 @@
 #ifndef CHATD_SUBSCRIBER_H
 #define CHATD_SUBSCRIBER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 struct config;
@@ -16,6 +17,10 @@ typedef void subscriber_fn(void *ctx, const char *payload, size_t len);
 /* Starts the thread.  NULL on failure (logged). */
 struct subscriber *subscriber_start(const struct config *cfg, const char *channel,
                                     subscriber_fn *fn, void *ctx);
+
+/* Whether the subscription is live now (any thread).  While it is not,
+ * published events would reach no socket of this server. */
+bool subscriber_listening(const struct subscriber *s);
 
 /* Stops and joins the thread, closes the connection.  NULL-safe. */
 void subscriber_stop(struct subscriber *s);
