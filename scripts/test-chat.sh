@@ -16,19 +16,7 @@ cd "$(dirname "$0")/.."
 
 [ -x "$CHATD_BIN" ] || { echo "test-chat: $CHATD_BIN is not an executable (make build/chatd)" >&2; exit 1; }
 export CHATD_BIN
-command -v redis-server >/dev/null || { echo "test-chat: redis-server not found (make deps)" >&2; exit 1; }
-command -v redis-cli >/dev/null || { echo "test-chat: redis-cli not found (make deps)" >&2; exit 1; }
-command -v node >/dev/null || { echo "test-chat: node not found (make deps)" >&2; exit 1; }
-command -v npm >/dev/null || { echo "test-chat: npm not found (make deps)" >&2; exit 1; }
-
-# The clients come from npm (test/package-lock.json). npm keeps its own copy
-# of the lock in node_modules: when that is missing or older than the lock,
-# the installed tree is stale.
-if [ ! -f test/node_modules/.package-lock.json ] ||
-    [ test/package-lock.json -nt test/node_modules/.package-lock.json ]; then
-    echo "== npm ci in test/"
-    (cd test && npm ci --no-audit --no-fund --loglevel=error)
-fi
+scripts/test-deps.sh test-chat redis-server redis-cli
 
 [ ${#targets[@]} -gt 0 ] || targets=(test/chat/)
 

@@ -25,18 +25,9 @@ cd "$root"
 export CHROMIUM_BIN="${CHROMIUM_BIN:-/usr/bin/chromium}"
 [[ -x $CHROMIUM_BIN ]] || die "$CHROMIUM_BIN not found: scripts/deps.sh test (apt-get install chromium)"
 command -v redis-server >/dev/null || die "redis-server not found (make deps)"
-command -v node >/dev/null || die "node not found (make deps)"
-command -v npm >/dev/null || die "npm not found (make deps)"
 grep -qs '/assets/' web/dist/index.html || die "web/dist holds no built web app: run make (scripts/build-web.sh)"
 
-# playwright-core comes from npm (test/package-lock.json).  npm writes its own
-# copy of the lock into node_modules on every install: when that is missing or
-# older than the lock, the installed tree is stale.
-if [[ ! -f test/node_modules/.package-lock.json ||
-      test/package-lock.json -nt test/node_modules/.package-lock.json ]]; then
-    echo "== npm ci in test/"
-    (cd test && npm ci --no-audit --no-fund --loglevel=error)
-fi
+scripts/test-deps.sh test-e2e
 
 [[ ${#targets[@]} -gt 0 ]] || targets=(test/e2e/)
 

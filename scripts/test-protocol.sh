@@ -18,18 +18,7 @@ done
 CHATD_BIN="$(realpath "$CHATD_BIN")"
 CONFORMANCE_BIN="$(realpath "$CONFORMANCE_BIN")"
 export CHATD_BIN CONFORMANCE_BIN
-command -v redis-server >/dev/null || { echo "test-protocol: redis-server not found (make deps)" >&2; exit 1; }
-command -v node >/dev/null || { echo "test-protocol: node not found (make deps)" >&2; exit 1; }
-command -v npm >/dev/null || { echo "test-protocol: npm not found (make deps)" >&2; exit 1; }
-
-# The clients come from npm (test/package-lock.json). npm writes its own copy
-# of the lock into node_modules on every install: when that is missing or
-# older than the lock, the installed tree is stale.
-if [ ! -f test/node_modules/.package-lock.json ] ||
-    [ test/package-lock.json -nt test/node_modules/.package-lock.json ]; then
-    echo "== npm ci in test/"
-    (cd test && npm ci --no-audit --no-fund --loglevel=error)
-fi
+scripts/test-deps.sh test-protocol redis-server
 
 targets=("$@")
 [ ${#targets[@]} -gt 0 ] || targets=(test/protocol/*.test.mjs)

@@ -10,15 +10,16 @@
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import assert from 'node:assert/strict';
-import { io as ioV4 } from 'socket.io-client';
-import { io as ioV3 } from 'socket.io-client-v3';
 import WebSocket from 'ws';
 import {
   CHATD_BIN, WORKERS, DEMO_PASSWORD, COOKIE_NAME, startRedis, startChatd, stopAll, loggedIn,
   client, sleep, tempDir, writeWebRoot, freePort, until, withTimeout,
 } from '../api/harness.mjs';
 
-export { until, withTimeout };
+// The client table and the connect wait are the protocol suite's.
+import { CLIENTS, connected } from '../protocol/helpers.mjs';
+
+export { until, withTimeout, CLIENTS, connected };
 
 export {
   CHATD_BIN, WORKERS, DEMO_PASSWORD, COOKIE_NAME, startRedis, startChatd, loggedIn, client,
@@ -200,10 +201,6 @@ export function privateRoom(a, b) {
 // ---- socket.io clients -------------------------------------------------------------------
 
 /** Both client majors the contract names; client-facing cases run for each. */
-export const CLIENTS = [
-  { name: 'socket.io-client 4.x', major: 4, io: ioV4 },
-  { name: 'socket.io-client 3.x', major: 3, io: ioV3 },
-];
 
 /** Transport sets a client may use: the default (polling, then the upgrade)
  *  and each transport alone. */
@@ -238,21 +235,6 @@ export function sio(clientDef, base, user, { transports, keep = () => true, ...o
   return socket;
 }
 
-/** Resolves once socket is connected; rejects on connect_error or timeout. */
-export function connected(socket, ms = WAIT_MS) {
-  if (socket.connected) return Promise.resolve(socket);
-  let onConnect, onError;
-  const p = new Promise((resolve, reject) => {
-    onConnect = () => resolve(socket);
-    onError = (err) => reject(new Error(`connect_error: ${err?.message}`));
-    socket.once('connect', onConnect);
-    socket.once('connect_error', onError);
-  });
-  return withTimeout(p, ms, 'connect').finally(() => {
-    socket.off('connect', onConnect);
-    socket.off('connect_error', onError);
-  });
-}
 
 /** sio() + connected(): a live socket of user. */
 export async function connect(clientDef, base, user, opts) {
