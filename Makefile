@@ -8,7 +8,10 @@ PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lwslay -lpthread
 
 WARN    := -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wno-unused-parameter
 CFLAGS  ?= -O2 -g
-ALL_CFLAGS = $(WARN) $(CFLAGS) -D_GNU_SOURCE -Ilib $(PKG_CFLAGS) $(EXTRA_CFLAGS)
+# The server's layers, bottom up: the network shell, the real-time engine,
+# the chat application; main.c and runtime.c compose them.
+SERVER_DIRS := server/net server/realtime server/chat server
+ALL_CFLAGS = $(WARN) $(CFLAGS) -D_GNU_SOURCE -Ilib $(addprefix -I,$(SERVER_DIRS)) $(PKG_CFLAGS) $(EXTRA_CFLAGS)
 
 # SAN=1 builds everything under AddressSanitizer + UBSan into build-san/.
 ifeq ($(SAN),1)
@@ -20,7 +23,7 @@ BUILD   := build
 endif
 
 LIB_SRC    := $(wildcard lib/*.c)
-SERVER_SRC := $(wildcard server/*.c)
+SERVER_SRC := $(wildcard $(addsuffix /*.c,$(SERVER_DIRS)))
 LIB_OBJ    := $(LIB_SRC:%.c=$(BUILD)/%.o)
 SERVER_OBJ := $(SERVER_SRC:%.c=$(BUILD)/%.o)
 UNIT_SRC   := $(wildcard test/unit/test_*.c)
@@ -50,7 +53,7 @@ help:
 deps:
 	@scripts/deps.sh
 
-$(BUILD)/%.o: %.c $(wildcard lib/*.h server/*.h) Makefile
+$(BUILD)/%.o: %.c $(wildcard lib/*.h $(addsuffix /*.h,$(SERVER_DIRS))) Makefile
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -DCHATD_VERSION='"$(VERSION)"' -c $< -o $@
 

@@ -107,3 +107,8 @@ out:
     app->workers = NULL;
     return exit_code;
 }
+
+struct rconn *runtime_redis(struct worker *w)
+{
+    return worker_redis(w);
+}

@@ -5,6 +5,8 @@
 #define CHATD_RUNTIME_H
 
 struct app;
+struct rconn;
+struct worker;
 
 /* Blocks the signals the runtime waits for; call before creating any
  * thread, so that every thread inherits the mask. */
@@ -14,5 +16,8 @@ void runtime_block_signals(void);
  * right moment of the shutdown).  Returns the process exit code: 0 after a
  * clean stop, 1 when the server could not start. */
 int runtime_run(struct app *app);
+
+/* The Redis connection of worker w.  Worker thread only. */
+struct rconn *runtime_redis(struct worker *w);
 
 #endif

@@ -12,14 +12,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../app.h"
+#include "app.h"
 #include "config.h"
-#include "../engine.h"
-#include "../http.h"
+#include "engine.h"
+#include "http.h"
 #include "log.h"
-#include "../runtime.h"
-#include "../sio_server.h"
-#include "../worker.h"
+#include "runtime.h"
+#include "sio_server.h"
+#include "worker.h"
 #include "timerheap.h"
 
 #define PING_INTERVAL_MS 300

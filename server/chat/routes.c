@@ -18,6 +18,7 @@
 #include "rconn.h"
 #include "static.h"
 #include "token.h"
+#include "runtime.h"
 #include "worker.h"
 
 #define HISTORY_DEFAULT_SIZE 15
@@ -34,7 +35,7 @@ static const struct config *cfg_of(struct http_req *req)
 static int script(struct http_req *req, enum store_script s, rconn_cb *cb, int nkeys,
                   const char **keys, int nargs, const char **args)
 {
-    return rconn_script(worker_redis(req->worker), s, cb, req, nkeys, keys, nargs, args);
+    return rconn_script(runtime_redis(req->worker), s, cb, req, nkeys, keys, nargs, args);
 }
 
 /* Adds a NUL-terminated copy of a reply string to a JSON object. */
@@ -110,7 +111,7 @@ static void logout_done(void *priv, redisReply *reply)
 
 static void logout_start(struct http_req *req)
 {
-    if (rconn_commandv(worker_redis(req->worker), logout_done, req, 2,
+    if (rconn_commandv(runtime_redis(req->worker), logout_done, req, 2,
                        (const char *[]){"DEL", req->session_key}) < 0)
         http_respond_unavailable(req);
 }
@@ -160,7 +161,7 @@ static void release_attempt(struct http_req *req)
         return;
     l->counted = false;
     const char *keys[] = {l->fails_user_key, l->fails_addr_key};
-    rconn_script(worker_redis(req->worker), SCRIPT_LOGIN_RELEASE, ignore_reply, NULL, 2, keys, 0,
+    rconn_script(runtime_redis(req->worker), SCRIPT_LOGIN_RELEASE, ignore_reply, NULL, 2, keys, 0,
                  NULL);
 }
 
@@ -206,7 +207,7 @@ static void create_session(struct http_req *req)
     snprintf(ttl, sizeof ttl, "%ld", (long)cfg->session_ttl);
     snprintf(id, sizeof id, "%" PRIu64, l->user_id);
     const char *argv[] = {"SET", req->session_key, id, "EX", ttl};
-    if (rconn_commandv(worker_redis(req->worker), session_created, req, 5, argv) < 0)
+    if (rconn_commandv(runtime_redis(req->worker), session_created, req, 5, argv) < 0)
         http_respond_unavailable(req);
 }
 
@@ -278,7 +279,7 @@ static void hash_finished(struct worker *w, struct inbox_item *item)
         /* Upgrade a legacy hash, unless it changed meanwhile. */
         const char *keys[] = {l->user_key};
         const char *args[] = {job->hash, job->new_hash};
-        rconn_script(worker_redis(w), SCRIPT_REHASH, ignore_reply, NULL, 1, keys, 2, args);
+        rconn_script(runtime_redis(w), SCRIPT_REHASH, ignore_reply, NULL, 1, keys, 2, args);
     }
     create_session(req);
 }
@@ -792,7 +793,7 @@ static void health_answer(void *priv, redisReply *reply)
 
 static void healthz(struct http_req *req)
 {
-    if (rconn_commandv(worker_redis(req->worker), health_answer, req, 1, (const char *[]){"PING"}) <
+    if (rconn_commandv(runtime_redis(req->worker), health_answer, req, 1, (const char *[]){"PING"}) <
         0)
         health_answer(req, NULL);
 }

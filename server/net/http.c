@@ -15,6 +15,7 @@
 #include "metrics.h"
 #include "rconn.h"
 #include "token.h"
+#include "runtime.h"
 #include "worker.h"
 
 /* An idle keep-alive connection is closed after this many seconds. */
@@ -473,7 +474,7 @@ void http_with_user(struct http_req *req, bool required, void (*next)(struct htt
     snprintf(ttl, sizeof ttl, "%ld", (long)cfg->session_ttl);
     const char *keys[] = {req->session_key};
     const char *args[] = {ttl};
-    if (rconn_script(worker_redis(req->worker), SCRIPT_SESSION, on_session, req, 1, keys, 1, args) <
+    if (rconn_script(runtime_redis(req->worker), SCRIPT_SESSION, on_session, req, 1, keys, 1, args) <
         0)
         http_respond_unavailable(req);
 }

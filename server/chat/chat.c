@@ -27,6 +27,7 @@
 #include "subscriber.h"
 #include "timerheap.h"
 #include "token.h"
+#include "runtime.h"
 #include "worker.h"
 
 /* A server's presence hash outlives missed heartbeats by this factor, so
@@ -84,7 +85,7 @@ static void ignore_reply(void *priv, redisReply *reply)
 static void presence_leave(struct chat *c, const char *user_id)
 {
     struct worker *w = worker_current();
-    struct rconn *redis = w ? worker_redis(w) : NULL;
+    struct rconn *redis = w ? runtime_redis(w) : NULL;
     if (!redis)
         return;
     char now[24], timeout[24];
@@ -115,7 +116,7 @@ static void on_heartbeat(struct timer *t)
     snprintf(ttl, sizeof ttl, "%u", c->cfg->presence_timeout * PRESENCE_TTL_FACTOR);
     const char *keys[] = {STORE_KEY_SERVERS, c->presence_key, STORE_KEY_ONLINE_USERS};
     const char *args[] = {c->cfg->server_id, now, timeout, ttl};
-    rconn_script(worker_redis(w), SCRIPT_HEARTBEAT, heartbeat_done, NULL, 3, keys, 4, args);
+    rconn_script(runtime_redis(w), SCRIPT_HEARTBEAT, heartbeat_done, NULL, 3, keys, 4, args);
     worker_timer_schedule(w, t, worker_now_ms() + presence_timeout_ms(c) / 3);
 }
 
@@ -441,7 +442,7 @@ static void on_message_event(struct chat *c, struct sio_socket *s, struct worker
                           a,
                           b};
     int rc =
-        rconn_script(worker_redis(w), SCRIPT_SEND_MESSAGE, message_stored, p, 5, keys, 10, args);
+        rconn_script(runtime_redis(w), SCRIPT_SEND_MESSAGE, message_stored, p, 5, keys, 10, args);
     free(envelope);
     if (rc < 0) {
         ack(s, has_ack, ack_id, "Service unavailable; try again", NULL);
@@ -483,7 +484,7 @@ static void on_room_join(struct chat *c, struct sio_socket *s, struct worker *w,
     struct pending *p = pending_new(c, s, has_ack, ack_id);
     char rooms_key[STORE_KEY_MAX];
     store_key_user_rooms(rooms_key, sizeof rooms_key, u->id);
-    if (!p || rconn_commandv(worker_redis(w), join_checked, p, 3,
+    if (!p || rconn_commandv(runtime_redis(w), join_checked, p, 3,
                              (const char *[]){"SISMEMBER", rooms_key, room.id}) < 0) {
         ack(s, has_ack, ack_id, "Service unavailable; try again", NULL);
         if (p)
@@ -508,7 +509,7 @@ static void on_typing(struct chat *c, struct sio_socket *s, struct worker *w, co
         envelope, sizeof envelope,
         "{\"serverId\":\"%s\",\"type\":\"typing\",\"data\":{\"roomId\":\"%s\",\"from\":\"%s\"}}",
         c->cfg->server_id, room.id, u->id_str);
-    rconn_commandv(worker_redis(w), ignore_reply, NULL, 3,
+    rconn_commandv(runtime_redis(w), ignore_reply, NULL, 3,
                    (const char *[]){"PUBLISH", STORE_CHANNEL, envelope});
 }
 
@@ -629,7 +630,7 @@ static void on_connect(void *ctx, struct sio_socket *s, struct worker *w, const 
                           STORE_KEY_SERVERS};
     const char *args[] = {session_ttl, c->cfg->server_id, now, presence_ttl};
     if (!p ||
-        rconn_script(worker_redis(w), SCRIPT_SOCKET_OPEN, socket_opened, p, 4, keys, 4, args) < 0) {
+        rconn_script(runtime_redis(w), SCRIPT_SOCKET_OPEN, socket_opened, p, 4, keys, 4, args) < 0) {
         sio_refuse(s, "Service unavailable");
         if (p)
             pending_free(p);
