@@ -18,8 +18,8 @@ import assert from 'node:assert/strict';
 
 export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const CHATD_BIN = process.env.CHATD_BIN || path.join(REPO, 'build/chatd');
-// The originals' data lives in shared/, beside the checkout (as CI lays it).
-export const FIXTURES = process.env.CHATD_FIXTURES || path.resolve(REPO, '../shared/fixtures');
+// Redis data written by the original demos (test/fixtures/README.md).
+export const FIXTURES = process.env.CHATD_FIXTURES || path.join(REPO, 'test/fixtures');
 export const WORKERS = process.env.WORKERS || '2';
 export const DEMO_USERS = ['Pablo', 'Joe', 'Mary', 'Alex'];
 export const DEMO_PASSWORD = 'password123';
