@@ -13,11 +13,13 @@
 #include <string.h>
 #include <time.h>
 
+#include "auth.h"
 #include "config.h"
-#include "engine.h"
+#include "eio_session.h"
 #include "http.h"
 #include "log.h"
 #include "metrics.h"
+#include "outpkt.h"
 #include "outq.h"
 #include "rconn.h"
 #include "redis_sync.h"
@@ -156,7 +158,7 @@ static struct sbuf *event_packet(const char *name, const cJSON *data)
 {
     size_t len;
     char *text = sio_encode_event(NULL, name, data, &len);
-    struct sbuf *b = text ? engine_packet_new(EIO_MESSAGE, false, text, len) : NULL;
+    struct sbuf *b = text ? outpkt_new(EIO_MESSAGE, false, text, len) : NULL;
     free(text);
     return b;
 }
@@ -450,18 +452,25 @@ static void on_message_event(struct chat *c, struct sio_socket *s, struct worker
     }
 }
 
+/* Under the socket's lock: a disconnect on another worker cannot free the
+ * user meanwhile. */
+static void join_locked(void *arg, struct sio_socket *s, void **data)
+{
+    const struct pending *p = arg;
+    const struct chat_user *u = *data;
+    bool joined = u && u->member && roster_join(p->chat->roster, u->member, p->room.id) == 0;
+    ack(s, p->has_ack, p->ack_id, joined ? NULL : "Could not join the room", NULL);
+}
+
 static void join_checked(void *priv, redisReply *reply)
 {
     struct pending *p = priv;
-    struct chat_user *u = sio_socket_data(p->s);
     if (rconn_is_error(reply))
         ack(p->s, p->has_ack, p->ack_id, "Service unavailable; try again", NULL);
     else if (reply->type != REDIS_REPLY_INTEGER || reply->integer != 1)
         ack(p->s, p->has_ack, p->ack_id, "You are not a member of this room", NULL);
-    else if (!u || !u->member || roster_join(p->chat->roster, u->member, p->room.id) < 0)
-        ack(p->s, p->has_ack, p->ack_id, "Could not join the room", NULL);
     else
-        ack(p->s, p->has_ack, p->ack_id, NULL, NULL);
+        sio_socket_with_data(p->s, join_locked, p); /* a socket gone needs no answer */
     pending_free(p);
 }
 
@@ -548,12 +557,7 @@ static void *on_open(void *ctx, struct http_req *req, bool *refuse)
         *refuse = true;
         return NULL;
     }
-    const char *token = http_cookie(req, HTTP_SESSION_COOKIE);
-    if (token && token_is_wellformed(token, strlen(token))) {
-        char digest[TOKEN_DIGEST_HEX_LEN + 1];
-        token_digest_hex(token, strlen(token), digest);
-        store_key_session(client->session_key, sizeof client->session_key, digest);
-    }
+    auth_session_key(req, client->session_key, sizeof client->session_key);
     return client;
 }
 
@@ -561,6 +565,32 @@ static void on_close(void *ctx, void *client_data)
 {
     (void)ctx;
     free(client_data);
+}
+
+/* A connecting socket's user, put in place under the socket's lock: a
+ * disconnect waits until the user is in the roster, then takes it out. */
+struct adoption {
+    struct chat *chat;
+    struct chat_user *user;
+    const char **rooms; /* NULL when out of memory */
+    size_t n;
+    bool accepted;
+};
+
+static void adopt_user(void *arg, struct sio_socket *s, void **data)
+{
+    struct adoption *a = arg;
+    /* Accept first: the CONNECT answer must precede any event, and the
+     * roster is what makes events flow to the socket. */
+    if (sio_accept(s) < 0)
+        return; /* the client left while we asked Redis */
+    a->accepted = true;
+    *data = a->user;
+    a->user->member = a->rooms ? roster_add(a->chat->roster, sio_socket_session(s), a->user->id,
+                                            a->rooms, a->n)
+                               : NULL;
+    if (!a->user->member)
+        sio_disconnect(s); /* out of memory: on_disconnect cleans up */
 }
 
 /* The reply of SCRIPT_SOCKET_OPEN: {id, name, {rooms}} or nil. */
@@ -591,19 +621,11 @@ static void socket_opened(void *priv, redisReply *reply)
         for (size_t i = 0; names && i < rooms->elements; i++)
             if ((names[n] = rconn_str(rooms->element[i], NULL)))
                 n++;
-        /* Accept first: the CONNECT answer must precede any event, and the
-         * roster is what makes events flow to the socket. */
-        sio_socket_set_data(s, u);
-        if (sio_accept(s) < 0) {
-            /* The client left while we asked Redis. */
-            sio_socket_set_data(s, NULL);
+        struct adoption a = {.chat = c, .user = u, .rooms = names, .n = n};
+        sio_socket_with_data(s, adopt_user, &a);
+        if (!a.accepted) {
             presence_leave(c, u->id_str);
             free(u);
-        } else {
-            u->member =
-                names ? roster_add(c->roster, sio_socket_session(s), u->id, names, n) : NULL;
-            if (!u->member)
-                sio_disconnect(s); /* out of memory: on_disconnect cleans up */
         }
         free(names);
     }

@@ -9,6 +9,7 @@
 #include <sodium.h>
 
 #include "app.h"
+#include "auth.h"
 #include "config.h"
 #include "hashpool.h"
 #include "http.h"
@@ -104,7 +105,7 @@ static void logout_done(void *priv, redisReply *reply)
     }
     char cookie[128];
     const struct config *cfg = cfg_of(req);
-    http_session_cookie(cookie, sizeof cookie, NULL, 0, cfg->cookie_secure);
+    auth_set_cookie(cookie, sizeof cookie, NULL, 0, cfg->cookie_secure);
     http_respond_json_with(req, MHD_HTTP_OK, cJSON_CreateObject(), MHD_HTTP_HEADER_SET_COOKIE,
                            cookie);
 }
@@ -182,8 +183,7 @@ static void session_created(void *priv, redisReply *reply)
     const struct config *cfg = cfg_of(req);
     char id[24], cookie[160];
     snprintf(id, sizeof id, "%" PRIu64, l->user_id);
-    http_session_cookie(cookie, sizeof cookie, l->token, (long)cfg->session_ttl,
-                        cfg->cookie_secure);
+    auth_set_cookie(cookie, sizeof cookie, l->token, (long)cfg->session_ttl, cfg->cookie_secure);
     cJSON *u = cJSON_CreateObject();
     if (u) {
         cJSON_AddStringToObject(u, "id", id);
@@ -868,7 +868,7 @@ void routes_dispatch(struct http_req *req)
         if (r->auth == PUBLIC)
             r->handler(req);
         else
-            http_with_user(req, r->auth == USER, r->handler);
+            auth_with_user(req, cfg_of(req), r->auth == USER, r->handler);
         return;
     }
     if (path_known) {

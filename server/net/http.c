@@ -13,9 +13,6 @@
 #include "engine.h"
 #include "log.h"
 #include "metrics.h"
-#include "rconn.h"
-#include "token.h"
-#include "runtime.h"
 #include "worker.h"
 
 /* An idle keep-alive connection is closed after this many seconds. */
@@ -418,65 +415,6 @@ cJSON *http_json_object(struct http_req *req)
         return NULL;
     }
     return o;
-}
-
-/* ---- sessions ---------------------------------------------------------- */
-
-char *http_session_cookie(char *buf, size_t n, const char *token, long ttl, bool secure)
-{
-    snprintf(buf, n, "%s=%s; Path=/; HttpOnly; SameSite=Lax; Max-Age=%ld%s", HTTP_SESSION_COOKIE,
-             token ? token : "", token ? ttl : 0L, secure ? "; Secure" : "");
-    return buf;
-}
-
-static void on_session(void *priv, redisReply *reply)
-{
-    struct http_req *req = priv;
-    if (rconn_is_error(reply)) {
-        http_respond_unavailable(req);
-        return;
-    }
-    if (reply->type == REDIS_REPLY_ARRAY && reply->elements == 2) {
-        size_t nlen;
-        const char *id = rconn_str(reply->element[0], NULL);
-        const char *name = rconn_str(reply->element[1], &nlen);
-        uint64_t uid;
-        if (id && name && nlen < sizeof req->username &&
-            store_parse_id(id, strlen(id), false, &uid) == 0) {
-            req->user_id = uid;
-            memcpy(req->username, name, nlen);
-            req->username[nlen] = '\0';
-        }
-    }
-    if (!req->user_id && req->auth_required)
-        http_respond_error(req, MHD_HTTP_UNAUTHORIZED, "Not signed in");
-    else
-        req->after_auth(req);
-}
-
-void http_with_user(struct http_req *req, bool required, void (*next)(struct http_req *))
-{
-    const struct config *cfg = worker_app(req->worker)->cfg;
-    const char *token = http_cookie(req, HTTP_SESSION_COOKIE);
-    req->user_id = 0;
-    req->auth_required = required;
-    req->after_auth = next;
-    if (!token || !token_is_wellformed(token, strlen(token))) {
-        if (required)
-            http_respond_error(req, MHD_HTTP_UNAUTHORIZED, "Not signed in");
-        else
-            next(req);
-        return;
-    }
-    char digest[65], ttl[24];
-    token_digest_hex(token, strlen(token), digest);
-    store_key_session(req->session_key, sizeof req->session_key, digest);
-    snprintf(ttl, sizeof ttl, "%ld", (long)cfg->session_ttl);
-    const char *keys[] = {req->session_key};
-    const char *args[] = {ttl};
-    if (rconn_script(runtime_redis(req->worker), SCRIPT_SESSION, on_session, req, 1, keys, 1, args) <
-        0)
-        http_respond_unavailable(req);
 }
 
 /* ---- the daemon -------------------------------------------------------- */

@@ -15,13 +15,14 @@
 #include <cjson/cJSON.h>
 #include <microhttpd.h>
 
-#include "store.h"
-
 #define HTTP_BODY_MAX (16 * 1024) /* request bodies, 413 beyond */
 /* An oversized body is read and dropped up to this much, so the client can
  * read its 413; beyond, the connection is closed. */
 #define HTTP_DISCARD_MAX (8 * 1024 * 1024)
 #define HTTP_ADDR_MAX INET6_ADDRSTRLEN
+/* Room in a request for its user's name and session key (see below). */
+#define HTTP_USERNAME_MAX 128
+#define HTTP_SESSION_KEY_MAX 320
 
 struct engine;
 struct http_server;
@@ -40,10 +41,13 @@ struct http_req {
     struct engine *engine; /* the Engine.IO endpoint the URL belongs to */
     char client_addr[HTTP_ADDR_MAX];
 
-    /* Set by http_require_user(): 0 when there is no valid session. */
+    /* The signed-in user, for the layers above: http.c leaves these zero,
+     * the application's session check sets them (0: no valid session). */
     uint64_t user_id;
-    char username[STORE_USERNAME_MAX_BYTES + 1];
-    char session_key[STORE_KEY_MAX];
+    char username[HTTP_USERNAME_MAX + 1];
+    char session_key[HTTP_SESSION_KEY_MAX];
+    /* The layers above's next step after an asynchronous one. */
+    void (*next_step)(struct http_req *);
 
     /* A route's state across asynchronous steps, freed with the request. */
     void *route_state;
@@ -54,8 +58,6 @@ struct http_req {
     unsigned status;
     bool dispatched, suspended;
     bool answered; /* a response was queued directly */
-    void (*after_auth)(struct http_req *);
-    bool auth_required;
 };
 
 struct http_server *http_server_new(struct worker *w);
@@ -92,17 +94,6 @@ unsigned http_query_each(struct http_req *req, const char *key,
 
 /* Parses the body as a JSON object.  NULL after answering 400 itself. */
 cJSON *http_json_object(struct http_req *req);
-
-/* Resolves the session cookie, then calls next(req) with req->user_id set
- * (0: no session).  When required and there is no session, answers 401
- * instead; answers 503 itself when Redis is down. */
-void http_with_user(struct http_req *req, bool required, void (*next)(struct http_req *));
-
-/* Builds the Set-Cookie value of a new session (or of a cleared one when
- * token is NULL) into buf.  Returns buf. */
-char *http_session_cookie(char *buf, size_t n, const char *token, long ttl, bool secure);
-
-#define HTTP_SESSION_COOKIE "chatd_sid"
 
 /* chatd's routes (routes.c): app->dispatch of chatd. */
 void routes_dispatch(struct http_req *req);
