@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -14,7 +15,7 @@
 
 const char STORE_KEY_TOTAL_USERS[] = "total_users";
 const char STORE_KEY_ONLINE_USERS[] = "online_users";
-const char STORE_CHANNEL[] = "MESSAGES";
+const char STORE_CHANNEL[] = STORE_CHANNEL_NAME;
 const char STORE_OWN_PREFIX[] = "chatd:";
 const char STORE_KEY_SERVERS[] = "chatd:servers";
 
@@ -360,9 +361,21 @@ cJSON *store_message_normalize(const char *json, size_t len)
     return out;
 }
 
-/* Presence, shared by the scripts below.  A user leaves online_users when
- * no live server other than `except` holds a socket of theirs; leaving
- * publishes user.disconnected (the channel is STORE_CHANNEL). */
+/* Publishing, the prelude of every script that publishes: the only place
+ * a script names the channel, spliced in from STORE_CHANNEL_NAME.  The
+ * envelope is store_envelope's {serverId, type, data}; publish() encodes
+ * it in Lua, publish_envelope() sends one built in C. */
+#define LUA_PUBLISH                                                                                \
+    "local function publish_envelope(envelope)\n"                                                  \
+    "  redis.call('PUBLISH', '" STORE_CHANNEL_NAME "', envelope)\n"                                \
+    "end\n"                                                                                        \
+    "local function publish(server_id, event, data)\n"                                             \
+    "  publish_envelope(cjson.encode({serverId = server_id, type = event, data = data}))\n"        \
+    "end\n"
+
+/* Presence, shared by the scripts below (after LUA_PUBLISH).  A user
+ * leaves online_users when no live server other than `except` holds a
+ * socket of theirs; leaving publishes user.disconnected. */
 #define LUA_PRESENCE                                                                               \
     "local function gone(online, me, except, uid, live)\n"                                         \
     "  for _, sid in ipairs(live) do\n"                                                            \
@@ -371,8 +384,7 @@ cJSON *store_message_normalize(const char *json, size_t len)
     "  end\n"                                                                                      \
     "  if redis.call('SREM', online, uid) == 0 then return 0 end\n"                                \
     "  local name = redis.call('HGET', 'user:' .. uid, 'username') or ''\n"                        \
-    "  redis.call('PUBLISH', 'MESSAGES', cjson.encode({serverId = me,\n"                           \
-    "    type = 'user.disconnected', data = {id = uid, username = name, online = false}}))\n"      \
+    "  publish(me, 'user.disconnected', {id = uid, username = name, online = false})\n"            \
     "  return 1\n"                                                                                 \
     "end\n"                                                                                        \
     "local function drop(servers, online, me, dead, live)\n"                                       \
@@ -500,33 +512,33 @@ static const char *const script_source[SCRIPT_COUNT] = {
         /* KEYS: session, online_users, this server's presence, servers;
          * ARGV: session ttl, server id, now ms, presence ttl.
          * -> {id, name, {rooms}} or nil (no session). */
-    "local id = redis.call('GET', KEYS[1])\n"
-    "if not id then return false end\n"
-    "local name = redis.call('HGET', 'user:' .. id, 'username')\n"
-    "if not name then return false end\n"
-    "if redis.call('TTL', KEYS[1]) < tonumber(ARGV[1]) / 2 then\n"
-    "  redis.call('EXPIRE', KEYS[1], ARGV[1]) end\n"
-    "redis.call('HINCRBY', KEYS[3], id, 1)\n"
-    "redis.call('EXPIRE', KEYS[3], ARGV[4])\n"
-    "redis.call('ZADD', KEYS[4], ARGV[3], ARGV[2])\n"
-    "if redis.call('SADD', KEYS[2], id) == 1 then\n"
-    "  redis.call('PUBLISH', 'MESSAGES', cjson.encode({serverId = ARGV[2],\n"
-    "    type = 'user.connected', data = {id = id, username = name, online = true}}))\n"
-    "end\n"
-    "return {id, name, redis.call('SMEMBERS', 'user:' .. id .. ':rooms')}\n",
+    LUA_PUBLISH "local id = redis.call('GET', KEYS[1])\n"
+                "if not id then return false end\n"
+                "local name = redis.call('HGET', 'user:' .. id, 'username')\n"
+                "if not name then return false end\n"
+                "if redis.call('TTL', KEYS[1]) < tonumber(ARGV[1]) / 2 then\n"
+                "  redis.call('EXPIRE', KEYS[1], ARGV[1]) end\n"
+                "redis.call('HINCRBY', KEYS[3], id, 1)\n"
+                "redis.call('EXPIRE', KEYS[3], ARGV[4])\n"
+                "redis.call('ZADD', KEYS[4], ARGV[3], ARGV[2])\n"
+                "if redis.call('SADD', KEYS[2], id) == 1 then\n"
+                "  publish(ARGV[2], 'user.connected', {id = id, username = name, online = true})\n"
+                "end\n"
+                "return {id, name, redis.call('SMEMBERS', 'user:' .. id .. ':rooms')}\n",
     [SCRIPT_PRESENCE_LEAVE] =
         /* KEYS: this server's presence, servers, online_users; ARGV: user
          * id, server id, now ms, timeout ms.  -> 1 when the user went
          * offline. */
-    LUA_PRESENCE "if redis.call('HINCRBY', KEYS[1], ARGV[1], -1) > 0 then return 0 end\n"
-                 "redis.call('HDEL', KEYS[1], ARGV[1])\n"
-                 "local live = redis.call('ZRANGEBYSCORE', KEYS[2], tonumber(ARGV[3]) - "
-                 "tonumber(ARGV[4]), '+inf')\n"
-                 "return gone(KEYS[3], ARGV[2], ARGV[2], ARGV[1], live)\n",
+    LUA_PUBLISH LUA_PRESENCE
+    "if redis.call('HINCRBY', KEYS[1], ARGV[1], -1) > 0 then return 0 end\n"
+    "redis.call('HDEL', KEYS[1], ARGV[1])\n"
+    "local live = redis.call('ZRANGEBYSCORE', KEYS[2], tonumber(ARGV[3]) - "
+    "tonumber(ARGV[4]), '+inf')\n"
+    "return gone(KEYS[3], ARGV[2], ARGV[2], ARGV[1], live)\n",
     [SCRIPT_HEARTBEAT] =
         /* KEYS: servers, this server's presence, online_users; ARGV: server
          * id, now ms, timeout ms, presence ttl.  -> users gone offline. */
-    LUA_PRESENCE
+    LUA_PUBLISH LUA_PRESENCE
     "redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])\n"
     "redis.call('EXPIRE', KEYS[1], ARGV[4])\n"
     "redis.call('EXPIRE', KEYS[2], ARGV[4])\n"
@@ -540,9 +552,10 @@ static const char *const script_source[SCRIPT_COUNT] = {
     [SCRIPT_SERVER_DOWN] =
         /* KEYS: servers, online_users; ARGV: server id, now ms, timeout ms.
          * -> users gone offline. */
-    LUA_PRESENCE "local live = redis.call('ZRANGEBYSCORE', KEYS[1], tonumber(ARGV[2]) - "
-                 "tonumber(ARGV[3]), '+inf')\n"
-                 "return drop(KEYS[1], KEYS[2], ARGV[1], ARGV[1], live)\n",
+    LUA_PUBLISH LUA_PRESENCE
+    "local live = redis.call('ZRANGEBYSCORE', KEYS[1], tonumber(ARGV[2]) - "
+    "tonumber(ARGV[3]), '+inf')\n"
+    "return drop(KEYS[1], KEYS[2], ARGV[1], ARGV[1], live)\n",
     [SCRIPT_SEND_MESSAGE] =
         /* KEYS: room, sender's rooms, sender's rate counter, rooms of a,
          * rooms of b; ARGV: room id, '1' when a member by the id of a
@@ -550,6 +563,7 @@ static const char *const script_source[SCRIPT_COUNT] = {
          * messages per minute, server id, '1' for a private room, a, b.
          * -> 'ok' | 'forbidden' | 'limited'.  A private room's first
          * message announces the room (show.room) before the message. */
+    LUA_PUBLISH
     "if ARGV[2] ~= '1' and redis.call('SISMEMBER', KEYS[2], ARGV[1]) == 0 then\n"
     "  return 'forbidden' end\n"
     "local n = redis.call('INCR', KEYS[3])\n"
@@ -565,10 +579,9 @@ static const char *const script_source[SCRIPT_COUNT] = {
     "if first then\n"
     "  local na = redis.call('HGET', 'user:' .. ARGV[9], 'username') or ''\n"
     "  local nb = redis.call('HGET', 'user:' .. ARGV[10], 'username') or ''\n"
-    "  redis.call('PUBLISH', 'MESSAGES', cjson.encode({serverId = ARGV[7],\n"
-    "    type = 'show.room', data = {id = ARGV[1], names = {na, nb}}}))\n"
+    "  publish(ARGV[7], 'show.room', {id = ARGV[1], names = {na, nb}})\n"
     "end\n"
-    "redis.call('PUBLISH', 'MESSAGES', ARGV[5])\n"
+    "publish_envelope(ARGV[5])\n"
     "return 'ok'\n",
 };
 
@@ -598,6 +611,424 @@ const char *store_script_sha(enum store_script s)
 {
     pthread_once(&script_sha_once, script_sha_compute);
     return script_sha[s];
+}
+
+/* ---- events on the channel ------------------------------------------- */
+
+/* Writes into buf up to cap bytes, and only counts when buf is NULL: the
+ * envelope is measured and written by the same code. */
+struct json_out {
+    char *buf;
+    size_t cap, len;
+};
+
+static void put_bytes(struct json_out *o, const char *s, size_t n)
+{
+    if (o->buf && o->len + n <= o->cap)
+        memcpy(o->buf + o->len, s, n);
+    o->len += n;
+}
+
+static void put_text(struct json_out *o, const char *s)
+{
+    put_bytes(o, s, strlen(s));
+}
+
+/* s as a JSON string: quotes, backslashes and control characters escaped. */
+static void put_json_string(struct json_out *o, const char *s)
+{
+    put_text(o, "\"");
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        char esc[8];
+        if (*p == '"' || *p == '\\')
+            put_bytes(o, (const char[]){'\\', (char)*p}, 2);
+        else if (*p < 0x20)
+            put_bytes(o, esc, (size_t)snprintf(esc, sizeof esc, "\\u%04x", *p));
+        else
+            put_bytes(o, (const char *)p, 1);
+    }
+    put_text(o, "\"");
+}
+
+static void put_envelope(struct json_out *o, const char *server_id, const char *type,
+                         const char *data_json)
+{
+    put_text(o, "{\"serverId\":");
+    put_json_string(o, server_id);
+    put_text(o, ",\"type\":");
+    put_json_string(o, type);
+    put_text(o, ",\"data\":");
+    put_text(o, data_json);
+    put_text(o, "}");
+}
+
+char *store_envelope(const char *server_id, const char *type, const char *data_json, size_t *len)
+{
+    if (!server_id || !type || !data_json || !data_json[0])
+        return NULL;
+    struct json_out measure = {0};
+    put_envelope(&measure, server_id, type, data_json);
+    if (measure.len >= STORE_ENVELOPE_MAX)
+        return NULL;
+    struct json_out out = {.buf = malloc(measure.len + 1), .cap = measure.len};
+    if (!out.buf)
+        return NULL;
+    put_envelope(&out, server_id, type, data_json);
+    out.buf[out.len] = '\0';
+    if (len)
+        *len = out.len;
+    return out.buf;
+}
+
+/* ---- script calls ---------------------------------------------------- */
+
+/* A builder adds its keys and args in the order its script reads them;
+ * any failure sticks to the call, and call_end reports it once. */
+static void call_begin(struct store_call *call, enum store_script script)
+{
+    call->script = script;
+    call->nkeys = call->nargs = 0;
+    call->failed = false;
+    call->used = 0;
+}
+
+static int call_end(const struct store_call *call)
+{
+    return call->failed ? -1 : 0;
+}
+
+static void add_key(struct store_call *call, const char *key)
+{
+    if (!key || call->nkeys == STORE_CALL_KEYS_MAX)
+        call->failed = true;
+    else
+        call->keys[call->nkeys++] = key;
+}
+
+static void add_arg(struct store_call *call, const char *arg)
+{
+    if (!arg || call->nargs == STORE_CALL_ARGS_MAX)
+        call->failed = true;
+    else
+        call->args[call->nargs++] = arg;
+}
+
+static void add_flag(struct store_call *call, bool set)
+{
+    add_arg(call, set ? "1" : "0");
+}
+
+/* Where the next string of the call's storage goes, and its room: a key
+ * or a number, so at most STORE_KEY_MAX, which keeps the storage's size a
+ * bound by construction. */
+static char *free_space(struct store_call *call)
+{
+    return call->storage + call->used;
+}
+
+static size_t space_left(const struct store_call *call)
+{
+    size_t left = sizeof call->storage - call->used;
+    return left < STORE_KEY_MAX ? left : STORE_KEY_MAX;
+}
+
+/* Keeps the string just written at free_space (len from a key builder, -1
+ * when it did not fit): returns it, or NULL. */
+static const char *keep(struct store_call *call, int len)
+{
+    if (len < 0 || (size_t)len >= space_left(call))
+        return NULL;
+    char *s = free_space(call);
+    call->used += (size_t)len + 1;
+    return s;
+}
+
+static const char *stored_printf(struct store_call *call, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static const char *stored_printf(struct store_call *call, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int len = vsnprintf(free_space(call), space_left(call), fmt, ap);
+    va_end(ap);
+    return keep(call, len);
+}
+
+static const char *stored_u64(struct store_call *call, uint64_t v)
+{
+    return stored_printf(call, "%" PRIu64, v);
+}
+
+static const char *stored_i64(struct store_call *call, int64_t v)
+{
+    return stored_printf(call, "%" PRId64, v);
+}
+
+static const char *key_user(struct store_call *call, uint64_t id)
+{
+    return keep(call, store_key_user(free_space(call), space_left(call), id));
+}
+
+static const char *key_user_rooms(struct store_call *call, uint64_t id)
+{
+    return keep(call, store_key_user_rooms(free_space(call), space_left(call), id));
+}
+
+static const char *key_username(struct store_call *call, const char *name)
+{
+    if (!name)
+        return NULL;
+    return keep(call, store_key_username(free_space(call), space_left(call), name, strlen(name)));
+}
+
+static const char *key_room(struct store_call *call, const char *room_id)
+{
+    return keep(call, store_key_room(free_space(call), space_left(call), room_id));
+}
+
+static const char *key_room_name(struct store_call *call, const char *room_id)
+{
+    return keep(call, store_key_room_name(free_space(call), space_left(call), room_id));
+}
+
+static const char *key_presence(struct store_call *call, const char *server_id)
+{
+    if (!server_id)
+        return NULL;
+    return keep(call, store_key_presence(free_space(call), space_left(call), server_id));
+}
+
+static const char *key_message_rate(struct store_call *call, uint64_t user_id)
+{
+    return keep(call, store_key_message_rate(free_space(call), space_left(call), user_id));
+}
+
+/* The two failed-login counters of an attempt: by name, then by address. */
+static void add_login_fail_keys(struct store_call *call, const char *username,
+                                const char *client_addr)
+{
+    if (!username || !client_addr) {
+        call->failed = true;
+        return;
+    }
+    add_key(call, keep(call, store_key_login_fails_user(free_space(call), space_left(call),
+                                                        username, strlen(username))));
+    add_key(call, keep(call, store_key_login_fails_addr(free_space(call), space_left(call),
+                                                        client_addr)));
+}
+
+int store_call_session(struct store_call *call, const char *session_key, unsigned ttl_s)
+{
+    call_begin(call, SCRIPT_SESSION);
+    add_key(call, session_key);
+    add_arg(call, stored_u64(call, ttl_s));
+    return call_end(call);
+}
+
+int store_call_login_lookup(struct store_call *call, const struct store_login_lookup_params *p)
+{
+    call_begin(call, SCRIPT_LOGIN_LOOKUP);
+    add_key(call, key_username(call, p->username));
+    add_login_fail_keys(call, p->username, p->client_addr);
+    add_arg(call, stored_u64(call, p->max_fails_user));
+    add_arg(call, stored_u64(call, p->max_fails_addr));
+    add_arg(call, stored_u64(call, p->window_s));
+    return call_end(call);
+}
+
+int store_call_login_release(struct store_call *call, const char *username, const char *client_addr)
+{
+    call_begin(call, SCRIPT_LOGIN_RELEASE);
+    add_login_fail_keys(call, username, client_addr);
+    return call_end(call);
+}
+
+int store_call_register(struct store_call *call, const char *username, const char *password_hash)
+{
+    call_begin(call, SCRIPT_REGISTER);
+    add_key(call, key_username(call, username));
+    add_key(call, STORE_KEY_TOTAL_USERS);
+    add_arg(call, username);
+    add_arg(call, password_hash);
+    return call_end(call);
+}
+
+int store_call_rehash(struct store_call *call, const struct store_rehash_params *p)
+{
+    call_begin(call, SCRIPT_REHASH);
+    add_key(call, key_user(call, p->user_id));
+    add_arg(call, p->old_hash);
+    add_arg(call, p->new_hash);
+    return call_end(call);
+}
+
+int store_call_online_users(struct store_call *call)
+{
+    call_begin(call, SCRIPT_ONLINE_USERS);
+    add_key(call, STORE_KEY_ONLINE_USERS);
+    return call_end(call);
+}
+
+int store_call_users(struct store_call *call, const uint64_t *ids, size_t count)
+{
+    call_begin(call, SCRIPT_USERS);
+    add_key(call, STORE_KEY_ONLINE_USERS);
+    if (count == 0 || count > STORE_CALL_USERS_MAX)
+        call->failed = true;
+    for (size_t i = 0; !call->failed && i < count; i++)
+        add_arg(call, stored_u64(call, ids[i]));
+    return call_end(call);
+}
+
+int store_call_rooms(struct store_call *call, uint64_t user_id)
+{
+    call_begin(call, SCRIPT_ROOMS);
+    add_key(call, key_user_rooms(call, user_id));
+    return call_end(call);
+}
+
+int store_call_history(struct store_call *call, const struct store_history_params *p)
+{
+    call_begin(call, SCRIPT_HISTORY);
+    if (!p->room || p->offset < 0 || p->size < 1 || p->size > LONG_MAX - p->offset) {
+        call->failed = true;
+        return call_end(call);
+    }
+    add_key(call, key_room(call, p->room->id));
+    add_key(call, key_user_rooms(call, p->user_id));
+    add_arg(call, p->room->id);
+    add_flag(call, store_room_is_private_member(p->room, p->user_id));
+    add_arg(call, stored_printf(call, "%ld", p->offset));
+    add_arg(call, stored_printf(call, "%ld", p->offset + p->size - 1));
+    return call_end(call);
+}
+
+int store_call_create_private(struct store_call *call, const struct room_ref *room)
+{
+    call_begin(call, SCRIPT_CREATE_PRIVATE);
+    if (!room || room->kind != ROOM_PRIVATE) {
+        call->failed = true;
+        return call_end(call);
+    }
+    add_key(call, key_user(call, room->a));
+    add_key(call, key_user(call, room->b));
+    add_key(call, key_user_rooms(call, room->a));
+    add_key(call, key_user_rooms(call, room->b));
+    add_arg(call, room->id);
+    return call_end(call);
+}
+
+int store_call_preload(struct store_call *call, const char *room_id, unsigned count)
+{
+    call_begin(call, SCRIPT_PRELOAD);
+    if (!room_id || count < 1) {
+        call->failed = true;
+        return call_end(call);
+    }
+    add_key(call, key_room_name(call, room_id));
+    add_key(call, key_room(call, room_id));
+    add_arg(call, stored_u64(call, count - 1));
+    return call_end(call);
+}
+
+int store_call_socket_open(struct store_call *call, const struct store_socket_open_params *p)
+{
+    call_begin(call, SCRIPT_SOCKET_OPEN);
+    add_key(call, p->session_key);
+    add_key(call, STORE_KEY_ONLINE_USERS);
+    add_key(call, key_presence(call, p->server_id));
+    add_key(call, STORE_KEY_SERVERS);
+    add_arg(call, stored_u64(call, p->session_ttl_s));
+    add_arg(call, p->server_id);
+    add_arg(call, stored_i64(call, p->now_ms));
+    add_arg(call, stored_u64(call, p->presence_ttl_s));
+    return call_end(call);
+}
+
+int store_call_send_message(struct store_call *call, const struct store_send_message_params *p)
+{
+    call_begin(call, SCRIPT_SEND_MESSAGE);
+    const struct room_ref *room = p->room;
+    if (!room) {
+        call->failed = true;
+        return call_end(call);
+    }
+    bool private_room = room->kind == ROOM_PRIVATE;
+    add_key(call, key_room(call, room->id));
+    add_key(call, key_user_rooms(call, p->sender));
+    add_key(call, key_message_rate(call, p->sender));
+    /* The rooms of both users of a private room; unused otherwise. */
+    add_key(call, key_user_rooms(call, private_room ? room->a : p->sender));
+    add_key(call, key_user_rooms(call, private_room ? room->b : p->sender));
+    add_arg(call, room->id);
+    add_flag(call, store_room_is_private_member(room, p->sender));
+    add_arg(call, p->message_json);
+    add_arg(call,
+            stored_printf(call, "%" PRId64 ".%03d", p->sent_ms / 1000, (int)(p->sent_ms % 1000)));
+    add_arg(call, p->envelope);
+    add_arg(call, stored_u64(call, p->per_minute));
+    add_arg(call, p->server_id);
+    add_flag(call, private_room);
+    add_arg(call, stored_u64(call, room->a));
+    add_arg(call, stored_u64(call, room->b));
+    return call_end(call);
+}
+
+int store_call_presence_leave(struct store_call *call, const struct store_presence_leave_params *p)
+{
+    call_begin(call, SCRIPT_PRESENCE_LEAVE);
+    add_key(call, key_presence(call, p->server_id));
+    add_key(call, STORE_KEY_SERVERS);
+    add_key(call, STORE_KEY_ONLINE_USERS);
+    add_arg(call, p->user_id);
+    add_arg(call, p->server_id);
+    add_arg(call, stored_i64(call, p->now_ms));
+    add_arg(call, stored_i64(call, p->timeout_ms));
+    return call_end(call);
+}
+
+int store_call_heartbeat(struct store_call *call, const struct store_heartbeat_params *p)
+{
+    call_begin(call, SCRIPT_HEARTBEAT);
+    add_key(call, STORE_KEY_SERVERS);
+    add_key(call, key_presence(call, p->server_id));
+    add_key(call, STORE_KEY_ONLINE_USERS);
+    add_arg(call, p->server_id);
+    add_arg(call, stored_i64(call, p->now_ms));
+    add_arg(call, stored_i64(call, p->timeout_ms));
+    add_arg(call, stored_u64(call, p->presence_ttl_s));
+    return call_end(call);
+}
+
+int store_call_server_down(struct store_call *call, const struct store_server_down_params *p)
+{
+    call_begin(call, SCRIPT_SERVER_DOWN);
+    add_key(call, STORE_KEY_SERVERS);
+    add_key(call, STORE_KEY_ONLINE_USERS);
+    add_arg(call, p->server_id);
+    add_arg(call, stored_i64(call, p->now_ms));
+    add_arg(call, stored_i64(call, p->timeout_ms));
+    return call_end(call);
+}
+
+int store_call_eval_argv(const struct store_call *call, const char *argv[STORE_CALL_ARGV_MAX])
+{
+    /* The key count as text, without storage: there are at most a few. */
+    static const char *const counts[] = {"0", "1", "2", "3", "4", "5"};
+    _Static_assert(sizeof counts / sizeof *counts == STORE_CALL_KEYS_MAX + 1,
+                   "a count for every number of keys");
+    if (call->failed || call->script < 0 || call->script >= SCRIPT_COUNT)
+        return -1;
+    int argc = 0;
+    argv[argc++] = "EVAL";
+    argv[argc++] = store_script_source(call->script);
+    argv[argc++] = counts[call->nkeys];
+    for (int i = 0; i < call->nkeys; i++)
+        argv[argc++] = call->keys[i];
+    for (int i = 0; i < call->nargs; i++)
+        argv[argc++] = call->args[i];
+    return argc;
 }
 
 /* ---- demo data ------------------------------------------------------- */

@@ -20,10 +20,14 @@
 #define STORE_MESSAGE_ID_BYTES 12        /* random bytes of a message id */
 #define STORE_MESSAGE_ID_LEN (STORE_MESSAGE_ID_BYTES * 2)
 
-/* Fixed keys and the pub/sub channel shared with the original servers. */
+/* The pub/sub channel shared with the original servers, named once: the
+ * Lua scripts splice this literal in, C code uses STORE_CHANNEL. */
+#define STORE_CHANNEL_NAME "MESSAGES"
+
+/* Fixed keys and the channel. */
 extern const char STORE_KEY_TOTAL_USERS[];
 extern const char STORE_KEY_ONLINE_USERS[];
-extern const char STORE_CHANNEL[];
+extern const char STORE_CHANNEL[]; /* STORE_CHANNEL_NAME */
 /* Prefix of every key chatd adds for itself (never session:/sess:). */
 extern const char STORE_OWN_PREFIX[];
 /* Live chatd servers: sorted set, member = server id, score = last
@@ -138,6 +142,153 @@ const char *store_script_source(enum store_script s);
 /* The script's SHA-1 as 40 hex characters (static storage, computed once
  * on first use; thread-safe). */
 const char *store_script_sha(enum store_script s);
+
+/* ---- events on the channel --------------------------------------------- */
+
+/* Longest envelope we publish, NUL included: a message of 64 KiB and room
+ * for its JSON escapes. */
+#define STORE_ENVELOPE_MAX (64 * 1024 + 512)
+
+/* The envelope of every event on STORE_CHANNEL, as the original servers
+ * write it: {"serverId":…,"type":…,"data":<data_json>}.  The server id and
+ * type are escaped as JSON strings; data_json is a JSON object, copied as
+ * is.  Returns a malloc'd NUL-terminated string (caller frees) and its
+ * length in *len (when not NULL), or NULL when an argument is missing, the
+ * envelope would reach STORE_ENVELOPE_MAX, or memory ran out.  The scripts
+ * publish the same envelope with their own Lua helper. */
+char *store_envelope(const char *server_id, const char *type, const char *data_json, size_t *len);
+
+/* ---- script calls ------------------------------------------------------ */
+
+/* One script call, built by the store_call_… function of its script, so
+ * that only this module knows the order of a script's KEYS and ARGV.
+ * Keys and numbers are formatted into the call's own storage; strings the
+ * caller passes (server id, message JSON, hashes…) are pointed to, so
+ * they must outlive the sending.  Do not copy a call: its pointers may
+ * point into its own storage. */
+#define STORE_CALL_USERS_MAX 100 /* ids one SCRIPT_USERS call looks up */
+#define STORE_CALL_KEYS_MAX 5
+#define STORE_CALL_ARGS_MAX STORE_CALL_USERS_MAX
+#define STORE_CALL_STORAGE (STORE_CALL_KEYS_MAX * STORE_KEY_MAX + STORE_CALL_ARGS_MAX * 24)
+/* EVAL source nkeys keys… args… */
+#define STORE_CALL_ARGV_MAX (3 + STORE_CALL_KEYS_MAX + STORE_CALL_ARGS_MAX)
+
+struct store_call {
+    enum store_script script;
+    int nkeys, nargs;
+    const char *keys[STORE_CALL_KEYS_MAX];
+    const char *args[STORE_CALL_ARGS_MAX];
+    bool failed; /* an argument was missing or did not fit */
+    size_t used; /* bytes of storage taken */
+    char storage[STORE_CALL_STORAGE];
+};
+
+/* Every builder returns 0, or -1 when an argument is missing or invalid
+ * or does not fit (the call must not be sent then). */
+
+/* SCRIPT_SESSION: the user of a session key, renewing it when half spent. */
+int store_call_session(struct store_call *call, const char *session_key, unsigned ttl_s);
+
+struct store_login_lookup_params {
+    const char *username; /* validated, NUL-terminated */
+    const char *client_addr;
+    unsigned max_fails_user, max_fails_addr;
+    unsigned window_s; /* how long failed attempts count */
+};
+/* SCRIPT_LOGIN_LOOKUP: counts the attempt against both limits. */
+int store_call_login_lookup(struct store_call *call, const struct store_login_lookup_params *p);
+
+/* SCRIPT_LOGIN_RELEASE: uncounts an attempt of username from client_addr. */
+int store_call_login_release(struct store_call *call, const char *username,
+                             const char *client_addr);
+
+/* SCRIPT_REGISTER: a new user, unless the name was taken meanwhile. */
+int store_call_register(struct store_call *call, const char *username, const char *password_hash);
+
+struct store_rehash_params {
+    uint64_t user_id;
+    const char *old_hash; /* replaced only if still stored */
+    const char *new_hash;
+};
+/* SCRIPT_REHASH */
+int store_call_rehash(struct store_call *call, const struct store_rehash_params *p);
+
+/* SCRIPT_ONLINE_USERS */
+int store_call_online_users(struct store_call *call);
+
+/* SCRIPT_USERS: 1..STORE_CALL_USERS_MAX ids. */
+int store_call_users(struct store_call *call, const uint64_t *ids, size_t count);
+
+/* SCRIPT_ROOMS: the rooms of a user. */
+int store_call_rooms(struct store_call *call, uint64_t user_id);
+
+struct store_history_params {
+    const struct room_ref *room;
+    uint64_t user_id; /* who asks: must be a member */
+    long offset;      /* >= 0, from the newest */
+    long size;        /* >= 1 */
+};
+/* SCRIPT_HISTORY */
+int store_call_history(struct store_call *call, const struct store_history_params *p);
+
+/* SCRIPT_CREATE_PRIVATE: a private room into both users' sets. */
+int store_call_create_private(struct store_call *call, const struct room_ref *room);
+
+/* SCRIPT_PRELOAD: a named room's name and its newest count (>= 1) messages. */
+int store_call_preload(struct store_call *call, const char *room_id, unsigned count);
+
+struct store_socket_open_params {
+    const char *session_key;
+    const char *server_id; /* this server */
+    unsigned session_ttl_s;
+    int64_t now_ms;
+    unsigned presence_ttl_s;
+};
+/* SCRIPT_SOCKET_OPEN */
+int store_call_socket_open(struct store_call *call, const struct store_socket_open_params *p);
+
+struct store_send_message_params {
+    const struct room_ref *room;
+    uint64_t sender;
+    const char *message_json; /* store_message_encode's */
+    const char *envelope;     /* store_envelope(server_id, "message", message_json) */
+    int64_t sent_ms;          /* the score: keeps the order within a second */
+    unsigned per_minute;      /* the sender's rate limit */
+    const char *server_id;    /* this server */
+};
+/* SCRIPT_SEND_MESSAGE */
+int store_call_send_message(struct store_call *call, const struct store_send_message_params *p);
+
+struct store_presence_leave_params {
+    const char *server_id; /* this server */
+    const char *user_id;   /* as counted by SCRIPT_SOCKET_OPEN */
+    int64_t now_ms;
+    int64_t timeout_ms; /* servers silent this long are dead */
+};
+/* SCRIPT_PRESENCE_LEAVE: one socket of a user left this server. */
+int store_call_presence_leave(struct store_call *call, const struct store_presence_leave_params *p);
+
+struct store_heartbeat_params {
+    const char *server_id; /* this server */
+    int64_t now_ms;
+    int64_t timeout_ms; /* servers silent this long are dead */
+    unsigned presence_ttl_s;
+};
+/* SCRIPT_HEARTBEAT */
+int store_call_heartbeat(struct store_call *call, const struct store_heartbeat_params *p);
+
+struct store_server_down_params {
+    const char *server_id; /* this server */
+    int64_t now_ms;
+    int64_t timeout_ms; /* servers silent this long are dead */
+};
+/* SCRIPT_SERVER_DOWN */
+int store_call_server_down(struct store_call *call, const struct store_server_down_params *p);
+
+/* The call as an EVAL command (for blocking connections, which load no
+ * scripts): fills argv with EVAL, the source, the number of keys, the keys
+ * and the args.  Returns argc, or -1 for a call whose build failed. */
+int store_call_eval_argv(const struct store_call *call, const char *argv[STORE_CALL_ARGV_MAX]);
 
 /* Demo data: the users, the General room, one private room for every
  * pair with greetings, five messages in General. */

@@ -1,5 +1,6 @@
 /* Unit tests of the data model: key names, ids, rooms, validation, the
- * message format (ours and the originals'), scripts and demo seeding. */
+ * message format (ours and the originals'), scripts, the channel's
+ * envelope, script calls and demo seeding. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -230,6 +231,310 @@ static void test_scripts(void **state)
     }
 }
 
+/* ---- the channel's envelope ------------------------------------------- */
+
+static void test_envelope(void **state)
+{
+    (void)state;
+    size_t len = 0;
+    char *e = store_envelope("srv-1", "message", "{\"a\":1}", &len);
+    assert_string_equal(e, "{\"serverId\":\"srv-1\",\"type\":\"message\",\"data\":{\"a\":1}}");
+    assert_int_equal(len, strlen(e));
+    free(e);
+
+    /* Whatever the server id holds, the envelope stays JSON with that id. */
+    e = store_envelope("a\"b\\c\n\x01", "typing", "{}", NULL);
+    assert_string_equal(e, "{\"serverId\":\"a\\\"b\\\\c\\u000a\\u0001\",\"type\":\"typing\","
+                           "\"data\":{}}");
+    cJSON *parsed = cJSON_Parse(e);
+    assert_string_equal(cJSON_GetObjectItem(parsed, "serverId")->valuestring, "a\"b\\c\n\x01");
+    cJSON_Delete(parsed);
+    free(e);
+
+    assert_null(store_envelope(NULL, "message", "{}", NULL));
+    assert_null(store_envelope("s", NULL, "{}", NULL));
+    assert_null(store_envelope("s", "message", NULL, NULL));
+    assert_null(store_envelope("s", "message", "", NULL));
+}
+
+static void test_envelope_bound(void **state)
+{
+    (void)state;
+    /* The envelope of data X is {"serverId":"s","type":"t","data":X}. */
+    const size_t frame = strlen("{\"serverId\":\"s\",\"type\":\"t\",\"data\":}");
+    char *data = malloc(STORE_ENVELOPE_MAX);
+    assert_non_null(data);
+    size_t fits = STORE_ENVELOPE_MAX - 1 - frame;
+    memset(data, '1', fits + 1);
+    data[fits] = '\0';
+    size_t len;
+    char *e = store_envelope("s", "t", data, &len);
+    assert_non_null(e);
+    assert_int_equal(len, STORE_ENVELOPE_MAX - 1);
+    free(e);
+    data[fits] = '1';
+    data[fits + 1] = '\0';
+    assert_null(store_envelope("s", "t", data, NULL));
+    free(data);
+}
+
+/* ---- scripts ------------------------------------------------------------- */
+
+static size_t count_of(const char *s, const char *needle)
+{
+    size_t n = 0;
+    for (const char *p = s; (p = strstr(p, needle)); p += strlen(needle))
+        n++;
+    return n;
+}
+
+/* Every script that publishes does it through one prelude at its start,
+ * the only place the channel is named. */
+static void test_scripts_publish_through_the_prelude(void **state)
+{
+    (void)state;
+    assert_string_equal(STORE_CHANNEL, STORE_CHANNEL_NAME);
+    const char *quoted = "'" STORE_CHANNEL_NAME "'";
+    const char *first = NULL;
+    size_t prelude_end = 0;
+    int publishing = 0;
+    for (int s = 0; s < SCRIPT_COUNT; s++) {
+        const char *src = store_script_source(s);
+        size_t publishes = count_of(src, "PUBLISH");
+        assert_int_equal(count_of(src, STORE_CHANNEL_NAME), publishes);
+        if (!publishes)
+            continue;
+        publishing++;
+        assert_int_equal(publishes, 1);
+        assert_int_equal(count_of(src, quoted), 1);
+        size_t at = (size_t)(strstr(src, quoted) - src);
+        if (!first) {
+            first = src;
+            prelude_end = at;
+        }
+        /* The same prelude, in the same place, in each. */
+        assert_int_equal(at, prelude_end);
+        assert_memory_equal(src, first, at);
+    }
+    /* socket open, message, leave, heartbeat, server down */
+    assert_int_equal(publishing, 5);
+}
+
+/* ---- script calls: each builder puts each value where its script reads it */
+
+static void expect_strings(const char *const *got, int n, const char *const *want, int want_n)
+{
+    assert_int_equal(n, want_n);
+    for (int i = 0; i < n; i++)
+        assert_string_equal(got[i], want[i]);
+}
+
+#define EXPECT_KEYS(call, ...)                                                                     \
+    expect_strings((call)->keys, (call)->nkeys, (const char *const[]){__VA_ARGS__},                \
+                   (int)(sizeof((const char *const[]){__VA_ARGS__}) / sizeof(const char *)))
+#define EXPECT_ARGS(call, ...)                                                                     \
+    expect_strings((call)->args, (call)->nargs, (const char *const[]){__VA_ARGS__},                \
+                   (int)(sizeof((const char *const[]){__VA_ARGS__}) / sizeof(const char *)))
+
+static void test_call_session_and_login(void **state)
+{
+    (void)state;
+    struct store_call call;
+    assert_int_equal(store_call_session(&call, "chatd:session:ab", 604800), 0);
+    assert_int_equal(call.script, SCRIPT_SESSION);
+    EXPECT_KEYS(&call, "chatd:session:ab");
+    EXPECT_ARGS(&call, "604800");
+
+    struct store_login_lookup_params lookup = {.username = "Joe",
+                                               .client_addr = "::1",
+                                               .max_fails_user = 5,
+                                               .max_fails_addr = 50,
+                                               .window_s = 900};
+    assert_int_equal(store_call_login_lookup(&call, &lookup), 0);
+    assert_int_equal(call.script, SCRIPT_LOGIN_LOOKUP);
+    EXPECT_KEYS(&call, "username:Joe", "chatd:loginfail:user:Joe", "chatd:loginfail:addr:::1");
+    EXPECT_ARGS(&call, "5", "50", "900");
+
+    assert_int_equal(store_call_login_release(&call, "Joe", "::1"), 0);
+    assert_int_equal(call.script, SCRIPT_LOGIN_RELEASE);
+    EXPECT_KEYS(&call, "chatd:loginfail:user:Joe", "chatd:loginfail:addr:::1");
+    assert_int_equal(call.nargs, 0);
+
+    assert_int_equal(store_call_register(&call, "Joe", "$argon2id$x"), 0);
+    assert_int_equal(call.script, SCRIPT_REGISTER);
+    EXPECT_KEYS(&call, "username:Joe", "total_users");
+    EXPECT_ARGS(&call, "Joe", "$argon2id$x");
+
+    struct store_rehash_params rehash = {.user_id = 7, .old_hash = "$2b$old", .new_hash = "$new"};
+    assert_int_equal(store_call_rehash(&call, &rehash), 0);
+    assert_int_equal(call.script, SCRIPT_REHASH);
+    EXPECT_KEYS(&call, "user:7");
+    EXPECT_ARGS(&call, "$2b$old", "$new");
+
+    /* Missing or oversized input fails the call instead of sending half. */
+    assert_int_equal(store_call_session(&call, NULL, 1), -1);
+    lookup.client_addr = NULL;
+    assert_int_equal(store_call_login_lookup(&call, &lookup), -1);
+    char long_name[STORE_USERNAME_MAX_BYTES + 2];
+    memset(long_name, 'x', sizeof long_name - 1);
+    long_name[sizeof long_name - 1] = '\0';
+    assert_int_equal(store_call_register(&call, long_name, "h"), -1);
+    assert_int_equal(store_call_login_release(&call, long_name, "::1"), -1);
+}
+
+static void test_call_users_and_rooms(void **state)
+{
+    (void)state;
+    struct store_call call;
+    assert_int_equal(store_call_online_users(&call), 0);
+    assert_int_equal(call.script, SCRIPT_ONLINE_USERS);
+    EXPECT_KEYS(&call, "online_users");
+    assert_int_equal(call.nargs, 0);
+
+    const uint64_t ids[] = {3, 1, STORE_ID_MAX};
+    assert_int_equal(store_call_users(&call, ids, 3), 0);
+    assert_int_equal(call.script, SCRIPT_USERS);
+    EXPECT_KEYS(&call, "online_users");
+    EXPECT_ARGS(&call, "3", "1", "9007199254740991");
+    uint64_t many[STORE_CALL_USERS_MAX + 1];
+    for (size_t i = 0; i < STORE_CALL_USERS_MAX + 1; i++)
+        many[i] = STORE_ID_MAX - i;
+    assert_int_equal(store_call_users(&call, many, STORE_CALL_USERS_MAX), 0);
+    assert_int_equal(call.nargs, STORE_CALL_USERS_MAX);
+    assert_string_equal(call.args[STORE_CALL_USERS_MAX - 1], "9007199254740892");
+    assert_int_equal(store_call_users(&call, many, STORE_CALL_USERS_MAX + 1), -1);
+    assert_int_equal(store_call_users(&call, many, 0), -1);
+
+    assert_int_equal(store_call_rooms(&call, 4), 0);
+    assert_int_equal(call.script, SCRIPT_ROOMS);
+    EXPECT_KEYS(&call, "user:4:rooms");
+    assert_int_equal(call.nargs, 0);
+
+    struct room_ref general, private_room;
+    store_room_parse("0", 1, &general);
+    store_room_private(5, 2, &private_room);
+    struct store_history_params history = {
+        .room = &general, .user_id = 2, .offset = 30, .size = 15};
+    assert_int_equal(store_call_history(&call, &history), 0);
+    assert_int_equal(call.script, SCRIPT_HISTORY);
+    EXPECT_KEYS(&call, "room:0", "user:2:rooms");
+    EXPECT_ARGS(&call, "0", "0", "30", "44");
+    history.room = &private_room;
+    assert_int_equal(store_call_history(&call, &history), 0);
+    EXPECT_KEYS(&call, "room:2:5", "user:2:rooms");
+    EXPECT_ARGS(&call, "2:5", "1", "30", "44"); /* a member by the room's id */
+    history.offset = -1;
+    assert_int_equal(store_call_history(&call, &history), -1);
+    history.offset = 0;
+    history.size = 0;
+    assert_int_equal(store_call_history(&call, &history), -1);
+
+    assert_int_equal(store_call_create_private(&call, &private_room), 0);
+    assert_int_equal(call.script, SCRIPT_CREATE_PRIVATE);
+    EXPECT_KEYS(&call, "user:2", "user:5", "user:2:rooms", "user:5:rooms");
+    EXPECT_ARGS(&call, "2:5");
+    assert_int_equal(store_call_create_private(&call, &general), -1);
+
+    assert_int_equal(store_call_preload(&call, "0", 20), 0);
+    assert_int_equal(call.script, SCRIPT_PRELOAD);
+    EXPECT_KEYS(&call, "room:0:name", "room:0");
+    EXPECT_ARGS(&call, "19");
+    assert_int_equal(store_call_preload(&call, "0", 0), -1);
+}
+
+static void test_call_socket_and_message(void **state)
+{
+    (void)state;
+    struct store_call call;
+    struct store_socket_open_params open = {.session_key = "chatd:session:ab",
+                                            .server_id = "srv",
+                                            .session_ttl_s = 3600,
+                                            .now_ms = 1795868576123,
+                                            .presence_ttl_s = 600};
+    assert_int_equal(store_call_socket_open(&call, &open), 0);
+    assert_int_equal(call.script, SCRIPT_SOCKET_OPEN);
+    EXPECT_KEYS(&call, "chatd:session:ab", "online_users", "chatd:presence:srv", "chatd:servers");
+    EXPECT_ARGS(&call, "3600", "srv", "1795868576123", "600");
+
+    struct room_ref general, private_room;
+    store_room_parse("0", 1, &general);
+    store_room_private(1, 2, &private_room);
+    struct store_send_message_params send = {.room = &private_room,
+                                             .sender = 1,
+                                             .message_json = "{\"m\":1}",
+                                             .envelope = "{\"e\":1}",
+                                             .sent_ms = 1795868576007,
+                                             .per_minute = 30,
+                                             .server_id = "srv"};
+    assert_int_equal(store_call_send_message(&call, &send), 0);
+    assert_int_equal(call.script, SCRIPT_SEND_MESSAGE);
+    EXPECT_KEYS(&call, "room:1:2", "user:1:rooms", "chatd:ratelimit:msg:1", "user:1:rooms",
+                "user:2:rooms");
+    EXPECT_ARGS(&call, "1:2", "1", "{\"m\":1}", "1795868576.007", "{\"e\":1}", "30", "srv", "1",
+                "1", "2");
+    /* A named room: membership by the sender's set, no second user. */
+    send.room = &general;
+    send.sender = 3;
+    assert_int_equal(store_call_send_message(&call, &send), 0);
+    EXPECT_KEYS(&call, "room:0", "user:3:rooms", "chatd:ratelimit:msg:3", "user:3:rooms",
+                "user:3:rooms");
+    EXPECT_ARGS(&call, "0", "0", "{\"m\":1}", "1795868576.007", "{\"e\":1}", "30", "srv", "0", "0",
+                "0");
+    send.envelope = NULL;
+    assert_int_equal(store_call_send_message(&call, &send), -1);
+}
+
+static void test_call_presence(void **state)
+{
+    (void)state;
+    struct store_call call;
+    struct store_presence_leave_params leave = {
+        .server_id = "srv", .user_id = "4", .now_ms = 1000, .timeout_ms = 30000};
+    assert_int_equal(store_call_presence_leave(&call, &leave), 0);
+    assert_int_equal(call.script, SCRIPT_PRESENCE_LEAVE);
+    EXPECT_KEYS(&call, "chatd:presence:srv", "chatd:servers", "online_users");
+    EXPECT_ARGS(&call, "4", "srv", "1000", "30000");
+
+    struct store_heartbeat_params beat = {
+        .server_id = "srv", .now_ms = 2000, .timeout_ms = 30000, .presence_ttl_s = 600};
+    assert_int_equal(store_call_heartbeat(&call, &beat), 0);
+    assert_int_equal(call.script, SCRIPT_HEARTBEAT);
+    EXPECT_KEYS(&call, "chatd:servers", "chatd:presence:srv", "online_users");
+    EXPECT_ARGS(&call, "srv", "2000", "30000", "600");
+
+    struct store_server_down_params down = {
+        .server_id = "srv", .now_ms = 3000, .timeout_ms = 30000};
+    assert_int_equal(store_call_server_down(&call, &down), 0);
+    assert_int_equal(call.script, SCRIPT_SERVER_DOWN);
+    EXPECT_KEYS(&call, "chatd:servers", "online_users");
+    EXPECT_ARGS(&call, "srv", "3000", "30000");
+
+    /* A server id too long for a key fails the call. */
+    char long_id[STORE_KEY_MAX + 1];
+    memset(long_id, 's', sizeof long_id - 1);
+    long_id[sizeof long_id - 1] = '\0';
+    beat.server_id = long_id;
+    assert_int_equal(store_call_heartbeat(&call, &beat), -1);
+}
+
+static void test_call_eval_argv(void **state)
+{
+    (void)state;
+    struct store_call call;
+    struct store_server_down_params down = {.server_id = "srv", .now_ms = 3, .timeout_ms = 4};
+    assert_int_equal(store_call_server_down(&call, &down), 0);
+    const char *argv[STORE_CALL_ARGV_MAX];
+    assert_int_equal(store_call_eval_argv(&call, argv), 8);
+    assert_string_equal(argv[0], "EVAL");
+    assert_ptr_equal(argv[1], store_script_source(SCRIPT_SERVER_DOWN));
+    assert_string_equal(argv[2], "2");
+    const char *rest[] = {"chatd:servers", "online_users", "srv", "3", "4"};
+    expect_strings(argv + 3, 5, rest, 5);
+    down.server_id = NULL;
+    assert_int_equal(store_call_server_down(&call, &down), -1);
+    assert_int_equal(store_call_eval_argv(&call, argv), -1);
+}
+
 /* Collects the seeding commands. */
 struct seed_log {
     int commands, zadds, sadds, sets, hsets;
@@ -322,6 +627,14 @@ int main(void)
         cmocka_unit_test(test_message_encode),
         cmocka_unit_test(test_message_legacy),
         cmocka_unit_test(test_scripts),
+        cmocka_unit_test(test_envelope),
+        cmocka_unit_test(test_envelope_bound),
+        cmocka_unit_test(test_scripts_publish_through_the_prelude),
+        cmocka_unit_test(test_call_session_and_login),
+        cmocka_unit_test(test_call_users_and_rooms),
+        cmocka_unit_test(test_call_socket_and_message),
+        cmocka_unit_test(test_call_presence),
+        cmocka_unit_test(test_call_eval_argv),
         cmocka_unit_test(test_seed),
         cmocka_unit_test(test_seed_stops_on_error),
     };
