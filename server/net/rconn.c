@@ -356,3 +356,12 @@ const char *rconn_str(const redisReply *reply, size_t *len)
         *len = reply->len;
     return reply->str;
 }
+
+int rconn_call(struct rconn *r, const struct store_call *call, rconn_cb *cb, void *priv)
+{
+    if (call->failed)
+        return -1;
+    /* rconn_script only reads the arrays. */
+    return rconn_script(r, call->script, cb, priv, call->nkeys, (const char **)call->keys,
+                        call->nargs, (const char **)call->args);
+}

@@ -52,4 +52,8 @@ bool rconn_is_error(const redisReply *reply);
 /* The reply as a string (STRING or STATUS), NULL otherwise. */
 const char *rconn_str(const redisReply *reply, size_t *len);
 
+/* Sends a script call built by store.h's store_call_… (EVALSHA).  As
+ * rconn_command; -1 also for a call whose build failed. */
+int rconn_call(struct rconn *r, const struct store_call *call, rconn_cb *cb, void *priv);
+
 #endif
