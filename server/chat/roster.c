@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "engine.h"
+#include "eio_session.h"
 #include "log.h"
 #include "strmap.h"
 

@@ -130,7 +130,7 @@ static void not_found(struct http_req *req)
     http_respond_error(req, MHD_HTTP_NOT_FOUND, "Not found");
 }
 
-static struct engine *echo_engine(const char *path, const struct engine_handlers *h)
+static struct engine *echo_engine(const char *path, const struct eio_handlers *h)
 {
     struct engine_options opt = {
         .path = path,
@@ -166,7 +166,7 @@ int main(int argc, char **argv)
     };
     struct sio_server *sio = sio_server_new(
         &app_sio, &(struct sio_server_options){.connect_timeout_ms = CONNECT_TIMEOUT_MS});
-    struct engine_handlers eio_handlers = {.on_message = eio_echo};
+    struct eio_handlers eio_handlers = {.on_message = eio_echo};
     struct app app = {.cfg = &cfg, .dispatch = not_found, .without_redis = true};
     app.engines[0] = echo_engine("/engine.io/", &eio_handlers);
     app.engines[1] = sio ? echo_engine("/socket.io/", sio_server_handlers(sio)) : NULL;

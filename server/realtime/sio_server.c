@@ -21,7 +21,7 @@ enum socket_state { SOCKET_CONNECTING, SOCKET_CONNECTED, SOCKET_GONE };
 struct sio_server {
     struct sio_app app;
     struct sio_server_options opt;
-    struct engine_handlers handlers;
+    struct eio_handlers handlers;
 };
 
 /* A client's Socket.IO state: the engine session's data, guarded by its
@@ -83,6 +83,20 @@ void *sio_socket_data(const struct sio_socket *s)
 void sio_socket_set_data(struct sio_socket *s, void *data)
 {
     s->data = data;
+}
+
+int sio_socket_with_data(struct sio_socket *s, sio_data_fn *fn, void *arg)
+{
+    int rc = -1;
+    sio_socket_ref(s); /* fn may disconnect it */
+    eio_session_lock(s->es);
+    if (s->client && s->state != SOCKET_GONE) {
+        fn(arg, s, &s->data);
+        rc = 0;
+    }
+    eio_session_unlock(s->es);
+    sio_socket_unref(s);
+    return rc;
 }
 
 void *sio_client_data(const struct sio_socket *s)
@@ -475,7 +489,7 @@ struct sio_server *sio_server_new(const struct sio_app *app, const struct sio_se
         return NULL;
     srv->app = *app;
     srv->opt = *opt;
-    srv->handlers = (struct engine_handlers){
+    srv->handlers = (struct eio_handlers){
         .on_open = on_open,
         .on_message = on_message,
         .on_close = on_close,
@@ -490,7 +504,7 @@ void sio_server_free(struct sio_server *srv)
     free(srv);
 }
 
-const struct engine_handlers *sio_server_handlers(struct sio_server *srv)
+const struct eio_handlers *sio_server_handlers(struct sio_server *srv)
 {
     return &srv->handlers;
 }

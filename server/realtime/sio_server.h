@@ -14,7 +14,7 @@
 
 #include <cjson/cJSON.h>
 
-#include "engine.h"
+#include "eio_session.h"
 
 struct http_req;
 struct sio_socket;
@@ -53,11 +53,11 @@ struct sio_server_options {
     unsigned connect_timeout_ms; /* a client without a namespace is closed */
 };
 
-/* Builds the engine handlers that run app over Socket.IO.  The returned
+/* Builds the Engine.IO handlers that run app over Socket.IO.  The returned
  * server must outlive the engine.  NULL on OOM. */
 struct sio_server *sio_server_new(const struct sio_app *app, const struct sio_server_options *opt);
 void sio_server_free(struct sio_server *srv);
-const struct engine_handlers *sio_server_handlers(struct sio_server *srv);
+const struct eio_handlers *sio_server_handlers(struct sio_server *srv);
 
 /* Sockets. */
 void sio_socket_ref(struct sio_socket *s);
@@ -68,9 +68,19 @@ const char *sio_socket_id(const struct sio_socket *s);
 void *sio_client_data(const struct sio_socket *s);
 /* The Engine.IO session under the socket (for broadcasts). */
 struct eio_session *sio_socket_session(const struct sio_socket *s);
-/* The application's own pointer for this socket. */
+/* The application's own pointer for this socket, guarded by the socket's
+ * lock: read or set it only inside a callback of struct sio_app (which runs
+ * with that lock held) or inside sio_socket_with_data. */
 void *sio_socket_data(const struct sio_socket *s);
 void sio_socket_set_data(struct sio_socket *s, void *data);
+
+/* Runs fn(arg, s, &data) with the socket's lock held, while the socket is
+ * still connecting or connected: how the application reaches its
+ * per-socket state from anywhere else (a Redis reply on another worker), so
+ * that a disconnect cannot free that state meanwhile.  fn may call any
+ * function here.  0 when fn ran, -1 when the socket is gone (fn not run). */
+typedef void sio_data_fn(void *arg, struct sio_socket *s, void **data);
+int sio_socket_with_data(struct sio_socket *s, sio_data_fn *fn, void *arg);
 
 /* Answers a pending CONNECT.  0, or -1 when the socket was not connecting
  * (its client left meanwhile): nothing is sent then. */

@@ -1,21 +1,27 @@
-/* engine_ws: the WebSocket transport of Engine.IO.  A WebSocket lives on the
- * worker whose daemon upgraded it; it either carries a session from the
- * start (no sid) or probes and then takes over a polling session. */
-#include "engine_impl.h"
+/* eio_websocket: the WebSocket transport (see eio_websocket.h). */
+#include "eio_websocket.h"
 
 #include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <unistd.h>
 
+#include <microhttpd.h>
+
+#include "eio_http.h"
+#include "eio_transport.h"
 #include "http.h"
 #include "log.h"
-#include "metrics.h"
+#include "outpkt.h"
+#include "outq.h"
+#include "timerheap.h"
+#include "worker.h"
 #include "ws.h"
 
 #define WS_READ_CHUNK (16 * 1024)
@@ -33,7 +39,7 @@
 #define WS_LINGER_MS 1000
 
 struct eio_ws {
-    struct engine *engine;
+    struct eio_transport transport;
     struct worker *worker;
     struct eio_session *s; /* a reference */
     struct watcher watch;
@@ -72,13 +78,25 @@ static void queue_control(struct eio_ws *ws, enum ws_opcode op, const void *payl
     }
 }
 
-/* Queues an Engine.IO packet straight on the socket (probe answers). */
+/* Queues an Engine.IO packet's frame straight on the socket. */
 static void queue_packet(struct eio_ws *ws, struct sbuf *b)
 {
-    const uint8_t *d = sbuf_data(b);
-    size_t h = d[0];
-    outq_push_slice(&ws->wq, b, OUTPKT_HEAD - h, sbuf_len(b) - OUTPKT_HEAD + h);
+    size_t off, len;
+    outpkt_ws_frame(b, &off, &len);
+    outq_push_slice(&ws->wq, b, off, len);
 }
+
+/* A batch's callback: the socket's queue takes WS_QUEUE_HIGH at a time. */
+static bool take_packet(void *ctx, struct sbuf *b)
+{
+    struct eio_ws *ws = ctx;
+    if (outq_bytes(&ws->wq) >= WS_QUEUE_HIGH)
+        return false;
+    queue_packet(ws, b);
+    return true;
+}
+
+static void ws_wake(struct eio_transport *t);
 
 static void update_interest(struct eio_ws *ws)
 {
@@ -102,8 +120,6 @@ static void flush(struct eio_ws *ws)
 }
 
 /* Moves what the session queued onto the socket, and finishes a closing
- * session.  Worker thread. */
-/* Moves what the session queued onto the socket, and finishes a closing
  * session.  The socket's own queue takes WS_QUEUE_HIGH at a time: when the
  * socket swallows that whole, the next part follows at once (a few rounds
  * here, then a wake-up of our own, so one busy socket cannot hog the loop);
@@ -113,28 +129,13 @@ static void pump(struct eio_ws *ws)
     for (int round = 0; round < WS_PUMP_ROUNDS; round++) {
         if (ws->closed || !ws->connected)
             return;
-        struct eio_session *s = ws->s;
-        bool done = false, more = false;
-        pthread_mutex_lock(&s->out_lock);
-        if (s->aborted) {
-            pthread_mutex_unlock(&s->out_lock);
+        bool more;
+        enum eio_batch r = eio_session_ws_take(ws->s, &ws->transport, take_packet, ws, &more);
+        if (r == EIO_BATCH_ABORT) {
             ws_close(ws, 0); /* a slow consumer: no goodbye it would not read */
             return;
         }
-        if (s->ws != ws) {
-            done = true;
-        } else if (s->upgraded) {
-            struct sbuf *b;
-            while (outq_bytes(&ws->wq) < WS_QUEUE_HIGH && (b = session_take_locked(s))) {
-                queue_packet(ws, b);
-                sbuf_unref(b);
-            }
-            more = s->out_count > 0;
-            done = s->state != SESSION_OPEN && !more;
-        } else {
-            done = s->state != SESSION_OPEN; /* a probe of a session that ended */
-        }
-        pthread_mutex_unlock(&s->out_lock);
+        bool done = r == EIO_BATCH_END || r == EIO_BATCH_DETACHED;
         if (done && !ws->closing) {
             uint8_t payload[2];
             int len = ws_close_payload(WS_CLOSE_NORMAL, NULL, payload, sizeof payload);
@@ -148,9 +149,7 @@ static void pump(struct eio_ws *ws)
             return; /* done, or waiting for EPOLLOUT */
     }
     /* Still more, and the socket keeps up: continue on a later turn. */
-    pthread_mutex_lock(&ws->s->out_lock);
-    ws_wake_locked(ws);
-    pthread_mutex_unlock(&ws->s->out_lock);
+    ws_wake(&ws->transport);
 }
 
 static void on_wake(struct worker *w, struct inbox_item *item)
@@ -167,8 +166,10 @@ static void on_wake(struct worker *w, struct inbox_item *item)
     pump(ws);
 }
 
-void ws_wake_locked(struct eio_ws *ws)
+/* From the session (its out lock held, any thread), or from pump. */
+static void ws_wake(struct eio_transport *t)
 {
+    struct eio_ws *ws = (struct eio_ws *)((char *)t - offsetof(struct eio_ws, transport));
     if (!atomic_exchange(&ws->queued, true))
         worker_post(ws->worker, &ws->item);
 }
@@ -177,37 +178,20 @@ void ws_wake_locked(struct eio_ws *ws)
 
 static void finish_upgrade(struct eio_ws *ws)
 {
-    struct eio_session *s = ws->s;
-    pthread_mutex_lock(&s->out_lock);
-    if (s->state == SESSION_OPEN && s->ws == ws) {
-        s->upgraded = true;
+    if (eio_session_ws_upgrade(ws->s, &ws->transport))
         ws->probing = false;
-        /* The pending poll ends with a noop; what is queued goes here. */
-        s->noop_pending = true;
-        if (s->poll)
-            session_wake_transports_locked(s);
-        metrics_conn_add(METRICS_TRANSPORT_POLLING, -1);
-        metrics_conn_add(METRICS_TRANSPORT_WEBSOCKET, 1);
-    }
-    pthread_mutex_unlock(&s->out_lock);
     pump(ws);
 }
 
 static void probe_input(struct eio_ws *ws, const struct eio_packet *p)
 {
-    struct eio_session *s = ws->s;
     if (p->type == EIO_PING && p->len == 5 && memcmp(p->data, "probe", 5) == 0) {
-        struct sbuf *b = outpkt_text(EIO_PONG, "probe", 5);
+        struct sbuf *b = outpkt_new(EIO_PONG, false, "probe", 5);
         if (b) {
             queue_packet(ws, b);
             sbuf_unref(b);
         }
-        /* End the pending poll, so the client can pause polling. */
-        pthread_mutex_lock(&s->out_lock);
-        s->noop_pending = true;
-        if (s->poll)
-            session_wake_transports_locked(s);
-        pthread_mutex_unlock(&s->out_lock);
+        eio_session_ws_probed(ws->s, &ws->transport);
         flush(ws);
     } else if (p->type == EIO_UPGRADE) {
         finish_upgrade(ws);
@@ -222,21 +206,14 @@ static int on_message(void *ctx, bool binary, const uint8_t *data, size_t len)
     if (binary) {
         eio_decode_binary(data, len, &p);
     } else if (eio_decode_packet((const char *)data, len, &p, NULL, 0) < 0) {
-        session_fail(ws->s, "parse error");
+        eio_session_close(ws->s, "parse error");
         return -1;
     }
     if (ws->probing) {
         probe_input(ws, &p);
         return 0;
     }
-    struct eio_session *s = ws->s;
-    pthread_mutex_lock(&s->in_lock);
-    pthread_mutex_lock(&s->out_lock);
-    bool open = s->state == SESSION_OPEN;
-    pthread_mutex_unlock(&s->out_lock);
-    if (open)
-        session_input(s, ws->worker, &p, true);
-    pthread_mutex_unlock(&s->in_lock);
+    eio_session_receive(ws->s, ws->worker, &p, 1, true);
     return 0;
 }
 
@@ -253,7 +230,7 @@ static void on_peer_close(void *ctx, uint16_t code, const char *reason, size_t l
     (void)len;
     struct eio_ws *ws = ctx;
     if (!ws->probing)
-        session_fail(ws->s, "transport close");
+        eio_session_close(ws->s, "transport close");
 }
 
 static const struct ws_handlers handlers = {
@@ -324,8 +301,6 @@ static void ws_finish(struct eio_ws *ws)
         worker_watch(ws->worker, &ws->watch, 0);
         worker_conn_remove(ws->worker, &ws->conn);
         MHD_upgrade_action(ws->urh, MHD_UPGRADE_ACTION_CLOSE);
-        if (!ws->probing)
-            metrics_conn_add(METRICS_TRANSPORT_WEBSOCKET, -1);
     }
     outq_clear(&ws->wq);
     ws_parser_free(ws->parser);
@@ -381,14 +356,7 @@ static void ws_close(struct eio_ws *ws, uint16_t code)
     if (ws->closed)
         return;
     ws->closed = true;
-    struct eio_session *s = ws->s;
-    pthread_mutex_lock(&s->out_lock);
-    if (s->ws == ws) {
-        s->ws = NULL;
-        if (s->upgraded)
-            session_close_locked(s, "transport close");
-    }
-    pthread_mutex_unlock(&s->out_lock);
+    eio_session_ws_detach(ws->s, &ws->transport);
     if (!code || !ws->connected || worker_stopping(ws->worker)) {
         ws_finish(ws);
         return;
@@ -426,8 +394,6 @@ static void on_upgraded(void *cls, struct MHD_Connection *connection, void *con_
         ws_close(ws, WS_CLOSE_POLICY);
         return;
     }
-    if (!ws->probing)
-        metrics_conn_add(METRICS_TRANSPORT_WEBSOCKET, 1);
     if (worker_watch(ws->worker, &ws->watch, EPOLLIN) < 0) {
         ws_close(ws, 0);
         return;
@@ -461,7 +427,8 @@ static bool header_has_token(const char *value, const char *token)
     return false;
 }
 
-void ws_upgrade(struct engine *e, struct http_req *req, struct eio_session *s)
+void eio_websocket_upgrade(struct eio_sessions *t, struct eio_session *s, struct http_req *req,
+                           size_t max_payload)
 {
     const char *upgrade = http_header(req, "Upgrade");
     const char *connection = http_header(req, "Connection");
@@ -471,19 +438,19 @@ void ws_upgrade(struct engine *e, struct http_req *req, struct eio_session *s)
     if (!upgrade || strcasecmp(upgrade, "websocket") != 0 || !connection ||
         !header_has_token(connection, "upgrade") || !version || strcmp(version, "13") != 0 ||
         !key || ws_accept_key(key, strlen(key), accept) < 0) {
-        engine_error(req, MHD_HTTP_BAD_REQUEST, 3, "Bad request");
+        eio_http_error(req, MHD_HTTP_BAD_REQUEST, EIO_ERR_BAD_REQUEST);
         return;
     }
 
     struct eio_ws *ws = calloc(1, sizeof *ws);
     if (ws)
-        ws->parser = ws_parser_new(e->opt.max_payload);
+        ws->parser = ws_parser_new(max_payload);
     if (!ws || !ws->parser) {
         free(ws);
         http_respond_error(req, MHD_HTTP_SERVICE_UNAVAILABLE, "Out of memory");
         return;
     }
-    ws->engine = e;
+    ws->transport.wake = ws_wake;
     ws->worker = req->worker;
     ws->watch.fd = -1;
     ws->watch.fn = on_event;
@@ -494,40 +461,25 @@ void ws_upgrade(struct engine *e, struct http_req *req, struct eio_session *s)
     outq_init(&ws->wq, WS_QUEUE_MAX_BYTES, WS_QUEUE_MAX_SLICES);
 
     if (s) {
-        /* A probe: reserve the session's upgrade slot now, so a second
-         * WebSocket for the same sid is refused. */
-        pthread_mutex_lock(&s->out_lock);
-        bool taken = s->ws || s->upgraded || s->state != SESSION_OPEN;
-        if (!taken)
-            s->ws = ws;
-        pthread_mutex_unlock(&s->out_lock);
-        /* A second WebSocket for the session is accepted, then closed at
-         * once, as the reference server does. */
-        ws->refused = taken;
+        /* A probe reserves the session's upgrade slot now; a second
+         * WebSocket for the same sid is accepted, then closed at once, as
+         * the reference server does. */
+        ws->refused = !eio_session_ws_attach(s, &ws->transport);
         eio_session_ref(s);
         ws->s = s;
         ws->probing = true;
     } else {
-        s = session_open(e, req, true);
-        if (!s) {
+        bool refused;
+        ws->s = eio_session_open(t, req, req->worker, &ws->transport, &refused);
+        if (!ws->s) {
             ws_parser_free(ws->parser);
             free(ws);
+            if (refused)
+                eio_http_error(req, MHD_HTTP_FORBIDDEN, EIO_ERR_FORBIDDEN);
+            else
+                http_respond_error(req, MHD_HTTP_SERVICE_UNAVAILABLE, "Out of memory");
             return;
         }
-        ws->s = s; /* session_open's reference */
-        size_t jlen;
-        char *json = session_open_json(s, false, &jlen);
-        struct sbuf *open = json ? outpkt_text(EIO_OPEN, json, jlen) : NULL;
-        free(json);
-        pthread_mutex_lock(&s->out_lock);
-        s->ws = ws;
-        if (open) {
-            /* First in the outbox: nothing else can have been queued yet. */
-            s->out[0] = open;
-            s->out_count = 1;
-            s->out_bytes = sbuf_len(open) - OUTPKT_HEAD;
-        }
-        pthread_mutex_unlock(&s->out_lock);
     }
 
     struct MHD_Response *r = MHD_create_response_for_upgrade(on_upgraded, ws);

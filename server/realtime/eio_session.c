@@ -1,0 +1,739 @@
+/* eio_session: Engine.IO sessions, their table, heartbeat and outbox (see
+ * eio_session.h), and the transports' side of them (eio_transport.h). */
+#include "eio_session.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "eio_transport.h"
+#include "log.h"
+#include "metrics.h"
+#include "outpkt.h"
+#include "outq.h"
+#include "timerheap.h"
+#include "worker.h"
+
+#define TABLE_MIN_CAP 64
+#define OUTBOX_MIN_CAP 16
+
+enum session_state { SESSION_OPEN, SESSION_CLOSING, SESSION_CLOSED };
+
+struct eio_sessions {
+    struct eio_limits lim;
+    struct eio_handlers h;
+    pthread_rwlock_t lock;       /* the table */
+    struct eio_session **table;  /* open addressing, linear probing */
+    size_t cap, count;
+};
+
+struct eio_session {
+    struct eio_sessions *owner;
+    char sid[EIO_SID_LEN + 1];
+    atomic_uint refs;
+    struct worker *home; /* runs the timer and the close */
+
+    /* Home worker only. */
+    struct timer timer;
+    int64_t ping_sent_ms;
+    bool awaiting_pong;
+    struct inbox_item close_item;
+    atomic_bool close_posted;
+    atomic_llong last_pong_ms; /* written by whichever worker got the pong */
+
+    pthread_mutex_t in_lock; /* see eio_session.h */
+    void *data;
+
+    pthread_mutex_t out_lock; /* the leaf lock: everything below */
+    enum session_state state;
+    const char *close_reason;
+    bool client_closed; /* a pending poll ends with a noop */
+    bool aborted;       /* a slow consumer: drop, don't flush */
+    bool upgraded;      /* the WebSocket carries the session */
+    bool noop_pending;  /* end the pending poll: upgrading */
+    struct eio_transport *ws;   /* probing or upgraded WebSocket */
+    struct eio_transport *poll; /* the pending long-poll */
+    struct sbuf **out;          /* ring of queued packets */
+    size_t out_head, out_count, out_cap, out_bytes;
+};
+
+/* ---- the sid table -------------------------------------------------------- */
+
+static size_t sid_hash(const char *sid, size_t cap)
+{
+    uint64_t h = 1469598103934665603ULL; /* FNV-1a */
+    for (size_t i = 0; i < EIO_SID_LEN; i++)
+        h = (h ^ (uint8_t)sid[i]) * 1099511628211ULL;
+    return (size_t)(h & (cap - 1));
+}
+
+/* Open addressing with linear probing; removal re-inserts the rest of its
+ * cluster, so no deletion markers are needed.  Write lock held. */
+static void table_insert(struct eio_sessions *t, struct eio_session *s)
+{
+    size_t i = sid_hash(s->sid, t->cap);
+    while (t->table[i])
+        i = (i + 1) & (t->cap - 1);
+    t->table[i] = s;
+    t->count++;
+}
+
+static int table_grow(struct eio_sessions *t)
+{
+    size_t cap = t->cap * 2;
+    struct eio_session **old = t->table;
+    size_t old_cap = t->cap;
+    t->table = calloc(cap, sizeof *t->table);
+    if (!t->table) {
+        t->table = old;
+        return -1;
+    }
+    t->cap = cap;
+    t->count = 0;
+    for (size_t i = 0; i < old_cap; i++)
+        if (old[i])
+            table_insert(t, old[i]);
+    free(old);
+    return 0;
+}
+
+static int table_add(struct eio_sessions *t, struct eio_session *s)
+{
+    pthread_rwlock_wrlock(&t->lock);
+    bool ok = (t->count + 1) * 2 <= t->cap || table_grow(t) == 0;
+    if (ok)
+        table_insert(t, s);
+    pthread_rwlock_unlock(&t->lock);
+    return ok ? 0 : -1;
+}
+
+static void table_remove(struct eio_sessions *t, struct eio_session *s)
+{
+    pthread_rwlock_wrlock(&t->lock);
+    size_t mask = t->cap - 1;
+    size_t i = sid_hash(s->sid, t->cap);
+    while (t->table[i] && t->table[i] != s)
+        i = (i + 1) & mask;
+    if (t->table[i]) {
+        t->table[i] = NULL;
+        t->count--;
+        for (size_t j = (i + 1) & mask; t->table[j]; j = (j + 1) & mask) {
+            struct eio_session *moved = t->table[j];
+            t->table[j] = NULL;
+            t->count--;
+            table_insert(t, moved);
+        }
+    }
+    pthread_rwlock_unlock(&t->lock);
+}
+
+struct eio_sessions *eio_sessions_new(const struct eio_limits *lim, const struct eio_handlers *h)
+{
+    struct eio_sessions *t = calloc(1, sizeof *t);
+    if (!t)
+        return NULL;
+    t->lim = *lim;
+    t->h = *h;
+    t->cap = TABLE_MIN_CAP;
+    t->table = calloc(t->cap, sizeof *t->table);
+    if (!t->table) {
+        free(t);
+        return NULL;
+    }
+    pthread_rwlock_init(&t->lock, NULL);
+    return t;
+}
+
+void eio_sessions_free(struct eio_sessions *t)
+{
+    if (!t)
+        return;
+    pthread_rwlock_destroy(&t->lock);
+    free(t->table);
+    free(t);
+}
+
+struct eio_session *eio_sessions_find(struct eio_sessions *t, const char *sid)
+{
+    if (strlen(sid) != EIO_SID_LEN)
+        return NULL;
+    struct eio_session *found = NULL;
+    pthread_rwlock_rdlock(&t->lock);
+    size_t mask = t->cap - 1;
+    for (size_t i = sid_hash(sid, t->cap); t->table[i]; i = (i + 1) & mask) {
+        if (memcmp(t->table[i]->sid, sid, EIO_SID_LEN) == 0) {
+            found = t->table[i];
+            eio_session_ref(found);
+            break;
+        }
+    }
+    pthread_rwlock_unlock(&t->lock);
+    return found;
+}
+
+/* ---- plain accessors ---------------------------------------------------------- */
+
+const char *eio_session_id(const struct eio_session *s)
+{
+    return s->sid;
+}
+
+void *eio_session_data(const struct eio_session *s)
+{
+    return s->data;
+}
+
+void eio_session_set_data(struct eio_session *s, void *data)
+{
+    s->data = data;
+}
+
+void eio_session_lock(struct eio_session *s)
+{
+    pthread_mutex_lock(&s->in_lock);
+}
+
+void eio_session_unlock(struct eio_session *s)
+{
+    pthread_mutex_unlock(&s->in_lock);
+}
+
+void eio_session_ref(struct eio_session *s)
+{
+    atomic_fetch_add_explicit(&s->refs, 1, memory_order_relaxed);
+}
+
+/* ---- the outbox (out lock held) ---------------------------------------------- */
+
+static void outbox_clear(struct eio_session *s)
+{
+    while (s->out_count) {
+        sbuf_unref(s->out[s->out_head]);
+        s->out_head = (s->out_head + 1) % s->out_cap;
+        s->out_count--;
+    }
+    s->out_bytes = 0;
+}
+
+void eio_session_unref(struct eio_session *s)
+{
+    if (!s || atomic_fetch_sub_explicit(&s->refs, 1, memory_order_acq_rel) != 1)
+        return;
+    outbox_clear(s);
+    free(s->out);
+    pthread_mutex_destroy(&s->in_lock);
+    pthread_mutex_destroy(&s->out_lock);
+    free(s);
+}
+
+static void wake_poll(struct eio_session *s)
+{
+    if (s->poll)
+        s->poll->wake(s->poll);
+}
+
+/* Wakes whichever transport can carry what is due now. */
+static void wake_transports(struct eio_session *s)
+{
+    bool open = s->state == SESSION_OPEN;
+    if (s->ws && (s->upgraded || !open))
+        s->ws->wake(s->ws);
+    if (!s->upgraded || !open)
+        wake_poll(s);
+}
+
+static void close_locked(struct eio_session *s, const char *reason);
+
+/* Queues a packet (a new reference is taken). */
+static int queue_locked(struct eio_session *s, struct sbuf *b)
+{
+    if (s->state != SESSION_OPEN)
+        return -1;
+    const struct eio_limits *lim = &s->owner->lim;
+    size_t len = outpkt_payload_len(b);
+    if (s->out_count >= lim->outbox_max_packets || s->out_bytes + len > lim->outbox_max_bytes) {
+        metrics_inc(METRICS_OUTBOX_OVERFLOWS);
+        log_info("session %s: outbox full, disconnecting a slow client", s->sid);
+        /* What it did not read is dropped: waiting for it to drain is
+         * exactly what a slow consumer must not make us do. */
+        outbox_clear(s);
+        s->aborted = true;
+        close_locked(s, "slow consumer");
+        return -1;
+    }
+    if (s->out_count == s->out_cap) {
+        size_t cap = s->out_cap * 2;
+        struct sbuf **grown = malloc(cap * sizeof *grown);
+        if (!grown)
+            return -1;
+        for (size_t i = 0; i < s->out_count; i++)
+            grown[i] = s->out[(s->out_head + i) % s->out_cap];
+        free(s->out);
+        s->out = grown;
+        s->out_cap = cap;
+        s->out_head = 0;
+    }
+    s->out[(s->out_head + s->out_count) % s->out_cap] = sbuf_ref(b);
+    s->out_count++;
+    s->out_bytes += len;
+    wake_transports(s);
+    return 0;
+}
+
+/* Offers queued packets to fn until it refuses one; how many it took. */
+static size_t take_locked(struct eio_session *s, eio_take_fn *fn, void *ctx)
+{
+    size_t n = 0;
+    while (s->out_count) {
+        struct sbuf *b = s->out[s->out_head];
+        if (!fn(ctx, b))
+            break;
+        s->out_head = (s->out_head + 1) % s->out_cap;
+        s->out_count--;
+        s->out_bytes -= outpkt_payload_len(b);
+        sbuf_unref(b);
+        n++;
+    }
+    return n;
+}
+
+int eio_session_send_packet(struct eio_session *s, struct sbuf *b)
+{
+    pthread_mutex_lock(&s->out_lock);
+    int rc = queue_locked(s, b);
+    pthread_mutex_unlock(&s->out_lock);
+    return rc;
+}
+
+int eio_session_send(struct eio_session *s, bool binary, const void *data, size_t len)
+{
+    struct sbuf *b = outpkt_new(EIO_MESSAGE, binary, data, len);
+    if (!b)
+        return -1;
+    int rc = eio_session_send_packet(s, b);
+    sbuf_unref(b);
+    return rc;
+}
+
+static void send_control(struct eio_session *s, enum eio_type type, const char *data, size_t len)
+{
+    struct sbuf *b = outpkt_new(type, false, data, len);
+    if (b) {
+        eio_session_send_packet(s, b);
+        sbuf_unref(b);
+    }
+}
+
+/* ---- closing -------------------------------------------------------------------- */
+
+/* The close's first half, on any thread: no more packets; the home worker
+ * does the rest. */
+static void close_locked(struct eio_session *s, const char *reason)
+{
+    if (s->state != SESSION_OPEN)
+        return;
+    s->state = SESSION_CLOSING;
+    s->close_reason = reason;
+    wake_transports(s);
+    if (!atomic_exchange(&s->close_posted, true)) {
+        eio_session_ref(s);
+        worker_post(s->home, &s->close_item);
+    }
+}
+
+void eio_session_close(struct eio_session *s, const char *reason)
+{
+    pthread_mutex_lock(&s->out_lock);
+    close_locked(s, reason);
+    pthread_mutex_unlock(&s->out_lock);
+}
+
+static bool is_open(struct eio_session *s)
+{
+    pthread_mutex_lock(&s->out_lock);
+    bool open = s->state == SESSION_OPEN;
+    pthread_mutex_unlock(&s->out_lock);
+    return open;
+}
+
+static void transport_gauge(struct eio_session *s, int delta)
+{
+    metrics_conn_add(s->upgraded ? METRICS_TRANSPORT_WEBSOCKET : METRICS_TRANSPORT_POLLING, delta);
+}
+
+/* The close's second half, on the home worker: tell the layer above, leave
+ * the table, let the transports finish. */
+static void run_close(struct worker *w, struct inbox_item *item)
+{
+    struct eio_session *s =
+        (struct eio_session *)((char *)item - offsetof(struct eio_session, close_item));
+    const struct eio_handlers *h = &s->owner->h;
+    worker_timer_cancel(w, &s->timer);
+
+    pthread_mutex_lock(&s->in_lock);
+    pthread_mutex_lock(&s->out_lock);
+    const char *reason = s->close_reason;
+    pthread_mutex_unlock(&s->out_lock);
+    if (h->on_close)
+        h->on_close(h->ctx, s, reason);
+    pthread_mutex_unlock(&s->in_lock);
+
+    table_remove(s->owner, s);
+
+    pthread_mutex_lock(&s->out_lock);
+    s->state = SESSION_CLOSED;
+    wake_transports(s);
+    transport_gauge(s, -1);
+    pthread_mutex_unlock(&s->out_lock);
+    log_debug("session %s closed: %s", s->sid, reason);
+    eio_session_unref(s); /* the table's */
+    eio_session_unref(s); /* the close item's */
+}
+
+void eio_sessions_close_worker(struct eio_sessions *t, struct worker *w)
+{
+    for (;;) {
+        struct eio_session *found = NULL;
+        pthread_rwlock_rdlock(&t->lock);
+        for (size_t i = 0; i < t->cap && !found; i++) {
+            struct eio_session *s = t->table[i];
+            if (s && s->home == w && !atomic_load(&s->close_posted)) {
+                found = s;
+                eio_session_ref(s);
+            }
+        }
+        pthread_rwlock_unlock(&t->lock);
+        if (!found)
+            return;
+        pthread_mutex_lock(&found->out_lock);
+        /* A close packet first, so the client knows this is no network error. */
+        struct sbuf *b = outpkt_new(EIO_CLOSE, false, NULL, 0);
+        if (b) {
+            queue_locked(found, b);
+            sbuf_unref(b);
+        }
+        close_locked(found, "server shutting down");
+        pthread_mutex_unlock(&found->out_lock);
+        eio_session_unref(found);
+    }
+}
+
+/* ---- heartbeat (home worker) ------------------------------------------------- */
+
+static void on_timer(struct timer *tm)
+{
+    struct eio_session *s = (struct eio_session *)((char *)tm - offsetof(struct eio_session, timer));
+    const struct eio_sessions *t = s->owner;
+    int64_t now = worker_now_ms();
+    if (!is_open(s))
+        return;
+    if (s->awaiting_pong) {
+        int64_t pong = atomic_load(&s->last_pong_ms);
+        if (pong < s->ping_sent_ms) {
+            eio_session_close(s, "ping timeout");
+            return;
+        }
+        s->awaiting_pong = false;
+        worker_timer_schedule(s->home, &s->timer, pong + t->lim.ping_interval_ms);
+    } else {
+        send_control(s, EIO_PING, NULL, 0);
+        s->ping_sent_ms = now;
+        s->awaiting_pong = true;
+        worker_timer_schedule(s->home, &s->timer, now + t->lim.ping_timeout_ms);
+    }
+    if (t->h.on_tick) {
+        pthread_mutex_lock(&s->in_lock);
+        t->h.on_tick(t->h.ctx, s, now);
+        pthread_mutex_unlock(&s->in_lock);
+    }
+}
+
+/* ---- opening ----------------------------------------------------------------------- */
+
+static struct eio_session *session_new(struct eio_sessions *t, struct worker *home, bool websocket)
+{
+    struct eio_session *s = calloc(1, sizeof *s);
+    if (!s)
+        return NULL;
+    s->out_cap = OUTBOX_MIN_CAP;
+    s->out = calloc(s->out_cap, sizeof *s->out);
+    if (!s->out) {
+        free(s);
+        return NULL;
+    }
+    s->owner = t;
+    s->home = home;
+    s->upgraded = websocket;
+    atomic_init(&s->refs, 1);
+    /* Recursive: a callback may call back into the session or the layer
+     * above, which takes the lock again. */
+    pthread_mutexattr_t recursive;
+    pthread_mutexattr_init(&recursive);
+    pthread_mutexattr_settype(&recursive, PTHREAD_MUTEX_RECURSIVE);
+    pthread_mutex_init(&s->in_lock, &recursive);
+    pthread_mutexattr_destroy(&recursive);
+    pthread_mutex_init(&s->out_lock, NULL);
+    timer_init(&s->timer, on_timer);
+    s->close_item.run = run_close;
+
+    /* 15 random bytes are 20 base64url characters. */
+    unsigned char raw[15];
+    randombytes_buf(raw, sizeof raw);
+    sodium_bin2base64(s->sid, sizeof s->sid, raw, sizeof raw,
+                      sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+    return s;
+}
+
+struct sbuf *eio_session_open_packet(struct eio_session *s, bool offer_upgrade)
+{
+    const struct eio_limits *lim = &s->owner->lim;
+    static const char *const upgrades[] = {"websocket"};
+    struct eio_handshake hs = {
+        .sid = s->sid,
+        .upgrades = upgrades,
+        .n_upgrades = offer_upgrade ? 1 : 0,
+        .ping_interval_ms = lim->ping_interval_ms,
+        .ping_timeout_ms = lim->ping_timeout_ms,
+        .max_payload = lim->max_payload,
+    };
+    size_t len;
+    char *json = eio_open_json(&hs, &len);
+    struct sbuf *b = json ? outpkt_new(EIO_OPEN, false, json, len) : NULL;
+    free(json);
+    return b;
+}
+
+struct eio_session *eio_session_open(struct eio_sessions *t, struct http_req *req,
+                                     struct worker *home, struct eio_transport *ws,
+                                     bool *refused)
+{
+    *refused = false;
+    struct eio_session *s = session_new(t, home, ws != NULL);
+    if (!s)
+        return NULL;
+    if (ws) {
+        /* The open packet goes first, before anything the layer above sends
+         * (no other thread knows the session yet: no lock needed). */
+        struct sbuf *open = eio_session_open_packet(s, false);
+        if (!open) {
+            eio_session_unref(s);
+            return NULL;
+        }
+        queue_locked(s, open);
+        sbuf_unref(open);
+        s->ws = ws;
+    }
+    eio_session_ref(s); /* the table's */
+    if (table_add(t, s) < 0) {
+        eio_session_unref(s);
+        eio_session_unref(s);
+        return NULL;
+    }
+    if (worker_timer_schedule(home, &s->timer, worker_now_ms() + t->lim.ping_interval_ms) < 0) {
+        table_remove(t, s);
+        eio_session_unref(s);
+        eio_session_unref(s);
+        return NULL;
+    }
+    transport_gauge(s, 1);
+    pthread_mutex_lock(&s->in_lock);
+    int rc = t->h.on_open ? t->h.on_open(t->h.ctx, s, req) : 0;
+    pthread_mutex_unlock(&s->in_lock);
+    if (rc < 0) {
+        *refused = true;
+        pthread_mutex_lock(&s->out_lock);
+        s->ws = NULL; /* the caller frees it */
+        close_locked(s, "refused");
+        pthread_mutex_unlock(&s->out_lock);
+        eio_session_unref(s);
+        return NULL;
+    }
+    return s;
+}
+
+/* ---- incoming packets ------------------------------------------------------------ */
+
+/* in lock held. */
+static void input(struct eio_session *s, struct worker *w, const struct eio_packet *p,
+                  bool over_websocket)
+{
+    const struct eio_handlers *h = &s->owner->h;
+    switch (p->type) {
+    case EIO_PONG:
+        atomic_store(&s->last_pong_ms, worker_now_ms());
+        break;
+    case EIO_PING:
+        /* Engine.IO 4 clients do not ping; answer anyway, as the reference. */
+        send_control(s, EIO_PONG, p->data, p->len);
+        break;
+    case EIO_MESSAGE:
+        h->on_message(h->ctx, s, w, p);
+        break;
+    case EIO_CLOSE:
+        pthread_mutex_lock(&s->out_lock);
+        s->client_closed = true;
+        close_locked(s, "client close");
+        pthread_mutex_unlock(&s->out_lock);
+        break;
+    case EIO_NOOP:
+        break;
+    case EIO_UPGRADE:
+        if (over_websocket)
+            break; /* handled by the WebSocket transport */
+        /* fall through */
+    default:
+        eio_session_close(s, "parse error");
+        break;
+    }
+}
+
+void eio_session_receive(struct eio_session *s, struct worker *w, const struct eio_packet *p,
+                         size_t n, bool over_websocket)
+{
+    pthread_mutex_lock(&s->in_lock);
+    for (size_t i = 0; i < n && is_open(s); i++)
+        input(s, w, &p[i], over_websocket);
+    pthread_mutex_unlock(&s->in_lock);
+}
+
+void eio_session_status(struct eio_session *s, bool *open, bool *upgraded)
+{
+    pthread_mutex_lock(&s->out_lock);
+    *open = s->state == SESSION_OPEN;
+    *upgraded = s->upgraded;
+    pthread_mutex_unlock(&s->out_lock);
+}
+
+/* ---- long-polling -------------------------------------------------------------- */
+
+static enum eio_batch poll_batch_locked(struct eio_session *s, eio_take_fn *fn, void *ctx)
+{
+    if (s->noop_pending) {
+        s->noop_pending = false;
+        return EIO_BATCH_NOOP;
+    }
+    if (!s->out_count && s->state != SESSION_OPEN)
+        return s->client_closed ? EIO_BATCH_NOOP : EIO_BATCH_END;
+    return take_locked(s, fn, ctx) ? EIO_BATCH_PACKETS : EIO_BATCH_NONE;
+}
+
+enum eio_batch eio_session_poll(struct eio_session *s, struct eio_transport *t, eio_take_fn *fn,
+                                void *ctx)
+{
+    enum eio_batch r;
+    pthread_mutex_lock(&s->out_lock);
+    if (s->state != SESSION_OPEN) {
+        r = EIO_BATCH_GONE;
+    } else if (s->poll) {
+        /* One poll at a time: a second one is a broken or hostile client. */
+        close_locked(s, "multiple polls");
+        r = EIO_BATCH_BUSY;
+    } else {
+        r = poll_batch_locked(s, fn, ctx);
+        if (r == EIO_BATCH_NONE)
+            s->poll = t;
+    }
+    pthread_mutex_unlock(&s->out_lock);
+    return r;
+}
+
+enum eio_batch eio_session_poll_take(struct eio_session *s, struct eio_transport *t,
+                                     eio_take_fn *fn, void *ctx)
+{
+    enum eio_batch r = EIO_BATCH_DETACHED;
+    pthread_mutex_lock(&s->out_lock);
+    if (s->poll == t) {
+        r = poll_batch_locked(s, fn, ctx);
+        if (r != EIO_BATCH_NONE)
+            s->poll = NULL;
+    }
+    pthread_mutex_unlock(&s->out_lock);
+    return r;
+}
+
+void eio_session_poll_release(struct eio_session *s, struct eio_transport *t)
+{
+    pthread_mutex_lock(&s->out_lock);
+    if (s->poll == t)
+        s->poll = NULL;
+    pthread_mutex_unlock(&s->out_lock);
+}
+
+/* ---- WebSocket ----------------------------------------------------------------- */
+
+bool eio_session_ws_attach(struct eio_session *s, struct eio_transport *t)
+{
+    pthread_mutex_lock(&s->out_lock);
+    bool free_slot = !s->ws && !s->upgraded && s->state == SESSION_OPEN;
+    if (free_slot)
+        s->ws = t;
+    pthread_mutex_unlock(&s->out_lock);
+    return free_slot;
+}
+
+void eio_session_ws_probed(struct eio_session *s, struct eio_transport *t)
+{
+    pthread_mutex_lock(&s->out_lock);
+    if (s->ws == t && s->state == SESSION_OPEN) {
+        /* The pending poll ends, so the client can pause polling. */
+        s->noop_pending = true;
+        wake_poll(s);
+    }
+    pthread_mutex_unlock(&s->out_lock);
+}
+
+bool eio_session_ws_upgrade(struct eio_session *s, struct eio_transport *t)
+{
+    pthread_mutex_lock(&s->out_lock);
+    bool ok = s->ws == t && s->state == SESSION_OPEN && !s->upgraded;
+    if (ok) {
+        transport_gauge(s, -1);
+        s->upgraded = true;
+        transport_gauge(s, 1);
+        /* A poll still pending ends with a noop; what is queued goes here. */
+        s->noop_pending = true;
+        wake_poll(s);
+    }
+    pthread_mutex_unlock(&s->out_lock);
+    return ok;
+}
+
+enum eio_batch eio_session_ws_take(struct eio_session *s, struct eio_transport *t,
+                                   eio_take_fn *fn, void *ctx, bool *more)
+{
+    enum eio_batch r;
+    *more = false;
+    pthread_mutex_lock(&s->out_lock);
+    if (s->aborted) {
+        r = EIO_BATCH_ABORT;
+    } else if (s->ws != t) {
+        r = EIO_BATCH_DETACHED;
+    } else if (s->upgraded) {
+        size_t n = take_locked(s, fn, ctx);
+        *more = s->out_count > 0;
+        if (s->state != SESSION_OPEN && !*more)
+            r = EIO_BATCH_END;
+        else
+            r = n ? EIO_BATCH_PACKETS : EIO_BATCH_NONE;
+    } else {
+        /* A probe carries nothing; it ends with the session. */
+        r = s->state != SESSION_OPEN ? EIO_BATCH_END : EIO_BATCH_NONE;
+    }
+    pthread_mutex_unlock(&s->out_lock);
+    return r;
+}
+
+void eio_session_ws_detach(struct eio_session *s, struct eio_transport *t)
+{
+    pthread_mutex_lock(&s->out_lock);
+    if (s->ws == t) {
+        s->ws = NULL;
+        if (s->upgraded)
+            close_locked(s, "transport close");
+    }
+    pthread_mutex_unlock(&s->out_lock);
+}
