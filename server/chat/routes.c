@@ -33,10 +33,10 @@ static const struct config *cfg_of(struct http_req *req)
     return worker_app(req->worker)->cfg;
 }
 
-static int script(struct http_req *req, enum store_script s, rconn_cb *cb, int nkeys,
-                  const char **keys, int nargs, const char **args)
+/* Sends a script call answered to cb with the request. */
+static int send_call(struct http_req *req, const struct store_call *call, rconn_cb *cb)
 {
-    return rconn_script(runtime_redis(req->worker), s, cb, req, nkeys, keys, nargs, args);
+    return rconn_call(runtime_redis(req->worker), call, cb, req);
 }
 
 /* Adds a NUL-terminated copy of a reply string to a JSON object. */
@@ -129,9 +129,6 @@ struct login {
     char password[PW_PASSWORD_MAX + 1];
     size_t password_len;
     char username[STORE_USERNAME_MAX_BYTES + 1];
-    char user_key[STORE_KEY_MAX];
-    char fails_user_key[STORE_KEY_MAX];
-    char fails_addr_key[STORE_KEY_MAX];
     uint64_t user_id;
     bool registering;
     bool retried; /* lost a registration race once */
@@ -161,9 +158,9 @@ static void release_attempt(struct http_req *req)
     if (!l || !l->counted)
         return;
     l->counted = false;
-    const char *keys[] = {l->fails_user_key, l->fails_addr_key};
-    rconn_script(runtime_redis(req->worker), SCRIPT_LOGIN_RELEASE, ignore_reply, NULL, 2, keys, 0,
-                 NULL);
+    struct store_call call;
+    if (store_call_login_release(&call, l->username, req->client_addr) == 0)
+        rconn_call(runtime_redis(req->worker), &call, ignore_reply, NULL);
 }
 
 static void login_unavailable(struct http_req *req)
@@ -261,11 +258,9 @@ static void hash_finished(struct worker *w, struct inbox_item *item)
             http_respond_error(req, MHD_HTTP_INTERNAL_SERVER_ERROR, "Could not hash the password");
             return;
         }
-        char username_key[STORE_KEY_MAX];
-        store_key_username(username_key, sizeof username_key, l->username, strlen(l->username));
-        const char *keys[] = {username_key, STORE_KEY_TOTAL_USERS};
-        const char *args[] = {l->username, job->hash};
-        if (script(req, SCRIPT_REGISTER, registered, 2, keys, 2, args) < 0)
+        struct store_call call;
+        if (store_call_register(&call, l->username, job->hash) < 0 ||
+            send_call(req, &call, registered) < 0)
             login_unavailable(req);
         return;
     }
@@ -277,9 +272,11 @@ static void hash_finished(struct worker *w, struct inbox_item *item)
     }
     if (job->rehashed) {
         /* Upgrade a legacy hash, unless it changed meanwhile. */
-        const char *keys[] = {l->user_key};
-        const char *args[] = {job->hash, job->new_hash};
-        rconn_script(runtime_redis(w), SCRIPT_REHASH, ignore_reply, NULL, 1, keys, 2, args);
+        struct store_rehash_params rehash = {
+            .user_id = l->user_id, .old_hash = job->hash, .new_hash = job->new_hash};
+        struct store_call call;
+        if (store_call_rehash(&call, &rehash) == 0)
+            rconn_call(runtime_redis(w), &call, ignore_reply, NULL);
     }
     create_session(req);
 }
@@ -347,7 +344,6 @@ static void login_looked_up(void *priv, redisReply *reply)
         wrong_password(req);
         return;
     }
-    store_key_user(l->user_key, sizeof l->user_key, l->user_id);
     memcpy(l->job.hash, hash, hash_len);
     l->job.hash[hash_len] = '\0';
     submit_hash(req, HASH_JOB_VERIFY);
@@ -357,14 +353,15 @@ static void lookup(struct http_req *req)
 {
     struct login *l = req->route_state;
     const struct config *cfg = cfg_of(req);
-    char username_key[STORE_KEY_MAX], max_user[24], max_addr[24], window[24];
-    store_key_username(username_key, sizeof username_key, l->username, strlen(l->username));
-    snprintf(max_user, sizeof max_user, "%u", cfg->login_max_fails_user);
-    snprintf(max_addr, sizeof max_addr, "%u", cfg->login_max_fails_addr);
-    snprintf(window, sizeof window, "%u", cfg->login_fail_window);
-    const char *keys[] = {username_key, l->fails_user_key, l->fails_addr_key};
-    const char *args[] = {max_user, max_addr, window};
-    if (script(req, SCRIPT_LOGIN_LOOKUP, login_looked_up, 3, keys, 3, args) < 0)
+    struct store_login_lookup_params params = {
+        .username = l->username,
+        .client_addr = req->client_addr,
+        .max_fails_user = cfg->login_max_fails_user,
+        .max_fails_addr = cfg->login_max_fails_addr,
+        .window_s = cfg->login_fail_window,
+    };
+    struct store_call call;
+    if (store_call_login_lookup(&call, &params) < 0 || send_call(req, &call, login_looked_up) < 0)
         http_respond_unavailable(req);
 }
 
@@ -405,9 +402,6 @@ static void login_start(struct http_req *req)
     sodium_memzero(pass->valuestring, l->password_len);
     cJSON_Delete(body);
     sodium_memzero(req->body, req->body_len);
-    store_key_login_fails_user(l->fails_user_key, sizeof l->fails_user_key, l->username,
-                               strlen(l->username));
-    store_key_login_fails_addr(l->fails_addr_key, sizeof l->fails_addr_key, req->client_addr);
     lookup(req);
 }
 
@@ -432,15 +426,16 @@ static void online_users_answer(void *priv, redisReply *reply)
 
 static void online_users_start(struct http_req *req)
 {
-    const char *keys[] = {STORE_KEY_ONLINE_USERS};
-    if (script(req, SCRIPT_ONLINE_USERS, online_users_answer, 1, keys, 0, NULL) < 0)
+    struct store_call call;
+    if (store_call_online_users(&call) < 0 || send_call(req, &call, online_users_answer) < 0)
         http_respond_unavailable(req);
 }
 
+_Static_assert(USERS_MAX_IDS <= STORE_CALL_USERS_MAX, "one SCRIPT_USERS call looks up every id");
+
 struct id_list {
-    char ids[USERS_MAX_IDS][24];
-    const char *ptrs[USERS_MAX_IDS];
-    int count;
+    uint64_t ids[USERS_MAX_IDS];
+    size_t count;
     bool bad;
 };
 
@@ -452,9 +447,7 @@ static bool collect_id(void *ctx, const char *value)
         list->bad = true;
         return false;
     }
-    snprintf(list->ids[list->count], sizeof list->ids[0], "%" PRIu64, id);
-    list->ptrs[list->count] = list->ids[list->count];
-    list->count++;
+    list->ids[list->count++] = id;
     return true;
 }
 
@@ -495,8 +488,9 @@ static void users_start(struct http_req *req)
         http_respond_error(req, MHD_HTTP_BAD_REQUEST, "ids[] must be 1 to 100 numeric user ids");
         return;
     }
-    const char *keys[] = {STORE_KEY_ONLINE_USERS};
-    if (script(req, SCRIPT_USERS, users_answer, 1, keys, list->count, list->ptrs) < 0)
+    struct store_call call;
+    if (store_call_users(&call, list->ids, list->count) < 0 ||
+        send_call(req, &call, users_answer) < 0)
         http_respond_unavailable(req);
 }
 
@@ -571,10 +565,8 @@ static void rooms_start(struct http_req *req)
         http_respond_error(req, MHD_HTTP_FORBIDDEN, "You can only list your own rooms");
         return;
     }
-    char key[STORE_KEY_MAX];
-    store_key_user_rooms(key, sizeof key, uid);
-    const char *keys[] = {key};
-    if (script(req, SCRIPT_ROOMS, rooms_answer, 1, keys, 0, NULL) < 0)
+    struct store_call call;
+    if (store_call_rooms(&call, uid) < 0 || send_call(req, &call, rooms_answer) < 0)
         http_respond_unavailable(req);
 }
 
@@ -626,15 +618,10 @@ static void history_start(struct http_req *req)
                            "offset must be 0 or more and size 1 or more");
         return;
     }
-    char room_key[STORE_KEY_MAX], rooms_key[STORE_KEY_MAX], start[24], stop[24];
-    store_key_room(room_key, sizeof room_key, room.id);
-    store_key_user_rooms(rooms_key, sizeof rooms_key, req->user_id);
-    snprintf(start, sizeof start, "%ld", offset);
-    snprintf(stop, sizeof stop, "%ld", offset + size - 1);
-    const char *keys[] = {room_key, rooms_key};
-    const char *args[] = {room.id, store_room_is_private_member(&room, req->user_id) ? "1" : "0",
-                          start, stop};
-    if (script(req, SCRIPT_HISTORY, history_answer, 2, keys, 4, args) < 0)
+    struct store_history_params params = {
+        .room = &room, .user_id = req->user_id, .offset = offset, .size = size};
+    struct store_call call;
+    if (store_call_history(&call, &params) < 0 || send_call(req, &call, history_answer) < 0)
         http_respond_unavailable(req);
 }
 
@@ -703,14 +690,9 @@ static void private_room_start(struct http_req *req)
         http_respond_error(req, MHD_HTTP_FORBIDDEN, "You can only open rooms you are in");
         return;
     }
-    char ka[STORE_KEY_MAX], kb[STORE_KEY_MAX], ra[STORE_KEY_MAX], rb[STORE_KEY_MAX];
-    store_key_user(ka, sizeof ka, room->a);
-    store_key_user(kb, sizeof kb, room->b);
-    store_key_user_rooms(ra, sizeof ra, room->a);
-    store_key_user_rooms(rb, sizeof rb, room->b);
-    const char *keys[] = {ka, kb, ra, rb};
-    const char *args[] = {room->id};
-    if (script(req, SCRIPT_CREATE_PRIVATE, private_room_answer, 4, keys, 1, args) < 0)
+    struct store_call call;
+    if (store_call_create_private(&call, room) < 0 ||
+        send_call(req, &call, private_room_answer) < 0)
         http_respond_unavailable(req);
 }
 
@@ -731,13 +713,9 @@ static void preload_answer(void *priv, redisReply *reply)
 
 static void preload_start(struct http_req *req)
 {
-    char name_key[STORE_KEY_MAX], room_key[STORE_KEY_MAX], stop[16];
-    store_key_room_name(name_key, sizeof name_key, "0");
-    store_key_room(room_key, sizeof room_key, "0");
-    snprintf(stop, sizeof stop, "%d", PRELOAD_SIZE - 1);
-    const char *keys[] = {name_key, room_key};
-    const char *args[] = {stop};
-    if (script(req, SCRIPT_PRELOAD, preload_answer, 2, keys, 1, args) < 0)
+    struct store_call call;
+    if (store_call_preload(&call, "0", PRELOAD_SIZE) < 0 ||
+        send_call(req, &call, preload_answer) < 0)
         http_respond_unavailable(req);
 }
 
