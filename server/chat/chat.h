@@ -1,6 +1,6 @@
 /* chat: chatd's application on Socket.IO — who may connect (the session
- * cookie of the handshake), the chat events of SPEC.md, delivery through
- * the subscriber and the roster, and presence across the fleet. */
+ * cookie of the handshake), the chat events of docs/contract.md, delivery
+ * through the subscriber and the roster, and presence across the fleet. */
 #ifndef CHATD_CHAT_H
 #define CHATD_CHAT_H
 

@@ -1,6 +1,6 @@
-/* seed: writes the demo data into an empty Redis at start (SPEC: "On
- * start, if total_users does not exist"), atomically, so several servers
- * starting at once seed once. */
+/* seed: writes the demo data into an empty Redis at start (when
+ * total_users does not exist; docs/contract.md), atomically, so several
+ * servers starting at once seed once. */
 #ifndef CHATD_SEED_H
 #define CHATD_SEED_H
 
