@@ -1,5 +1,5 @@
-/* routes: the HTTP API of SPEC.md on the data model of store.h.  Each
- * route is a short chain: validate, (resolve the session,) one Redis
+/* routes: the HTTP API (docs/contract.md) on the data model of store.h.
+ * Each route is a short chain: validate, (resolve the session,) one Redis
  * round trip, answer. */
 #include <inttypes.h>
 #include <stdio.h>
