@@ -34,8 +34,8 @@ static bool body_append(void *ctx, struct sbuf *b)
     size_t plen;
     const uint8_t *payload = outpkt_payload(b, &plen);
     bool binary = outpkt_binary(b);
-    size_t enc = binary ? 1 + sodium_base64_encoded_len(plen, sodium_base64_VARIANT_ORIGINAL)
-                        : plen;
+    size_t enc =
+        binary ? 1 + sodium_base64_encoded_len(plen, sodium_base64_VARIANT_ORIGINAL) : plen;
     size_t need = body->len + (body->len ? 1 : 0) + enc + 1;
     if (body->len && need > body->max)
         return false; /* the next answer takes it */
@@ -181,8 +181,8 @@ void eio_polling_post(struct eio_session *s, struct http_req *req,
         http_respond_error(req, MHD_HTTP_INTERNAL_SERVER_ERROR, "Out of memory");
         return;
     }
-    int n = eio_decode_payload(req->body ? req->body : "", req->body_len, opt->max_payload,
-                               packets, max_packets, scratch, scratch_len);
+    int n = eio_decode_payload(req->body ? req->body : "", req->body_len, opt->max_payload, packets,
+                               max_packets, scratch, scratch_len);
     if (n < 0) {
         log_debug("session %s: bad payload: %s", eio_session_id(s), eio_strerror(n));
         eio_session_close(s, "parse error");

@@ -26,8 +26,8 @@ enum session_state { SESSION_OPEN, SESSION_CLOSING, SESSION_CLOSED };
 struct eio_sessions {
     struct eio_limits lim;
     struct eio_handlers h;
-    pthread_rwlock_t lock;       /* the table */
-    struct eio_session **table;  /* open addressing, linear probing */
+    pthread_rwlock_t lock;      /* the table */
+    struct eio_session **table; /* open addressing, linear probing */
     size_t cap, count;
 };
 
@@ -51,10 +51,10 @@ struct eio_session {
     pthread_mutex_t out_lock; /* the leaf lock: everything below */
     enum session_state state;
     const char *close_reason;
-    bool client_closed; /* a pending poll ends with a noop */
-    bool aborted;       /* a slow consumer: drop, don't flush */
-    bool upgraded;      /* the WebSocket carries the session */
-    bool noop_pending;  /* end the pending poll: upgrading */
+    bool client_closed;         /* a pending poll ends with a noop */
+    bool aborted;               /* a slow consumer: drop, don't flush */
+    bool upgraded;              /* the WebSocket carries the session */
+    bool noop_pending;          /* end the pending poll: upgrading */
     struct eio_transport *ws;   /* probing or upgraded WebSocket */
     struct eio_transport *poll; /* the pending long-poll */
     struct sbuf **out;          /* ring of queued packets */
@@ -426,7 +426,8 @@ void eio_sessions_close_worker(struct eio_sessions *t, struct worker *w)
 
 static void on_timer(struct timer *tm)
 {
-    struct eio_session *s = (struct eio_session *)((char *)tm - offsetof(struct eio_session, timer));
+    struct eio_session *s =
+        (struct eio_session *)((char *)tm - offsetof(struct eio_session, timer));
     const struct eio_sessions *t = s->owner;
     int64_t now = worker_now_ms();
     if (!is_open(s))
@@ -508,8 +509,7 @@ struct sbuf *eio_session_open_packet(struct eio_session *s, bool offer_upgrade)
 }
 
 struct eio_session *eio_session_open(struct eio_sessions *t, struct http_req *req,
-                                     struct worker *home, struct eio_transport *ws,
-                                     bool *refused)
+                                     struct worker *home, struct eio_transport *ws, bool *refused)
 {
     *refused = false;
     struct eio_session *s = session_new(t, home, ws != NULL);
@@ -702,8 +702,8 @@ bool eio_session_ws_upgrade(struct eio_session *s, struct eio_transport *t)
     return ok;
 }
 
-enum eio_batch eio_session_ws_take(struct eio_session *s, struct eio_transport *t,
-                                   eio_take_fn *fn, void *ctx, bool *more)
+enum eio_batch eio_session_ws_take(struct eio_session *s, struct eio_transport *t, eio_take_fn *fn,
+                                   void *ctx, bool *more)
 {
     enum eio_batch r;
     *more = false;

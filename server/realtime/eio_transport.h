@@ -45,8 +45,7 @@ enum eio_batch {
  * start (its open packet is queued first), or NULL for long-polling.
  * NULL when out of memory (*refused false) or refused (*refused true). */
 struct eio_session *eio_session_open(struct eio_sessions *t, struct http_req *req,
-                                     struct worker *home, struct eio_transport *ws,
-                                     bool *refused);
+                                     struct worker *home, struct eio_transport *ws, bool *refused);
 
 /* The open packet of s (outpkt.h), offering the upgrade to WebSocket or not.
  * NULL on OOM. */
@@ -88,8 +87,8 @@ void eio_session_ws_probed(struct eio_session *s, struct eio_transport *t);
 bool eio_session_ws_upgrade(struct eio_session *s, struct eio_transport *t);
 /* A batch for the WebSocket t (packets only once upgraded); *more tells
  * whether packets are still queued (the callback refused one). */
-enum eio_batch eio_session_ws_take(struct eio_session *s, struct eio_transport *t,
-                                   eio_take_fn *fn, void *ctx, bool *more);
+enum eio_batch eio_session_ws_take(struct eio_session *s, struct eio_transport *t, eio_take_fn *fn,
+                                   void *ctx, bool *more);
 /* t is closing: it carries nothing more, and an upgraded session closes
  * with it. */
 void eio_session_ws_detach(struct eio_session *s, struct eio_transport *t);

@@ -29,8 +29,8 @@ struct engine *engine_new(const struct engine_options *opt, const struct eio_han
     if (!e)
         return NULL;
     e->opt = *opt;
-    e->polling = (struct eio_polling_options){.max_payload = opt->max_payload,
-                                              .cors_any = opt->cors_any};
+    e->polling =
+        (struct eio_polling_options){.max_payload = opt->max_payload, .cors_any = opt->cors_any};
     snprintf(e->path, sizeof e->path, "%s", opt->path);
     e->path_len = strlen(e->path);
     struct eio_limits lim = {
