@@ -10,8 +10,8 @@ import {
 
 after(stopAll);
 
-// Every variable SPEC.md's "Configuration" section names; --help lists them all.
-const SPEC_VARS = ['PORT', 'BIND', 'REDIS_URL', 'WEB_ROOT', 'WORKERS', 'SERVER_ID', 'ALLOWED_ORIGINS',
+// The main variables of docs/contract.md's "Configuration"; --help lists them all.
+const CONTRACT_VARS = ['PORT', 'BIND', 'REDIS_URL', 'WEB_ROOT', 'WORKERS', 'SERVER_ID', 'ALLOWED_ORIGINS',
   'SESSION_TTL', 'COOKIE_SECURE', 'TRUST_PROXY', 'MAX_MESSAGE_BYTES', 'REGISTRATION', 'SEED_DEMO',
   'PASSWORD_HASH', 'LOG_LEVEL'];
 
@@ -19,7 +19,7 @@ test('--help exits 0 and lists every configuration variable', async () => {
   const r = await runChatd({ args: ['--help'] });
   assert.equal(r.code, 0, `exit code; stderr: ${r.stderr}`);
   const out = r.stdout + r.stderr;
-  for (const v of SPEC_VARS) assert.ok(out.includes(v), `--help mentions ${v}:\n${out}`);
+  for (const v of CONTRACT_VARS) assert.ok(out.includes(v), `--help mentions ${v}:\n${out}`);
 });
 
 test('--version exits 0 and prints the VERSION', async () => {
@@ -84,7 +84,7 @@ test('SEED_DEMO=1 seeds an empty Redis with the demo data', async () => {
       assert.ok([a, b].includes(String(msg.from)), `greeting in ${room} is from a member: ${m}`);
     }
   }
-  // chatd writes `from` as a string and `date` as an integer (SPEC).
+  // chatd writes `from` as a string and `date` as an integer (docs/contract.md).
   for (const [member, score] of pairs(await redis.cmd('ZRANGE', 'room:0', 0, -1, 'WITHSCORES'))) {
     const msg = JSON.parse(member);
     assert.equal(typeof msg.from, 'string', `from is a string: ${member}`);

@@ -67,7 +67,7 @@ test('GET /metrics is well-formed Prometheus text', async () => {
     const family = name.replace(/_(bucket|sum|count)$/, '');
     assert.ok(r.text.includes(`# TYPE ${family} `) || r.text.includes(`# TYPE ${name} `), `TYPE for ${name}`);
   }
-  // What SPEC.md asks for: connections by transport, events in/out, Redis errors and latency.
+  // What docs/contract.md promises: connections by transport, events in/out, Redis errors and latency.
   for (const re of [/^chatd_\w*connections\w*\{[^}]*transport="polling"/m, /^chatd_\w*connections\w*\{[^}]*transport="websocket"/m,
     /^chatd_\w*events_in\w*[{ ]/m, /^chatd_\w*events_out\w*[{ ]/m, /^chatd_redis_\w*errors\w*[{ ]/m, /^chatd_redis_\w*latency\w*[{ ]/m]) {
     assert.match(r.text, re);

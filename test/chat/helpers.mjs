@@ -26,7 +26,7 @@ export {
   sleep, freePort, WebSocket,
 };
 
-/** The demo users' ids, as SPEC.md's seed creates them. */
+/** The demo users' ids, as the demo seed creates them (docs/contract.md). */
 export const PABLO = '1';
 export const JOE = '2';
 export const MARY = '3';

@@ -1,7 +1,7 @@
 // Chat messages over Socket.IO: the ack after storage, the server-set from /
 // date / id, delivery to every live socket of every member exactly once (the
 // sender's own sockets included) over every transport, nothing to
-// non-members, equal texts kept apart, and every refusal of SPEC.md leaving
+// non-members, equal texts kept apart, and every refusal of docs/contract.md leaving
 // Redis untouched. The client-facing cases run for socket.io-client 4.x and 3.x.
 
 import { describe, test, before, after } from 'node:test';
@@ -58,7 +58,7 @@ for (const c of CLIENTS) {
       assert.deepEqual(stored, [ack.message], 'room:1:2 holds exactly the acked message');
       const members = await redis.cmd('ZRANGE', 'room:1:2', 0, -1, 'WITHSCORES');
       const i = members.findIndex((m) => m.includes(ack.message.id));
-      // SPEC.md: score = date. A fraction below the second (an order among
+      // docs/contract.md: score = date. A fraction below the second (an order among
       // messages of the same second) still sorts by date.
       assert.equal(Math.floor(Number(members[i + 1])), ack.message.date, `the score ${members[i + 1]} is the date`);
     });

@@ -14,7 +14,8 @@
 
 #define WAIT_SECONDS 60 /* a hung pool fails the test instead of hanging it */
 
-/* Legacy bcrypt of "password123", written by the original Python demo. */
+/* Legacy bcrypt of "password123", written by the original Python demo
+ * (test/fixtures/original-python-demo.json, user:1). */
 static const char LEGACY[] = "$2b$10$hNsLTYqomPJ7/DyHL6mXwu6iGEKeGb8UrHEx175wjSuAjqRsm3A56";
 
 struct test_job {

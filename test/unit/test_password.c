@@ -11,7 +11,7 @@
 
 #include "password.h"
 
-/* Real hashes from /work/shared/fixtures (user:N "password" fields), written by
+/* Real hashes from test/fixtures (user:N "password" fields), written by
  * the original demo servers: demo users have "password123", Zoe "zoe-secret-1". */
 static const char PY_PABLO[] = "$2b$10$hNsLTYqomPJ7/DyHL6mXwu6iGEKeGb8UrHEx175wjSuAjqRsm3A56";
 static const char PY_ZOE[] = "$2b$10$UfzJFBiqDo7VFhQnc5wBKupwbx4DUr30JTopDhAZaw/hsg7Cy5dCS";

@@ -1,4 +1,4 @@
-// The HTTP half of chatd's API (docs: ../../shared/SPEC.md, "HTTP API").
+// The HTTP half of chatd's API (docs/contract.md, "HTTP API").
 //
 // Same origin, session in the HttpOnly cookie `chatd_sid`: every request goes
 // out with credentials 'same-origin' and the browser does the rest.  Errors

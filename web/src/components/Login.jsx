@@ -3,7 +3,7 @@ import { api } from '../api.js';
 import { Logo } from './icons.jsx';
 
 /** One form for both signing in and signing up: the server registers a name
- *  it does not know (SPEC: POST /login). */
+ *  it does not know (docs/contract.md: POST /login). */
 export function Login({ onSignedIn, notice }) {
   const [username, setUsername] = useState('');
   const [password, setPassword] = useState('');
