@@ -37,14 +37,12 @@
 #define PRESENCE_TTL_FACTOR 20
 /* Typing notices a socket may send, at most one per this many ms. */
 #define TYPING_MIN_INTERVAL_MS 300
-#define ENVELOPE_MAX (64 * 1024 + 512)
 
 struct chat {
     const struct config *cfg;
     struct sio_app app;
     struct roster *roster;
     struct subscriber *sub;
-    char presence_key[STORE_KEY_MAX];
     struct timer heartbeat;
     struct worker *heartbeat_worker;
 };
@@ -90,12 +88,13 @@ static void presence_leave(struct chat *c, const char *user_id)
     struct rconn *redis = w ? runtime_redis(w) : NULL;
     if (!redis)
         return;
-    char now[24], timeout[24];
-    snprintf(now, sizeof now, "%" PRId64, now_ms());
-    snprintf(timeout, sizeof timeout, "%" PRId64, presence_timeout_ms(c));
-    const char *keys[] = {c->presence_key, STORE_KEY_SERVERS, STORE_KEY_ONLINE_USERS};
-    const char *args[] = {user_id, c->cfg->server_id, now, timeout};
-    if (rconn_script(redis, SCRIPT_PRESENCE_LEAVE, ignore_reply, NULL, 3, keys, 4, args) < 0)
+    struct store_presence_leave_params params = {.server_id = c->cfg->server_id,
+                                                 .user_id = user_id,
+                                                 .now_ms = now_ms(),
+                                                 .timeout_ms = presence_timeout_ms(c)};
+    struct store_call call;
+    if (store_call_presence_leave(&call, &params) < 0 ||
+        rconn_call(redis, &call, ignore_reply, NULL) < 0)
         log_warn("presence: Redis unavailable; user %s may look online until this server's "
                  "presence expires",
                  user_id);
@@ -112,13 +111,15 @@ static void on_heartbeat(struct timer *t)
 {
     struct chat *c = (struct chat *)((char *)t - offsetof(struct chat, heartbeat));
     struct worker *w = c->heartbeat_worker;
-    char now[24], timeout[24], ttl[24];
-    snprintf(now, sizeof now, "%" PRId64, now_ms());
-    snprintf(timeout, sizeof timeout, "%" PRId64, presence_timeout_ms(c));
-    snprintf(ttl, sizeof ttl, "%u", c->cfg->presence_timeout * PRESENCE_TTL_FACTOR);
-    const char *keys[] = {STORE_KEY_SERVERS, c->presence_key, STORE_KEY_ONLINE_USERS};
-    const char *args[] = {c->cfg->server_id, now, timeout, ttl};
-    rconn_script(runtime_redis(w), SCRIPT_HEARTBEAT, heartbeat_done, NULL, 3, keys, 4, args);
+    struct store_heartbeat_params params = {
+        .server_id = c->cfg->server_id,
+        .now_ms = now_ms(),
+        .timeout_ms = presence_timeout_ms(c),
+        .presence_ttl_s = c->cfg->presence_timeout * PRESENCE_TTL_FACTOR,
+    };
+    struct store_call call;
+    if (store_call_heartbeat(&call, &params) == 0)
+        rconn_call(runtime_redis(w), &call, heartbeat_done, NULL);
     worker_timer_schedule(w, t, worker_now_ms() + presence_timeout_ms(c) / 3);
 }
 
@@ -410,41 +411,25 @@ static void on_message_event(struct chat *c, struct sio_socket *s, struct worker
     };
     token_random_hex(msg.id, STORE_MESSAGE_ID_BYTES);
     p->message = store_message_encode(&msg);
-    char *envelope = p->message ? malloc(ENVELOPE_MAX) : NULL;
-    if (!envelope ||
-        snprintf(envelope, ENVELOPE_MAX, "{\"serverId\":\"%s\",\"type\":\"message\",\"data\":%s}",
-                 c->cfg->server_id, p->message) >= ENVELOPE_MAX) {
+    char *envelope =
+        p->message ? store_envelope(c->cfg->server_id, "message", p->message, NULL) : NULL;
+    struct store_send_message_params params = {
+        .room = &room,
+        .sender = u->id,
+        .message_json = p->message,
+        .envelope = envelope,
+        .sent_ms = sent_ms,
+        .per_minute = c->cfg->messages_per_minute,
+        .server_id = c->cfg->server_id,
+    };
+    struct store_call call;
+    if (!envelope || store_call_send_message(&call, &params) < 0) {
         free(envelope);
         ack(s, has_ack, ack_id, "Message is too long", NULL);
         pending_free(p);
         return;
     }
-    bool private_room = room.kind == ROOM_PRIVATE;
-    char room_key[STORE_KEY_MAX], rooms_key[STORE_KEY_MAX], rate_key[STORE_KEY_MAX];
-    char rooms_a[STORE_KEY_MAX], rooms_b[STORE_KEY_MAX];
-    char score[24], limit[24], a[24], b[24];
-    store_key_room(room_key, sizeof room_key, room.id);
-    store_key_user_rooms(rooms_key, sizeof rooms_key, u->id);
-    store_key_message_rate(rate_key, sizeof rate_key, u->id);
-    store_key_user_rooms(rooms_a, sizeof rooms_a, private_room ? room.a : u->id);
-    store_key_user_rooms(rooms_b, sizeof rooms_b, private_room ? room.b : u->id);
-    snprintf(score, sizeof score, "%" PRId64 ".%03d", sent_ms / 1000, (int)(sent_ms % 1000));
-    snprintf(limit, sizeof limit, "%u", c->cfg->messages_per_minute);
-    snprintf(a, sizeof a, "%" PRIu64, room.a);
-    snprintf(b, sizeof b, "%" PRIu64, room.b);
-    const char *keys[] = {room_key, rooms_key, rate_key, rooms_a, rooms_b};
-    const char *args[] = {room.id,
-                          store_room_is_private_member(&room, u->id) ? "1" : "0",
-                          p->message,
-                          score,
-                          envelope,
-                          limit,
-                          c->cfg->server_id,
-                          private_room ? "1" : "0",
-                          a,
-                          b};
-    int rc =
-        rconn_script(runtime_redis(w), SCRIPT_SEND_MESSAGE, message_stored, p, 5, keys, 10, args);
+    int rc = rconn_call(runtime_redis(w), &call, message_stored, p);
     free(envelope);
     if (rc < 0) {
         ack(s, has_ack, ack_id, "Service unavailable; try again", NULL);
@@ -513,13 +498,16 @@ static void on_typing(struct chat *c, struct sio_socket *s, struct worker *w, co
         !roster_in_room(c->roster, u->member, room.id))
         return;
     u->last_typing_ms = now;
-    char envelope[256];
-    snprintf(
-        envelope, sizeof envelope,
-        "{\"serverId\":\"%s\",\"type\":\"typing\",\"data\":{\"roomId\":\"%s\",\"from\":\"%s\"}}",
-        c->cfg->server_id, room.id, u->id_str);
-    rconn_commandv(runtime_redis(w), ignore_reply, NULL, 3,
-                   (const char *[]){"PUBLISH", STORE_CHANNEL, envelope});
+    char data[128];
+    int len =
+        snprintf(data, sizeof data, "{\"roomId\":\"%s\",\"from\":\"%s\"}", room.id, u->id_str);
+    char *envelope = len > 0 && (size_t)len < sizeof data
+                         ? store_envelope(c->cfg->server_id, "typing", data, NULL)
+                         : NULL;
+    if (envelope)
+        rconn_commandv(runtime_redis(w), ignore_reply, NULL, 3,
+                       (const char *[]){"PUBLISH", STORE_CHANNEL, envelope});
+    free(envelope);
 }
 
 static void on_event(void *ctx, struct sio_socket *s, struct worker *w, const char *name,
@@ -643,16 +631,16 @@ static void on_connect(void *ctx, struct sio_socket *s, struct worker *w, const 
         return;
     }
     struct pending *p = pending_new(c, s, false, 0);
-    char session_ttl[24], now[24], presence_ttl[24];
-    snprintf(session_ttl, sizeof session_ttl, "%u", c->cfg->session_ttl);
-    snprintf(now, sizeof now, "%" PRId64, now_ms());
-    snprintf(presence_ttl, sizeof presence_ttl, "%u",
-             c->cfg->presence_timeout * PRESENCE_TTL_FACTOR);
-    const char *keys[] = {client->session_key, STORE_KEY_ONLINE_USERS, c->presence_key,
-                          STORE_KEY_SERVERS};
-    const char *args[] = {session_ttl, c->cfg->server_id, now, presence_ttl};
-    if (!p ||
-        rconn_script(runtime_redis(w), SCRIPT_SOCKET_OPEN, socket_opened, p, 4, keys, 4, args) < 0) {
+    struct store_socket_open_params params = {
+        .session_key = client->session_key,
+        .server_id = c->cfg->server_id,
+        .session_ttl_s = c->cfg->session_ttl,
+        .now_ms = now_ms(),
+        .presence_ttl_s = c->cfg->presence_timeout * PRESENCE_TTL_FACTOR,
+    };
+    struct store_call call;
+    if (!p || store_call_socket_open(&call, &params) < 0 ||
+        rconn_call(runtime_redis(w), &call, socket_opened, p) < 0) {
         sio_refuse(s, "Service unavailable");
         if (p)
             pending_free(p);
@@ -687,7 +675,6 @@ struct chat *chat_new(const struct config *cfg)
         free(c);
         return NULL;
     }
-    store_key_presence(c->presence_key, sizeof c->presence_key, cfg->server_id);
     c->app = (struct sio_app){
         .namespaces = namespaces,
         .on_open = on_open,
@@ -714,18 +701,13 @@ static int presence_server_down(struct chat *c, const char *when)
     redisContext *r = redis_sync_connect(c->cfg, 2, when);
     if (!r)
         return -1;
-    char now[24], timeout[24];
-    snprintf(now, sizeof now, "%" PRId64, now_ms());
-    snprintf(timeout, sizeof timeout, "%" PRId64, presence_timeout_ms(c));
-    const char *argv[] = {"EVAL",
-                          store_script_source(SCRIPT_SERVER_DOWN),
-                          "2",
-                          STORE_KEY_SERVERS,
-                          STORE_KEY_ONLINE_USERS,
-                          c->cfg->server_id,
-                          now,
-                          timeout};
-    redisReply *reply = redisCommandArgv(r, 8, argv, NULL);
+    struct store_server_down_params params = {
+        .server_id = c->cfg->server_id, .now_ms = now_ms(), .timeout_ms = presence_timeout_ms(c)};
+    struct store_call call;
+    const char *argv[STORE_CALL_ARGV_MAX];
+    /* This connection loads no scripts: EVAL the source. */
+    int argc = store_call_server_down(&call, &params) < 0 ? -1 : store_call_eval_argv(&call, argv);
+    redisReply *reply = argc < 0 ? NULL : redisCommandArgv(r, argc, argv, NULL);
     int rc = reply && reply->type != REDIS_REPLY_ERROR ? 0 : -1;
     if (rc < 0)
         log_warn("presence: could not clear this server's connections: %s",
