@@ -94,12 +94,9 @@ void auth_with_user(struct http_req *req, const struct config *cfg, bool require
             next(req);
         return;
     }
-    char ttl[24];
-    snprintf(ttl, sizeof ttl, "%ld", (long)cfg->session_ttl);
-    const char *keys[] = {req->session_key};
-    const char *args[] = {ttl};
+    struct store_call call;
     rconn_cb *resolved = required ? on_session_required : on_session_optional;
-    if (rconn_script(runtime_redis(req->worker), SCRIPT_SESSION, resolved, req, 1, keys, 1, args) <
-        0)
+    if (store_call_session(&call, req->session_key, cfg->session_ttl) < 0 ||
+        rconn_call(runtime_redis(req->worker), &call, resolved, req) < 0)
         http_respond_unavailable(req);
 }
