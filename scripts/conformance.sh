@@ -4,9 +4,9 @@
 # mocha, unmodified) against build/chatd-conformance on 127.0.0.1:3000, the
 # address the suites hard-code as http://localhost:3000.
 #
-# The suites live outside this tree and are never committed:
-#   CONFORMANCE_DIR (default /work/conformance) holds
-#   engine.io-protocol/test-suite and socket.io-protocol/test-suite.
+# The suites are never committed: clone the two repositories into
+#   CONFORMANCE_DIR (default build/protocol-suites, ignored by git), so that
+#   it holds engine.io-protocol/test-suite and socket.io-protocol/test-suite.
 #   CONFORMANCE_BIN (default build/chatd-conformance) is the server.
 # A fresh server is started for each suite and stopped after it; the mocha
 # summary is printed, the full output kept in build/conformance/<suite>.log.
@@ -16,7 +16,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 CONFORMANCE_BIN="${CONFORMANCE_BIN:-build/chatd-conformance}"
-CONFORMANCE_DIR="${CONFORMANCE_DIR:-/work/conformance}"
+CONFORMANCE_DIR="${CONFORMANCE_DIR:-build/protocol-suites}"
 PORT=3000                     # hard-coded in both suites
 START_TIMEOUT_S=10
 STOP_TIMEOUT_S=5

@@ -1,6 +1,6 @@
 /* Unit tests for server/hashpool. The Makefile links unit tests with libchat.a
  * only, and the pool lives in server/, so its source is compiled in here. */
-#include "../../server/hashpool.c"
+#include "../../server/net/hashpool.c"
 
 #include <setjmp.h>
 #include <stdarg.h>
