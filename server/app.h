@@ -6,11 +6,11 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 
+#include "http.h"
+
 struct config;
 struct engine;
 struct hashpool;
-struct http_req;
-struct static_root;
 struct worker;
 
 #define APP_MAX_ENGINES 2
@@ -18,15 +18,15 @@ struct worker;
 struct app {
     const struct config *cfg;
     struct hashpool *hashes; /* password hashing, off the loops */
-    struct static_root *web; /* WEB_ROOT, NULL when absent */
     struct worker **workers;
     unsigned nworkers;
     atomic_uint connections; /* open client sockets, all workers */
 
-    /* Engine.IO endpoints (e.g. /socket.io/), then everything else. */
+    /* What the HTTP servers serve: the Engine.IO endpoints
+     * (runtime_mount_engine, also listed here), then everything else. */
+    struct http_mounts mounts;
     struct engine *engines[APP_MAX_ENGINES];
     unsigned nengines;
-    void (*dispatch)(struct http_req *req);
     bool without_redis; /* the conformance server has no Redis */
     /* Runs on each worker's thread as its loop starts; may be NULL. */
     void (*on_worker_start)(void *ctx, struct worker *w);

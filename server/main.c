@@ -14,6 +14,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "password.h"
+#include "routes.h"
 #include "runtime.h"
 #include "seed.h"
 #include "sio_server.h"
@@ -29,6 +30,7 @@
 #define CHAT_OUTBOX_BYTES (1024 * 1024)
 #define CHAT_OUTBOX_PACKETS 1024
 #define CHAT_CONNECT_TIMEOUT_MS 45000
+#define SOCKETIO_PATH "/socket.io/"
 
 /* When Redis is down at start, the demo data is seeded by this thread as
  * soon as it comes back. */
@@ -57,7 +59,7 @@ static struct engine *socketio_engine(const struct config *cfg, struct sio_serve
     for (size_t i = 0; i < cfg->n_origins; i++)
         origins[i] = cfg->origins[i];
     struct engine_options opt = {
-        .path = "/socket.io/",
+        .path = SOCKETIO_PATH,
         .ping_interval_ms = cfg->ping_interval_ms,
         .ping_timeout_ms = cfg->ping_timeout_ms,
         .max_payload = CHAT_MAX_PAYLOAD,
@@ -92,22 +94,20 @@ int main(int argc, char **argv)
                    chat_sio_app(chat),
                    &(struct sio_server_options){.connect_timeout_ms = CHAT_CONNECT_TIMEOUT_MS})
              : NULL;
-    struct app app = {.cfg = &cfg,
-                      .dispatch = routes_dispatch,
-                      .on_worker_start = chat_worker_start,
-                      .ctx = chat};
+    struct app app = {.cfg = &cfg, .on_worker_start = chat_worker_start, .ctx = chat};
+    struct routes_ctx routes = {.cfg = &cfg};
+    struct engine *socketio = sio ? socketio_engine(&cfg, sio) : NULL;
     int exit_code = 1;
 
-    app.web = static_root_open(cfg.web_root);
-    if (!app.web)
+    routes.web = static_root_open(cfg.web_root);
+    if (!routes.web)
         log_warn("WEB_ROOT %s cannot be opened: serving the API only", cfg.web_root);
-    app.hashes = hashpool_new(cfg.hash_threads, HASH_QUEUE_MAX);
-    app.engines[0] = sio ? socketio_engine(&cfg, sio) : NULL;
-    app.nengines = 1;
-    if (!app.hashes || !app.engines[0]) {
+    routes.hashes = app.hashes = hashpool_new(cfg.hash_threads, HASH_QUEUE_MAX);
+    if (!app.hashes || !socketio || runtime_mount_engine(&app, SOCKETIO_PATH, socketio) < 0) {
         log_error("out of memory at start");
         goto out;
     }
+    http_mount_fallback(&app.mounts, routes_handle, &routes);
 
     if (cfg.seed_demo && seed_demo(&cfg) < 0) {
         log_warn("Redis is unavailable: serving anyway; the demo data follows when it is back");
@@ -127,10 +127,10 @@ out:
         pthread_join(seeder.thread, NULL);
     }
     hashpool_free(app.hashes);
-    engine_free(app.engines[0]);
+    engine_free(socketio);
     sio_server_free(sio);
     chat_free(chat);
-    static_root_free(app.web);
+    static_root_free(routes.web);
     config_free(&cfg);
     return exit_code;
 }

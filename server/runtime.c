@@ -108,6 +108,27 @@ out:
     return exit_code;
 }
 
+/* The engine API as HTTP handlers. */
+static void engine_mount_handle(void *engine, struct http_req *req)
+{
+    engine_handle(engine, req);
+}
+
+static void engine_mount_body_too_large(void *engine, struct http_req *req)
+{
+    engine_body_too_large(engine, req);
+}
+
+int runtime_mount_engine(struct app *app, const char *path, struct engine *e)
+{
+    if (app->nengines == APP_MAX_ENGINES ||
+        http_mount(&app->mounts, path, engine_mount_handle, e, engine_max_body(e),
+                   engine_mount_body_too_large) < 0)
+        return -1;
+    app->engines[app->nengines++] = e;
+    return 0;
+}
+
 struct rconn *runtime_redis(struct worker *w)
 {
     return worker_redis(w);

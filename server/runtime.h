@@ -5,6 +5,7 @@
 #define CHATD_RUNTIME_H
 
 struct app;
+struct engine;
 struct rconn;
 struct worker;
 
@@ -16,6 +17,11 @@ void runtime_block_signals(void);
  * right moment of the shutdown).  Returns the process exit code: 0 after a
  * clean stop, 1 when the server could not start. */
 int runtime_run(struct app *app);
+
+/* Mounts Engine.IO endpoint e at path (the path it was created with) on
+ * app's HTTP servers, and closes its sessions at shutdown.  0, or -1 when
+ * app has no room for it.  Before runtime_run. */
+int runtime_mount_engine(struct app *app, const char *path, struct engine *e);
 
 /* The Redis connection of worker w.  Worker thread only. */
 struct rconn *runtime_redis(struct worker *w);

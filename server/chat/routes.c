@@ -8,7 +8,8 @@
 
 #include <sodium.h>
 
-#include "app.h"
+#include "routes.h"
+
 #include "auth.h"
 #include "config.h"
 #include "hashpool.h"
@@ -28,9 +29,15 @@
 #define PRELOAD_SIZE 20
 #define USERS_MAX_IDS 100
 
+/* The routes' context: every route is reached through routes_handle. */
+static const struct routes_ctx *ctx_of(struct http_req *req)
+{
+    return req->mount->ctx;
+}
+
 static const struct config *cfg_of(struct http_req *req)
 {
-    return worker_app(req->worker)->cfg;
+    return ctx_of(req)->cfg;
 }
 
 /* Sends a script call answered to cb with the request. */
@@ -293,7 +300,7 @@ static void submit_hash(struct http_req *req, enum hash_job_op op)
     l->job.op = op;
     memcpy(l->job.password, l->password, l->password_len);
     l->job.password_len = l->password_len;
-    if (hashpool_submit(worker_app(req->worker)->hashes, &l->job) < 0) {
+    if (hashpool_submit(ctx_of(req)->hashes, &l->job) < 0) {
         sodium_memzero(l->job.password, sizeof l->job.password);
         release_attempt(req);
         cJSON *o = cJSON_CreateObject();
@@ -832,7 +839,7 @@ static bool path_matches(const struct route *r, const char *url)
     return ulen > plen + slen && strcmp(url + ulen - slen, r->suffix) == 0;
 }
 
-void routes_dispatch(struct http_req *req)
+void routes_handle(void *ctx, struct http_req *req)
 {
     bool path_known = false;
     for (size_t i = 0; i < sizeof routes / sizeof *routes; i++) {
@@ -858,7 +865,7 @@ void routes_dispatch(struct http_req *req)
         http_respond_error(req, MHD_HTTP_METHOD_NOT_ALLOWED, "Method not allowed");
         return;
     }
-    struct static_root *web = worker_app(req->worker)->web;
+    struct static_root *web = ((const struct routes_ctx *)ctx)->web;
     if (!web) {
         http_respond_error(req, MHD_HTTP_NOT_FOUND, "Not found");
         return;

@@ -22,6 +22,8 @@
 #include "worker.h"
 #include "timerheap.h"
 
+#define EIO_PATH "/engine.io/"
+#define SOCKETIO_PATH "/socket.io/"
 #define PING_INTERVAL_MS 300
 #define PING_TIMEOUT_MS 200
 #define MAX_PAYLOAD 1000000
@@ -125,11 +127,6 @@ static void on_event(void *ctx, struct sio_socket *s, struct worker *w, const ch
     }
 }
 
-static void not_found(struct http_req *req)
-{
-    http_respond_error(req, MHD_HTTP_NOT_FOUND, "Not found");
-}
-
 static struct engine *echo_engine(const char *path, const struct eio_handlers *h)
 {
     struct engine_options opt = {
@@ -167,17 +164,18 @@ int main(int argc, char **argv)
     struct sio_server *sio = sio_server_new(
         &app_sio, &(struct sio_server_options){.connect_timeout_ms = CONNECT_TIMEOUT_MS});
     struct eio_handlers eio_handlers = {.on_message = eio_echo};
-    struct app app = {.cfg = &cfg, .dispatch = not_found, .without_redis = true};
-    app.engines[0] = echo_engine("/engine.io/", &eio_handlers);
-    app.engines[1] = sio ? echo_engine("/socket.io/", sio_server_handlers(sio)) : NULL;
-    app.nengines = 2;
+    /* Everything else is answered 404: the HTTP server's default. */
+    struct app app = {.cfg = &cfg, .without_redis = true};
+    struct engine *eio = echo_engine(EIO_PATH, &eio_handlers);
+    struct engine *socketio = sio ? echo_engine(SOCKETIO_PATH, sio_server_handlers(sio)) : NULL;
     int exit_code = 1;
-    if (app.engines[0] && app.engines[1])
+    if (eio && socketio && runtime_mount_engine(&app, EIO_PATH, eio) == 0 &&
+        runtime_mount_engine(&app, SOCKETIO_PATH, socketio) == 0)
         exit_code = runtime_run(&app);
     while (pending)
         auth_free(pending);
-    engine_free(app.engines[0]);
-    engine_free(app.engines[1]);
+    engine_free(eio);
+    engine_free(socketio);
     sio_server_free(sio);
     config_free(&cfg);
     return exit_code;

@@ -8,9 +8,6 @@
 #include <string.h>
 #include <sys/epoll.h>
 
-#include "app.h"
-#include "config.h"
-#include "engine.h"
 #include "log.h"
 #include "metrics.h"
 #include "worker.h"
@@ -24,6 +21,7 @@
 
 struct http_server {
     struct worker *worker;
+    struct http_options opt;
     struct MHD_Daemon *daemon;
     struct watcher watch; /* the daemon's own epoll fd */
 };
@@ -48,12 +46,53 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
     log_debug("http: %s", line);
 }
 
+/* ---- the mount table ------------------------------------------------ */
+
+int http_mount(struct http_mounts *m, const char *prefix, http_handler *handle, void *ctx,
+               size_t max_body, http_handler *body_too_large)
+{
+    size_t len = strlen(prefix);
+    if (m->count == HTTP_MOUNTS_MAX || len == 0 || prefix[len - 1] != '/')
+        return -1;
+    m->at[m->count++] = (struct http_mount){.prefix = prefix,
+                                            .handle = handle,
+                                            .ctx = ctx,
+                                            .max_body = max_body,
+                                            .body_too_large = body_too_large};
+    return 0;
+}
+
+void http_mount_fallback(struct http_mounts *m, http_handler *handle, void *ctx)
+{
+    m->fallback = (struct http_mount){.handle = handle, .ctx = ctx, .max_body = HTTP_BODY_MAX};
+}
+
+/* "/socket.io/" owns "/socket.io/…" and "/socket.io" itself. */
+static bool mount_owns(const struct http_mount *m, const char *url)
+{
+    size_t dir_len = strlen(m->prefix) - 1;
+    return strncmp(url, m->prefix, dir_len) == 0 && (url[dir_len] == '/' || url[dir_len] == '\0');
+}
+
+static const struct http_mount *mount_of(const struct http_mounts *m, const char *url)
+{
+    for (unsigned i = 0; i < m->count; i++)
+        if (mount_owns(&m->at[i], url))
+            return &m->at[i];
+    return &m->fallback;
+}
+
+static void not_found(void *ctx, struct http_req *req)
+{
+    (void)ctx;
+    http_respond_error(req, MHD_HTTP_NOT_FOUND, "Not found");
+}
+
 /* ---- request life ---------------------------------------------------- */
 
-static void client_address(struct http_req *req)
+static void client_address(struct http_req *req, bool trust_proxy)
 {
-    const struct config *cfg = worker_app(req->worker)->cfg;
-    if (cfg->trust_proxy) {
+    if (trust_proxy) {
         /* The proxy in front appends the peer it saw: the last entry is
          * the one we can trust; earlier ones are the client's to forge. */
         const char *xff = http_header(req, "X-Forwarded-For");
@@ -107,25 +146,18 @@ static size_t unescape(void *cls, struct MHD_Connection *conn, char *uri)
     return len;
 }
 
-static struct http_req *req_new(struct worker *w, struct MHD_Connection *conn, const char *url,
+static struct http_req *req_new(struct http_server *s, struct MHD_Connection *conn, const char *url,
                                 const char *method)
 {
     struct http_req *req = calloc(1, sizeof *req);
     if (!req)
         return NULL;
-    req->worker = w;
+    req->worker = s->worker;
     req->conn = conn;
     req->url = url;
     req->method = method;
-    req->body_max = HTTP_BODY_MAX;
-    struct app *app = worker_app(w);
-    for (unsigned i = 0; i < app->nengines; i++) {
-        if (engine_owns(app->engines[i], url)) {
-            req->engine = app->engines[i];
-            req->body_max = engine_max_body(req->engine);
-        }
-    }
-    client_address(req);
+    req->mount = mount_of(s->opt.mounts, url);
+    client_address(req, s->opt.trust_proxy);
     return req;
 }
 
@@ -180,13 +212,13 @@ static bool content_length_too_large(struct http_req *req, unsigned long long *a
     errno = 0;
     unsigned long long n = strtoull(cl, &end, 10);
     *announced = errno || end == cl ? ULLONG_MAX : n;
-    return *announced > req->body_max;
+    return *announced > req->mount->max_body;
 }
 
 static void too_large(struct http_req *req)
 {
-    if (req->engine)
-        engine_body_too_large(req->engine, req);
+    if (req->mount->body_too_large)
+        req->mount->body_too_large(req->mount->ctx, req);
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
@@ -198,7 +230,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     (void)version;
 
     if (!req) {
-        req = req_new(s->worker, conn, url, method);
+        req = req_new(s, conn, url, method);
         if (!req)
             return MHD_NO;
         *con_cls = req;
@@ -221,7 +253,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     if (*upload_data_size) {
         size_t n = *upload_data_size;
         *upload_data_size = 0;
-        if (!req->body_too_large && req->body_len + n > req->body_max) {
+        if (!req->body_too_large && req->body_len + n > req->mount->max_body) {
             too_large(req); /* a chunked body that outgrew the limit */
             req->body_too_large = true;
         }
@@ -247,10 +279,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     }
     if (!req->dispatched) {
         req->dispatched = true;
-        if (req->engine)
-            engine_handle(req->engine, req);
-        else
-            worker_app(req->worker)->dispatch(req);
+        http_handler *handle = req->mount->handle ? req->mount->handle : not_found;
+        handle(req->mount->ctx, req);
     }
     if (req->response)
         return queue_response(req);
@@ -419,21 +449,21 @@ cJSON *http_json_object(struct http_req *req)
 
 /* ---- the daemon -------------------------------------------------------- */
 
-struct http_server *http_server_new(struct worker *w)
+struct http_server *http_server_new(struct worker *w, const struct http_options *opt)
 {
     struct http_server *s = calloc(1, sizeof *s);
     if (!s)
         return NULL;
     s->worker = w;
-    const struct config *cfg = worker_app(w)->cfg;
+    s->opt = *opt;
     unsigned flags = MHD_USE_NO_LISTEN_SOCKET | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
                      MHD_ALLOW_UPGRADE | MHD_USE_ERROR_LOG;
     s->daemon = MHD_start_daemon(
         flags, 0, NULL, NULL, on_request, s, MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
         MHD_OPTION_NOTIFY_CONNECTION, on_connection, s, MHD_OPTION_CONNECTION_TIMEOUT,
         (unsigned)HTTP_IDLE_TIMEOUT_S, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HTTP_CONN_MEMORY,
-        MHD_OPTION_CONNECTION_LIMIT, (unsigned)cfg->max_connections, MHD_OPTION_EXTERNAL_LOGGER,
-        mhd_log, NULL, MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL, MHD_OPTION_END);
+        MHD_OPTION_CONNECTION_LIMIT, s->opt.max_connections, MHD_OPTION_EXTERNAL_LOGGER, mhd_log,
+        NULL, MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL, MHD_OPTION_END);
     if (!s->daemon) {
         log_error("worker %u: could not start the HTTP daemon", worker_index(w));
         free(s);
@@ -471,9 +501,11 @@ int http_server_add(struct http_server *s, int fd, const struct sockaddr *addr, 
 int http_server_timeout_ms(struct http_server *s, int cap)
 {
     MHD_UNSIGNED_LONG_LONG ms;
-    if (MHD_get_timeout(s->daemon, &ms) == MHD_YES && ms < (MHD_UNSIGNED_LONG_LONG)cap)
-        return (int)ms;
-    return cap;
+    if (MHD_get_timeout(s->daemon, &ms) != MHD_YES)
+        return cap;
+    if (cap >= 0 && ms >= (MHD_UNSIGNED_LONG_LONG)cap)
+        return cap;
+    return ms < INT_MAX ? (int)ms : INT_MAX;
 }
 
 void http_server_run(struct http_server *s)

@@ -1,10 +1,15 @@
-/* http: a worker's libmicrohttpd daemon (no listening socket, driven by the
- * worker's epoll) and the request object the routes work with.
+/* http: a worker's HTTP server — a libmicrohttpd daemon without a listening
+ * socket, driven by the worker's epoll — and the request its handlers see.
  *
- * A route answers at once or later: it may start Redis commands or a
- * password hash and return; the request is then suspended, and resumed
- * when the route calls one of the http_respond* functions from a
- * callback.  Every request gets exactly one answer.  Worker thread only. */
+ * A request goes to the first mount whose prefix owns its URL, else to the
+ * fallback.  A handler answers at once or later: it may start Redis commands
+ * or a password hash and return; the request is then suspended, and resumed
+ * when the handler calls one of the http_respond* functions from a callback.
+ * Every request gets exactly one answer.
+ *
+ * Threads: the mount table is built before the workers start and is
+ * read-only afterwards (every worker's server shares it); a server and its
+ * requests belong to their worker's thread. */
 #ifndef CHATD_HTTP_H
 #define CHATD_HTTP_H
 
@@ -15,30 +20,64 @@
 #include <cjson/cJSON.h>
 #include <microhttpd.h>
 
-#define HTTP_BODY_MAX (16 * 1024) /* request bodies, 413 beyond */
+#define HTTP_BODY_MAX (16 * 1024) /* request bodies, 413 beyond, unless mounted otherwise */
 /* An oversized body is read and dropped up to this much, so the client can
  * read its 413; beyond, the connection is closed. */
 #define HTTP_DISCARD_MAX (8 * 1024 * 1024)
 #define HTTP_ADDR_MAX INET6_ADDRSTRLEN
+#define HTTP_MOUNTS_MAX 4
 /* Room in a request for its user's name and session key (see below). */
 #define HTTP_USERNAME_MAX 128
 #define HTTP_SESSION_KEY_MAX 320
 
-struct engine;
+struct http_req;
 struct http_server;
 struct worker;
+
+/* Handles a request (answers it now or later); ctx is its mount's. */
+typedef void http_handler(void *ctx, struct http_req *req);
+
+/* Where the requests under one URL prefix go. */
+struct http_mount {
+    const char *prefix; /* ends in '/'; also owns the path without it */
+    http_handler *handle;
+    void *ctx;
+    size_t max_body; /* larger bodies are answered 413 */
+    /* Told about a body over max_body before the 413 goes out; may be NULL. */
+    http_handler *body_too_large;
+};
+
+/* The mount table: endpoints at their prefixes, then everything else. */
+struct http_mounts {
+    struct http_mount at[HTTP_MOUNTS_MAX];
+    unsigned count;
+    struct http_mount fallback; /* no handler: 404 */
+};
+
+/* Mounts handle at prefix, after the mounts already there.  0, or -1 when
+ * the table is full or prefix does not end in '/'. */
+int http_mount(struct http_mounts *m, const char *prefix, http_handler *handle, void *ctx,
+               size_t max_body, http_handler *body_too_large);
+
+/* Sends every URL no mount owns to handle (bodies up to HTTP_BODY_MAX). */
+void http_mount_fallback(struct http_mounts *m, http_handler *handle, void *ctx);
+
+struct http_options {
+    const struct http_mounts *mounts; /* shared; outlives the server */
+    bool trust_proxy;                 /* the client is X-Forwarded-For's last address */
+    unsigned max_connections;         /* libmicrohttpd's own limit */
+};
 
 struct http_req {
     struct worker *worker;
     struct MHD_Connection *conn;
     const char *url;
     const char *method;
-    char *body; /* NUL-terminated, body_len bytes */
+    const struct http_mount *mount; /* where the URL belongs; its ctx is the handler's */
+    char *body;                     /* NUL-terminated, body_len bytes */
     size_t body_len;
-    size_t body_max;       /* HTTP_BODY_MAX, or an engine's payload limit */
-    bool body_too_large;   /* over body_max: answered 413 */
-    size_t discarded;      /* bytes of an oversized body dropped */
-    struct engine *engine; /* the Engine.IO endpoint the URL belongs to */
+    bool body_too_large; /* over the mount's max_body: answered 413 */
+    size_t discarded;    /* bytes of an oversized body dropped */
     char client_addr[HTTP_ADDR_MAX];
 
     /* The signed-in user, for the layers above: http.c leaves these zero,
@@ -49,7 +88,7 @@ struct http_req {
     /* The layers above's next step after an asynchronous one. */
     void (*next_step)(struct http_req *);
 
-    /* A route's state across asynchronous steps, freed with the request. */
+    /* A handler's state across asynchronous steps, freed with the request. */
     void *route_state;
     void (*route_state_free)(void *);
 
@@ -60,13 +99,16 @@ struct http_req {
     bool answered; /* a response was queued directly */
 };
 
-struct http_server *http_server_new(struct worker *w);
+/* Starts worker w's server (its daemon's epoll fd joins w's).  NULL on
+ * failure (logged).  Worker thread, or before the worker starts. */
+struct http_server *http_server_new(struct worker *w, const struct http_options *opt);
 /* Stops the daemon, closing every connection.  NULL-safe. */
 void http_server_free(struct http_server *s);
 /* Adds an accepted socket; ownership passes to the daemon, which closes
  * it on failure too.  0 or -1. */
 int http_server_add(struct http_server *s, int fd, const struct sockaddr *addr, socklen_t len);
-/* How long the loop may sleep before http_server_run is due, at most cap. */
+/* How long the loop may sleep before http_server_run is due, at most cap
+ * (cap < 0: no limit). */
 int http_server_timeout_ms(struct http_server *s, int cap);
 /* Lets the daemon do its pending work. */
 void http_server_run(struct http_server *s);
@@ -94,8 +136,5 @@ unsigned http_query_each(struct http_req *req, const char *key,
 
 /* Parses the body as a JSON object.  NULL after answering 400 itself. */
 cJSON *http_json_object(struct http_req *req);
-
-/* chatd's routes (routes.c): app->dispatch of chatd. */
-void routes_dispatch(struct http_req *req);
 
 #endif

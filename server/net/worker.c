@@ -291,7 +291,10 @@ struct worker *worker_new(struct app *app, unsigned index)
         return NULL;
     }
     w->redis = app->without_redis ? NULL : rconn_new(w, app->cfg);
-    w->http = http_server_new(w);
+    struct http_options http = {.mounts = &app->mounts,
+                                .trust_proxy = app->cfg->trust_proxy,
+                                .max_connections = app->cfg->max_connections};
+    w->http = http_server_new(w, &http);
     if ((!w->redis && !app->without_redis) || !w->http) {
         worker_free(w);
         return NULL;

@@ -1,0 +1,23 @@
+/* routes: chatd's HTTP API and the web app's files, as the HTTP server's
+ * fallback handler (the Engine.IO endpoint is mounted beside it).  Each
+ * route is a short chain: validate, (resolve the session,) one Redis round
+ * trip, answer.  Worker threads; the context is read-only while serving. */
+#ifndef CHATD_ROUTES_H
+#define CHATD_ROUTES_H
+
+struct config;
+struct hashpool;
+struct http_req;
+struct static_root;
+
+/* What the routes work with; it outlives the HTTP servers. */
+struct routes_ctx {
+    const struct config *cfg;
+    struct hashpool *hashes; /* password hashing, off the loops */
+    struct static_root *web; /* WEB_ROOT; NULL serves the API only */
+};
+
+/* An http_handler: ctx is a struct routes_ctx. */
+void routes_handle(void *ctx, struct http_req *req);
+
+#endif
