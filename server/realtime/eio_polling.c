@@ -10,6 +10,7 @@
 
 #include "eio.h"
 #include "eio_http.h"
+#include "eio_session.h"
 #include "eio_transport.h"
 #include "http.h"
 #include "log.h"

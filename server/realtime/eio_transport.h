@@ -14,9 +14,12 @@
 #include <stddef.h>
 
 #include "eio.h"
-#include "eio_session.h"
 
+struct eio_session;
+struct eio_sessions;
+struct http_req;
 struct sbuf;
+struct worker;
 
 struct eio_transport {
     /* Out lock held, any thread: post to the transport's worker, no more. */

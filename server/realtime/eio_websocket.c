@@ -15,6 +15,7 @@
 #include <microhttpd.h>
 
 #include "eio_http.h"
+#include "eio_session.h"
 #include "eio_transport.h"
 #include "http.h"
 #include "log.h"
