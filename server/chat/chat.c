@@ -349,7 +349,7 @@ static void ack(struct sio_socket *s, bool has_ack, uint64_t ack_id, const char 
             cJSON_AddItemToObject(result, "message", detail);
         cJSON *args = cJSON_CreateArray();
         cJSON_AddItemToArray(args, result);
-        sio_ack(s, ack_id, args);
+        sio_socket_ack(s, ack_id, args);
         cJSON_Delete(args);
     } else {
         cJSON_Delete(detail);
@@ -570,15 +570,15 @@ static void adopt_user(void *arg, struct sio_socket *s, void **data)
     struct adoption *a = arg;
     /* Accept first: the CONNECT answer must precede any event, and the
      * roster is what makes events flow to the socket. */
-    if (sio_accept(s) < 0)
+    if (sio_socket_accept(s) < 0)
         return; /* the client left while we asked Redis */
     a->accepted = true;
     *data = a->user;
-    a->user->member = a->rooms ? roster_add(a->chat->roster, sio_socket_session(s), a->user->id,
-                                            a->rooms, a->n)
-                               : NULL;
+    a->user->member =
+        a->rooms ? roster_add(a->chat->roster, sio_socket_session(s), a->user->id, a->rooms, a->n)
+                 : NULL;
     if (!a->user->member)
-        sio_disconnect(s); /* out of memory: on_disconnect cleans up */
+        sio_socket_disconnect(s); /* out of memory: on_disconnect cleans up */
 }
 
 /* The reply of SCRIPT_SOCKET_OPEN: {id, name, {rooms}} or nil. */
@@ -590,12 +590,12 @@ static void socket_opened(void *priv, redisReply *reply)
     struct chat_user *u = NULL;
     const char *id = NULL;
     if (rconn_is_error(reply)) {
-        sio_refuse(s, "Service unavailable");
+        sio_socket_refuse(s, "Service unavailable");
     } else if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 3 ||
                !(id = rconn_str(reply->element[0], NULL)) ||
                reply->element[2]->type != REDIS_REPLY_ARRAY || !(u = calloc(1, sizeof *u)) ||
                store_parse_id(id, strlen(id), false, &u->id) < 0) {
-        sio_refuse(s, "unauthorized");
+        sio_socket_refuse(s, "unauthorized");
         free(u);
         u = NULL;
         if (id)
@@ -625,9 +625,9 @@ static void on_connect(void *ctx, struct sio_socket *s, struct worker *w, const 
 {
     struct chat *c = ctx;
     (void)auth;
-    const struct chat_client *client = sio_client_data(s);
+    const struct chat_client *client = sio_socket_client_data(s);
     if (!client || !client->session_key[0]) {
-        sio_refuse(s, "unauthorized");
+        sio_socket_refuse(s, "unauthorized");
         return;
     }
     struct pending *p = pending_new(c, s, false, 0);
@@ -641,7 +641,7 @@ static void on_connect(void *ctx, struct sio_socket *s, struct worker *w, const 
     struct store_call call;
     if (!p || store_call_socket_open(&call, &params) < 0 ||
         rconn_call(runtime_redis(w), &call, socket_opened, p) < 0) {
-        sio_refuse(s, "Service unavailable");
+        sio_socket_refuse(s, "Service unavailable");
         if (p)
             pending_free(p);
     }

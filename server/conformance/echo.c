@@ -73,14 +73,14 @@ static void auth_free(struct auth_later *a)
 static void emit_auth(struct timer *t)
 {
     struct auth_later *a = (struct auth_later *)t;
-    sio_emit_event(a->s, "auth", a->auth);
+    sio_socket_emit_event(a->s, "auth", a->auth);
     auth_free(a);
 }
 
 static void on_connect(void *ctx, struct sio_socket *s, struct worker *w, const cJSON *auth)
 {
     (void)ctx;
-    if (sio_accept(s) < 0)
+    if (sio_socket_accept(s) < 0)
         return;
     struct auth_later *a = calloc(1, sizeof *a);
     if (!a)
@@ -117,12 +117,12 @@ static void on_event(void *ctx, struct sio_socket *s, struct worker *w, const ch
         cJSON *back = cJSON_Duplicate(data, true);
         if (back) {
             cJSON_ReplaceItemInArray(back, 0, cJSON_CreateString("message-back"));
-            sio_emit(s, back);
+            sio_socket_emit(s, back);
         }
         cJSON_Delete(back);
     } else if (strcmp(name, "message-with-ack") == 0 && has_ack) {
         cJSON *args = arguments(data);
-        sio_ack(s, ack_id, args);
+        sio_socket_ack(s, ack_id, args);
         cJSON_Delete(args);
     }
 }

@@ -99,7 +99,7 @@ int sio_socket_with_data(struct sio_socket *s, sio_data_fn *fn, void *arg)
     return rc;
 }
 
-void *sio_client_data(const struct sio_socket *s)
+void *sio_socket_client_data(const struct sio_socket *s)
 {
     return s->client ? s->client->app_data : NULL;
 }
@@ -134,7 +134,7 @@ static void detach(struct sio_client *c, struct sio_socket *s)
     }
 }
 
-int sio_accept(struct sio_socket *s)
+int sio_socket_accept(struct sio_socket *s)
 {
     int rc = -1;
     eio_session_lock(s->es);
@@ -162,7 +162,7 @@ static void connect_error(struct eio_session *es, const char *nsp, const char *m
     cJSON_Delete(payload);
 }
 
-void sio_refuse(struct sio_socket *s, const char *message)
+void sio_socket_refuse(struct sio_socket *s, const char *message)
 {
     struct eio_session *es = s->es;
     sio_socket_ref(s); /* detach may drop the last other reference */
@@ -204,7 +204,7 @@ static int send_with_binary(struct sio_socket *s, struct sio_packet *p)
     return rc;
 }
 
-int sio_emit(struct sio_socket *s, const cJSON *data)
+int sio_socket_emit(struct sio_socket *s, const cJSON *data)
 {
     eio_session_lock(s->es);
     int rc = -1;
@@ -217,18 +217,18 @@ int sio_emit(struct sio_socket *s, const cJSON *data)
     return rc;
 }
 
-int sio_emit_event(struct sio_socket *s, const char *name, const cJSON *arg)
+int sio_socket_emit_event(struct sio_socket *s, const char *name, const cJSON *arg)
 {
     cJSON *data = cJSON_CreateArray();
     cJSON_AddItemToArray(data, cJSON_CreateString(name));
     if (arg)
         cJSON_AddItemReferenceToArray(data, (cJSON *)arg);
-    int rc = sio_emit(s, data);
+    int rc = sio_socket_emit(s, data);
     cJSON_Delete(data);
     return rc;
 }
 
-int sio_ack(struct sio_socket *s, uint64_t ack_id, const cJSON *args)
+int sio_socket_ack(struct sio_socket *s, uint64_t ack_id, const cJSON *args)
 {
     eio_session_lock(s->es);
     int rc = -1;
@@ -254,7 +254,7 @@ static void socket_gone(struct sio_client *c, struct sio_socket *s, const char *
     detach(c, s);
 }
 
-void sio_disconnect(struct sio_socket *s)
+void sio_socket_disconnect(struct sio_socket *s)
 {
     struct eio_session *es = s->es;
     sio_socket_ref(s);
@@ -319,7 +319,7 @@ static void on_connect_packet(struct sio_client *c, struct worker *w, const stru
     c->sockets[slot] = s;
 
     if (!app->on_connect) {
-        sio_accept(s);
+        sio_socket_accept(s);
         return;
     }
     cJSON *empty = p->data ? NULL : cJSON_CreateObject();

@@ -25,15 +25,15 @@ struct sio_app {
      * default one); a CONNECT to any other gets CONNECT_ERROR. */
     const char *const *namespaces;
     /* A new client's handshake request (cookies, address): return a
-     * pointer the app keeps for the client (sio_client_data), or set *refuse
+     * pointer the app keeps for the client (sio_socket_client_data), or set *refuse
      * to answer the handshake 403.  May be NULL. */
     void *(*on_open)(void *ctx, struct http_req *req, bool *refuse);
-    /* A CONNECT to a namespace: answer with sio_accept or sio_refuse, now or
+    /* A CONNECT to a namespace: answer with sio_socket_accept or sio_socket_refuse, now or
      * later (taking a reference meanwhile).  auth is the CONNECT payload
      * ({} when absent), valid during the call.  NULL: accept everyone. */
     void (*on_connect)(void *ctx, struct sio_socket *s, struct worker *w, const cJSON *auth);
     /* An event: data is the packet's array, [name, arg1, …]; when has_ack
-     * the client waits for sio_ack(s, ack_id, …). */
+     * the client waits for sio_socket_ack(s, ack_id, …). */
     void (*on_event)(void *ctx, struct sio_socket *s, struct worker *w, const char *name,
                      const cJSON *data, bool has_ack, uint64_t ack_id);
     /* An event the server cannot represent (a string holding U+0000, which
@@ -65,7 +65,7 @@ void sio_socket_unref(struct sio_socket *s);
 const char *sio_socket_nsp(const struct sio_socket *s);
 const char *sio_socket_id(const struct sio_socket *s);
 /* What on_open returned for the socket's client. */
-void *sio_client_data(const struct sio_socket *s);
+void *sio_socket_client_data(const struct sio_socket *s);
 /* The Engine.IO session under the socket (for broadcasts). */
 struct eio_session *sio_socket_session(const struct sio_socket *s);
 /* The application's own pointer for this socket, guarded by the socket's
@@ -84,18 +84,18 @@ int sio_socket_with_data(struct sio_socket *s, sio_data_fn *fn, void *arg);
 
 /* Answers a pending CONNECT.  0, or -1 when the socket was not connecting
  * (its client left meanwhile): nothing is sent then. */
-int sio_accept(struct sio_socket *s);
-void sio_refuse(struct sio_socket *s, const char *message);
+int sio_socket_accept(struct sio_socket *s);
+void sio_socket_refuse(struct sio_socket *s, const char *message);
 
 /* Emits data = [name, args…] (arrays with {"_binary": base64} items travel
  * as binary attachments).  0, or -1 when the socket is not connected or
  * the client's outbox is full (it is then disconnected). */
-int sio_emit(struct sio_socket *s, const cJSON *data);
+int sio_socket_emit(struct sio_socket *s, const cJSON *data);
 /* Emits [name, arg] (arg may be NULL). */
-int sio_emit_event(struct sio_socket *s, const char *name, const cJSON *arg);
+int sio_socket_emit_event(struct sio_socket *s, const char *name, const cJSON *arg);
 /* Answers an event's ack with args (an array; NULL: []). */
-int sio_ack(struct sio_socket *s, uint64_t ack_id, const cJSON *args);
+int sio_socket_ack(struct sio_socket *s, uint64_t ack_id, const cJSON *args);
 /* Disconnects the socket from its namespace (the client gets DISCONNECT). */
-void sio_disconnect(struct sio_socket *s);
+void sio_socket_disconnect(struct sio_socket *s);
 
 #endif
