@@ -3,7 +3,6 @@
 #ifndef CHATD_APP_H
 #define CHATD_APP_H
 
-#include <stdatomic.h>
 #include <stdbool.h>
 
 #include "http.h"
@@ -18,9 +17,6 @@ struct worker;
 struct app {
     const struct config *cfg;
     struct hashpool *hashes; /* password hashing, off the loops */
-    struct worker **workers;
-    unsigned nworkers;
-    atomic_uint connections; /* open client sockets, all workers */
 
     /* What the HTTP servers serve: the Engine.IO endpoints
      * (runtime_mount_engine, also listed here), then everything else. */

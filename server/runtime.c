@@ -11,7 +11,9 @@
 #include "config.h"
 #include "engine.h"
 #include "hashpool.h"
+#include "http.h"
 #include "log.h"
+#include "rconn.h"
 #include "worker.h"
 
 /* Rounds of handing work between stopped workers before giving up: work
@@ -20,6 +22,93 @@
 #define DRAIN_ROUNDS_MAX 64
 
 static sigset_t wait_set;
+
+/* What runs on one worker's loop: its HTTP server and its Redis
+ * connection.  The worker's context. */
+struct runtime_worker {
+    struct app *app;
+    struct worker *loop;
+    struct http_server *http;
+    struct rconn *redis; /* NULL without Redis, and once closed */
+};
+
+/* The workers of the running server. */
+struct runtime_workers {
+    struct runtime_worker *at;
+    struct worker **loops; /* the acceptor's list */
+    unsigned count;
+};
+
+static void hook_start(void *ctx, struct worker *w)
+{
+    struct runtime_worker *rw = ctx;
+    if (rw->app->on_worker_start)
+        rw->app->on_worker_start(rw->app->ctx, w);
+}
+
+static int hook_adopt(void *ctx, int fd, const struct sockaddr *addr, socklen_t len)
+{
+    struct runtime_worker *rw = ctx;
+    return http_server_add(rw->http, fd, addr, len);
+}
+
+static int hook_timeout_ms(void *ctx, int cap)
+{
+    struct runtime_worker *rw = ctx;
+    return http_server_timeout_ms(rw->http, cap);
+}
+
+static void hook_after_round(void *ctx)
+{
+    struct runtime_worker *rw = ctx;
+    http_server_run(rw->http);
+}
+
+/* Redis reconnects and stalls. */
+static void hook_tick(void *ctx, int64_t now_ms)
+{
+    struct runtime_worker *rw = ctx;
+    if (rw->redis)
+        rconn_tick(rw->redis, now_ms);
+}
+
+/* Pending commands fail now: their requests answer 503 and resume. */
+static void hook_close(void *ctx)
+{
+    struct runtime_worker *rw = ctx;
+    rconn_free(rw->redis);
+    rw->redis = NULL;
+}
+
+static const struct worker_hooks runtime_hooks = {
+    .start = hook_start,
+    .adopt = hook_adopt,
+    .timeout_ms = hook_timeout_ms,
+    .after_round = hook_after_round,
+    .tick = hook_tick,
+    .close = hook_close,
+};
+
+/* Worker number i, with its HTTP server and (unless app has none) its Redis
+ * connection.  -1 on failure (logged); what was made is then in *rw, for
+ * free_workers. */
+static int compose_worker(struct app *app, unsigned i, struct runtime_worker *rw)
+{
+    rw->app = app;
+    rw->loop = worker_new(i, &runtime_hooks, rw);
+    if (!rw->loop)
+        return -1;
+    if (!app->without_redis) {
+        rw->redis = rconn_new(rw->loop, app->cfg);
+        if (!rw->redis)
+            return -1;
+    }
+    struct http_options http = {.mounts = &app->mounts,
+                                .trust_proxy = app->cfg->trust_proxy,
+                                .max_connections = app->cfg->max_connections};
+    rw->http = http_server_new(rw->loop, &http);
+    return rw->http ? 0 : -1;
+}
 
 void runtime_block_signals(void)
 {
@@ -31,39 +120,47 @@ void runtime_block_signals(void)
     signal(SIGPIPE, SIG_IGN);
 }
 
-static void drain_all(struct app *app)
+static void drain_all(const struct runtime_workers *ws)
 {
     for (int round = 0; round < DRAIN_ROUNDS_MAX; round++) {
         unsigned ran = 0;
-        for (unsigned i = 0; i < app->nworkers; i++)
-            ran += worker_drain(app->workers[i]);
+        for (unsigned i = 0; i < ws->count; i++)
+            ran += worker_drain(ws->loops[i]);
         if (!ran)
             return;
     }
     log_warn("shutdown: workers still handing work over; stopping anyway");
 }
 
-static void shutdown_workers(struct app *app)
+/* Stops and frees every worker that was made, in the order worker.h asks. */
+static void shutdown_workers(struct app *app, struct runtime_workers *ws)
 {
-    for (unsigned i = 0; i < app->nworkers; i++)
-        worker_stop(app->workers[i]);
-    for (unsigned i = 0; i < app->nworkers; i++)
-        worker_join(app->workers[i]);
+    for (unsigned i = 0; i < ws->count; i++)
+        worker_stop(ws->loops[i]);
+    for (unsigned i = 0; i < ws->count; i++)
+        worker_join(ws->loops[i]);
     /* Queued hashes are cancelled: their requests answer 503. */
     hashpool_free(app->hashes);
     app->hashes = NULL;
-    drain_all(app);
+    drain_all(ws);
     /* Every session gets a close packet, and its application a goodbye. */
     for (unsigned e = 0; e < app->nengines; e++)
-        for (unsigned i = 0; i < app->nworkers; i++)
-            engine_close_worker_sessions(app->engines[e], app->workers[i]);
-    drain_all(app);
-    for (unsigned i = 0; i < app->nworkers; i++)
-        worker_close(app->workers[i]);
-    drain_all(app);
-    for (unsigned i = 0; i < app->nworkers; i++)
-        worker_free(app->workers[i]);
-    app->nworkers = 0;
+        for (unsigned i = 0; i < ws->count; i++)
+            engine_close_worker_sessions(app->engines[e], ws->loops[i]);
+    drain_all(ws);
+    for (unsigned i = 0; i < ws->count; i++)
+        worker_close(ws->loops[i]);
+    drain_all(ws);
+    /* The daemons close their connections; what that hands over runs before
+     * the loops go. */
+    for (unsigned i = 0; i < ws->count; i++) {
+        http_server_free(ws->at[i].http);
+        ws->at[i].http = NULL;
+    }
+    drain_all(ws);
+    for (unsigned i = 0; i < ws->count; i++)
+        worker_free(ws->loops[i]);
+    ws->count = 0;
 }
 
 int runtime_run(struct app *app)
@@ -71,22 +168,25 @@ int runtime_run(struct app *app)
     const struct config *cfg = app->cfg;
     int exit_code = 1;
     struct acceptor *acceptor = NULL;
-    app->workers = calloc(cfg->workers, sizeof *app->workers);
-    if (!app->workers)
+    struct runtime_workers ws = {.at = calloc(cfg->workers, sizeof *ws.at),
+                                 .loops = calloc(cfg->workers, sizeof *ws.loops)};
+    if (!ws.at || !ws.loops)
         goto out;
-    acceptor = acceptor_new(app);
+    acceptor = acceptor_new(cfg);
     if (!acceptor)
         goto out;
     for (unsigned i = 0; i < cfg->workers; i++) {
-        app->workers[i] = worker_new(app, i);
-        if (!app->workers[i])
+        int rc = compose_worker(app, i, &ws.at[i]);
+        if (!ws.at[i].loop)
             goto out;
-        app->nworkers++;
+        ws.loops[ws.count++] = ws.at[i].loop;
+        if (rc < 0)
+            goto out;
     }
-    for (unsigned i = 0; i < app->nworkers; i++)
-        if (worker_start(app->workers[i]) < 0)
+    for (unsigned i = 0; i < ws.count; i++)
+        if (worker_start(ws.loops[i]) < 0)
             goto out;
-    if (acceptor_start(acceptor) < 0)
+    if (acceptor_start(acceptor, ws.loops, ws.count) < 0)
         goto out;
 
     char redis[256];
@@ -102,9 +202,9 @@ int runtime_run(struct app *app)
 out:
     /* New connections stop first; then the loops; then what they owe. */
     acceptor_free(acceptor);
-    shutdown_workers(app);
-    free(app->workers);
-    app->workers = NULL;
+    shutdown_workers(app, &ws);
+    free(ws.at);
+    free(ws.loops);
     return exit_code;
 }
 
@@ -127,9 +227,4 @@ int runtime_mount_engine(struct app *app, const char *path, struct engine *e)
         return -1;
     app->engines[app->nengines++] = e;
     return 0;
-}
-
-struct rconn *runtime_redis(struct worker *w)
-{
-    return worker_redis(w);
 }

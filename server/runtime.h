@@ -1,12 +1,13 @@
 /* runtime: the life of a server process around its app: block signals,
- * start the workers and the acceptor, wait for SIGTERM or SIGINT, then stop
- * everything in order.  Shared by chatd and the conformance server. */
+ * compose each worker (a bare loop, worker.h, running the app's HTTP server
+ * and its own Redis connection through its hooks), start the workers and
+ * the acceptor, wait for SIGTERM or SIGINT, then stop everything in order.
+ * Shared by chatd and the conformance server. */
 #ifndef CHATD_RUNTIME_H
 #define CHATD_RUNTIME_H
 
 struct app;
 struct engine;
-struct rconn;
 struct worker;
 
 /* Blocks the signals the runtime waits for; call before creating any
@@ -22,8 +23,5 @@ int runtime_run(struct app *app);
  * app's HTTP servers, and closes its sessions at shutdown.  0, or -1 when
  * app has no room for it.  Before runtime_run. */
 int runtime_mount_engine(struct app *app, const char *path, struct engine *e);
-
-/* The Redis connection of worker w.  Worker thread only. */
-struct rconn *runtime_redis(struct worker *w);
 
 #endif

@@ -7,7 +7,6 @@
 #include "config.h"
 #include "http.h"
 #include "rconn.h"
-#include "runtime.h"
 #include "store.h"
 #include "token.h"
 
@@ -97,6 +96,6 @@ void auth_with_user(struct http_req *req, const struct config *cfg, bool require
     struct store_call call;
     rconn_cb *resolved = required ? on_session_required : on_session_optional;
     if (store_call_session(&call, req->session_key, cfg->session_ttl) < 0 ||
-        rconn_call(runtime_redis(req->worker), &call, resolved, req) < 0)
+        rconn_call(rconn_of(req->worker), &call, resolved, req) < 0)
         http_respond_unavailable(req);
 }

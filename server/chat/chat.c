@@ -29,7 +29,6 @@
 #include "subscriber.h"
 #include "timerheap.h"
 #include "token.h"
-#include "runtime.h"
 #include "worker.h"
 
 /* A server's presence hash outlives missed heartbeats by this factor, so
@@ -85,7 +84,7 @@ static void ignore_reply(void *priv, redisReply *reply)
 static void presence_leave(struct chat *c, const char *user_id)
 {
     struct worker *w = worker_current();
-    struct rconn *redis = w ? runtime_redis(w) : NULL;
+    struct rconn *redis = w ? rconn_of(w) : NULL;
     if (!redis)
         return;
     struct store_presence_leave_params params = {.server_id = c->cfg->server_id,
@@ -119,7 +118,7 @@ static void on_heartbeat(struct timer *t)
     };
     struct store_call call;
     if (store_call_heartbeat(&call, &params) == 0)
-        rconn_call(runtime_redis(w), &call, heartbeat_done, NULL);
+        rconn_call(rconn_of(w), &call, heartbeat_done, NULL);
     worker_timer_schedule(w, t, worker_now_ms() + presence_timeout_ms(c) / 3);
 }
 
@@ -429,7 +428,7 @@ static void on_message_event(struct chat *c, struct sio_socket *s, struct worker
         pending_free(p);
         return;
     }
-    int rc = rconn_call(runtime_redis(w), &call, message_stored, p);
+    int rc = rconn_call(rconn_of(w), &call, message_stored, p);
     free(envelope);
     if (rc < 0) {
         ack(s, has_ack, ack_id, "Service unavailable; try again", NULL);
@@ -478,7 +477,7 @@ static void on_room_join(struct chat *c, struct sio_socket *s, struct worker *w,
     struct pending *p = pending_new(c, s, has_ack, ack_id);
     char rooms_key[STORE_KEY_MAX];
     store_key_user_rooms(rooms_key, sizeof rooms_key, u->id);
-    if (!p || rconn_commandv(runtime_redis(w), join_checked, p, 3,
+    if (!p || rconn_commandv(rconn_of(w), join_checked, p, 3,
                              (const char *[]){"SISMEMBER", rooms_key, room.id}) < 0) {
         ack(s, has_ack, ack_id, "Service unavailable; try again", NULL);
         if (p)
@@ -505,7 +504,7 @@ static void on_typing(struct chat *c, struct sio_socket *s, struct worker *w, co
                          ? store_envelope(c->cfg->server_id, "typing", data, NULL)
                          : NULL;
     if (envelope)
-        rconn_commandv(runtime_redis(w), ignore_reply, NULL, 3,
+        rconn_commandv(rconn_of(w), ignore_reply, NULL, 3,
                        (const char *[]){"PUBLISH", STORE_CHANNEL, envelope});
     free(envelope);
 }
@@ -640,7 +639,7 @@ static void on_connect(void *ctx, struct sio_socket *s, struct worker *w, const 
     };
     struct store_call call;
     if (!p || store_call_socket_open(&call, &params) < 0 ||
-        rconn_call(runtime_redis(w), &call, socket_opened, p) < 0) {
+        rconn_call(rconn_of(w), &call, socket_opened, p) < 0) {
         sio_socket_refuse(s, "Service unavailable");
         if (p)
             pending_free(p);

@@ -20,7 +20,6 @@
 #include "rconn.h"
 #include "static.h"
 #include "token.h"
-#include "runtime.h"
 #include "worker.h"
 
 #define HISTORY_DEFAULT_SIZE 15
@@ -43,7 +42,7 @@ static const struct config *cfg_of(struct http_req *req)
 /* Sends a script call answered to cb with the request. */
 static int send_call(struct http_req *req, const struct store_call *call, rconn_cb *cb)
 {
-    return rconn_call(runtime_redis(req->worker), call, cb, req);
+    return rconn_call(rconn_of(req->worker), call, cb, req);
 }
 
 /* Adds a NUL-terminated copy of a reply string to a JSON object. */
@@ -119,7 +118,7 @@ static void logout_done(void *priv, redisReply *reply)
 
 static void logout_start(struct http_req *req)
 {
-    if (rconn_commandv(runtime_redis(req->worker), logout_done, req, 2,
+    if (rconn_commandv(rconn_of(req->worker), logout_done, req, 2,
                        (const char *[]){"DEL", req->session_key}) < 0)
         http_respond_unavailable(req);
 }
@@ -167,7 +166,7 @@ static void release_attempt(struct http_req *req)
     l->counted = false;
     struct store_call call;
     if (store_call_login_release(&call, l->username, req->client_addr) == 0)
-        rconn_call(runtime_redis(req->worker), &call, ignore_reply, NULL);
+        rconn_call(rconn_of(req->worker), &call, ignore_reply, NULL);
 }
 
 static void login_unavailable(struct http_req *req)
@@ -211,7 +210,7 @@ static void create_session(struct http_req *req)
     snprintf(ttl, sizeof ttl, "%ld", (long)cfg->session_ttl);
     snprintf(id, sizeof id, "%" PRIu64, l->user_id);
     const char *argv[] = {"SET", req->session_key, id, "EX", ttl};
-    if (rconn_commandv(runtime_redis(req->worker), session_created, req, 5, argv) < 0)
+    if (rconn_commandv(rconn_of(req->worker), session_created, req, 5, argv) < 0)
         http_respond_unavailable(req);
 }
 
@@ -283,7 +282,7 @@ static void hash_finished(struct worker *w, struct inbox_item *item)
             .user_id = l->user_id, .old_hash = job->hash, .new_hash = job->new_hash};
         struct store_call call;
         if (store_call_rehash(&call, &rehash) == 0)
-            rconn_call(runtime_redis(w), &call, ignore_reply, NULL);
+            rconn_call(rconn_of(w), &call, ignore_reply, NULL);
     }
     create_session(req);
 }
@@ -778,8 +777,7 @@ static void health_answer(void *priv, redisReply *reply)
 
 static void healthz(struct http_req *req)
 {
-    if (rconn_commandv(runtime_redis(req->worker), health_answer, req, 1, (const char *[]){"PING"}) <
-        0)
+    if (rconn_commandv(rconn_of(req->worker), health_answer, req, 1, (const char *[]){"PING"}) < 0)
         health_answer(req, NULL);
 }
 

@@ -15,7 +15,6 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "app.h"
 #include "config.h"
 #include "log.h"
 #include "worker.h"
@@ -25,7 +24,9 @@
 #define EMFILE_PAUSE_MS 100
 
 struct acceptor {
-    struct app *app;
+    unsigned max_connections;
+    struct worker *const *workers;
+    unsigned nworkers;
     int fd;
     int stop_fd;
     pthread_t thread;
@@ -65,14 +66,14 @@ static int listen_socket(const struct config *cfg)
     return fd;
 }
 
-struct acceptor *acceptor_new(struct app *app)
+struct acceptor *acceptor_new(const struct config *cfg)
 {
     struct acceptor *a = calloc(1, sizeof *a);
     if (!a)
         return NULL;
-    a->app = app;
+    a->max_connections = cfg->max_connections;
     a->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-    a->fd = listen_socket(app->cfg);
+    a->fd = listen_socket(cfg);
     if (a->fd < 0 || a->stop_fd < 0) {
         acceptor_free(a);
         return NULL;
@@ -80,14 +81,17 @@ struct acceptor *acceptor_new(struct app *app)
     return a;
 }
 
-static struct worker *least_loaded(struct app *app)
+/* The least-loaded worker, and the sockets all workers hold (*total). */
+static struct worker *least_loaded(const struct acceptor *a, unsigned *total)
 {
-    struct worker *best = app->workers[0];
+    struct worker *best = a->workers[0];
     unsigned best_load = worker_load(best);
-    for (unsigned i = 1; i < app->nworkers && best_load; i++) {
-        unsigned load = worker_load(app->workers[i]);
+    *total = best_load;
+    for (unsigned i = 1; i < a->nworkers; i++) {
+        unsigned load = worker_load(a->workers[i]);
+        *total += load;
         if (load < best_load) {
-            best = app->workers[i];
+            best = a->workers[i];
             best_load = load;
         }
     }
@@ -97,7 +101,6 @@ static struct worker *least_loaded(struct app *app)
 static void *accept_main(void *arg)
 {
     struct acceptor *a = arg;
-    struct app *app = a->app;
     struct pollfd pfd[2] = {{.fd = a->fd, .events = POLLIN}, {.fd = a->stop_fd, .events = POLLIN}};
     for (;;) {
         if (poll(pfd, 2, -1) < 0 && errno != EINTR)
@@ -115,20 +118,24 @@ static void *accept_main(void *arg)
                 }
                 break; /* EAGAIN, or a transient error: back to poll */
             }
-            if (atomic_load(&app->connections) >= app->cfg->max_connections) {
+            unsigned total;
+            struct worker *w = least_loaded(a, &total);
+            if (total >= a->max_connections) {
                 close(fd); /* over capacity: refuse rather than degrade everyone */
                 continue;
             }
             int one = 1;
             setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-            worker_add_socket(least_loaded(app), fd, (struct sockaddr *)&ss, len);
+            worker_add_socket(w, fd, (struct sockaddr *)&ss, len);
         }
     }
     return NULL;
 }
 
-int acceptor_start(struct acceptor *a)
+int acceptor_start(struct acceptor *a, struct worker *const *workers, unsigned nworkers)
 {
+    a->workers = workers;
+    a->nworkers = nworkers;
     int rc = pthread_create(&a->thread, NULL, accept_main, a);
     if (rc) {
         log_error("acceptor: pthread_create: %s", strerror(rc));

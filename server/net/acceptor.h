@@ -3,15 +3,18 @@
 #ifndef CHATD_ACCEPTOR_H
 #define CHATD_ACCEPTOR_H
 
-struct app;
 struct acceptor;
+struct config;
+struct worker;
 
 /* Binds and listens on the configured address and port.  NULL on failure
  * (logged: e.g. the port is in use). */
-struct acceptor *acceptor_new(struct app *app);
+struct acceptor *acceptor_new(const struct config *cfg);
 
-/* Starts the accepting thread.  0 or -1. */
-int acceptor_start(struct acceptor *a);
+/* Starts the accepting thread, handing sockets to workers[0..nworkers-1]
+ * (at least one; the array outlives the acceptor) while they hold fewer
+ * than the configured MAX_CONNECTIONS in all.  0 or -1. */
+int acceptor_start(struct acceptor *a, struct worker *const *workers, unsigned nworkers);
 
 /* Stops accepting, joins the thread, closes the listening socket, frees.
  * NULL-safe. */

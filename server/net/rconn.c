@@ -225,11 +225,28 @@ static void connection_lost(struct rconn *r, const char *why)
         schedule_retry(r);
 }
 
+/* Each worker's connection, by worker index.  A slot is written before its
+ * worker's thread starts and cleared after it stopped (pthread_create and
+ * pthread_join order those writes with the worker's reads). */
+static struct rconn *of_worker[CONFIG_WORKERS_MAX];
+
+struct rconn *rconn_of(const struct worker *w)
+{
+    unsigned i = worker_index(w);
+    return i < CONFIG_WORKERS_MAX ? of_worker[i] : NULL;
+}
+
 struct rconn *rconn_new(struct worker *w, const struct config *cfg)
 {
+    unsigned i = worker_index(w);
+    if (i >= CONFIG_WORKERS_MAX || of_worker[i]) {
+        log_error("worker %u: a second Redis connection", i);
+        return NULL;
+    }
     struct rconn *r = calloc(1, sizeof *r);
     if (!r)
         return NULL;
+    of_worker[i] = r;
     r->worker = w;
     r->cfg = cfg;
     r->watch.fd = -1;
@@ -243,6 +260,7 @@ void rconn_free(struct rconn *r)
 {
     if (!r)
         return;
+    of_worker[worker_index(r->worker)] = NULL;
     if (r->ac) {
         r->state = RC_DOWN;
         redisAsyncContext *ac = r->ac;

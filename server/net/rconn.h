@@ -21,11 +21,18 @@ struct worker;
  * callback returns. */
 typedef void rconn_cb(void *priv, redisReply *reply);
 
-/* Creates the connection object and starts connecting.  NULL on OOM. */
+/* Creates worker w's connection and starts connecting; before w's thread
+ * starts.  A worker has one: NULL on OOM, or when w has one already. */
 struct rconn *rconn_new(struct worker *w, const struct config *cfg);
 
-/* Fails every pending command (callbacks get NULL) and frees.  NULL-safe. */
+/* Fails every pending command (callbacks get NULL) and frees; after the
+ * worker's thread stopped.  NULL-safe. */
 void rconn_free(struct rconn *r);
+
+/* Worker w's connection (NULL when it has none): how the layers above reach
+ * Redis from the worker a request or a socket's event runs on.  Worker w's
+ * thread, or after it stopped. */
+struct rconn *rconn_of(const struct worker *w);
 
 /* Whether commands can be sent now. */
 bool rconn_ready(const struct rconn *r);

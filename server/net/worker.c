@@ -12,26 +12,19 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "app.h"
-#include "config.h"
-#include "http.h"
 #include "log.h"
-#include "rconn.h"
 #include "timerheap.h"
 
 #define MAX_EVENTS 128
-/* Housekeeping (Redis reconnects and stalls) runs at least this often. */
-#define TICK_MS 200
 
 struct worker {
-    struct app *app;
+    struct worker_hooks hooks;
+    void *ctx;
     unsigned index;
     pthread_t thread;
     bool started;
     int epfd;
     struct watcher wake; /* eventfd: the inbox has items */
-    struct http_server *http;
-    struct rconn *redis;
     struct timerheap timers;
     atomic_bool stop;
     atomic_uint load;
@@ -65,13 +58,9 @@ int64_t worker_now_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-struct app *worker_app(struct worker *w)
+void *worker_context(const struct worker *w)
 {
-    return w->app;
-}
-struct rconn *worker_redis(struct worker *w)
-{
-    return w->redis;
+    return w->ctx;
 }
 unsigned worker_index(const struct worker *w)
 {
@@ -194,10 +183,10 @@ static void on_wake(struct watcher *wt, uint32_t events)
 static void run_new_socket(struct worker *w, struct inbox_item *item)
 {
     struct new_socket *ns = (struct new_socket *)item;
-    if (worker_stopping(w)) {
+    if (worker_stopping(w) || !w->hooks.adopt) {
         close(ns->fd);
         worker_socket_closed(w);
-    } else if (http_server_add(w->http, ns->fd, (struct sockaddr *)&ns->addr, ns->len) < 0) {
+    } else if (w->hooks.adopt(w->ctx, ns->fd, (struct sockaddr *)&ns->addr, ns->len) < 0) {
         worker_socket_closed(w);
     }
     free(ns);
@@ -216,16 +205,13 @@ int worker_add_socket(struct worker *w, int fd, const struct sockaddr *addr, soc
     ns->len = len;
     memcpy(&ns->addr, addr, len);
     atomic_fetch_add(&w->load, 1);
-    atomic_fetch_add(&w->app->connections, 1);
     worker_post(w, &ns->item);
     return 0;
 }
 
-/* Called by the HTTP layer when a socket it was given is closed. */
 void worker_socket_closed(struct worker *w)
 {
     atomic_fetch_sub(&w->load, 1);
-    atomic_fetch_sub(&w->app->connections, 1);
 }
 
 /* ---- loop ------------------------------------------------------------ */
@@ -238,12 +224,13 @@ static void *worker_main(void *arg)
     snprintf(name, sizeof name, "worker %u", w->index);
     log_set_thread_name(name);
     current = w;
-    if (w->app->on_worker_start)
-        w->app->on_worker_start(w->app->ctx, w);
+    if (w->hooks.start)
+        w->hooks.start(w->ctx, w);
     int64_t next_tick = 0;
     while (!atomic_load(&w->stop)) {
         int64_t now = worker_now_ms();
-        int timeout = http_server_timeout_ms(w->http, TICK_MS);
+        int timeout =
+            w->hooks.timeout_ms ? w->hooks.timeout_ms(w->ctx, WORKER_TICK_MS) : WORKER_TICK_MS;
         int64_t due = timerheap_next(&w->timers);
         if (due > next_tick)
             due = next_tick;
@@ -262,21 +249,23 @@ static void *worker_main(void *arg)
         now = worker_now_ms();
         timerheap_run(&w->timers, now);
         if (now >= next_tick) {
-            if (w->redis)
-                rconn_tick(w->redis, now);
-            next_tick = now + TICK_MS;
+            if (w->hooks.tick)
+                w->hooks.tick(w->ctx, now);
+            next_tick = now + WORKER_TICK_MS;
         }
-        http_server_run(w->http);
+        if (w->hooks.after_round)
+            w->hooks.after_round(w->ctx);
     }
     return NULL;
 }
 
-struct worker *worker_new(struct app *app, unsigned index)
+struct worker *worker_new(unsigned index, const struct worker_hooks *hooks, void *ctx)
 {
     struct worker *w = calloc(1, sizeof *w);
     if (!w)
         return NULL;
-    w->app = app;
+    w->hooks = *hooks;
+    w->ctx = ctx;
     w->index = index;
     w->wake.fd = -1;
     w->conns.next = w->conns.prev = &w->conns;
@@ -287,15 +276,6 @@ struct worker *worker_new(struct app *app, unsigned index)
     w->wake.fn = on_wake;
     if (w->epfd < 0 || w->wake.fd < 0 || worker_watch(w, &w->wake, EPOLLIN) < 0) {
         log_error("worker %u: %s", index, strerror(errno));
-        worker_free(w);
-        return NULL;
-    }
-    w->redis = app->without_redis ? NULL : rconn_new(w, app->cfg);
-    struct http_options http = {.mounts = &app->mounts,
-                                .trust_proxy = app->cfg->trust_proxy,
-                                .max_connections = app->cfg->max_connections};
-    w->http = http_server_new(w, &http);
-    if ((!w->redis && !app->without_redis) || !w->http) {
         worker_free(w);
         return NULL;
     }
@@ -345,9 +325,9 @@ void worker_close(struct worker *w)
         c->close(c);
     }
     run_deferred(w);
-    /* Pending commands fail now: their requests answer 503 and resume. */
-    rconn_free(w->redis);
-    w->redis = NULL;
+    if (w->hooks.close)
+        w->hooks.close(w->ctx);
+    w->hooks.close = NULL; /* once */
     worker_drain(w);
 }
 
@@ -359,7 +339,6 @@ void worker_free(struct worker *w)
     if (w->wake.fd >= 0)
         worker_drain(w);
     worker_close(w);
-    http_server_free(w->http);
     timerheap_free(&w->timers);
     if (w->wake.fd >= 0)
         close(w->wake.fd);

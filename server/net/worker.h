@@ -1,16 +1,19 @@
-/* worker: one thread, one epoll loop, owning its connections, its
- * libmicrohttpd daemon and its Redis connection (DESIGN.md "Shape").
- * Other threads talk to a worker only through worker_post(). */
+/* worker: one thread, one epoll loop — watchers, timers, and items posted
+ * from other threads — that knows nothing of what it runs.  The layer that
+ * composes a worker (runtime.c: its HTTP server and its Redis connection)
+ * plugs in through struct worker_hooks.  Everything of a connection stays
+ * on its worker; other threads talk to a worker only through worker_post(). */
 #ifndef CHATD_WORKER_H
 #define CHATD_WORKER_H
 
 #include <stdint.h>
 #include <sys/socket.h>
 
-struct app;
-struct rconn;
 struct timer;
 struct worker;
+
+/* Hooks run at least this often (worker_hooks.tick). */
+#define WORKER_TICK_MS 200
 
 /* A file descriptor in a worker's epoll; fn runs on the worker's thread
  * with the ready events.  Embed it in the object that owns the fd. */
@@ -29,9 +32,33 @@ struct inbox_item {
     void (*run)(struct worker *, struct inbox_item *);
 };
 
-/* Creates worker number index (its epoll, eventfd, HTTP daemon and Redis
- * connection) without starting its thread.  NULL on failure (logged). */
-struct worker *worker_new(struct app *app, unsigned index);
+/* What a worker runs besides its watchers, timers and posted items.  Every
+ * hook gets the worker's context and runs on the worker's thread (or, once
+ * the thread is joined, on the thread shutting it down); any may be NULL. */
+struct worker_hooks {
+    /* The loop starts. */
+    void (*start)(void *ctx, struct worker *w);
+    /* Takes over an accepted socket (worker_add_socket).  -1 when it could
+     * not; the fd is closed either way once handed over. */
+    int (*adopt)(void *ctx, int fd, const struct sockaddr *addr, socklen_t len);
+    /* How long the loop may sleep, at most cap milliseconds. */
+    int (*timeout_ms)(void *ctx, int cap);
+    /* After each round of events, deferred items and timers. */
+    void (*after_round)(void *ctx);
+    /* Every WORKER_TICK_MS or so. */
+    void (*tick)(void *ctx, int64_t now_ms);
+    /* worker_close, after the worker's connections are closed: fail what is
+     * still pending. */
+    void (*close)(void *ctx);
+};
+
+/* Creates worker number index (its epoll and eventfd) without starting its
+ * thread; hooks (copied) and ctx are the composing layer's.  NULL on
+ * failure (logged). */
+struct worker *worker_new(unsigned index, const struct worker_hooks *hooks, void *ctx);
+
+/* The ctx given to worker_new. */
+void *worker_context(const struct worker *w);
 
 /* Starts the worker's thread.  0, or -1 (logged). */
 int worker_start(struct worker *w);
@@ -42,9 +69,11 @@ int worker_start(struct worker *w);
  *   worker_join     waits for it;
  *   worker_drain    runs what other threads handed over meanwhile; repeat
  *                   over all workers until none ran anything;
- *   worker_close    closes upgraded connections, fails pending Redis
- *                   commands (their requests answer 503);
- *   worker_free     stops the HTTP daemon and frees.  NULL-safe. */
+ *   worker_close    closes the listed connections, then calls the close
+ *                   hook (pending Redis commands fail: their requests
+ *                   answer 503);
+ *   worker_free     frees the loop (what the hooks own is freed by their
+ *                   layer before).  NULL-safe. */
 void worker_stop(struct worker *w);
 void worker_join(struct worker *w);
 unsigned worker_drain(struct worker *w);
@@ -68,19 +97,17 @@ void worker_conn_remove(struct worker *w, struct worker_conn *c);
 /* Queues an item for the worker and wakes it.  Any thread. */
 void worker_post(struct worker *w, struct inbox_item *item);
 
-/* Hands an accepted socket to the worker (takes ownership of fd).  Any
- * thread.  -1 when out of memory (fd is then closed). */
+/* Hands an accepted socket to the worker's adopt hook (takes ownership of
+ * fd).  Any thread.  -1 when out of memory (fd is then closed). */
 int worker_add_socket(struct worker *w, int fd, const struct sockaddr *addr, socklen_t len);
 
-/* The HTTP layer tells the worker that a socket it was given is closed. */
+/* The layer that adopted a socket tells the worker it is closed. */
 void worker_socket_closed(struct worker *w);
 
-/* Connections the worker holds now (any thread; approximate). */
+/* Sockets the worker holds now, handed over and not yet closed (any
+ * thread; approximate). */
 unsigned worker_load(const struct worker *w);
 
-/* Worker-thread accessors. */
-struct app *worker_app(struct worker *w);
-struct rconn *worker_redis(struct worker *w);
 unsigned worker_index(const struct worker *w);
 int worker_stopping(const struct worker *w);
 
