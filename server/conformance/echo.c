@@ -6,7 +6,9 @@
  *                same arguments, "message-with-ack" is acked with them;
  *                namespaces "/" and "/custom".
  * pingInterval 300, pingTimeout 200, maxPayload 1000000, connectTimeout
- * 1000, CORS *.  Port 3000 unless PORT says otherwise; no Redis. */
+ * 1000, CORS *.  Port 3000; PORT, PING_INTERVAL and PING_TIMEOUT may say
+ * otherwise (a test that loads the machine gives pongs more time); no
+ * Redis. */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,8 +26,8 @@
 
 #define EIO_PATH "/engine.io/"
 #define SOCKETIO_PATH "/socket.io/"
-#define PING_INTERVAL_MS 300
-#define PING_TIMEOUT_MS 200
+#define PING_INTERVAL_MS "300"
+#define PING_TIMEOUT_MS "200"
 #define MAX_PAYLOAD 1000000
 #define CONNECT_TIMEOUT_MS 1000
 #define OUTBOX_BYTES (8 * 1024 * 1024)
@@ -127,12 +129,13 @@ static void on_event(void *ctx, struct sio_socket *s, struct worker *w, const ch
     }
 }
 
-static struct engine *echo_engine(const char *path, const struct eio_handlers *h)
+static struct engine *echo_engine(const struct config *cfg, const char *path,
+                                  const struct eio_handlers *h)
 {
     struct engine_options opt = {
         .path = path,
-        .ping_interval_ms = PING_INTERVAL_MS,
-        .ping_timeout_ms = PING_TIMEOUT_MS,
+        .ping_interval_ms = cfg->ping_interval_ms,
+        .ping_timeout_ms = cfg->ping_timeout_ms,
         .max_payload = MAX_PAYLOAD,
         .outbox_max_bytes = OUTBOX_BYTES,
         .outbox_max_packets = OUTBOX_PACKETS,
@@ -146,6 +149,8 @@ int main(int argc, char **argv)
     setenv("PORT", "3000", 0);
     setenv("SEED_DEMO", "0", 0);
     setenv("BIND", "127.0.0.1", 0);
+    setenv("PING_INTERVAL", PING_INTERVAL_MS, 0);
+    setenv("PING_TIMEOUT", PING_TIMEOUT_MS, 0);
     struct config cfg;
     int rc = config_load(&cfg, argc, argv, stdout, stderr);
     if (rc == 1)
@@ -166,8 +171,9 @@ int main(int argc, char **argv)
     struct eio_handlers eio_handlers = {.on_message = eio_echo};
     /* Everything else is answered 404: the HTTP server's default. */
     struct app app = {.cfg = &cfg, .without_redis = true};
-    struct engine *eio = echo_engine(EIO_PATH, &eio_handlers);
-    struct engine *socketio = sio ? echo_engine(SOCKETIO_PATH, sio_server_handlers(sio)) : NULL;
+    struct engine *eio = echo_engine(&cfg, EIO_PATH, &eio_handlers);
+    struct engine *socketio =
+        sio ? echo_engine(&cfg, SOCKETIO_PATH, sio_server_handlers(sio)) : NULL;
     int exit_code = 1;
     if (eio && socketio && runtime_mount_engine(&app, EIO_PATH, eio) == 0 &&
         runtime_mount_engine(&app, SOCKETIO_PATH, socketio) == 0)

@@ -8,7 +8,11 @@ import { startConformance } from './helpers.mjs';
 garbageSuite({
   name: 'conformance server',
   async start() {
-    const c = await startConformance({ env: { LOG_LEVEL: 'debug' } }); // why a session closed
+    // As in garbage-chatd.test.mjs: pings every 300 ms, but a pong may take
+    // 1.5 s, since the storm can stall this process (and so the bystanders'
+    // pongs) beyond 200 ms on a loaded machine. LOG_LEVEL=debug says why a
+    // session closed.
+    const c = await startConformance({ env: { PING_TIMEOUT: '1500', LOG_LEVEL: 'debug' } });
     return {
       base: c.base, port: c.port, cookie: null, echo: true,
       alive: () => c.alive(), log: () => c.stderr,

@@ -419,6 +419,7 @@ export function garbageSuite(T) {
         const before = bystanders.map((b) => b.pings.n);
         await until(() => bystanders.every((b, i) => !b.s.connected || b.pings.n > before[i]),
           { timeoutMs: 2 * PING_INTERVAL + SLACK_MS, intervalMs: 20, what: 'a ping for every bystander' }).catch(() => {});
+        assertBystanders('the garbage and a ping interval more');
         for (const [i, b] of bystanders.entries()) {
           ctx.diagnostic(`${b.name}: ${b.pings.n} pings, the longest gap between two ${b.pings.maxGap} ms ` +
             `(this process's longest event-loop delay: ${Math.round(lag.max / 1e6)} ms)`);
