@@ -680,6 +680,20 @@ char *store_envelope(const char *server_id, const char *type, const char *data_j
     return out.buf;
 }
 
+cJSON *store_envelope_read(const char *payload, size_t len, const char **type, const cJSON **data)
+{
+    cJSON *env = cJSON_ParseWithLength(payload, len);
+    const cJSON *t = cJSON_GetObjectItemCaseSensitive(env, "type");
+    const cJSON *d = cJSON_GetObjectItemCaseSensitive(env, "data");
+    if (!cJSON_IsString(t) || !cJSON_IsObject(d)) {
+        cJSON_Delete(env);
+        return NULL;
+    }
+    *type = t->valuestring;
+    *data = d;
+    return env;
+}
+
 /* ---- script calls ---------------------------------------------------- */
 
 /* A builder adds its keys and args in the order its script reads them;

@@ -158,6 +158,12 @@ const char *store_script_sha(enum store_script s);
  * publish the same envelope with their own Lua helper. */
 char *store_envelope(const char *server_id, const char *type, const char *data_json, size_t *len);
 
+/* Reads an envelope off the channel (ours, the fleet's or an original
+ * server's): the parsed JSON (caller frees with cJSON_Delete) and, inside
+ * it, its type and its data object.  NULL when payload is not an envelope
+ * with a string type and an object data (*type and *data untouched). */
+cJSON *store_envelope_read(const char *payload, size_t len, const char **type, const cJSON **data);
+
 /* ---- script calls ------------------------------------------------------ */
 
 /* One script call, built by the store_call_… function of its script, so

@@ -282,20 +282,20 @@ static void fan_typing(struct chat *c, const cJSON *data)
 static void on_channel(void *ctx, const char *payload, size_t len)
 {
     struct chat *c = ctx;
-    cJSON *env = cJSON_ParseWithLength(payload, len);
-    const cJSON *type = cJSON_GetObjectItemCaseSensitive(env, "type");
-    const cJSON *data = cJSON_GetObjectItemCaseSensitive(env, "data");
-    if (!cJSON_IsString(type) || !cJSON_IsObject(data)) {
+    const char *type = NULL;
+    const cJSON *data = NULL;
+    cJSON *env = store_envelope_read(payload, len, &type, &data);
+    if (!env) {
         log_debug("channel: ignoring a malformed event");
-    } else if (strcmp(type->valuestring, "message") == 0) {
+    } else if (strcmp(type, "message") == 0) {
         fan_message(c, data);
-    } else if (strcmp(type->valuestring, "user.connected") == 0) {
+    } else if (strcmp(type, "user.connected") == 0) {
         fan_presence(c, "user.connected", data, true);
-    } else if (strcmp(type->valuestring, "user.disconnected") == 0) {
+    } else if (strcmp(type, "user.disconnected") == 0) {
         fan_presence(c, "user.disconnected", data, false);
-    } else if (strcmp(type->valuestring, "show.room") == 0) {
+    } else if (strcmp(type, "show.room") == 0) {
         fan_show_room(c, data);
-    } else if (strcmp(type->valuestring, "typing") == 0) {
+    } else if (strcmp(type, "typing") == 0) {
         fan_typing(c, data);
     }
     metrics_inc(METRICS_BROADCASTS);

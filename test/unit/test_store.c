@@ -257,6 +257,45 @@ static void test_envelope(void **state)
     assert_null(store_envelope("s", "message", "", NULL));
 }
 
+/* What store_envelope writes, store_envelope_read reads back; anything that
+ * is not an envelope with a string type and an object data is refused. */
+static void test_envelope_read(void **state)
+{
+    (void)state;
+    size_t len = 0;
+    char *e = store_envelope("srv-1", "show.room", "{\"id\":\"1:2\"}", &len);
+    const char *type = NULL;
+    const cJSON *data = NULL;
+    cJSON *env = store_envelope_read(e, len, &type, &data);
+    assert_non_null(env);
+    assert_string_equal(type, "show.room");
+    assert_string_equal(cJSON_GetObjectItem(data, "id")->valuestring, "1:2");
+    cJSON_Delete(env);
+    free(e);
+
+    /* An original server's envelope: its own key order, no serverId. */
+    const char *orig = "{\"type\":\"message\",\"data\":{\"from\":1}}";
+    env = store_envelope_read(orig, strlen(orig), &type, &data);
+    assert_non_null(env);
+    assert_string_equal(type, "message");
+    cJSON_Delete(env);
+
+    const char *bad[] = {"",
+                         "nope",
+                         "[]",
+                         "{\"type\":\"message\"}",
+                         "{\"type\":1,\"data\":{}}",
+                         "{\"type\":\"message\",\"data\":[]}",
+                         "{\"type\":\"message\",\"data\":{}"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        type = "untouched";
+        data = NULL;
+        assert_null(store_envelope_read(bad[i], strlen(bad[i]), &type, &data));
+        assert_string_equal(type, "untouched");
+        assert_null(data);
+    }
+}
+
 static void test_envelope_bound(void **state)
 {
     (void)state;
@@ -628,6 +667,7 @@ int main(void)
         cmocka_unit_test(test_message_legacy),
         cmocka_unit_test(test_scripts),
         cmocka_unit_test(test_envelope),
+        cmocka_unit_test(test_envelope_read),
         cmocka_unit_test(test_envelope_bound),
         cmocka_unit_test(test_scripts_publish_through_the_prelude),
         cmocka_unit_test(test_call_session_and_login),
