@@ -91,7 +91,7 @@ static const struct worker_hooks runtime_hooks = {
 
 /* Worker number i, with its HTTP server and (unless app has none) its Redis
  * connection.  -1 on failure (logged); what was made is then in *rw, for
- * free_workers. */
+ * shutdown_workers. */
 static int compose_worker(struct app *app, unsigned i, struct runtime_worker *rw)
 {
     rw->app = app;
@@ -100,8 +100,10 @@ static int compose_worker(struct app *app, unsigned i, struct runtime_worker *rw
         return -1;
     if (!app->without_redis) {
         rw->redis = rconn_new(rw->loop, app->cfg);
-        if (!rw->redis)
+        if (!rw->redis) {
+            log_error("worker %u: no Redis connection: out of memory", i);
             return -1;
+        }
     }
     struct http_options http = {.mounts = &app->mounts,
                                 .trust_proxy = app->cfg->trust_proxy,

@@ -240,7 +240,7 @@ struct rconn *rconn_new(struct worker *w, const struct config *cfg)
 {
     unsigned i = worker_index(w);
     if (i >= CONFIG_WORKERS_MAX || of_worker[i]) {
-        log_error("worker %u: a second Redis connection", i);
+        log_error("worker %u has a Redis connection already", i);
         return NULL;
     }
     struct rconn *r = calloc(1, sizeof *r);
