@@ -13,13 +13,30 @@ CFLAGS  ?= -O2 -g
 SERVER_DIRS := server/net server/realtime server/chat server
 ALL_CFLAGS = $(WARN) $(CFLAGS) -D_GNU_SOURCE -Ilib $(addprefix -I,$(SERVER_DIRS)) $(PKG_CFLAGS) $(EXTRA_CFLAGS)
 
-# SAN=1 builds everything under AddressSanitizer + UBSan into build-san/.
-ifeq ($(SAN),1)
+# SAN=1 builds everything under AddressSanitizer + UBSan into build-san/;
+# TSAN=1 under ThreadSanitizer into build-tsan/ (gcc's runtime: libtsan2).
+ifeq ($(SAN)$(TSAN),11)
+$(error SAN=1 and TSAN=1 cannot be combined: AddressSanitizer and ThreadSanitizer exclude each other)
+endif
+ifeq ($(TSAN),1)
+BUILD   := build-tsan
+# TSan does not model atomic_thread_fence and reports a false race after one;
+# gcc warns of each (-Wtsan), an error under -Werror, so none creeps in.
+EXTRA_CFLAGS += -fsanitize=thread -fno-omit-frame-pointer
+LDFLAGS += -fsanitize=thread
+else ifeq ($(SAN),1)
 BUILD   := build-san
 EXTRA_CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 LDFLAGS += -fsanitize=address,undefined
 else
 BUILD   := build
+endif
+# The WORKERS values the protocol and chat suites run with, one pass each;
+# ThreadSanitizer is slow, and its races need several workers: 4 only.
+ifeq ($(TSAN),1)
+TEST_WORKERS ?= 4
+else
+TEST_WORKERS ?= 1 4
 endif
 
 LIB_SRC    := $(wildcard lib/*.c)
@@ -30,12 +47,13 @@ UNIT_SRC   := $(wildcard test/unit/test_*.c)
 UNIT_BIN   := $(UNIT_SRC:test/unit/%.c=$(BUILD)/test/%)
 CHATD      := $(BUILD)/chatd
 SAN_BINS   := build-san/chatd build-san/chatd-conformance
+TSAN_BINS  := build-tsan/chatd build-tsan/chatd-conformance
 # The conformance server: the same engine and loop, an echo application.
 CONFORMANCE     := $(BUILD)/chatd-conformance
 CONFORMANCE_OBJ := $(filter-out $(BUILD)/server/main.o,$(SERVER_OBJ)) $(BUILD)/server/conformance/echo.o
 VERSION    := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
 
-.PHONY: all deps web run test unit api protocol chat e2e webunit conformance fuzz bench clean help
+.PHONY: all deps web run test unit api protocol chat tsan e2e webunit conformance fuzz bench clean help
 all: $(CHATD) $(CONFORMANCE) web
 
 help:
@@ -49,6 +67,8 @@ help:
 	@echo "make conformance  the echo server on :3000 for the official protocol suites"
 	@echo "make bench        benchmarks (docs/benchmarks.md)"
 	@echo "make SAN=1 …      the same under AddressSanitizer + UBSan (build-san/)"
+	@echo "make tsan         protocol and chat suites under ThreadSanitizer (build-tsan/, WORKERS=4)"
+	@echo "make TSAN=1 …     the same under ThreadSanitizer (build-tsan/)"
 
 deps:
 	@scripts/deps.sh
@@ -102,10 +122,16 @@ api: $(CHATD) web
 	@CHATD_BIN=$(CURDIR)/$(CHATD) scripts/test-api.sh
 
 protocol: $(CHATD) $(CONFORMANCE)
-	@CHATD_BIN=$(CURDIR)/$(CHATD) CONFORMANCE_BIN=$(CURDIR)/$(CONFORMANCE) scripts/test-protocol.sh
+	@TEST_WORKERS="$(TEST_WORKERS)" CHATD_BIN=$(CURDIR)/$(CHATD) CONFORMANCE_BIN=$(CURDIR)/$(CONFORMANCE) \
+	    scripts/test-protocol.sh
 
 chat: $(CHATD)
-	@CHATD_BIN=$(CURDIR)/$(CHATD) scripts/test-chat.sh
+	@TEST_WORKERS="$(TEST_WORKERS)" CHATD_BIN=$(CURDIR)/$(CHATD) scripts/test-chat.sh
+
+# The protocol and chat suites against the ThreadSanitizer build, WORKERS=4;
+# any report from any chatd they start fails them (docs/testing.md).
+tsan:
+	@$(MAKE) --no-print-directory TSAN=1 protocol chat
 
 e2e: $(CHATD) web
 	@CHATD_BIN=$(CURDIR)/$(CHATD) scripts/test-e2e.sh
@@ -119,11 +145,13 @@ bench: $(CHATD)
 
 # Every suite, each on its own Redis: C units (also under ASan+UBSan), the
 # fuzzers briefly, the API, protocol and chat suites against the real chatd
-# (and its sanitizer build), the web app's units and the browser tests.
+# (and its sanitizer build), the web app's units and the browser tests; last,
+# the protocol and chat suites under ThreadSanitizer.
 test:
 	@scripts/deps.sh test
 	@$(MAKE) --no-print-directory all
 	@$(MAKE) --no-print-directory SAN=1 $(SAN_BINS)
+	@$(MAKE) --no-print-directory TSAN=1 $(TSAN_BINS)
 	@$(MAKE) --no-print-directory unit
 	@$(MAKE) --no-print-directory SAN=1 unit
 	@$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=10
@@ -135,6 +163,7 @@ test:
 	@$(MAKE) --no-print-directory SAN=1 api
 	@$(MAKE) --no-print-directory SAN=1 protocol
 	@$(MAKE) --no-print-directory SAN=1 chat
+	@$(MAKE) --no-print-directory tsan
 
 run:
 	@scripts/deps.sh
@@ -142,4 +171,4 @@ run:
 	@CHATD_BIN=$(CURDIR)/$(CHATD) scripts/run.sh
 
 clean:
-	rm -rf build build-san build-fuzz
+	rm -rf build build-san build-tsan build-fuzz

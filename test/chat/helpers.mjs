@@ -113,7 +113,7 @@ export async function startChatdAt({ port, redisUrl, env = {}, webRoot }) {
     ...BASE_ENV,
     ...env,
   };
-  for (const k of ['ASAN_OPTIONS', 'UBSAN_OPTIONS', 'LSAN_OPTIONS']) {
+  for (const k of ['ASAN_OPTIONS', 'UBSAN_OPTIONS', 'LSAN_OPTIONS', 'TSAN_OPTIONS']) {
     if (process.env[k] !== undefined) fullEnv[k] = process.env[k];
   }
   const child = spawn(CHATD_BIN, [], { env: fullEnv, stdio: ['ignore', 'pipe', 'pipe'] });

@@ -92,7 +92,7 @@ function waitExit(child, ms) {
 export async function startConformance({ env = {} } = {}) {
   const port = await freePort();
   const fullEnv = { PATH: process.env.PATH, BIND: '127.0.0.1', PORT: String(port), WORKERS, ...env };
-  for (const k of ['ASAN_OPTIONS', 'UBSAN_OPTIONS', 'LSAN_OPTIONS']) {
+  for (const k of ['ASAN_OPTIONS', 'UBSAN_OPTIONS', 'LSAN_OPTIONS', 'TSAN_OPTIONS']) {
     if (process.env[k] !== undefined) fullEnv[k] = process.env[k];
   }
   const child = spawn(CONFORMANCE_BIN, [], { env: fullEnv, stdio: ['ignore', 'pipe', 'pipe'] });
