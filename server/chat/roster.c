@@ -13,6 +13,7 @@
 
 #include "eio_session.h"
 #include "log.h"
+#include "metrics.h"
 #include "strmap.h"
 
 struct room;
@@ -211,6 +212,7 @@ struct roster_member *roster_add(struct roster *r, struct eio_session *es, uint6
         join_locked(r, m, rooms[i]);
     pthread_rwlock_unlock(&r->lock);
     eio_session_ref(es);
+    metrics_gauge_add(METRICS_SESSIONS, 1);
     return m;
 }
 
@@ -240,6 +242,7 @@ void roster_remove(struct roster *r, struct roster_member *m)
         m->all_next->all_prev = m->all_prev;
     r->count--;
     pthread_rwlock_unlock(&r->lock);
+    metrics_gauge_add(METRICS_SESSIONS, -1);
     eio_session_unref(m->es);
     free(m->rooms);
     free(m);
