@@ -53,7 +53,7 @@ CONFORMANCE     := $(BUILD)/chatd-conformance
 CONFORMANCE_OBJ := $(filter-out $(BUILD)/server/main.o,$(SERVER_OBJ)) $(BUILD)/server/conformance/echo.o
 VERSION    := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
 
-.PHONY: all deps web run test unit api protocol chat tsan e2e webunit conformance fuzz bench clean help
+.PHONY: all deps web run test layers unit api protocol chat tsan e2e webunit conformance fuzz bench clean help
 all: $(CHATD) $(CONFORMANCE) web
 
 help:
@@ -64,6 +64,7 @@ help:
 	@echo "make api          HTTP API tests      make protocol  Engine.IO/Socket.IO tests"
 	@echo "make chat         chat and fleet      make e2e       browser tests (Chromium)"
 	@echo "make webunit      the web app's unit tests"
+	@echo "make layers       no include cycle in server/ and lib/, layers include only down"
 	@echo "make conformance  the echo server on :3000 for the official protocol suites"
 	@echo "make bench        benchmarks (docs/benchmarks.md)"
 	@echo "make SAN=1 …      the same under AddressSanitizer + UBSan (build-san/)"
@@ -72,6 +73,10 @@ help:
 
 deps:
 	@scripts/deps.sh
+
+# The sources' shape (docs/architecture.md, "Layers").
+layers:
+	@node scripts/check-layers.mjs
 
 $(BUILD)/%.o: %.c $(wildcard lib/*.h $(addsuffix /*.h,$(SERVER_DIRS))) Makefile
 	@mkdir -p $(dir $@)
@@ -143,12 +148,13 @@ webunit: web
 bench: $(CHATD)
 	@CHATD_BIN=$(CURDIR)/$(CHATD) scripts/bench.sh
 
-# Every suite, each on its own Redis: C units (also under ASan+UBSan), the
+# The layer check, then every suite, each on its own Redis: C units (also under ASan+UBSan), the
 # fuzzers briefly, the API, protocol and chat suites against the real chatd
 # (and its sanitizer build), the web app's units and the browser tests; last,
 # the protocol and chat suites under ThreadSanitizer.
 test:
 	@scripts/deps.sh test
+	@$(MAKE) --no-print-directory layers
 	@$(MAKE) --no-print-directory all
 	@$(MAKE) --no-print-directory SAN=1 $(SAN_BINS)
 	@$(MAKE) --no-print-directory TSAN=1 $(TSAN_BINS)
