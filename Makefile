@@ -148,10 +148,11 @@ webunit: web
 bench: $(CHATD)
 	@CHATD_BIN=$(CURDIR)/$(CHATD) scripts/bench.sh
 
-# The layer check, then every suite, each on its own Redis: C units (also under ASan+UBSan), the
-# fuzzers briefly, the API, protocol and chat suites against the real chatd
-# (and its sanitizer build), the web app's units and the browser tests; last,
-# the protocol and chat suites under ThreadSanitizer.
+# The layer check, then every suite, each on its own Redis: C units (also
+# under ASan+UBSan), the fuzzers briefly, the API, protocol and chat suites
+# against the real chatd (and its sanitizer build), the web app's units and
+# the browser tests; last, the protocol and chat suites under
+# ThreadSanitizer.
 test:
 	@scripts/deps.sh test
 	@$(MAKE) --no-print-directory layers
