@@ -12,7 +12,7 @@
 struct timer;
 struct worker;
 
-/* Hooks run at least this often (worker_hooks.tick). */
+/* How often the tick hook runs (worker_hooks.tick), about. */
 #define WORKER_TICK_MS 200
 
 /* A file descriptor in a worker's epoll; fn runs on the worker's thread
