@@ -90,6 +90,11 @@ int store_key_message_rate(char *buf, size_t n, uint64_t user_id)
     return key_printf(buf, n, "%sratelimit:msg:%" PRIu64, STORE_OWN_PREFIX, user_id);
 }
 
+int store_key_message_index(char *buf, size_t n, const char *room_id)
+{
+    return key_printf(buf, n, "%smsgidx:%s", STORE_OWN_PREFIX, room_id);
+}
+
 /* ---- ids and rooms --------------------------------------------------- */
 
 int store_parse_id(const char *s, size_t len, bool allow_zero, uint64_t *out)
@@ -267,6 +272,150 @@ const char *store_message_problem(const char *s, size_t len, size_t max_bytes)
     return blank ? "Message must not be empty" : NULL;
 }
 
+/* ---- reactions ------------------------------------------------------- */
+
+static bool in_range(int32_t cp, int32_t lo, int32_t hi)
+{
+    return cp >= lo && cp <= hi;
+}
+
+static bool is_regional_indicator(int32_t cp)
+{
+    return in_range(cp, 0x1F1E6, 0x1F1FF);
+}
+
+static bool is_skin_tone(int32_t cp)
+{
+    return in_range(cp, 0x1F3FB, 0x1F3FF);
+}
+
+static bool is_tag(int32_t cp)
+{
+    return in_range(cp, 0xE0020, 0xE007E);
+}
+
+/* A pictograph that may start an emoji: the emoji blocks (symbols and
+ * arrows included), without the indicators and modifiers above. */
+static bool is_pictograph(int32_t cp)
+{
+    static const int32_t singles[] = {0xA9,   0xAE,   0x203C, 0x2049, 0x2122,
+                                      0x2139, 0x3030, 0x303D, 0x3297, 0x3299};
+    for (size_t i = 0; i < sizeof singles / sizeof *singles; i++)
+        if (cp == singles[i])
+            return true;
+    if (is_regional_indicator(cp) || is_skin_tone(cp))
+        return false;
+    return in_range(cp, 0x2190, 0x21FF) || in_range(cp, 0x2300, 0x23FF) ||
+           in_range(cp, 0x25A0, 0x27BF) || in_range(cp, 0x2900, 0x297F) ||
+           in_range(cp, 0x2B00, 0x2BFF) || in_range(cp, 0x1F000, 0x1FAFF);
+}
+
+static bool is_keycap_base(int32_t cp)
+{
+    return in_range(cp, '0', '9') || cp == '#' || cp == '*';
+}
+
+/* Where an emoji sequence is: after nothing or a ZWJ, after a pictograph
+ * (and its modifiers), inside a tag sequence, after a flag's first half,
+ * after a keycap's base (and its VS16), complete, or not an emoji. */
+enum emoji_state { E_START, E_JOINED, E_BASE, E_TAG, E_FLAG, E_KEYCAP, E_KEYCAP_VS, E_END, E_BAD };
+
+static enum emoji_state emoji_step(enum emoji_state st, int32_t cp)
+{
+    switch (st) {
+    case E_START:
+        if (is_regional_indicator(cp))
+            return E_FLAG;
+        if (is_keycap_base(cp))
+            return E_KEYCAP;
+        /* fall through */
+    case E_JOINED:
+        return is_pictograph(cp) ? E_BASE : E_BAD;
+    case E_BASE:
+        if (cp == 0xFE0F || is_skin_tone(cp))
+            return E_BASE;
+        if (cp == 0x200D)
+            return E_JOINED;
+        return is_tag(cp) ? E_TAG : E_BAD;
+    case E_TAG:
+        if (is_tag(cp))
+            return E_TAG;
+        return cp == 0xE007F ? E_END : E_BAD;
+    case E_FLAG:
+        return is_regional_indicator(cp) ? E_END : E_BAD;
+    case E_KEYCAP:
+        if (cp == 0xFE0F)
+            return E_KEYCAP_VS;
+        /* fall through */
+    case E_KEYCAP_VS:
+        return cp == 0x20E3 ? E_END : E_BAD;
+    default:
+        return E_BAD; /* nothing may follow a complete sequence */
+    }
+}
+
+const char *store_emoji_problem(const char *s, size_t len)
+{
+    static const char bad[] = "Reaction must be a single emoji";
+    if (len == 0 || len > STORE_EMOJI_MAX_BYTES)
+        return bad;
+    enum emoji_state st = E_START;
+    size_t i = 0;
+    while (i < len && st != E_BAD) {
+        int32_t cp = utf8_next((const unsigned char *)s, len, &i);
+        if (cp < 0)
+            return bad;
+        st = emoji_step(st, cp);
+    }
+    return st == E_BASE || st == E_END ? NULL : bad;
+}
+
+bool store_message_id_valid(const char *s)
+{
+    return s && strlen(s) == STORE_MESSAGE_ID_LEN &&
+           strspn(s, "0123456789abcdef") == STORE_MESSAGE_ID_LEN;
+}
+
+/* The user ids of one emoji, as strings; NULL when none is an id. */
+static cJSON *reaction_users(const cJSON *users)
+{
+    cJSON *out = NULL;
+    const cJSON *u;
+    uint64_t id;
+    cJSON_ArrayForEach(u, users)
+    {
+        if (!cJSON_IsString(u) ||
+            store_parse_id(u->valuestring, strlen(u->valuestring), false, &id) < 0)
+            continue;
+        if (!out && !(out = cJSON_CreateArray()))
+            return NULL;
+        cJSON_AddItemToArray(out, cJSON_CreateString(u->valuestring));
+    }
+    return out;
+}
+
+cJSON *store_reactions_normalize(const cJSON *reactions)
+{
+    cJSON *out = cJSON_CreateObject();
+    const cJSON *in = cJSON_IsObject(reactions) ? reactions : NULL;
+    const cJSON *r;
+    int kept = 0;
+    cJSON_ArrayForEach(r, in)
+    {
+        if (!out || kept == STORE_REACTIONS_MAX)
+            break;
+        cJSON *users =
+            cJSON_IsArray(r) && r->string && !store_emoji_problem(r->string, strlen(r->string))
+                ? reaction_users(r)
+                : NULL;
+        if (users) {
+            cJSON_AddItemToObject(out, r->string, users);
+            kept++;
+        }
+    }
+    return out;
+}
+
 /* ---- messages -------------------------------------------------------- */
 
 char *store_message_encode(const struct store_message *msg)
@@ -322,6 +471,27 @@ static bool normalize_date(const cJSON *v, double *out)
     return true;
 }
 
+/* chatd's additions to a message: `edited` and non-empty `reactions`. */
+static int add_changes(cJSON *out, const cJSON *in)
+{
+    double edited;
+    if (normalize_date(cJSON_GetObjectItemCaseSensitive(in, "edited"), &edited) &&
+        !cJSON_AddNumberToObject(out, "edited", edited))
+        return -1;
+    const cJSON *r = cJSON_GetObjectItemCaseSensitive(in, "reactions");
+    if (!r)
+        return 0;
+    cJSON *reactions = store_reactions_normalize(r);
+    if (!reactions)
+        return -1;
+    if (!reactions->child) {
+        cJSON_Delete(reactions);
+        return 0;
+    }
+    cJSON_AddItemToObject(out, "reactions", reactions);
+    return 0;
+}
+
 cJSON *store_message_from_object(const cJSON *in)
 {
     if (!cJSON_IsObject(in))
@@ -346,7 +516,8 @@ cJSON *store_message_from_object(const cJSON *in)
                 !cJSON_AddNumberToObject(out, "date", date) ||
                 !cJSON_AddStringToObject(out, "message", text->valuestring) ||
                 !cJSON_AddStringToObject(out, "roomId", room) ||
-                (cJSON_IsString(id) && !cJSON_AddStringToObject(out, "id", id->valuestring)))) {
+                (cJSON_IsString(id) && !cJSON_AddStringToObject(out, "id", id->valuestring)) ||
+                add_changes(out, in) < 0)) {
         cJSON_Delete(out);
         out = NULL;
     }
@@ -396,6 +567,40 @@ cJSON *store_message_normalize(const char *json, size_t len)
     "  redis.call('DEL', hash)\n"                                                                  \
     "  redis.call('ZREM', servers, dead)\n"                                                        \
     "  return n\n"                                                                                 \
+    "end\n"
+
+/* The message an edit, delete or reaction is about (after LUA_PUBLISH).
+ * KEYS: room, its message index, the user's rooms, the user's rate
+ * counter; ARGV: room id, '1' when a member by the id of a private room,
+ * message id, user id, messages per minute, server id, index ttl, then
+ * the script's own.  Membership and the rate limit as in
+ * SCRIPT_SEND_MESSAGE; the index gives the score, and the members of that
+ * one score (a few at most: it has milliseconds) are searched for the id.
+ * find_target() -> status, or nil, member, decoded message, score. */
+#define LUA_CHANGE                                                                                 \
+    "local function find_target()\n"                                                               \
+    "  if ARGV[2] ~= '1' and redis.call('SISMEMBER', KEYS[3], ARGV[1]) == 0 then\n"                \
+    "    return 'forbidden' end\n"                                                                 \
+    "  local n = redis.call('INCR', KEYS[4])\n"                                                    \
+    "  if n == 1 or redis.call('TTL', KEYS[4]) < 0 then redis.call('EXPIRE', KEYS[4], 60) end\n"   \
+    "  if n > tonumber(ARGV[5]) then return 'limited' end\n"                                       \
+    "  local score = redis.call('HGET', KEYS[2], ARGV[3])\n"                                       \
+    "  if not score then return 'notfound' end\n"                                                  \
+    "  local same = redis.call('ZRANGEBYSCORE', KEYS[1], score, score, 'LIMIT', 0, 64)\n"          \
+    "  for _, member in ipairs(same) do\n"                                                         \
+    "    local ok, msg = pcall(cjson.decode, member)\n"                                            \
+    "    if ok and type(msg) == 'table' and msg.id == ARGV[3] then\n"                              \
+    "      return nil, member, msg, score end\n"                                                   \
+    "  end\n"                                                                                      \
+    "  return 'notfound'\n"                                                                        \
+    "end\n"                                                                                        \
+    "local function own(msg) return tostring(msg.from) == ARGV[4] end\n"                           \
+    "local function replace(member, msg, score)\n"                                                 \
+    "  local json = cjson.encode(msg)\n"                                                           \
+    "  redis.call('ZREM', KEYS[1], member)\n"                                                      \
+    "  redis.call('ZADD', KEYS[1], score, json)\n"                                                 \
+    "  redis.call('EXPIRE', KEYS[2], ARGV[7])\n"                                                   \
+    "  return json\n"                                                                              \
     "end\n"
 
 /* Key names built inside scripts ('user:' .. id and so on) are the same
@@ -558,9 +763,10 @@ static const char *const script_source[SCRIPT_COUNT] = {
     "return drop(KEYS[1], KEYS[2], ARGV[1], ARGV[1], live)\n",
     [SCRIPT_SEND_MESSAGE] =
         /* KEYS: room, sender's rooms, sender's rate counter, rooms of a,
-         * rooms of b; ARGV: room id, '1' when a member by the id of a
-         * private room, message JSON, score, envelope JSON to publish,
-         * messages per minute, server id, '1' for a private room, a, b.
+         * rooms of b, the room's message index; ARGV: room id, '1' when a
+         * member by the id of a private room, message JSON, score,
+         * envelope JSON to publish, messages per minute, server id, '1'
+         * for a private room, a, b, message id, index ttl.
          * -> 'ok' | 'forbidden' | 'limited'.  A private room's first
          * message announces the room (show.room) before the message. */
     LUA_PUBLISH
@@ -572,6 +778,8 @@ static const char *const script_source[SCRIPT_COUNT] = {
     "local private = ARGV[8] == '1'\n"
     "local first = private and redis.call('EXISTS', KEYS[1]) == 0\n"
     "redis.call('ZADD', KEYS[1], ARGV[4], ARGV[3])\n"
+    "redis.call('HSET', KEYS[6], ARGV[11], ARGV[4])\n"
+    "redis.call('EXPIRE', KEYS[6], ARGV[12])\n"
     "if private then\n"
     "  redis.call('SADD', KEYS[4], ARGV[1])\n"
     "  redis.call('SADD', KEYS[5], ARGV[1])\n"
@@ -583,6 +791,57 @@ static const char *const script_source[SCRIPT_COUNT] = {
     "end\n"
     "publish_envelope(ARGV[5])\n"
     "return 'ok'\n",
+    [SCRIPT_EDIT_MESSAGE] =
+        /* LUA_CHANGE's KEYS and ARGV, then text, edited seconds.
+         * -> {'ok', json} | status; publishes message.edit. */
+    LUA_PUBLISH LUA_CHANGE "local err, member, msg, score = find_target()\n"
+                           "if err then return err end\n"
+                           "if not own(msg) then return 'notyours' end\n"
+                           "msg.message = ARGV[8]\n"
+                           "msg.edited = tonumber(ARGV[9])\n"
+                           "local json = replace(member, msg, score)\n"
+                           "publish(ARGV[6], 'message.edit', msg)\n"
+                           "return {'ok', json}\n",
+    [SCRIPT_DELETE_MESSAGE] =
+        /* LUA_CHANGE's KEYS and ARGV.  -> {'ok', json as it was} | status;
+         * publishes message.delete. */
+    LUA_PUBLISH LUA_CHANGE "local err, member, msg = find_target()\n"
+                           "if err then return err end\n"
+                           "if not own(msg) then return 'notyours' end\n"
+                           "redis.call('ZREM', KEYS[1], member)\n"
+                           "redis.call('HDEL', KEYS[2], ARGV[3])\n"
+                           "publish(ARGV[6], 'message.delete', {roomId = ARGV[1], id = ARGV[3]})\n"
+                           "return {'ok', member}\n",
+    [SCRIPT_REACT_MESSAGE] =
+        /* LUA_CHANGE's KEYS and ARGV, then emoji, most distinct emoji.
+         * -> {'ok', json} | status; publishes message.react.  The user's
+         * id is added to the emoji's list, or removed if there; an emoji
+         * without users goes, and so do reactions without emoji. */
+    LUA_PUBLISH LUA_CHANGE
+    "local err, member, msg, score = find_target()\n"
+    "if err then return err end\n"
+    "local reactions = type(msg.reactions) == 'table' and msg.reactions or {}\n"
+    "local users = reactions[ARGV[8]]\n"
+    "if type(users) ~= 'table' then users = nil end\n"
+    "local at = nil\n"
+    "for i, u in ipairs(users or {}) do if u == ARGV[4] then at = i end end\n"
+    "if at then\n"
+    "  table.remove(users, at)\n"
+    "  if #users == 0 then reactions[ARGV[8]] = nil end\n"
+    "else\n"
+    "  if not users then\n"
+    "    local n = 0\n"
+    "    for _ in pairs(reactions) do n = n + 1 end\n"
+    "    if n >= tonumber(ARGV[9]) then return 'toomany' end\n"
+    "    users = {}\n"
+    "    reactions[ARGV[8]] = users\n"
+    "  end\n"
+    "  users[#users + 1] = ARGV[4]\n"
+    "end\n"
+    "if next(reactions) == nil then msg.reactions = nil else msg.reactions = reactions end\n"
+    "local json = replace(member, msg, score)\n"
+    "publish(ARGV[6], 'message.react', {roomId = ARGV[1], id = ARGV[3], reactions = reactions})\n"
+    "return {'ok', json}\n",
 };
 
 static char script_sha[SCRIPT_COUNT][2 * SHA1_DIGEST_SIZE + 1];
@@ -818,6 +1077,11 @@ static const char *key_message_rate(struct store_call *call, uint64_t user_id)
     return keep(call, store_key_message_rate(free_space(call), space_left(call), user_id));
 }
 
+static const char *key_message_index(struct store_call *call, const char *room_id)
+{
+    return keep(call, store_key_message_index(free_space(call), space_left(call), room_id));
+}
+
 /* The two failed-login counters of an attempt: by name, then by address. */
 static void add_login_fail_keys(struct store_call *call, const char *username,
                                 const char *client_addr)
@@ -986,6 +1250,57 @@ int store_call_send_message(struct store_call *call, const struct store_send_mes
     add_flag(call, private_room);
     add_arg(call, stored_u64(call, room->a));
     add_arg(call, stored_u64(call, room->b));
+    add_key(call, key_message_index(call, room->id));
+    add_arg(call, p->message_id);
+    add_arg(call, stored_u64(call, STORE_MESSAGE_INDEX_TTL_S));
+    return call_end(call);
+}
+
+/* LUA_CHANGE's keys and first arguments. */
+static void add_change_target(struct store_call *call, const struct store_change_target *t)
+{
+    if (!t || !t->room || !store_message_id_valid(t->message_id)) {
+        call->failed = true;
+        return;
+    }
+    add_key(call, key_room(call, t->room->id));
+    add_key(call, key_message_index(call, t->room->id));
+    add_key(call, key_user_rooms(call, t->user_id));
+    add_key(call, key_message_rate(call, t->user_id));
+    add_arg(call, t->room->id);
+    add_flag(call, store_room_is_private_member(t->room, t->user_id));
+    add_arg(call, t->message_id);
+    add_arg(call, stored_u64(call, t->user_id));
+    add_arg(call, stored_u64(call, t->per_minute));
+    add_arg(call, t->server_id);
+    add_arg(call, stored_u64(call, STORE_MESSAGE_INDEX_TTL_S));
+}
+
+int store_call_edit_message(struct store_call *call, const struct store_edit_message_params *p)
+{
+    call_begin(call, SCRIPT_EDIT_MESSAGE);
+    add_change_target(call, &p->target);
+    add_arg(call, p->text);
+    add_arg(call, stored_i64(call, p->edited));
+    return call_end(call);
+}
+
+int store_call_delete_message(struct store_call *call, const struct store_change_target *t)
+{
+    call_begin(call, SCRIPT_DELETE_MESSAGE);
+    add_change_target(call, t);
+    return call_end(call);
+}
+
+int store_call_react_message(struct store_call *call, const struct store_change_target *t,
+                             const char *emoji)
+{
+    call_begin(call, SCRIPT_REACT_MESSAGE);
+    add_change_target(call, t);
+    if (!emoji || store_emoji_problem(emoji, strlen(emoji)))
+        call->failed = true;
+    add_arg(call, emoji);
+    add_arg(call, stored_u64(call, STORE_REACTIONS_MAX));
     return call_end(call);
 }
 
@@ -1029,7 +1344,7 @@ int store_call_server_down(struct store_call *call, const struct store_server_do
 int store_call_eval_argv(const struct store_call *call, const char *argv[STORE_CALL_ARGV_MAX])
 {
     /* The key count as text, without storage: there are at most a few. */
-    static const char *const counts[] = {"0", "1", "2", "3", "4", "5"};
+    static const char *const counts[] = {"0", "1", "2", "3", "4", "5", "6"};
     _Static_assert(sizeof counts / sizeof *counts == STORE_CALL_KEYS_MAX + 1,
                    "a count for every number of keys");
     if (call->failed || call->script < 0 || call->script >= SCRIPT_COUNT)

@@ -48,6 +48,17 @@ int store_key_login_fails_addr(char *buf, size_t n, const char *addr);
 int store_key_presence(char *buf, size_t n, const char *server_id);
 /* A user's message counter of the current minute (rate limit). */
 int store_key_message_rate(char *buf, size_t n, uint64_t user_id);
+/* A room's message index: hash message id -> its score in `room:{id}`, so
+ * edits, deletes and reactions find a message without scanning the room.
+ * Kept by the scripts that write messages; the originals' messages (and
+ * the demo seed's) are not in it. */
+int store_key_message_index(char *buf, size_t n, const char *room_id);
+
+/* The index lives this long after the room's last indexed write. */
+#define STORE_MESSAGE_INDEX_TTL_S (30u * 24 * 3600)
+/* Distinct emoji on one message; longest emoji in bytes. */
+#define STORE_REACTIONS_MAX 20
+#define STORE_EMOJI_MAX_BYTES 32
 
 /* Parses a canonical decimal id: digits only, no sign, no leading zero
  * (except "0" itself when allow_zero), at most STORE_ID_MAX.
@@ -86,6 +97,16 @@ const char *store_username_problem(const char *s, size_t len);
  * not only whitespace.  Returns NULL or a message for the client. */
 const char *store_message_problem(const char *s, size_t len, size_t max_bytes);
 
+/* Validates a reaction: one emoji (a pictograph, optionally with variation
+ * selector, skin tone, keycap or tag sequence, or several joined by ZWJ;
+ * or a flag of two regional indicators), at most STORE_EMOJI_MAX_BYTES of
+ * valid UTF-8.  Returns NULL or a message for the client. */
+const char *store_emoji_problem(const char *s, size_t len);
+
+/* Whether s is a message id as chatd writes it (STORE_MESSAGE_ID_LEN
+ * lowercase hex digits). */
+bool store_message_id_valid(const char *s);
+
 /* Strict UTF-8 check (no overlongs, no surrogates, <= U+10FFFF).  When
  * chars is not NULL, it receives the number of code points. */
 bool store_utf8_valid(const char *s, size_t len, size_t *chars);
@@ -112,8 +133,16 @@ char *store_message_encode(const struct store_message *msg);
  * member is not a message. */
 cJSON *store_message_normalize(const char *json, size_t len);
 
-/* The same for a message already parsed (e.g. an event's data). */
+/* The same for a message already parsed (e.g. an event's data).  chatd's
+ * additions come along when well-formed: `edited` (integer seconds) and
+ * `reactions` (store_reactions_normalize's, left out when empty). */
 cJSON *store_message_from_object(const cJSON *o);
+
+/* A message's reactions, {emoji: ["<user id>", …]}, keeping at most
+ * STORE_REACTIONS_MAX emoji with at least one user id each (ids as
+ * strings; anything else is dropped).  Always an object ({} when none);
+ * NULL only on OOM. */
+cJSON *store_reactions_normalize(const cJSON *reactions);
 
 /* Lua scripts, loaded once per connection and called with EVALSHA. */
 enum store_script {
@@ -133,6 +162,9 @@ enum store_script {
     SCRIPT_PRESENCE_LEAVE, /* presence -1 (user.disconnected) */
     SCRIPT_HEARTBEAT,      /* refresh this server, drop dead ones */
     SCRIPT_SERVER_DOWN,    /* drop this server's presence (shutdown) */
+    SCRIPT_EDIT_MESSAGE,   /* check, rate-limit, replace the text, publish */
+    SCRIPT_DELETE_MESSAGE, /* check, rate-limit, remove, publish */
+    SCRIPT_REACT_MESSAGE,  /* check, rate-limit, toggle a reaction, publish */
     SCRIPT_COUNT
 };
 
@@ -173,7 +205,7 @@ cJSON *store_envelope_read(const char *payload, size_t len, const char **type, c
  * they must outlive the sending.  Do not copy a call: its pointers may
  * point into its own storage. */
 #define STORE_CALL_USERS_MAX 100 /* ids one SCRIPT_USERS call looks up */
-#define STORE_CALL_KEYS_MAX 5
+#define STORE_CALL_KEYS_MAX 6
 #define STORE_CALL_ARGS_MAX STORE_CALL_USERS_MAX
 #define STORE_CALL_STORAGE (STORE_CALL_KEYS_MAX * STORE_KEY_MAX + STORE_CALL_ARGS_MAX * 24)
 /* EVAL source nkeys keys… args… */
@@ -257,6 +289,7 @@ struct store_send_message_params {
     const struct room_ref *room;
     uint64_t sender;
     const char *message_json; /* store_message_encode's */
+    const char *message_id;   /* its id, for the room's message index */
     const char *envelope;     /* store_envelope(server_id, "message", message_json) */
     int64_t sent_ms;          /* the score: keeps the order within a second */
     unsigned per_minute;      /* the sender's rate limit */
@@ -264,6 +297,40 @@ struct store_send_message_params {
 };
 /* SCRIPT_SEND_MESSAGE */
 int store_call_send_message(struct store_call *call, const struct store_send_message_params *p);
+
+/* What edits, deletes and reactions share: the message, who asks (a
+ * member, checked as SCRIPT_SEND_MESSAGE does, and rate-limited with the
+ * same counter) and who publishes. */
+struct store_change_target {
+    const struct room_ref *room;
+    uint64_t user_id;
+    const char *message_id; /* store_message_id_valid */
+    unsigned per_minute;
+    const char *server_id; /* this server */
+};
+
+/* The change scripts answer {'ok', <the message as now stored>} (a
+ * delete: as it was), or one status: 'forbidden' (not a member),
+ * 'limited', 'notfound' (no such id in the room's index), 'notyours'
+ * (edit and delete: someone else's message), 'toomany' (a new emoji past
+ * STORE_REACTIONS_MAX).  They publish message.edit (the message),
+ * message.delete {roomId, id} and message.react {roomId, id, reactions}. */
+
+struct store_edit_message_params {
+    struct store_change_target target;
+    const char *text; /* validated: store_message_problem */
+    int64_t edited;   /* unix seconds */
+};
+/* SCRIPT_EDIT_MESSAGE: the sender's own message gets text and `edited`. */
+int store_call_edit_message(struct store_call *call, const struct store_edit_message_params *p);
+
+/* SCRIPT_DELETE_MESSAGE: the sender's own message leaves the room. */
+int store_call_delete_message(struct store_call *call, const struct store_change_target *t);
+
+/* SCRIPT_REACT_MESSAGE: toggles the user's emoji (store_emoji_problem) on
+ * any message of the room. */
+int store_call_react_message(struct store_call *call, const struct store_change_target *t,
+                             const char *emoji);
 
 struct store_presence_leave_params {
     const char *server_id; /* this server */

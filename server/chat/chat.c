@@ -416,6 +416,7 @@ static void on_message_event(struct chat *c, struct sio_socket *s, struct worker
         .room = &room,
         .sender = u->id,
         .message_json = p->message,
+        .message_id = msg.id,
         .envelope = envelope,
         .sent_ms = sent_ms,
         .per_minute = c->cfg->messages_per_minute,

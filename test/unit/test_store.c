@@ -355,8 +355,9 @@ static void test_scripts_publish_through_the_prelude(void **state)
         assert_int_equal(at, prelude_end);
         assert_memory_equal(src, first, at);
     }
-    /* socket open, message, leave, heartbeat, server down */
-    assert_int_equal(publishing, 5);
+    /* socket open, message, leave, heartbeat, server down, edit, delete,
+     * react */
+    assert_int_equal(publishing, 8);
 }
 
 /* ---- script calls: each builder puts each value where its script reads it */
@@ -501,6 +502,7 @@ static void test_call_socket_and_message(void **state)
     struct store_send_message_params send = {.room = &private_room,
                                              .sender = 1,
                                              .message_json = "{\"m\":1}",
+                                             .message_id = "00aa",
                                              .envelope = "{\"e\":1}",
                                              .sent_ms = 1795868576007,
                                              .per_minute = 30,
@@ -508,19 +510,154 @@ static void test_call_socket_and_message(void **state)
     assert_int_equal(store_call_send_message(&call, &send), 0);
     assert_int_equal(call.script, SCRIPT_SEND_MESSAGE);
     EXPECT_KEYS(&call, "room:1:2", "user:1:rooms", "chatd:ratelimit:msg:1", "user:1:rooms",
-                "user:2:rooms");
+                "user:2:rooms", "chatd:msgidx:1:2");
     EXPECT_ARGS(&call, "1:2", "1", "{\"m\":1}", "1795868576.007", "{\"e\":1}", "30", "srv", "1",
-                "1", "2");
+                "1", "2", "00aa", "2592000");
     /* A named room: membership by the sender's set, no second user. */
     send.room = &general;
     send.sender = 3;
     assert_int_equal(store_call_send_message(&call, &send), 0);
     EXPECT_KEYS(&call, "room:0", "user:3:rooms", "chatd:ratelimit:msg:3", "user:3:rooms",
-                "user:3:rooms");
+                "user:3:rooms", "chatd:msgidx:0");
     EXPECT_ARGS(&call, "0", "0", "{\"m\":1}", "1795868576.007", "{\"e\":1}", "30", "srv", "0", "0",
-                "0");
+                "0", "00aa", "2592000");
     send.envelope = NULL;
     assert_int_equal(store_call_send_message(&call, &send), -1);
+    send.envelope = "{\"e\":1}";
+    send.message_id = NULL;
+    assert_int_equal(store_call_send_message(&call, &send), -1);
+}
+
+#define MSG_ID "0123456789abcdef01234567"
+
+static void test_call_changes(void **state)
+{
+    (void)state;
+    struct store_call call;
+    struct room_ref general, private_room;
+    store_room_parse("0", 1, &general);
+    store_room_private(1, 2, &private_room);
+    struct store_change_target t = {.room = &private_room,
+                                    .user_id = 2,
+                                    .message_id = MSG_ID,
+                                    .per_minute = 30,
+                                    .server_id = "srv"};
+    struct store_edit_message_params edit = {.target = t, .text = "new", .edited = 1795868600};
+    assert_int_equal(store_call_edit_message(&call, &edit), 0);
+    assert_int_equal(call.script, SCRIPT_EDIT_MESSAGE);
+    EXPECT_KEYS(&call, "room:1:2", "chatd:msgidx:1:2", "user:2:rooms", "chatd:ratelimit:msg:2");
+    EXPECT_ARGS(&call, "1:2", "1", MSG_ID, "2", "30", "srv", "2592000", "new", "1795868600");
+
+    /* A named room: membership by the user's set. */
+    t.room = &general;
+    assert_int_equal(store_call_delete_message(&call, &t), 0);
+    assert_int_equal(call.script, SCRIPT_DELETE_MESSAGE);
+    EXPECT_KEYS(&call, "room:0", "chatd:msgidx:0", "user:2:rooms", "chatd:ratelimit:msg:2");
+    EXPECT_ARGS(&call, "0", "0", MSG_ID, "2", "30", "srv", "2592000");
+
+    assert_int_equal(store_call_react_message(&call, &t, "\xf0\x9f\x91\x8d"), 0);
+    assert_int_equal(call.script, SCRIPT_REACT_MESSAGE);
+    EXPECT_KEYS(&call, "room:0", "chatd:msgidx:0", "user:2:rooms", "chatd:ratelimit:msg:2");
+    EXPECT_ARGS(&call, "0", "0", MSG_ID, "2", "30", "srv", "2592000", "\xf0\x9f\x91\x8d", "20");
+
+    /* Refused: not an emoji, no text, a malformed id, no room. */
+    assert_int_equal(store_call_react_message(&call, &t, "ok"), -1);
+    assert_int_equal(store_call_react_message(&call, &t, NULL), -1);
+    edit.text = NULL;
+    assert_int_equal(store_call_edit_message(&call, &edit), -1);
+    const char *bad_ids[] = {NULL,
+                             "",
+                             "0123456789ABCDEF01234567",
+                             "0123456789abcdef0123456",
+                             "0123456789abcdef012345678",
+                             "0123456789abcdef0123456g"};
+    for (size_t i = 0; i < sizeof bad_ids / sizeof *bad_ids; i++) {
+        t.message_id = bad_ids[i];
+        assert_false(store_message_id_valid(bad_ids[i]));
+        assert_int_equal(store_call_delete_message(&call, &t), -1);
+    }
+    t.message_id = MSG_ID;
+    t.room = NULL;
+    assert_int_equal(store_call_delete_message(&call, &t), -1);
+    assert_true(store_message_id_valid(MSG_ID));
+}
+
+static void test_emoji(void **state)
+{
+    (void)state;
+    const char *good[] = {
+        "\xf0\x9f\x91\x8d",                             /* thumbs up */
+        "\xe2\x9d\xa4\xef\xb8\x8f",                     /* red heart + VS16 */
+        "\xf0\x9f\x91\x8d\xf0\x9f\x8f\xbd",             /* thumbs up, skin tone */
+        "\xf0\x9f\x87\xab\xf0\x9f\x87\xb7",             /* flag: F R */
+        "1\xef\xb8\x8f\xe2\x83\xa3",                    /* keycap 1 */
+        "\xf0\x9f\x91\xa9\xe2\x80\x8d\xf0\x9f\x92\xbb", /* woman technologist (ZWJ) */
+        "\xf0\x9f\x8f\xb4\xf3\xa0\x81\xa7\xf3\xa0\x81\xa2\xf3\xa0\x81\xa5\xf3\xa0\x81\xae"
+        "\xf3\xa0\x81\xa7\xf3\xa0\x81\xbf", /* flag of England (tags) */
+    };
+    for (size_t i = 0; i < sizeof good / sizeof *good; i++)
+        assert_null(store_emoji_problem(good[i], strlen(good[i])));
+    const char *bad[] = {
+        "",
+        "a",
+        "1", /* a keycap base alone */
+        ":+1:",
+        "\xf0\x9f\x91\x8d\xf0\x9f\x91\x8d", /* two emoji */
+        "\xf0\x9f\x91\x8d ",                /* and a space */
+        "\xf0\x9f\x87\xab",                 /* half a flag */
+        "\xf0\x9f\x8f\xbd",                 /* a skin tone alone */
+        "\xe2\x80\x8d",                     /* a ZWJ alone */
+        "\xf0\x9f\x91\xa9\xe2\x80\x8d",     /* a dangling ZWJ */
+        "\xf0\x9f\x91",                     /* truncated UTF-8 */
+        "\xed\xa0\xbd",                     /* a surrogate */
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
+        assert_non_null(store_emoji_problem(bad[i], strlen(bad[i])));
+    /* Past STORE_EMOJI_MAX_BYTES: nine joined pictographs (4 + 8 x 7 bytes). */
+    char longest[128] = "\xf0\x9f\x91\xa9";
+    for (int i = 0; i < 8; i++)
+        strcat(longest, "\xe2\x80\x8d\xf0\x9f\x91\xa9");
+    assert_true(strlen(longest) > STORE_EMOJI_MAX_BYTES);
+    assert_non_null(store_emoji_problem(longest, strlen(longest)));
+}
+
+/* Edits and reactions ride along through the readers; junk does not. */
+static void test_message_changes(void **state)
+{
+    (void)state;
+    expect_normalized("{\"from\":\"1\",\"date\":5,\"message\":\"x\",\"roomId\":\"0\",\"id\":\"a\","
+                      "\"edited\":9,\"reactions\":{\"\xf0\x9f\x91\x8d\":[\"1\",\"2\"]}}",
+                      "{\"from\":\"1\",\"date\":5,\"message\":\"x\",\"roomId\":\"0\",\"id\":\"a\","
+                      "\"edited\":9,\"reactions\":{\"\xf0\x9f\x91\x8d\":[\"1\",\"2\"]}}");
+    /* Empty reactions are no reactions; bad emoji, non-ids and non-arrays go. */
+    expect_normalized("{\"from\":\"1\",\"date\":5,\"message\":\"x\",\"roomId\":\"0\","
+                      "\"reactions\":{}}",
+                      "{\"from\":\"1\",\"date\":5,\"message\":\"x\",\"roomId\":\"0\"}");
+    expect_normalized(
+        "{\"from\":\"1\",\"date\":5,\"message\":\"x\",\"roomId\":\"0\","
+        "\"edited\":\"soon\",\"reactions\":{\"ok\":[\"1\"],\"\xf0\x9f\x91\x8d\":[1,\"x\","
+        "\"3\"],\"\xe2\x9d\xa4\":\"1\",\"\xf0\x9f\x98\x80\":[]}}",
+        "{\"from\":\"1\",\"date\":5,\"message\":\"x\",\"roomId\":\"0\","
+        "\"reactions\":{\"\xf0\x9f\x91\x8d\":[\"3\"]}}");
+    /* At most STORE_REACTIONS_MAX emoji are kept. */
+    cJSON *r = cJSON_CreateObject();
+    for (int i = 0; i < STORE_REACTIONS_MAX + 5; i++) {
+        char emoji[8] = "\xf0\x9f\x98\x80";
+        emoji[3] = (char)(0x80 + i);
+        cJSON *users = cJSON_AddArrayToObject(r, emoji);
+        cJSON_AddItemToArray(users, cJSON_CreateString("1"));
+    }
+    cJSON *n = store_reactions_normalize(r);
+    assert_int_equal(cJSON_GetArraySize(n), STORE_REACTIONS_MAX);
+    cJSON_Delete(n);
+    cJSON_Delete(r);
+    n = store_reactions_normalize(NULL);
+    assert_non_null(n);
+    assert_int_equal(cJSON_GetArraySize(n), 0);
+    cJSON_Delete(n);
+    char k[STORE_KEY_MAX];
+    assert_int_equal(store_key_message_index(k, sizeof k, "1:2"), 16);
+    assert_string_equal(k, "chatd:msgidx:1:2");
 }
 
 static void test_call_presence(void **state)
@@ -673,6 +810,9 @@ int main(void)
         cmocka_unit_test(test_call_session_and_login),
         cmocka_unit_test(test_call_users_and_rooms),
         cmocka_unit_test(test_call_socket_and_message),
+        cmocka_unit_test(test_call_changes),
+        cmocka_unit_test(test_emoji),
+        cmocka_unit_test(test_message_changes),
         cmocka_unit_test(test_call_presence),
         cmocka_unit_test(test_call_eval_argv),
         cmocka_unit_test(test_seed),
