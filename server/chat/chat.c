@@ -278,6 +278,60 @@ static void fan_typing(struct chat *c, const cJSON *data)
     cJSON_Delete(event);
 }
 
+/* An event about one message of a room, to the room's sockets (all of
+ * them, the author's included, as `message` goes). */
+static void fan_to_room(struct chat *c, const char *name, const cJSON *event, const char *room_id)
+{
+    struct sbuf *b = event_packet(name, event);
+    if (b) {
+        size_t n = roster_each_in_room(c->roster, room_id, send_to, b);
+        metrics_event_out(METRICS_EVENT_OTHER, n);
+    }
+    sbuf_unref(b);
+}
+
+/* The room and message id an edit, delete or reaction event names. */
+static bool change_ids(const cJSON *data, struct room_ref *ref, const char **id)
+{
+    const cJSON *room = cJSON_GetObjectItemCaseSensitive(data, "roomId");
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(data, "id");
+    if (!cJSON_IsString(room) || !cJSON_IsString(v) || !store_message_id_valid(v->valuestring) ||
+        store_room_parse(room->valuestring, strlen(room->valuestring), ref) < 0)
+        return false;
+    *id = v->valuestring;
+    return true;
+}
+
+/* message.edit: the whole message as now stored, normalized. */
+static void fan_edit(struct chat *c, const cJSON *data)
+{
+    cJSON *m = store_message_from_object(data);
+    struct room_ref ref;
+    const char *id;
+    if (m && change_ids(m, &ref, &id))
+        fan_to_room(c, "message.edit", m, ref.id);
+    cJSON_Delete(m);
+}
+
+/* message.delete {roomId, id}, and message.react {roomId, id, reactions}. */
+static void fan_delete_or_react(struct chat *c, const char *type, const cJSON *data)
+{
+    bool react = strcmp(type, "message.react") == 0;
+    struct room_ref ref;
+    const char *id;
+    if (!change_ids(data, &ref, &id))
+        return;
+    cJSON *event = cJSON_CreateObject();
+    cJSON_AddStringToObject(event, "roomId", ref.id);
+    cJSON_AddStringToObject(event, "id", id);
+    if (react)
+        cJSON_AddItemToObject(
+            event, "reactions",
+            store_reactions_normalize(cJSON_GetObjectItemCaseSensitive(data, "reactions")));
+    fan_to_room(c, type, event, ref.id);
+    cJSON_Delete(event);
+}
+
 /* Every message of the channel: {"serverId", "type", "data"}. */
 static void on_channel(void *ctx, const char *payload, size_t len)
 {
@@ -297,12 +351,19 @@ static void on_channel(void *ctx, const char *payload, size_t len)
         fan_show_room(c, data);
     } else if (strcmp(type, "typing") == 0) {
         fan_typing(c, data);
+    } else if (strcmp(type, "message.edit") == 0) {
+        fan_edit(c, data);
+    } else if (strcmp(type, "message.delete") == 0 || strcmp(type, "message.react") == 0) {
+        fan_delete_or_react(c, type, data);
     }
     metrics_inc(METRICS_BROADCASTS);
     cJSON_Delete(env);
 }
 
 /* ---- acks -------------------------------------------------------------------------- */
+
+/* What a message.edit, .delete or .react event asks. */
+enum change { CHANGE_EDIT, CHANGE_DELETE, CHANGE_REACT };
 
 /* A pending reply to a socket's event. */
 struct pending {
@@ -312,6 +373,7 @@ struct pending {
     uint64_t ack_id;
     char *message; /* SCRIPT_SEND_MESSAGE: the stored JSON */
     struct room_ref room;
+    enum change change; /* the change scripts */
 };
 
 static struct pending *pending_new(struct chat *c, struct sio_socket *s, bool has_ack,
@@ -335,24 +397,34 @@ static void pending_free(struct pending *p)
     free(p);
 }
 
-/* Acks {ok:true[, message]} or {ok:false, error}; detail is taken. */
-static void ack(struct sio_socket *s, bool has_ack, uint64_t ack_id, const char *error,
-                cJSON *detail)
+/* Acks result (taken): {ok:…} with what the caller added. */
+static void ack_result(struct sio_socket *s, bool has_ack, uint64_t ack_id, cJSON *result)
 {
-    if (has_ack) {
-        cJSON *result = cJSON_CreateObject();
-        cJSON_AddBoolToObject(result, "ok", !error);
-        if (error)
-            cJSON_AddStringToObject(result, "error", error);
-        if (detail)
-            cJSON_AddItemToObject(result, "message", detail);
+    if (has_ack && result) {
         cJSON *args = cJSON_CreateArray();
         cJSON_AddItemToArray(args, result);
         sio_socket_ack(s, ack_id, args);
         cJSON_Delete(args);
     } else {
-        cJSON_Delete(detail);
+        cJSON_Delete(result);
     }
+}
+
+/* Acks {ok:true[, message]} or {ok:false, error}; detail is taken. */
+static void ack(struct sio_socket *s, bool has_ack, uint64_t ack_id, const char *error,
+                cJSON *detail)
+{
+    if (!has_ack) {
+        cJSON_Delete(detail);
+        return;
+    }
+    cJSON *result = cJSON_CreateObject();
+    cJSON_AddBoolToObject(result, "ok", !error);
+    if (error)
+        cJSON_AddStringToObject(result, "error", error);
+    if (detail)
+        cJSON_AddItemToObject(result, "message", detail);
+    ack_result(s, has_ack, ack_id, result);
 }
 
 /* ---- events ---------------------------------------------------------------------- */
@@ -432,6 +504,127 @@ static void on_message_event(struct chat *c, struct sio_socket *s, struct worker
     int rc = rconn_call(rconn_of(w), &call, message_stored, p);
     free(envelope);
     if (rc < 0) {
+        ack(s, has_ack, ack_id, "Service unavailable; try again", NULL);
+        pending_free(p);
+    }
+}
+
+/* ---- edits, deletes and reactions ---------------------------------------- */
+
+static const char *change_error(enum change kind, const char *status)
+{
+    if (strcmp(status, "forbidden") == 0)
+        return "You are not a member of this room";
+    if (strcmp(status, "limited") == 0)
+        return "Too many messages; slow down";
+    if (strcmp(status, "notfound") == 0)
+        return "No such message";
+    if (strcmp(status, "notyours") == 0)
+        return kind == CHANGE_EDIT ? "You can only edit your own messages"
+                                   : "You can only delete your own messages";
+    if (strcmp(status, "toomany") == 0)
+        return "Too many different reactions on this message";
+    return "Service unavailable; try again";
+}
+
+/* The reply of a change script: {'ok', json} or a status. */
+static void change_done(void *priv, redisReply *reply)
+{
+    struct pending *p = priv;
+    const char *status = rconn_str(reply, NULL);
+    size_t len = 0;
+    const char *json =
+        !rconn_is_error(reply) && reply->type == REDIS_REPLY_ARRAY && reply->elements == 2
+            ? rconn_str(reply->element[1], &len)
+            : NULL;
+    cJSON *m = json ? store_message_normalize(json, len) : NULL;
+    if (!m) {
+        const char *error = status && !rconn_is_error(reply) ? change_error(p->change, status)
+                                                             : "Service unavailable; try again";
+        ack(p->s, p->has_ack, p->ack_id, error, NULL);
+    } else if (p->change == CHANGE_REACT) {
+        cJSON *result = cJSON_CreateObject();
+        cJSON_AddBoolToObject(result, "ok", true);
+        cJSON_AddItemToObject(
+            result, "reactions",
+            store_reactions_normalize(cJSON_GetObjectItemCaseSensitive(m, "reactions")));
+        cJSON_AddItemToObject(result, "message", m);
+        ack_result(p->s, p->has_ack, p->ack_id, result);
+    } else {
+        ack(p->s, p->has_ack, p->ack_id, NULL, m);
+    }
+    pending_free(p);
+}
+
+/* What is wrong with a change's argument, or NULL; fills room and id. */
+static const char *change_problem(const struct chat *c, enum change kind, const cJSON *arg,
+                                  struct room_ref *room, const char **id)
+{
+    static const char *const expected[] = {[CHANGE_EDIT] = "Expected {roomId, id, message}",
+                                           [CHANGE_DELETE] = "Expected {roomId, id}",
+                                           [CHANGE_REACT] = "Expected {roomId, id, emoji}"};
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(arg, "id");
+    const cJSON *text = cJSON_GetObjectItemCaseSensitive(arg, "message");
+    const cJSON *emoji = cJSON_GetObjectItemCaseSensitive(arg, "emoji");
+    if (!cJSON_IsObject(arg) || (kind == CHANGE_EDIT && !cJSON_IsString(text)) ||
+        (kind == CHANGE_REACT && !cJSON_IsString(emoji)))
+        return expected[kind];
+    if (!room_from_json(cJSON_GetObjectItemCaseSensitive(arg, "roomId"), room))
+        return "Invalid room id";
+    if (!cJSON_IsString(v) || !store_message_id_valid(v->valuestring))
+        return "Invalid message id";
+    *id = v->valuestring;
+    if (kind == CHANGE_EDIT)
+        return store_message_problem(text->valuestring, strlen(text->valuestring),
+                                     c->cfg->max_message_bytes);
+    if (kind == CHANGE_REACT)
+        return store_emoji_problem(emoji->valuestring, strlen(emoji->valuestring));
+    return NULL;
+}
+
+static int change_call(struct store_call *call, enum change kind,
+                       const struct store_change_target *t, const cJSON *arg)
+{
+    const cJSON *text = cJSON_GetObjectItemCaseSensitive(arg, "message");
+    const cJSON *emoji = cJSON_GetObjectItemCaseSensitive(arg, "emoji");
+    if (kind == CHANGE_EDIT) {
+        struct store_edit_message_params params = {
+            .target = *t, .text = text->valuestring, .edited = now_ms() / 1000};
+        return store_call_edit_message(call, &params);
+    }
+    if (kind == CHANGE_DELETE)
+        return store_call_delete_message(call, t);
+    return store_call_react_message(call, t, emoji->valuestring);
+}
+
+/* message.edit, message.delete, message.react: validated here, then the
+ * script checks membership, the rate limit, the message and its author,
+ * changes it in place and publishes the event. */
+static void on_change_event(struct chat *c, struct sio_socket *s, struct worker *w,
+                            enum change kind, const cJSON *arg, bool has_ack, uint64_t ack_id)
+{
+    const struct chat_user *u = sio_socket_data(s);
+    if (!subscriber_listening(c->sub)) {
+        ack(s, has_ack, ack_id, "Service unavailable; try again", NULL);
+        return;
+    }
+    struct room_ref room;
+    const char *id = NULL;
+    const char *problem = change_problem(c, kind, arg, &room, &id);
+    struct pending *p = problem ? NULL : pending_new(c, s, has_ack, ack_id);
+    if (!p) {
+        ack(s, has_ack, ack_id, problem ? problem : "Out of memory", NULL);
+        return;
+    }
+    p->change = kind;
+    struct store_change_target target = {.room = &room,
+                                         .user_id = u->id,
+                                         .message_id = id,
+                                         .per_minute = c->cfg->messages_per_minute,
+                                         .server_id = c->cfg->server_id};
+    struct store_call call;
+    if (change_call(&call, kind, &target, arg) < 0 ||
+        rconn_call(rconn_of(w), &call, change_done, p) < 0) {
         ack(s, has_ack, ack_id, "Service unavailable; try again", NULL);
         pending_free(p);
     }
@@ -524,6 +717,12 @@ static void on_event(void *ctx, struct sio_socket *s, struct worker *w, const ch
         on_room_join(c, s, w, arg, has_ack, ack_id);
     } else if (strcmp(name, "typing") == 0) {
         on_typing(c, s, w, arg);
+    } else if (strcmp(name, "message.edit") == 0) {
+        on_change_event(c, s, w, CHANGE_EDIT, arg, has_ack, ack_id);
+    } else if (strcmp(name, "message.delete") == 0) {
+        on_change_event(c, s, w, CHANGE_DELETE, arg, has_ack, ack_id);
+    } else if (strcmp(name, "message.react") == 0) {
+        on_change_event(c, s, w, CHANGE_REACT, arg, has_ack, ack_id);
     } else {
         ack(s, has_ack, ack_id, "Unknown event", NULL);
     }
