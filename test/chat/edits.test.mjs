@@ -121,6 +121,8 @@ describe('delete', () => {
     const m = await sendOk(joe, ROOM, uniqueText('to delete'));
     const count = await zcard(redis, ROOM);
     assert.equal(await redis.cmd('HEXISTS', `chatd:msgidx:${ROOM}`, m.id), 1, 'indexed when sent');
+    const ttl = await redis.cmd('TTL', `chatd:msgidx:${ROOM}`);
+    assert.ok(ttl > 29 * 86400 && ttl <= 30 * 86400, `the index has chatd's 30-day TTL (${ttl})`);
 
     const ack = await del(joe, ROOM, m.id);
     assertOk(ack, 'delete of one\'s own message');
