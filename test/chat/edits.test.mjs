@@ -9,8 +9,8 @@ import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { isDeepStrictEqual } from 'node:util';
 import {
-  CLIENTS, PABLO, JOE, startStack, cleanup, login, connect, sendOk, emitAck, expectOnce,
-  expectNone, eventsOf, uniqueText, zcard, QUIET_MS, sleep,
+  CLIENTS, PABLO, JOE, startStack, cleanup, login, newUser, connect, sendOk, emitAck, expectOnce,
+  expectNone, eventsOf, uniqueText, zcard, privateRoom, QUIET_MS, sleep,
 } from './helpers.mjs';
 
 const c = CLIENTS.find((x) => x.major === 4);
@@ -267,6 +267,33 @@ describe('refusals change nothing', () => {
     // The legacy member is still readable as before.
     assert.ok((await history(onA.Joe.http, ROOM)).some((x) => x.id === 'aaaaaaaaaaaaaaaaaaaaaaaa'));
     for (const s of [pablo, joe, mary]) s.disconnect();
+  });
+});
+
+describe('rate limit', () => {
+  test('edits, deletes and reactions count against MESSAGES_PER_MINUTE with messages', async () => {
+    const limited = await startStack({ env: { MESSAGES_PER_MINUTE: '4' } });
+    const base = limited.chatd.base;
+    const x = await newUser(base, 'edrate');
+    const y = await newUser(base, 'edrate');
+    const room = privateRoom(x.id, y.id);
+    const xs = await connect(c, base, x);
+    const ys = await connect(c, base, y);
+    const m = await sendOk(xs, room, uniqueText('one'));                        // 1
+    assertOk(await edit(xs, room, m.id, uniqueText('two')), 'edit');            // 2
+    assertOk(await react(xs, room, m.id, THUMBS), 'reaction');                  // 3
+    const gone = await sendOk(xs, room, uniqueText('four'));                    // 4
+    const members = () => limited.redis.cmd('ZRANGE', `room:${room}`, 0, -1);
+    const before = await members();
+    const slow = 'Too many messages; slow down';
+    assertRefused(await edit(xs, room, m.id, 'five'), slow, 'the 5th action: an edit');
+    assertRefused(await react(xs, room, m.id, HEART), slow, 'a reaction past the limit');
+    assertRefused(await del(xs, room, gone.id), slow, 'a delete past the limit');
+    assert.deepEqual(await members(), before, 'nothing changed past the limit');
+    // Another user is not limited by x's actions.
+    assertOk(await react(ys, room, m.id, HEART), 'y reacts');
+    xs.disconnect();
+    ys.disconnect();
   });
 });
 
