@@ -48,6 +48,27 @@ int store_key_login_fails_addr(char *buf, size_t n, const char *addr);
 int store_key_presence(char *buf, size_t n, const char *server_id);
 /* A user's message counter of the current minute (rate limit). */
 int store_key_message_rate(char *buf, size_t n, uint64_t user_id);
+/* A room's message index: hash message id -> score, written by
+ * SCRIPT_SEND_MESSAGE, so a read marker finds its message in O(1). */
+int store_key_message_index(char *buf, size_t n, const char *room_id);
+/* A user's read markers: hash room id -> "<score> <message id>". */
+int store_key_read_markers(char *buf, size_t n, uint64_t user_id);
+
+/* Read markers.  Both keys live this long, renewed by every write (a
+ * message renews its room's index, a read the reader's markers). */
+#define STORE_READ_TTL_S (180u * 24 * 3600)
+/* GET /rooms counts others' unread messages among the newest
+ * STORE_UNREAD_SCAN after the marker, and reports at most STORE_UNREAD_CAP
+ * (with a flag saying there may be more), so one listing stays bounded. */
+#define STORE_UNREAD_CAP 99
+#define STORE_UNREAD_SCAN 100
+/* A message stored before the index existed is found by scanning this
+ * many of its room's newest messages; older ones cannot be marked. */
+#define STORE_READ_FALLBACK_SCAN 100
+
+/* Whether s is a message id as chatd writes them: STORE_MESSAGE_ID_LEN
+ * lowercase hex digits. */
+bool store_message_id_valid(const char *s, size_t len);
 
 /* Parses a canonical decimal id: digits only, no sign, no leading zero
  * (except "0" itself when allow_zero), at most STORE_ID_MAX.
@@ -133,6 +154,7 @@ enum store_script {
     SCRIPT_PRESENCE_LEAVE, /* presence -1 (user.disconnected) */
     SCRIPT_HEARTBEAT,      /* refresh this server, drop dead ones */
     SCRIPT_SERVER_DOWN,    /* drop this server's presence (shutdown) */
+    SCRIPT_READ_MARK,      /* move a read marker forward, publish room.read */
     SCRIPT_COUNT
 };
 
@@ -173,7 +195,7 @@ cJSON *store_envelope_read(const char *payload, size_t len, const char **type, c
  * they must outlive the sending.  Do not copy a call: its pointers may
  * point into its own storage. */
 #define STORE_CALL_USERS_MAX 100 /* ids one SCRIPT_USERS call looks up */
-#define STORE_CALL_KEYS_MAX 5
+#define STORE_CALL_KEYS_MAX 6
 #define STORE_CALL_ARGS_MAX STORE_CALL_USERS_MAX
 #define STORE_CALL_STORAGE (STORE_CALL_KEYS_MAX * STORE_KEY_MAX + STORE_CALL_ARGS_MAX * 24)
 /* EVAL source nkeys keys… args… */
@@ -225,7 +247,8 @@ int store_call_online_users(struct store_call *call);
 /* SCRIPT_USERS: 1..STORE_CALL_USERS_MAX ids. */
 int store_call_users(struct store_call *call, const uint64_t *ids, size_t count);
 
-/* SCRIPT_ROOMS: the rooms of a user. */
+/* SCRIPT_ROOMS: the rooms of a user, each with its unread count (others'
+ * messages after the user's marker) and its newest message. */
 int store_call_rooms(struct store_call *call, uint64_t user_id);
 
 struct store_history_params {
@@ -257,6 +280,7 @@ struct store_send_message_params {
     const struct room_ref *room;
     uint64_t sender;
     const char *message_json; /* store_message_encode's */
+    const char *message_id;   /* its id, indexed for read markers */
     const char *envelope;     /* store_envelope(server_id, "message", message_json) */
     int64_t sent_ms;          /* the score: keeps the order within a second */
     unsigned per_minute;      /* the sender's rate limit */
@@ -290,6 +314,16 @@ struct store_server_down_params {
 };
 /* SCRIPT_SERVER_DOWN */
 int store_call_server_down(struct store_call *call, const struct store_server_down_params *p);
+
+struct store_read_mark_params {
+    const struct room_ref *room;
+    uint64_t user_id;       /* who read: must be a member */
+    const char *message_id; /* the newest message read (store_message_id_valid) */
+    const char *server_id;  /* this server */
+};
+/* SCRIPT_READ_MARK: -> 'ok' (moved, room.read published) | 'same' (already
+ * there) | 'forbidden' | 'unknown' (no such message) | 'backwards'. */
+int store_call_read_mark(struct store_call *call, const struct store_read_mark_params *p);
 
 /* The call as an EVAL command (for blocking connections, which load no
  * scripts): fills argv with EVAL, the source, the number of keys, the keys
