@@ -297,7 +297,7 @@ static void fan_read(struct chat *c, const cJSON *data)
     cJSON_AddStringToObject(event, "id", id->valuestring);
     struct sbuf *b = event_packet("room.read", event);
     if (b)
-        metrics_event_out(METRICS_EVENT_OTHER, roster_each_of_user(c->roster, uid, send_to, b));
+        metrics_event_out(METRICS_EVENT_ROOM_READ, roster_each_of_user(c->roster, uid, send_to, b));
     sbuf_unref(b);
     cJSON_Delete(event);
 }

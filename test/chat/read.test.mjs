@@ -101,6 +101,11 @@ test('room.read reaches every other socket of the reader, once, and nobody else'
   assert.deepEqual(await read(x2, room, m.id), { ok: true });
   await sleep(QUIET_MS);
   for (const s of [xs, x2, x3]) assert.equal(s.events.filter(([n]) => n === 'room.read').length, 1, 'no second room.read');
+  // Counted as its own event in /metrics, both ways.
+  const metrics = await (await fetch(`${A.base}/metrics`)).text();
+  const count = (dir) => Number(new RegExp(`^chatd_events_${dir}_total\\{event="room\\.read"\\} (\\d+)$`, 'm').exec(metrics)?.[1]);
+  assert.ok(count('in') >= 2, `room.read in: ${count('in')}`);
+  assert.ok(count('out') >= 3, `room.read out: ${count('out')}`);
   for (const s of [xs, x2, x3, ys]) s.disconnect();
 });
 
