@@ -44,6 +44,7 @@ static const struct {
     [METRICS_EVENT_USER_CONNECTED] = {"user.connected", false, true},
     [METRICS_EVENT_USER_DISCONNECTED] = {"user.disconnected", false, true},
     [METRICS_EVENT_SHOW_ROOM] = {"show.room", false, true},
+    [METRICS_EVENT_ROOM_READ] = {"room.read", true, true},
     [METRICS_EVENT_OTHER] = {"other", true, true},
 };
 

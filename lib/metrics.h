@@ -30,6 +30,7 @@ enum metrics_event {
     METRICS_EVENT_USER_CONNECTED,    /* "user.connected", server to client */
     METRICS_EVENT_USER_DISCONNECTED, /* "user.disconnected", server to client */
     METRICS_EVENT_SHOW_ROOM,         /* "show.room", server to client */
+    METRICS_EVENT_ROOM_READ,         /* "room.read", both directions */
     METRICS_EVENT_OTHER,             /* anything else */
     METRICS_EVENT_COUNT
 };

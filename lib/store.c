@@ -95,6 +95,11 @@ int store_key_message_index(char *buf, size_t n, const char *room_id)
     return key_printf(buf, n, "%smsgidx:%s", STORE_OWN_PREFIX, room_id);
 }
 
+int store_key_read_markers(char *buf, size_t n, uint64_t user_id)
+{
+    return key_printf(buf, n, "%sread:%" PRIu64, STORE_OWN_PREFIX, user_id);
+}
+
 /* ---- ids and rooms --------------------------------------------------- */
 
 int store_parse_id(const char *s, size_t len, bool allow_zero, uint64_t *out)
@@ -159,6 +164,11 @@ int store_room_parse(const char *s, size_t len, struct room_ref *out)
 bool store_room_is_private_member(const struct room_ref *room, uint64_t user_id)
 {
     return room->kind == ROOM_PRIVATE && (room->a == user_id || room->b == user_id);
+}
+
+bool store_message_id_valid(const char *s, size_t len)
+{
+    return s && len == STORE_MESSAGE_ID_LEN && strspn(s, "0123456789abcdef") == len;
 }
 
 /* ---- text validation ------------------------------------------------- */
@@ -368,12 +378,6 @@ const char *store_emoji_problem(const char *s, size_t len)
         st = emoji_step(st, cp);
     }
     return st == E_BASE || st == E_END ? NULL : bad;
-}
-
-bool store_message_id_valid(const char *s)
-{
-    return s && strlen(s) == STORE_MESSAGE_ID_LEN &&
-           strspn(s, "0123456789abcdef") == STORE_MESSAGE_ID_LEN;
 }
 
 /* The user ids of one emoji, as strings; NULL when none is an id. */
@@ -676,19 +680,45 @@ static const char *const script_source[SCRIPT_COUNT] = {
     "end\n"
     "return out\n",
     [SCRIPT_ROOMS] =
-        /* KEYS: user rooms.  -> {{id, name}, {id, name a, name b}, ...}:
-         * named rooms, and private rooms that have messages. */
+        /* KEYS: user rooms, user's read markers; ARGV: user id, unread
+         * scan, unread cap.  -> {{id, unread, more, last, name}, {id,
+         * unread, more, last, name a, name b}, ...}: named rooms, and
+         * private rooms that have messages.  unread counts the others'
+         * messages among the newest `scan` after the marker (all without
+         * one), at most `cap`; more is 1 when there may be others beyond;
+         * last is the newest member, '' for none.  `from` is matched
+         * in the raw JSON: a quote inside text is always escaped. */
+    "local scan, cap = tonumber(ARGV[2]), tonumber(ARGV[3])\n"
+    "local function unread(key, room)\n"
+    "  local marker = redis.call('HGET', KEYS[2], room)\n"
+    "  local score = marker and string.match(marker, '^(%S+) ')\n"
+    "  local low = tonumber(score) and '(' .. score or '-inf'\n"
+    "  local after = redis.call('ZREVRANGEBYSCORE', key, '+inf', low, 'LIMIT', 0, scan)\n"
+    "  local n, more = 0, 0\n"
+    "  for _, m in ipairs(after) do\n"
+    "    local from = string.match(m, '\"from\"%s*:%s*\"?(%d+)')\n"
+    "    if from and from ~= ARGV[1] then n = n + 1 end\n"
+    "  end\n"
+    "  if n > cap then n, more = cap, 1\n"
+    "  elseif #after == scan and redis.call('ZCOUNT', key, low, '+inf') > scan then more = 1 end\n"
+    "  return n, more\n"
+    "end\n"
+    "local function row(room, ...)\n"
+    "  local key = 'room:' .. room\n"
+    "  local n, more = unread(key, room)\n"
+    "  return {room, n, more, redis.call('ZREVRANGE', key, 0, 0)[1] or '', ...}\n"
+    "end\n"
     "local out = {}\n"
     "for _, room in ipairs(redis.call('SMEMBERS', KEYS[1])) do\n"
     "  local name = redis.call('GET', 'room:' .. room .. ':name')\n"
     "  if name then\n"
-    "    out[#out + 1] = {room, name}\n"
+    "    out[#out + 1] = row(room, name)\n"
     "  else\n"
     "    local a, b = string.match(room, '^(%d+):(%d+)$')\n"
     "    if a and redis.call('EXISTS', 'room:' .. room) == 1 then\n"
-    "      out[#out + 1] = {room,\n"
+    "      out[#out + 1] = row(room,\n"
     "        redis.call('HGET', 'user:' .. a, 'username') or '',\n"
-    "        redis.call('HGET', 'user:' .. b, 'username') or ''}\n"
+    "        redis.call('HGET', 'user:' .. b, 'username') or '')\n"
     "    end\n"
     "  end\n"
     "end\n"
@@ -842,6 +872,42 @@ static const char *const script_source[SCRIPT_COUNT] = {
     "local json = replace(member, msg, score)\n"
     "publish(ARGV[6], 'message.react', {roomId = ARGV[1], id = ARGV[3], reactions = reactions})\n"
     "return {'ok', json}\n",
+    [SCRIPT_READ_MARK] =
+        /* KEYS: reader's rooms, room, room's message index, reader's
+         * markers; ARGV: room id, '1' when a member by the id of a private
+         * room, message id, reader's id, server id, markers ttl, fallback
+         * scan.  -> 'ok' | 'same' | 'forbidden' | 'unknown' | 'backwards'.
+         * The index gives the message's score; a message stored before
+         * the index is looked for among the room's newest.  The marker
+         * keeps the score, so counting never needs the message again. */
+    LUA_PUBLISH
+    "if ARGV[2] ~= '1' and redis.call('SISMEMBER', KEYS[1], ARGV[1]) == 0 then\n"
+    "  return 'forbidden' end\n"
+    "local needle = '\"id\":\"' .. ARGV[3] .. '\"'\n"
+    "local function stored_at(score)\n"
+    "  for _, m in ipairs(redis.call('ZRANGEBYSCORE', KEYS[2], score, score, 'LIMIT', 0, 64)) do\n"
+    "    if string.find(m, needle, 1, true) then return true end\n"
+    "  end\n"
+    "  return false\n"
+    "end\n"
+    "local score = redis.call('HGET', KEYS[3], ARGV[3])\n"
+    "if score and not stored_at(score) then score = nil end\n"
+    "if not score then\n"
+    "  local newest = redis.call('ZREVRANGE', KEYS[2], 0, tonumber(ARGV[7]) - 1, 'WITHSCORES')\n"
+    "  for i = 1, #newest, 2 do\n"
+    "    if string.find(newest[i], needle, 1, true) then score = newest[i + 1] break end\n"
+    "  end\n"
+    "end\n"
+    "if not score then return 'unknown' end\n"
+    "local old = redis.call('HGET', KEYS[4], ARGV[1])\n"
+    "local old_score, old_id = string.match(old or '', '^(%S+) (%S+)$')\n"
+    "if old_id == ARGV[3] then return 'same' end\n"
+    "if tonumber(old_score) and tonumber(score) < tonumber(old_score) then\n"
+    "  return 'backwards' end\n"
+    "redis.call('HSET', KEYS[4], ARGV[1], score .. ' ' .. ARGV[3])\n"
+    "redis.call('EXPIRE', KEYS[4], ARGV[6])\n"
+    "publish(ARGV[5], 'room.read', {userId = ARGV[4], roomId = ARGV[1], id = ARGV[3]})\n"
+    "return 'ok'\n",
 };
 
 static char script_sha[SCRIPT_COUNT][2 * SHA1_DIGEST_SIZE + 1];
@@ -1082,6 +1148,11 @@ static const char *key_message_index(struct store_call *call, const char *room_i
     return keep(call, store_key_message_index(free_space(call), space_left(call), room_id));
 }
 
+static const char *key_read_markers(struct store_call *call, uint64_t user_id)
+{
+    return keep(call, store_key_read_markers(free_space(call), space_left(call), user_id));
+}
+
 /* The two failed-login counters of an attempt: by name, then by address. */
 static void add_login_fail_keys(struct store_call *call, const char *username,
                                 const char *client_addr)
@@ -1163,6 +1234,10 @@ int store_call_rooms(struct store_call *call, uint64_t user_id)
 {
     call_begin(call, SCRIPT_ROOMS);
     add_key(call, key_user_rooms(call, user_id));
+    add_key(call, key_read_markers(call, user_id));
+    add_arg(call, stored_u64(call, user_id));
+    add_arg(call, stored_u64(call, STORE_UNREAD_SCAN));
+    add_arg(call, stored_u64(call, STORE_UNREAD_CAP));
     return call_end(call);
 }
 
@@ -1228,7 +1303,7 @@ int store_call_send_message(struct store_call *call, const struct store_send_mes
 {
     call_begin(call, SCRIPT_SEND_MESSAGE);
     const struct room_ref *room = p->room;
-    if (!room) {
+    if (!room || !p->message_id || !store_message_id_valid(p->message_id, strlen(p->message_id))) {
         call->failed = true;
         return call_end(call);
     }
@@ -1239,6 +1314,7 @@ int store_call_send_message(struct store_call *call, const struct store_send_mes
     /* The rooms of both users of a private room; unused otherwise. */
     add_key(call, key_user_rooms(call, private_room ? room->a : p->sender));
     add_key(call, key_user_rooms(call, private_room ? room->b : p->sender));
+    add_key(call, key_message_index(call, room->id));
     add_arg(call, room->id);
     add_flag(call, store_room_is_private_member(room, p->sender));
     add_arg(call, p->message_json);
@@ -1250,7 +1326,6 @@ int store_call_send_message(struct store_call *call, const struct store_send_mes
     add_flag(call, private_room);
     add_arg(call, stored_u64(call, room->a));
     add_arg(call, stored_u64(call, room->b));
-    add_key(call, key_message_index(call, room->id));
     add_arg(call, p->message_id);
     add_arg(call, stored_u64(call, STORE_MESSAGE_INDEX_TTL_S));
     return call_end(call);
@@ -1259,7 +1334,8 @@ int store_call_send_message(struct store_call *call, const struct store_send_mes
 /* LUA_CHANGE's keys and first arguments. */
 static void add_change_target(struct store_call *call, const struct store_change_target *t)
 {
-    if (!t || !t->room || !store_message_id_valid(t->message_id)) {
+    if (!t || !t->room || !t->message_id ||
+        !store_message_id_valid(t->message_id, strlen(t->message_id))) {
         call->failed = true;
         return;
     }
@@ -1338,6 +1414,28 @@ int store_call_server_down(struct store_call *call, const struct store_server_do
     add_arg(call, p->server_id);
     add_arg(call, stored_i64(call, p->now_ms));
     add_arg(call, stored_i64(call, p->timeout_ms));
+    return call_end(call);
+}
+
+int store_call_read_mark(struct store_call *call, const struct store_read_mark_params *p)
+{
+    call_begin(call, SCRIPT_READ_MARK);
+    const struct room_ref *room = p->room;
+    if (!room || !p->message_id || !store_message_id_valid(p->message_id, strlen(p->message_id))) {
+        call->failed = true;
+        return call_end(call);
+    }
+    add_key(call, key_user_rooms(call, p->user_id));
+    add_key(call, key_room(call, room->id));
+    add_key(call, key_message_index(call, room->id));
+    add_key(call, key_read_markers(call, p->user_id));
+    add_arg(call, room->id);
+    add_flag(call, store_room_is_private_member(room, p->user_id));
+    add_arg(call, p->message_id);
+    add_arg(call, stored_u64(call, p->user_id));
+    add_arg(call, p->server_id);
+    add_arg(call, stored_u64(call, STORE_READ_TTL_S));
+    add_arg(call, stored_u64(call, STORE_READ_FALLBACK_SCAN));
     return call_end(call);
 }
 

@@ -59,6 +59,19 @@ int store_key_message_index(char *buf, size_t n, const char *room_id);
 /* Distinct emoji on one message; longest emoji in bytes. */
 #define STORE_REACTIONS_MAX 20
 #define STORE_EMOJI_MAX_BYTES 32
+/* A user's read markers: hash room id -> "<score> <message id>". */
+int store_key_read_markers(char *buf, size_t n, uint64_t user_id);
+
+/* Read markers live this long, renewed by every read. */
+#define STORE_READ_TTL_S (180u * 24 * 3600)
+/* GET /rooms counts others' unread messages among the newest
+ * STORE_UNREAD_SCAN after the marker, and reports at most STORE_UNREAD_CAP
+ * (with a flag saying there may be more), so one listing stays bounded. */
+#define STORE_UNREAD_CAP 99
+#define STORE_UNREAD_SCAN 100
+/* A message stored before the index existed is found by scanning this
+ * many of its room's newest messages; older ones cannot be marked. */
+#define STORE_READ_FALLBACK_SCAN 100
 
 /* Parses a canonical decimal id: digits only, no sign, no leading zero
  * (except "0" itself when allow_zero), at most STORE_ID_MAX.
@@ -103,9 +116,9 @@ const char *store_message_problem(const char *s, size_t len, size_t max_bytes);
  * valid UTF-8.  Returns NULL or a message for the client. */
 const char *store_emoji_problem(const char *s, size_t len);
 
-/* Whether s is a message id as chatd writes it (STORE_MESSAGE_ID_LEN
- * lowercase hex digits). */
-bool store_message_id_valid(const char *s);
+/* Whether s (len bytes) is a message id as chatd writes it
+ * (STORE_MESSAGE_ID_LEN lowercase hex digits). */
+bool store_message_id_valid(const char *s, size_t len);
 
 /* Strict UTF-8 check (no overlongs, no surrogates, <= U+10FFFF).  When
  * chars is not NULL, it receives the number of code points. */
@@ -165,6 +178,7 @@ enum store_script {
     SCRIPT_EDIT_MESSAGE,   /* check, rate-limit, replace the text, publish */
     SCRIPT_DELETE_MESSAGE, /* check, rate-limit, remove, publish */
     SCRIPT_REACT_MESSAGE,  /* check, rate-limit, toggle a reaction, publish */
+    SCRIPT_READ_MARK,      /* move a read marker forward, publish room.read */
     SCRIPT_COUNT
 };
 
@@ -257,7 +271,8 @@ int store_call_online_users(struct store_call *call);
 /* SCRIPT_USERS: 1..STORE_CALL_USERS_MAX ids. */
 int store_call_users(struct store_call *call, const uint64_t *ids, size_t count);
 
-/* SCRIPT_ROOMS: the rooms of a user. */
+/* SCRIPT_ROOMS: the rooms of a user, each with its unread count (others'
+ * messages after the user's marker) and its newest message. */
 int store_call_rooms(struct store_call *call, uint64_t user_id);
 
 struct store_history_params {
@@ -357,6 +372,16 @@ struct store_server_down_params {
 };
 /* SCRIPT_SERVER_DOWN */
 int store_call_server_down(struct store_call *call, const struct store_server_down_params *p);
+
+struct store_read_mark_params {
+    const struct room_ref *room;
+    uint64_t user_id;       /* who read: must be a member */
+    const char *message_id; /* the newest message read (store_message_id_valid) */
+    const char *server_id;  /* this server */
+};
+/* SCRIPT_READ_MARK: -> 'ok' (moved, room.read published) | 'same' (already
+ * there) | 'forbidden' | 'unknown' (no such message) | 'backwards'. */
+int store_call_read_mark(struct store_call *call, const struct store_read_mark_params *p);
 
 /* The call as an EVAL command (for blocking connections, which load no
  * scripts): fills argv with EVAL, the source, the number of keys, the keys

@@ -295,7 +295,8 @@ static bool change_ids(const cJSON *data, struct room_ref *ref, const char **id)
 {
     const cJSON *room = cJSON_GetObjectItemCaseSensitive(data, "roomId");
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(data, "id");
-    if (!cJSON_IsString(room) || !cJSON_IsString(v) || !store_message_id_valid(v->valuestring) ||
+    if (!cJSON_IsString(room) || !cJSON_IsString(v) ||
+        !store_message_id_valid(v->valuestring, strlen(v->valuestring)) ||
         store_room_parse(room->valuestring, strlen(room->valuestring), ref) < 0)
         return false;
     *id = v->valuestring;
@@ -332,6 +333,30 @@ static void fan_delete_or_react(struct chat *c, const char *type, const cJSON *d
     cJSON_Delete(event);
 }
 
+/* room.read {userId, roomId, id}: {roomId, id} to every socket of the
+ * reader, so a read in one tab clears the count in all of them. */
+static void fan_read(struct chat *c, const cJSON *data)
+{
+    char user[24];
+    uint64_t uid;
+    struct room_ref ref;
+    const cJSON *room = cJSON_GetObjectItemCaseSensitive(data, "roomId");
+    const cJSON *id = cJSON_GetObjectItemCaseSensitive(data, "id");
+    if (!id_text(cJSON_GetObjectItemCaseSensitive(data, "userId"), user) ||
+        store_parse_id(user, strlen(user), false, &uid) < 0 || !cJSON_IsString(room) ||
+        store_room_parse(room->valuestring, strlen(room->valuestring), &ref) < 0 ||
+        !cJSON_IsString(id) || !store_message_id_valid(id->valuestring, strlen(id->valuestring)))
+        return;
+    cJSON *event = cJSON_CreateObject();
+    cJSON_AddStringToObject(event, "roomId", ref.id);
+    cJSON_AddStringToObject(event, "id", id->valuestring);
+    struct sbuf *b = event_packet("room.read", event);
+    if (b)
+        metrics_event_out(METRICS_EVENT_ROOM_READ, roster_each_of_user(c->roster, uid, send_to, b));
+    sbuf_unref(b);
+    cJSON_Delete(event);
+}
+
 /* Every message of the channel: {"serverId", "type", "data"}. */
 static void on_channel(void *ctx, const char *payload, size_t len)
 {
@@ -355,6 +380,8 @@ static void on_channel(void *ctx, const char *payload, size_t len)
         fan_edit(c, data);
     } else if (strcmp(type, "message.delete") == 0 || strcmp(type, "message.react") == 0) {
         fan_delete_or_react(c, type, data);
+    } else if (strcmp(type, "room.read") == 0) {
+        fan_read(c, data);
     }
     metrics_inc(METRICS_BROADCASTS);
     cJSON_Delete(env);
@@ -571,7 +598,7 @@ static const char *change_problem(const struct chat *c, enum change kind, const 
         return expected[kind];
     if (!room_from_json(cJSON_GetObjectItemCaseSensitive(arg, "roomId"), room))
         return "Invalid room id";
-    if (!cJSON_IsString(v) || !store_message_id_valid(v->valuestring))
+    if (!cJSON_IsString(v) || !store_message_id_valid(v->valuestring, strlen(v->valuestring)))
         return "Invalid message id";
     *id = v->valuestring;
     if (kind == CHANGE_EDIT)
@@ -681,6 +708,71 @@ static void on_room_join(struct chat *c, struct sio_socket *s, struct worker *w,
     p->room = room;
 }
 
+/* SCRIPT_READ_MARK's answer as an ack error, NULL when it succeeded. */
+static const char *read_error(redisReply *reply)
+{
+    const char *status = rconn_is_error(reply) ? NULL : rconn_str(reply, NULL);
+    if (!status)
+        return "Service unavailable; try again";
+    if (strcmp(status, "ok") == 0 || strcmp(status, "same") == 0)
+        return NULL;
+    if (strcmp(status, "forbidden") == 0)
+        return "You are not a member of this room";
+    if (strcmp(status, "unknown") == 0)
+        return "Unknown message";
+    if (strcmp(status, "backwards") == 0)
+        return "The read marker cannot move backwards";
+    return "Service unavailable; try again";
+}
+
+static void read_marked(void *priv, redisReply *reply)
+{
+    struct pending *p = priv;
+    ack(p->s, p->has_ack, p->ack_id, read_error(reply), NULL);
+    pending_free(p);
+}
+
+/* Why a room.read argument is refused, or NULL (room filled in). */
+static const char *read_problem(const cJSON *arg, struct room_ref *room)
+{
+    const cJSON *id = cJSON_GetObjectItemCaseSensitive(arg, "id");
+    if (!cJSON_IsObject(arg) || !cJSON_GetObjectItemCaseSensitive(arg, "roomId") || !id)
+        return "Expected {roomId, id}";
+    if (!room_from_json(cJSON_GetObjectItemCaseSensitive(arg, "roomId"), room))
+        return "Invalid room id";
+    if (!cJSON_IsString(id) || !store_message_id_valid(id->valuestring, strlen(id->valuestring)))
+        return "Invalid message id";
+    return NULL;
+}
+
+/* room.read {roomId, id}: the reader's marker forward, room.read to their
+ * sockets (SCRIPT_READ_MARK publishes it). */
+static void on_room_read(struct chat *c, struct sio_socket *s, struct worker *w, const cJSON *arg,
+                         bool has_ack, uint64_t ack_id)
+{
+    const struct chat_user *u = sio_socket_data(s);
+    struct room_ref room;
+    const char *problem = read_problem(arg, &room);
+    if (problem) {
+        ack(s, has_ack, ack_id, problem, NULL);
+        return;
+    }
+    struct store_read_mark_params params = {
+        .room = &room,
+        .user_id = u->id,
+        .message_id = cJSON_GetObjectItemCaseSensitive(arg, "id")->valuestring,
+        .server_id = c->cfg->server_id,
+    };
+    struct store_call call;
+    struct pending *p = pending_new(c, s, has_ack, ack_id);
+    if (!p || store_call_read_mark(&call, &params) < 0 ||
+        rconn_call(rconn_of(w), &call, read_marked, p) < 0) {
+        ack(s, has_ack, ack_id, "Service unavailable; try again", NULL);
+        if (p)
+            pending_free(p);
+    }
+}
+
 static void on_typing(struct chat *c, struct sio_socket *s, struct worker *w, const cJSON *arg)
 {
     struct chat_user *u = sio_socket_data(s);
@@ -723,6 +815,8 @@ static void on_event(void *ctx, struct sio_socket *s, struct worker *w, const ch
         on_change_event(c, s, w, CHANGE_DELETE, arg, has_ack, ack_id);
     } else if (strcmp(name, "message.react") == 0) {
         on_change_event(c, s, w, CHANGE_REACT, arg, has_ack, ack_id);
+    } else if (strcmp(name, "room.read") == 0) {
+        on_room_read(c, s, w, arg, has_ack, ack_id);
     } else {
         ack(s, has_ack, ack_id, "Unknown event", NULL);
     }

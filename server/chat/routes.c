@@ -517,6 +517,45 @@ static int room_order(const void *x, const void *y)
     return a->ref.b < b->ref.b ? -1 : a->ref.b > b->ref.b;
 }
 
+/* A row of SCRIPT_ROOMS: {id, unread, more, last, name…}. */
+enum { ROOM_ROW_UNREAD = 1, ROOM_ROW_MORE, ROOM_ROW_LAST, ROOM_ROW_NAMES };
+
+static long long row_integer(const redisReply *r)
+{
+    return r->type == REDIS_REPLY_INTEGER ? r->integer : 0;
+}
+
+/* The newest message of a row, normalized, or JSON null. */
+static cJSON *last_message(const redisReply *r)
+{
+    size_t len;
+    const char *json = rconn_str(r, &len);
+    cJSON *m = json && len ? store_message_normalize(json, len) : NULL;
+    return m ? m : cJSON_CreateNull();
+}
+
+/* {"id","names":[…],"unread","unreadMore","lastMessage"}: the originals'
+ * fields first; the client ignores the others. */
+static cJSON *room_object(const struct room_entry *e)
+{
+    const redisReply *row = e->row;
+    cJSON *room = cJSON_CreateObject();
+    cJSON_AddStringToObject(room, "id", e->ref.id);
+    cJSON *names = cJSON_AddArrayToObject(room, "names");
+    for (size_t k = ROOM_ROW_NAMES; names && k < row->elements; k++) {
+        size_t len;
+        const char *name = rconn_str(row->element[k], &len);
+        char *copy = name ? strndup(name, len) : NULL;
+        if (copy)
+            cJSON_AddItemToArray(names, cJSON_CreateString(copy));
+        free(copy);
+    }
+    cJSON_AddNumberToObject(room, "unread", (double)row_integer(row->element[ROOM_ROW_UNREAD]));
+    cJSON_AddBoolToObject(room, "unreadMore", row_integer(row->element[ROOM_ROW_MORE]) != 0);
+    cJSON_AddItemToObject(room, "lastMessage", last_message(row->element[ROOM_ROW_LAST]));
+    return room;
+}
+
 static void rooms_answer(void *priv, redisReply *reply)
 {
     struct http_req *req = priv;
@@ -530,7 +569,7 @@ static void rooms_answer(void *priv, redisReply *reply)
     for (size_t i = 0; out && i < reply->elements; i++) {
         const redisReply *row = reply->element[i];
         size_t len;
-        const char *id = row->type == REDIS_REPLY_ARRAY && row->elements >= 2
+        const char *id = row->type == REDIS_REPLY_ARRAY && row->elements >= ROOM_ROW_NAMES + 1
                              ? rconn_str(row->element[0], &len)
                              : NULL;
         if (id && store_room_parse(id, len, &rooms[n].ref) == 0) {
@@ -540,20 +579,8 @@ static void rooms_answer(void *priv, redisReply *reply)
     }
     if (n)
         qsort(rooms, n, sizeof *rooms, room_order);
-    for (size_t i = 0; out && i < n; i++) {
-        cJSON *room = cJSON_CreateObject();
-        cJSON_AddStringToObject(room, "id", rooms[i].ref.id);
-        cJSON *names = cJSON_AddArrayToObject(room, "names");
-        for (size_t k = 1; names && k < rooms[i].row->elements; k++) {
-            size_t len;
-            const char *name = rconn_str(rooms[i].row->element[k], &len);
-            char *copy = name ? strndup(name, len) : NULL;
-            if (copy)
-                cJSON_AddItemToArray(names, cJSON_CreateString(copy));
-            free(copy);
-        }
-        cJSON_AddItemToArray(out, room);
-    }
+    for (size_t i = 0; out && i < n; i++)
+        cJSON_AddItemToArray(out, room_object(&rooms[i]));
     free(rooms);
     http_respond_json(req, MHD_HTTP_OK, out);
 }

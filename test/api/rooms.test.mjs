@@ -18,6 +18,11 @@ after(stopAll);
 
 const isPrivate = (id) => id.includes(':');
 const byId = (a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+/** A listed room with the originals' fields only (chatd adds unread,
+ *  unreadMore and lastMessage; the original client ignores them). */
+const orig = (r) => r && { id: r.id, names: r.names };
+/** GET /rooms/{id} reduced to the originals' fields. */
+const roomsOf = async (c, id) => assertJson(await c.get(`/rooms/${id}`)).map(orig);
 
 /** What GET /room/{id}/messages should answer for a stored member. */
 function normalized(member) {
@@ -50,14 +55,14 @@ test('every room route needs a session', async () => {
 });
 
 test('GET /rooms/{own id}: General first, then private rooms with messages', async () => {
-  const rooms = assertJson(await pablo.get('/rooms/1'));
+  const rooms = await roomsOf(pablo, 1);
   assert.deepEqual(rooms[0], { id: '0', names: ['General'] });
   assert.deepEqual(rooms.slice(1).sort(byId), [
     { id: '1:2', names: ['Pablo', 'Joe'] },
     { id: '1:3', names: ['Pablo', 'Mary'] },
     { id: '1:4', names: ['Pablo', 'Alex'] },
   ]);
-  const maryRooms = assertJson(await mary.get('/rooms/3'));
+  const maryRooms = await roomsOf(mary, 3);
   assert.deepEqual(maryRooms[0], { id: '0', names: ['General'] });
   assert.deepEqual(maryRooms.slice(1).sort(byId), [
     { id: '1:3', names: ['Pablo', 'Mary'] },
@@ -76,7 +81,7 @@ test("GET /rooms/{id}: only one's own list; ids must be numeric", async () => {
 test('named rooms of the user are listed with their name, before private rooms', async () => {
   await redis.cmd('SET', 'room:7:name', 'Random');
   await redis.cmd('SADD', 'user:1:rooms', '7');
-  const rooms = assertJson(await pablo.get('/rooms/1'));
+  const rooms = await roomsOf(pablo, 1);
   assert.deepEqual(rooms.find((r) => r.id === '7'), { id: '7', names: ['Random'] });
   const lastNamed = Math.max(...rooms.map((r, i) => (isPrivate(r.id) ? -1 : i)));
   const firstPrivate = rooms.findIndex((r) => isPrivate(r.id));
@@ -191,8 +196,8 @@ test('POST /room creates a private room between the session user and another', a
   assert.deepEqual(assertJson(await newbie.post('/room', { user1: Number(nid), user2: 1 }), 201), { id: `1:${nid}`, names: ['Pablo', 'Newbie'] });
 
   await redis.cmd('ZADD', `room:1:${nid}`, '1795869700', messageJson({ from: nid, date: 1795869700, message: 'hi', roomId: `1:${nid}` }));
-  assert.deepEqual(assertJson(await pablo.get('/rooms/1')).find((x) => x.id === `1:${nid}`), { id: `1:${nid}`, names: ['Pablo', 'Newbie'] });
-  assert.deepEqual(assertJson(await newbie.get(`/rooms/${nid}`)), [
+  assert.deepEqual((await roomsOf(pablo, 1)).find((x) => x.id === `1:${nid}`), { id: `1:${nid}`, names: ['Pablo', 'Newbie'] });
+  assert.deepEqual(await roomsOf(newbie, nid), [
     { id: '0', names: ['General'] },
     { id: `1:${nid}`, names: ['Pablo', 'Newbie'] },
   ]);
@@ -231,4 +236,62 @@ test('POST /room errors', async () => {
   assertError(await pablo.post('/room', { user1: 1, user2: 999 }), 404, 'unknown user');
   assert.equal(await redis.cmd('EXISTS', 'user:999:rooms'), 0, 'nothing written for an unknown user');
   assert.deepEqual((await redis.cmd('SMEMBERS', 'user:1:rooms')).sort(), before.sort(), 'user:1:rooms unchanged');
+});
+
+// ---- chatd's additions to GET /rooms (read markers: test/chat/read.test.mjs) ----
+
+/** Joe's id and the message ids chatd would write: 24 hex digits. */
+const hexId = (n) => n.toString(16).padStart(24, '0');
+
+test('GET /rooms/{id} keeps the originals\' fields and adds unread, unreadMore, lastMessage', async () => {
+  const rooms = assertJson(await pablo.get('/rooms/1'));
+  assert.ok(rooms.length >= 4, JSON.stringify(rooms));
+  for (const r of rooms) {
+    assert.equal(typeof r.id, 'string', JSON.stringify(r));
+    assert.ok(Array.isArray(r.names) && r.names.length >= 1 && r.names.every((n) => typeof n === 'string'), JSON.stringify(r));
+    assert.deepEqual(Object.keys(r).slice(0, 2), ['id', 'names'], 'the originals\' fields first');
+    assert.ok(Number.isInteger(r.unread) && r.unread >= 0 && r.unread <= 99, JSON.stringify(r));
+    assert.equal(typeof r.unreadMore, 'boolean', JSON.stringify(r));
+    // lastMessage is the newest message, normalized as history answers it.
+    const newest = assertJson(await history(pablo, r.id, 0, 1));
+    assert.deepEqual(r.lastMessage, newest[0] ?? null, `${r.id}: lastMessage`);
+  }
+  // No marker yet: every message of the others counts, none of Pablo's.
+  for (const r of rooms) {
+    const members = await redis.cmd('ZREVRANGE', `room:${r.id}`, 0, 99);
+    const others = members.filter((m) => String(JSON.parse(m).from) !== '1').length;
+    assert.equal(r.unread, Math.min(others, 99), `${r.id}: unread`);
+  }
+  assert.equal(rooms.find((r) => r.id === '1:4').unread, 1, 'Alex\'s greeting in 1:4');
+});
+
+test('GET /rooms: a room without messages has lastMessage null; unread is capped at 99 with unreadMore', async () => {
+  await redis.cmd('SET', 'room:31:name', 'Quiet');
+  await redis.cmd('SET', 'room:32:name', 'Busy');
+  await redis.cmd('SADD', 'user:1:rooms', '31', '32');
+  const cmds = [];
+  for (let i = 0; i < 150; i++) {
+    // Others' messages in both stored forms, and some of Pablo's own.
+    const from = i % 3 === 0 ? 1 : (i % 2 ? 2 : 3);
+    const m = i % 5 === 0
+      ? JSON.stringify({ from, date: 1795860000 + i, message: `b${i}`, roomId: '32' })
+      : messageJson({ from, date: 1795860000 + i, message: `b${i}`, roomId: '32', id: hexId(i) });
+    cmds.push(['ZADD', 'room:32', String(1795860000 + i), m]);
+  }
+  await redis.pipeline(cmds);
+  const rooms = assertJson(await pablo.get('/rooms/1'));
+  const quiet = rooms.find((r) => r.id === '31');
+  assert.deepEqual(quiet, { id: '31', names: ['Quiet'], unread: 0, unreadMore: false, lastMessage: null });
+  const busy = rooms.find((r) => r.id === '32');
+  assert.equal(busy.unread, 67, 'the others\' among the newest 100 (Pablo sent every third)');
+  assert.equal(busy.unreadMore, true, 'more than the scanned 100 after the marker');
+  assert.deepEqual(busy.lastMessage, { from: '2', date: 1795860149, message: 'b149', roomId: '32', id: hexId(149) });
+  // Only others' messages, well past the cap: 99 and the flag.
+  const more = [];
+  for (let i = 0; i < 120; i++) more.push(['ZADD', 'room:32', String(1795870000 + i), messageJson({ from: 4, date: 1795870000 + i, message: `c${i}`, roomId: '32', id: hexId(1000 + i) })]);
+  await redis.pipeline(more);
+  const capped = assertJson(await pablo.get('/rooms/1')).find((r) => r.id === '32');
+  assert.equal(capped.unread, 99);
+  assert.equal(capped.unreadMore, true);
+  assert.equal(await redis.cmd('EXISTS', 'chatd:read:1'), 0, 'listing writes no marker');
 });

@@ -33,6 +33,10 @@ static void test_keys(void **state)
     assert_string_equal(k, "chatd:loginfail:addr:::1");
     store_key_login_fails_user(k, sizeof k, "Joe", 3);
     assert_string_equal(k, "chatd:loginfail:user:Joe");
+    assert_int_equal(store_key_message_index(k, sizeof k, "1:2"), 16);
+    assert_string_equal(k, "chatd:msgidx:1:2");
+    store_key_read_markers(k, sizeof k, 7);
+    assert_string_equal(k, "chatd:read:7");
     /* Too small a buffer is an error, never a truncated key. */
     char tiny[6];
     assert_int_equal(store_key_user(tiny, sizeof tiny, 42), -1);
@@ -356,8 +360,8 @@ static void test_scripts_publish_through_the_prelude(void **state)
         assert_memory_equal(src, first, at);
     }
     /* socket open, message, leave, heartbeat, server down, edit, delete,
-     * react */
-    assert_int_equal(publishing, 8);
+     * react, read mark */
+    assert_int_equal(publishing, 9);
 }
 
 /* ---- script calls: each builder puts each value where its script reads it */
@@ -447,8 +451,8 @@ static void test_call_users_and_rooms(void **state)
 
     assert_int_equal(store_call_rooms(&call, 4), 0);
     assert_int_equal(call.script, SCRIPT_ROOMS);
-    EXPECT_KEYS(&call, "user:4:rooms");
-    assert_int_equal(call.nargs, 0);
+    EXPECT_KEYS(&call, "user:4:rooms", "chatd:read:4");
+    EXPECT_ARGS(&call, "4", "100", "99"); /* the reader, the scan, the cap */
 
     struct room_ref general, private_room;
     store_room_parse("0", 1, &general);
@@ -502,7 +506,7 @@ static void test_call_socket_and_message(void **state)
     struct store_send_message_params send = {.room = &private_room,
                                              .sender = 1,
                                              .message_json = "{\"m\":1}",
-                                             .message_id = "00aa",
+                                             .message_id = "00112233445566778899aabb",
                                              .envelope = "{\"e\":1}",
                                              .sent_ms = 1795868576007,
                                              .per_minute = 30,
@@ -512,7 +516,7 @@ static void test_call_socket_and_message(void **state)
     EXPECT_KEYS(&call, "room:1:2", "user:1:rooms", "chatd:ratelimit:msg:1", "user:1:rooms",
                 "user:2:rooms", "chatd:msgidx:1:2");
     EXPECT_ARGS(&call, "1:2", "1", "{\"m\":1}", "1795868576.007", "{\"e\":1}", "30", "srv", "1",
-                "1", "2", "00aa", "2592000");
+                "1", "2", "00112233445566778899aabb", "2592000");
     /* A named room: membership by the sender's set, no second user. */
     send.room = &general;
     send.sender = 3;
@@ -520,7 +524,13 @@ static void test_call_socket_and_message(void **state)
     EXPECT_KEYS(&call, "room:0", "user:3:rooms", "chatd:ratelimit:msg:3", "user:3:rooms",
                 "user:3:rooms", "chatd:msgidx:0");
     EXPECT_ARGS(&call, "0", "0", "{\"m\":1}", "1795868576.007", "{\"e\":1}", "30", "srv", "0", "0",
-                "0", "00aa", "2592000");
+                "0", "00112233445566778899aabb", "2592000");
+    /* Every message is indexed: no id, no call. */
+    send.message_id = "not-an-id";
+    assert_int_equal(store_call_send_message(&call, &send), -1);
+    send.message_id = NULL;
+    assert_int_equal(store_call_send_message(&call, &send), -1);
+    send.message_id = "00112233445566778899aabb";
     send.envelope = NULL;
     assert_int_equal(store_call_send_message(&call, &send), -1);
     send.envelope = "{\"e\":1}";
@@ -573,13 +583,13 @@ static void test_call_changes(void **state)
                              "0123456789abcdef0123456g"};
     for (size_t i = 0; i < sizeof bad_ids / sizeof *bad_ids; i++) {
         t.message_id = bad_ids[i];
-        assert_false(store_message_id_valid(bad_ids[i]));
+        assert_false(store_message_id_valid(bad_ids[i], bad_ids[i] ? strlen(bad_ids[i]) : 0));
         assert_int_equal(store_call_delete_message(&call, &t), -1);
     }
     t.message_id = MSG_ID;
     t.room = NULL;
     assert_int_equal(store_call_delete_message(&call, &t), -1);
-    assert_true(store_message_id_valid(MSG_ID));
+    assert_true(store_message_id_valid(MSG_ID, strlen(MSG_ID)));
 }
 
 static void test_emoji(void **state)
@@ -660,6 +670,60 @@ static void test_message_changes(void **state)
     assert_string_equal(k, "chatd:msgidx:1:2");
 }
 
+static void test_message_id_valid(void **state)
+{
+    (void)state;
+    assert_true(store_message_id_valid("00112233445566778899aabb", 24));
+    assert_false(store_message_id_valid("00112233445566778899aab", 23));
+    assert_false(store_message_id_valid("00112233445566778899aabbc", 25));
+    assert_false(
+        store_message_id_valid("00112233445566778899AABB", 24)); /* chatd writes lowercase */
+    assert_false(store_message_id_valid("00112233445566778899aabg", 24));
+    assert_false(store_message_id_valid("0011223344556677889\"aabb", 24));
+    assert_false(store_message_id_valid(NULL, 24));
+}
+
+static void test_call_read_mark(void **state)
+{
+    (void)state;
+    struct store_call call;
+    struct room_ref general, private_room;
+    store_room_parse("0", 1, &general);
+    store_room_private(9, 3, &private_room);
+    struct store_read_mark_params mark = {.room = &private_room,
+                                          .user_id = 3,
+                                          .message_id = "00112233445566778899aabb",
+                                          .server_id = "srv"};
+    assert_int_equal(store_call_read_mark(&call, &mark), 0);
+    assert_int_equal(call.script, SCRIPT_READ_MARK);
+    EXPECT_KEYS(&call, "user:3:rooms", "room:3:9", "chatd:msgidx:3:9", "chatd:read:3");
+    EXPECT_ARGS(&call, "3:9", "1", "00112233445566778899aabb", "3", "srv", "15552000", "100");
+    /* A named room: membership by the reader's set. */
+    mark.room = &general;
+    mark.user_id = 12;
+    assert_int_equal(store_call_read_mark(&call, &mark), 0);
+    EXPECT_KEYS(&call, "user:12:rooms", "room:0", "chatd:msgidx:0", "chatd:read:12");
+    EXPECT_ARGS(&call, "0", "0", "00112233445566778899aabb", "12", "srv", "15552000", "100");
+    /* Not a member of 3:9 by its id: the script checks the set. */
+    mark.room = &private_room;
+    assert_int_equal(store_call_read_mark(&call, &mark), 0);
+    assert_string_equal(call.args[1], "0");
+    /* Bad input builds no call. */
+    mark.message_id = "00112233445566778899AABB";
+    assert_int_equal(store_call_read_mark(&call, &mark), -1);
+    mark.message_id = NULL;
+    assert_int_equal(store_call_read_mark(&call, &mark), -1);
+    mark.message_id = "00112233445566778899aabb";
+    mark.server_id = NULL;
+    assert_int_equal(store_call_read_mark(&call, &mark), -1);
+    mark.server_id = "srv";
+    mark.room = NULL;
+    assert_int_equal(store_call_read_mark(&call, &mark), -1);
+    /* It publishes room.read; markers live 180 days. */
+    assert_non_null(strstr(store_script_source(SCRIPT_READ_MARK), "'room.read'"));
+    assert_int_equal(STORE_READ_TTL_S, 15552000);
+}
+
 static void test_call_presence(void **state)
 {
     (void)state;
@@ -709,6 +773,19 @@ static void test_call_eval_argv(void **state)
     down.server_id = NULL;
     assert_int_equal(store_call_server_down(&call, &down), -1);
     assert_int_equal(store_call_eval_argv(&call, argv), -1);
+    /* The most keys a call has: the send script's six. */
+    struct room_ref general;
+    store_room_parse("0", 1, &general);
+    struct store_send_message_params send = {.room = &general,
+                                             .sender = 1,
+                                             .message_json = "{}",
+                                             .message_id = "00112233445566778899aabb",
+                                             .envelope = "{}",
+                                             .server_id = "srv"};
+    assert_int_equal(store_call_send_message(&call, &send), 0);
+    assert_int_equal(store_call_eval_argv(&call, argv), 3 + 6 + 12);
+    assert_string_equal(argv[2], "6");
+    assert_string_equal(argv[3 + 5], "chatd:msgidx:0");
 }
 
 /* Collects the seeding commands. */
@@ -813,6 +890,8 @@ int main(void)
         cmocka_unit_test(test_call_changes),
         cmocka_unit_test(test_emoji),
         cmocka_unit_test(test_message_changes),
+        cmocka_unit_test(test_message_id_valid),
+        cmocka_unit_test(test_call_read_mark),
         cmocka_unit_test(test_call_presence),
         cmocka_unit_test(test_call_eval_argv),
         cmocka_unit_test(test_seed),
