@@ -18,6 +18,8 @@ const char STORE_KEY_ONLINE_USERS[] = "online_users";
 const char STORE_CHANNEL[] = STORE_CHANNEL_NAME;
 const char STORE_OWN_PREFIX[] = "chatd:";
 const char STORE_KEY_SERVERS[] = "chatd:servers";
+const char STORE_KEY_PUBLIC_GROUPS[] = "chatd:groups:public";
+const char STORE_KEY_GROUP_COUNTER[] = "chatd:groups:next";
 
 const char *const STORE_DEMO_USERNAMES[STORE_DEMO_USERS] = {"Pablo", "Joe", "Mary", "Alex"};
 const char STORE_DEMO_PASSWORD[] = "password123";
@@ -98,6 +100,16 @@ int store_key_message_index(char *buf, size_t n, const char *room_id)
 int store_key_read_markers(char *buf, size_t n, uint64_t user_id)
 {
     return key_printf(buf, n, "%sread:%" PRIu64, STORE_OWN_PREFIX, user_id);
+}
+
+int store_key_group_members(char *buf, size_t n, const char *room_id)
+{
+    return key_printf(buf, n, "%sgroup:%s:members", STORE_OWN_PREFIX, room_id);
+}
+
+int store_key_group(char *buf, size_t n, const char *room_id)
+{
+    return key_printf(buf, n, "%sgroup:%s", STORE_OWN_PREFIX, room_id);
 }
 
 /* ---- ids and rooms --------------------------------------------------- */
@@ -420,6 +432,110 @@ cJSON *store_reactions_normalize(const cJSON *reactions)
     return out;
 }
 
+const char *store_group_name_problem(const char *s, size_t len)
+{
+    static const char too_long[] = "Room name must be at most 64 characters";
+    if (len > STORE_GROUP_NAME_MAX_BYTES)
+        return too_long;
+    bool blank = true;
+    size_t i = 0, chars = 0;
+    while (i < len) {
+        int32_t cp = utf8_next((const unsigned char *)s, len, &i);
+        if (cp < 0)
+            return "Room name must be valid UTF-8";
+        /* Controls (NUL, newlines, C1) would forge lines in clients' lists. */
+        if (cp < 0x20 || (cp >= 0x7F && cp <= 0x9F))
+            return "Room name must not contain control characters";
+        if (!is_space_or_control(cp))
+            blank = false;
+        chars++;
+    }
+    if (blank)
+        return "Room name must not be empty";
+    return chars > STORE_GROUP_NAME_MAX_CHARS ? too_long : NULL;
+}
+
+/* ---- groups ---------------------------------------------------------- */
+
+static int by_id_text(const void *x, const void *y)
+{
+    uint64_t a = 0, b = 0;
+    const char *sa = (*(cJSON *const *)x)->valuestring, *sb = (*(cJSON *const *)y)->valuestring;
+    store_parse_id(sa, strlen(sa), false, &a);
+    store_parse_id(sb, strlen(sb), false, &b);
+    return a < b ? -1 : a > b;
+}
+
+/* Sorts an array of id strings in numeric order, in place. */
+static void sort_ids(cJSON *arr)
+{
+    int n = cJSON_GetArraySize(arr);
+    if (n < 2 || n > STORE_GROUP_MEMBERS_MAX)
+        return;
+    cJSON *items[STORE_GROUP_MEMBERS_MAX];
+    for (int i = 0; i < n; i++)
+        items[i] = cJSON_DetachItemFromArray(arr, 0);
+    qsort(items, (size_t)n, sizeof *items, by_id_text);
+    for (int i = 0; i < n; i++)
+        cJSON_AddItemToArray(arr, items[i]);
+}
+
+cJSON *store_group_members(const cJSON *v)
+{
+    /* Lua's cjson writes an empty list as {}. */
+    if (cJSON_IsObject(v) && !v->child)
+        return cJSON_CreateArray();
+    if (!cJSON_IsArray(v) || cJSON_GetArraySize(v) > STORE_GROUP_MEMBERS_MAX)
+        return NULL;
+    cJSON *out = cJSON_CreateArray();
+    const cJSON *m;
+    uint64_t id;
+    cJSON_ArrayForEach(m, v)
+    {
+        if (!out || !cJSON_IsString(m) ||
+            store_parse_id(m->valuestring, strlen(m->valuestring), false, &id) < 0) {
+            cJSON_Delete(out);
+            return NULL;
+        }
+        cJSON_AddItemToArray(out, cJSON_CreateString(m->valuestring));
+    }
+    sort_ids(out);
+    return out;
+}
+
+static bool group_id_valid(const cJSON *v)
+{
+    uint64_t id;
+    return cJSON_IsString(v) &&
+           store_parse_id(v->valuestring, strlen(v->valuestring), false, &id) == 0;
+}
+
+cJSON *store_group_from_object(const cJSON *o)
+{
+    const cJSON *id = cJSON_GetObjectItemCaseSensitive(o, "id");
+    const cJSON *name = cJSON_GetObjectItemCaseSensitive(o, "name");
+    const cJSON *pub = cJSON_GetObjectItemCaseSensitive(o, "public");
+    const cJSON *creator = cJSON_GetObjectItemCaseSensitive(o, "creator");
+    if (!cJSON_IsObject(o) || !group_id_valid(id) || !cJSON_IsString(name) || !cJSON_IsBool(pub) ||
+        !cJSON_IsString(creator))
+        return NULL;
+    cJSON *members = store_group_members(cJSON_GetObjectItemCaseSensitive(o, "members"));
+    cJSON *out = members ? cJSON_CreateObject() : NULL;
+    cJSON *names = NULL;
+    if (!out || !cJSON_AddStringToObject(out, "id", id->valuestring) ||
+        !cJSON_AddStringToObject(out, "name", name->valuestring) ||
+        !(names = cJSON_AddArrayToObject(out, "names")) ||
+        !cJSON_AddBoolToObject(out, "public", cJSON_IsTrue(pub)) ||
+        !cJSON_AddStringToObject(out, "creator", creator->valuestring)) {
+        cJSON_Delete(out);
+        cJSON_Delete(members);
+        return NULL;
+    }
+    cJSON_AddItemToArray(names, cJSON_CreateString(name->valuestring));
+    cJSON_AddItemToObject(out, "members", members);
+    return out;
+}
+
 /* ---- messages -------------------------------------------------------- */
 
 char *store_message_encode(const struct store_message *msg)
@@ -605,6 +721,19 @@ cJSON *store_message_normalize(const char *json, size_t len)
     "  redis.call('ZADD', KEYS[1], score, json)\n"                                                 \
     "  redis.call('EXPIRE', KEYS[2], ARGV[7])\n"                                                   \
     "  return json\n"                                                                              \
+    "end\n"
+
+/* Groups, shared by the group scripts (after LUA_PUBLISH): a group as
+ * store_group_from_object reads it, members in numeric order. */
+#define LUA_GROUP                                                                                  \
+    "local function by_number(a, b) return tonumber(a) < tonumber(b) end\n"                        \
+    "local function group_of(id)\n"                                                                \
+    "  local meta = 'chatd:group:' .. id\n"                                                        \
+    "  local members = redis.call('SMEMBERS', meta .. ':members')\n"                               \
+    "  table.sort(members, by_number)\n"                                                           \
+    "  return {id = id, name = redis.call('GET', 'room:' .. id .. ':name') or '',\n"               \
+    "    public = redis.call('HGET', meta, 'public') == '1',\n"                                    \
+    "    creator = redis.call('HGET', meta, 'creator') or '', members = members}\n"                \
     "end\n"
 
 /* Key names built inside scripts ('user:' .. id and so on) are the same
@@ -908,6 +1037,92 @@ static const char *const script_source[SCRIPT_COUNT] = {
     "redis.call('EXPIRE', KEYS[4], ARGV[6])\n"
     "publish(ARGV[5], 'room.read', {userId = ARGV[4], roomId = ARGV[1], id = ARGV[3]})\n"
     "return 'ok'\n",
+    [SCRIPT_GROUP_CREATE] =
+        /* KEYS: group counter, public groups; ARGV: creator, name, '1' when
+         * public, server id, other members….  -> {'ok', group JSON} or
+         * {'nouser', id}, writing nothing then.  The id skips numbers some
+         * named room already uses. */
+    LUA_PUBLISH LUA_GROUP
+    "local uids = {ARGV[1]}\n"
+    "for i = 5, #ARGV do uids[#uids + 1] = ARGV[i] end\n"
+    "for _, uid in ipairs(uids) do\n"
+    "  if redis.call('HEXISTS', 'user:' .. uid, 'username') == 0 then return {'nouser', uid} end\n"
+    "end\n"
+    "local id\n"
+    "repeat id = tostring(redis.call('INCR', KEYS[1]))\n"
+    "until redis.call('EXISTS', 'room:' .. id .. ':name', 'room:' .. id, 'chatd:group:' .. id) == "
+    "0\n"
+    "local meta = 'chatd:group:' .. id\n"
+    "redis.call('SET', 'room:' .. id .. ':name', ARGV[2])\n"
+    "redis.call('HSET', meta, 'creator', ARGV[1], 'public', ARGV[3])\n"
+    "if ARGV[3] == '1' then redis.call('ZADD', KEYS[2], id, id) end\n"
+    "for _, uid in ipairs(uids) do\n"
+    "  redis.call('SADD', meta .. ':members', uid)\n"
+    "  redis.call('SADD', 'user:' .. uid .. ':rooms', id)\n"
+    "end\n"
+    "local group = group_of(id)\n"
+    "for _, uid in ipairs(uids) do\n"
+    "  publish(ARGV[4], 'room.added', {userId = uid, room = group})\n"
+    "end\n"
+    "return {'ok', cjson.encode(group)}\n",
+    [SCRIPT_GROUP_ADD] =
+        /* KEYS: group, its members, the target's rooms; ARGV: room id,
+         * actor, target, 'join' or 'invite', server id, members max.
+         * -> {'ok', group JSON} or {problem}.  A join needs a public group
+         * and actor = target; an invitation needs the actor a member. */
+    LUA_PUBLISH LUA_GROUP
+    "if redis.call('EXISTS', KEYS[1]) == 0 then return {'nogroup'} end\n"
+    "if ARGV[4] == 'join' then\n"
+    "  if redis.call('SISMEMBER', KEYS[2], ARGV[3]) == 1 then return {'exists'} end\n"
+    "  if ARGV[2] ~= ARGV[3] or redis.call('HGET', KEYS[1], 'public') ~= '1' then\n"
+    "    return {'forbidden'} end\n"
+    "elseif redis.call('SISMEMBER', KEYS[2], ARGV[2]) == 0 then return {'forbidden'} end\n"
+    "if redis.call('HEXISTS', 'user:' .. ARGV[3], 'username') == 0 then return {'nouser'} end\n"
+    "if redis.call('SISMEMBER', KEYS[2], ARGV[3]) == 1 then return {'exists'} end\n"
+    "if redis.call('SCARD', KEYS[2]) >= tonumber(ARGV[6]) then return {'full'} end\n"
+    "redis.call('SADD', KEYS[2], ARGV[3])\n"
+    "redis.call('SADD', KEYS[3], ARGV[1])\n"
+    "local group = group_of(ARGV[1])\n"
+    "publish(ARGV[5], 'room.added', {userId = ARGV[3], room = group})\n"
+    "publish(ARGV[5], 'room.members', {id = ARGV[1], members = group.members})\n"
+    "return {'ok', cjson.encode(group)}\n",
+    [SCRIPT_GROUP_REMOVE] =
+        /* KEYS: group, its members, the target's rooms; ARGV: room id,
+         * actor, target, server id.  -> {'ok'} or {problem}.  One leaves
+         * by oneself; the creator, while a member, removes others. */
+    LUA_PUBLISH LUA_GROUP
+    "if redis.call('EXISTS', KEYS[1]) == 0 then return {'nogroup'} end\n"
+    "if ARGV[2] ~= ARGV[3] and (redis.call('HGET', KEYS[1], 'creator') ~= ARGV[2] or\n"
+    "    redis.call('SISMEMBER', KEYS[2], ARGV[2]) == 0) then return {'forbidden'} end\n"
+    "if redis.call('SREM', KEYS[2], ARGV[3]) == 0 then return {'notmember'} end\n"
+    "redis.call('SREM', KEYS[3], ARGV[1])\n"
+    "publish(ARGV[4], 'room.removed', {userId = ARGV[3], id = ARGV[1]})\n"
+    "publish(ARGV[4], 'room.members', {id = ARGV[1], members = group_of(ARGV[1]).members})\n"
+    "return {'ok'}\n",
+    [SCRIPT_GROUP_MEMBERS] =
+        /* KEYS: group, its members, online_users; ARGV: who asks.
+         * -> {'ok', {id, name, online, …}} | {'nogroup'} | {'forbidden'}:
+         * members see an invite-only group's members, anyone a public one's. */
+    "if redis.call('EXISTS', KEYS[1]) == 0 then return {'nogroup'} end\n"
+    "if redis.call('HGET', KEYS[1], 'public') ~= '1' and\n"
+    "    redis.call('SISMEMBER', KEYS[2], ARGV[1]) == 0 then return {'forbidden'} end\n"
+    "local ids = redis.call('SMEMBERS', KEYS[2])\n"
+    "table.sort(ids, function(a, b) return tonumber(a) < tonumber(b) end)\n"
+    "local out = {}\n"
+    "for _, id in ipairs(ids) do\n"
+    "  out[#out + 1] = id\n"
+    "  out[#out + 1] = redis.call('HGET', 'user:' .. id, 'username') or ''\n"
+    "  out[#out + 1] = redis.call('SISMEMBER', KEYS[3], id)\n"
+    "end\n"
+    "return {'ok', out}\n",
+    [SCRIPT_GROUPS_PUBLIC] =
+        /* KEYS: public groups; ARGV: stop.  -> {{id, name, members}, …} */
+    "local out = {}\n"
+    "for _, id in ipairs(redis.call('ZRANGE', KEYS[1], 0, ARGV[1])) do\n"
+    "  out[#out + 1] = {id, redis.call('GET', 'room:' .. id .. ':name') or '',\n"
+    "    redis.call('SCARD', 'chatd:group:' .. id .. ':members')}\n"
+    "end\n"
+    "return out\n",
 };
 
 static char script_sha[SCRIPT_COUNT][2 * SHA1_DIGEST_SIZE + 1];
@@ -1129,6 +1344,16 @@ static const char *key_room(struct store_call *call, const char *room_id)
 static const char *key_room_name(struct store_call *call, const char *room_id)
 {
     return keep(call, store_key_room_name(free_space(call), space_left(call), room_id));
+}
+
+static const char *key_group(struct store_call *call, const char *room_id)
+{
+    return keep(call, store_key_group(free_space(call), space_left(call), room_id));
+}
+
+static const char *key_group_members(struct store_call *call, const char *room_id)
+{
+    return keep(call, store_key_group_members(free_space(call), space_left(call), room_id));
 }
 
 static const char *key_presence(struct store_call *call, const char *server_id)
@@ -1436,6 +1661,87 @@ int store_call_read_mark(struct store_call *call, const struct store_read_mark_p
     add_arg(call, p->server_id);
     add_arg(call, stored_u64(call, STORE_READ_TTL_S));
     add_arg(call, stored_u64(call, STORE_READ_FALLBACK_SCAN));
+    return call_end(call);
+}
+
+int store_call_group_create(struct store_call *call, const struct store_group_create_params *p)
+{
+    call_begin(call, SCRIPT_GROUP_CREATE);
+    if (!p->name || p->count > STORE_GROUP_CREATE_MAX || (p->count && !p->members) ||
+        store_group_name_problem(p->name, strlen(p->name))) {
+        call->failed = true;
+        return call_end(call);
+    }
+    add_key(call, STORE_KEY_GROUP_COUNTER);
+    add_key(call, STORE_KEY_PUBLIC_GROUPS);
+    add_arg(call, stored_u64(call, p->creator));
+    add_arg(call, p->name);
+    add_flag(call, p->public_room);
+    add_arg(call, p->server_id);
+    for (size_t i = 0; i < p->count; i++)
+        add_arg(call, p->members[i] && p->members[i] != p->creator ? stored_u64(call, p->members[i])
+                                                                   : NULL);
+    return call_end(call);
+}
+
+/* The keys and first args the add and remove scripts share. */
+static void group_change_begin(struct store_call *call, enum store_script script,
+                               const struct store_group_change_params *p)
+{
+    struct room_ref room;
+    call_begin(call, script);
+    if (!p->room_id || store_room_parse(p->room_id, strlen(p->room_id), &room) < 0 ||
+        room.kind != ROOM_NAMED || strcmp(room.id, p->room_id) != 0 || !p->actor || !p->target) {
+        call->failed = true;
+        return;
+    }
+    add_key(call, key_group(call, p->room_id));
+    add_key(call, key_group_members(call, p->room_id));
+    add_key(call, key_user_rooms(call, p->target));
+    add_arg(call, p->room_id);
+    add_arg(call, stored_u64(call, p->actor));
+    add_arg(call, stored_u64(call, p->target));
+}
+
+int store_call_group_add(struct store_call *call, const struct store_group_change_params *p)
+{
+    group_change_begin(call, SCRIPT_GROUP_ADD, p);
+    add_arg(call, p->mode == STORE_GROUP_JOIN ? "join" : "invite");
+    add_arg(call, p->server_id);
+    add_arg(call, stored_u64(call, STORE_GROUP_MEMBERS_MAX));
+    return call_end(call);
+}
+
+int store_call_group_remove(struct store_call *call, const struct store_group_change_params *p)
+{
+    group_change_begin(call, SCRIPT_GROUP_REMOVE, p);
+    add_arg(call, p->server_id);
+    return call_end(call);
+}
+
+int store_call_group_members(struct store_call *call, const char *room_id, uint64_t user_id)
+{
+    struct room_ref room;
+    call_begin(call, SCRIPT_GROUP_MEMBERS);
+    if (!room_id || store_room_parse(room_id, strlen(room_id), &room) < 0 ||
+        room.kind != ROOM_NAMED) {
+        call->failed = true;
+        return call_end(call);
+    }
+    add_key(call, key_group(call, room.id));
+    add_key(call, key_group_members(call, room.id));
+    add_key(call, STORE_KEY_ONLINE_USERS);
+    add_arg(call, stored_u64(call, user_id));
+    return call_end(call);
+}
+
+int store_call_groups_public(struct store_call *call, unsigned count)
+{
+    call_begin(call, SCRIPT_GROUPS_PUBLIC);
+    if (count < 1 || count > STORE_GROUP_LIST_MAX)
+        call->failed = true;
+    add_key(call, STORE_KEY_PUBLIC_GROUPS);
+    add_arg(call, stored_u64(call, count - 1));
     return call_end(call);
 }
 

@@ -73,6 +73,15 @@ int store_key_read_markers(char *buf, size_t n, uint64_t user_id);
  * many of its room's newest messages; older ones cannot be marked. */
 #define STORE_READ_FALLBACK_SCAN 100
 
+/* Group rooms (numbered like named rooms, so the originals list them by
+ * `room:{id}:name`); chatd's own keys, kept without a TTL like the rooms:
+ * the set of member ids, the hash {creator, public}, the index of public
+ * groups (sorted set, score = id) and the counter that numbers groups. */
+int store_key_group_members(char *buf, size_t n, const char *room_id);
+int store_key_group(char *buf, size_t n, const char *room_id);
+extern const char STORE_KEY_PUBLIC_GROUPS[];
+extern const char STORE_KEY_GROUP_COUNTER[];
+
 /* Parses a canonical decimal id: digits only, no sign, no leading zero
  * (except "0" itself when allow_zero), at most STORE_ID_MAX.
  * Returns 0 and sets *out, or -1 leaving *out unchanged. */
@@ -119,6 +128,30 @@ const char *store_emoji_problem(const char *s, size_t len);
 /* Whether s (len bytes) is a message id as chatd writes it
  * (STORE_MESSAGE_ID_LEN lowercase hex digits). */
 bool store_message_id_valid(const char *s, size_t len);
+
+/* Validates a group's name: 1..STORE_GROUP_NAME_MAX_CHARS code points of
+ * valid UTF-8, no control characters, not only whitespace.  Returns NULL
+ * when valid, otherwise a message for the client (static storage). */
+#define STORE_GROUP_NAME_MAX_CHARS 64
+#define STORE_GROUP_NAME_MAX_BYTES (STORE_GROUP_NAME_MAX_CHARS * 4)
+const char *store_group_name_problem(const char *s, size_t len);
+
+/* Members one POST /rooms may name (the creator besides), members a group
+ * may hold, and public groups one listing answers. */
+#define STORE_GROUP_CREATE_MAX 100
+#define STORE_GROUP_MEMBERS_MAX 1000
+#define STORE_GROUP_LIST_MAX 100
+
+/* A group as the scripts answer and publish it (JSON of
+ * {id, name, public, creator, members}; an empty Lua list arrives as {}),
+ * checked and normalized to {"id","name","names":[name],"public",
+ * "creator","members":[ids in numeric order]}; NULL when it is not one.
+ * Caller frees with cJSON_Delete. */
+cJSON *store_group_from_object(const cJSON *o);
+
+/* A list of member ids (JSON array of id strings, or the {} of an empty
+ * Lua list) as a new array of canonical id strings; NULL when not one. */
+cJSON *store_group_members(const cJSON *v);
 
 /* Strict UTF-8 check (no overlongs, no surrogates, <= U+10FFFF).  When
  * chars is not NULL, it receives the number of code points. */
@@ -179,6 +212,11 @@ enum store_script {
     SCRIPT_DELETE_MESSAGE, /* check, rate-limit, remove, publish */
     SCRIPT_REACT_MESSAGE,  /* check, rate-limit, toggle a reaction, publish */
     SCRIPT_READ_MARK,      /* move a read marker forward, publish room.read */
+    SCRIPT_GROUP_CREATE,   /* a new group with its members (room.added) */
+    SCRIPT_GROUP_ADD,      /* join a public group, or add a member */
+    SCRIPT_GROUP_REMOVE,   /* leave, or the creator removes a member */
+    SCRIPT_GROUP_MEMBERS,  /* a group's members with presence */
+    SCRIPT_GROUPS_PUBLIC,  /* the public groups */
     SCRIPT_COUNT
 };
 
@@ -220,7 +258,8 @@ cJSON *store_envelope_read(const char *payload, size_t len, const char **type, c
  * point into its own storage. */
 #define STORE_CALL_USERS_MAX 100 /* ids one SCRIPT_USERS call looks up */
 #define STORE_CALL_KEYS_MAX 6
-#define STORE_CALL_ARGS_MAX STORE_CALL_USERS_MAX
+/* The most args of any script: SCRIPT_GROUP_CREATE's members and four. */
+#define STORE_CALL_ARGS_MAX (STORE_CALL_USERS_MAX + 8)
 #define STORE_CALL_STORAGE (STORE_CALL_KEYS_MAX * STORE_KEY_MAX + STORE_CALL_ARGS_MAX * 24)
 /* EVAL source nkeys keys… args… */
 #define STORE_CALL_ARGV_MAX (3 + STORE_CALL_KEYS_MAX + STORE_CALL_ARGS_MAX)
@@ -382,6 +421,41 @@ struct store_read_mark_params {
 /* SCRIPT_READ_MARK: -> 'ok' (moved, room.read published) | 'same' (already
  * there) | 'forbidden' | 'unknown' (no such message) | 'backwards'. */
 int store_call_read_mark(struct store_call *call, const struct store_read_mark_params *p);
+
+struct store_group_create_params {
+    uint64_t creator;
+    const char *name; /* validated, NUL-terminated */
+    bool public_room;
+    const uint64_t *members; /* others, 0..STORE_GROUP_CREATE_MAX, no repeats */
+    size_t count;
+    const char *server_id; /* this server */
+};
+/* SCRIPT_GROUP_CREATE: -> {'ok', group JSON} | {'nouser', id}. */
+int store_call_group_create(struct store_call *call, const struct store_group_create_params *p);
+
+enum store_group_add_mode { STORE_GROUP_JOIN, STORE_GROUP_INVITE };
+struct store_group_change_params {
+    const char *room_id;            /* a named room's canonical id */
+    uint64_t actor;                 /* who asks */
+    uint64_t target;                /* who joins, is added or removed */
+    enum store_group_add_mode mode; /* SCRIPT_GROUP_ADD only */
+    const char *server_id;          /* this server */
+};
+/* SCRIPT_GROUP_ADD: -> {'ok', group JSON} | {problem}, problem one of
+ * 'nogroup', 'nouser', 'forbidden', 'exists', 'full'. */
+int store_call_group_add(struct store_call *call, const struct store_group_change_params *p);
+/* SCRIPT_GROUP_REMOVE: -> {'ok'} | {problem}, problem one of 'nogroup',
+ * 'notmember', 'forbidden'. */
+int store_call_group_remove(struct store_call *call, const struct store_group_change_params *p);
+
+/* SCRIPT_GROUP_MEMBERS: members of a group (to a member, or anyone for a
+ * public group) -> {'ok', {id, name, online, …}} | {'nogroup'} |
+ * {'forbidden'}. */
+int store_call_group_members(struct store_call *call, const char *room_id, uint64_t user_id);
+
+/* SCRIPT_GROUPS_PUBLIC: the first count (1..STORE_GROUP_LIST_MAX) public
+ * groups by id -> {{id, name, members}, …}. */
+int store_call_groups_public(struct store_call *call, unsigned count);
 
 /* The call as an EVAL command (for blocking connections, which load no
  * scripts): fills argv with EVAL, the source, the number of keys, the keys

@@ -357,6 +357,76 @@ static void fan_read(struct chat *c, const cJSON *data)
     cJSON_Delete(event);
 }
 
+/* A group id ("12": a named room's number, never 0). */
+static bool group_id_text(const cJSON *v, char out[24])
+{
+    struct room_ref ref;
+    return cJSON_IsString(v) &&
+           store_room_parse(v->valuestring, strlen(v->valuestring), &ref) == 0 &&
+           ref.kind == ROOM_NAMED && ref.a != 0 && snprintf(out, 24, "%s", ref.id) > 0;
+}
+
+/* Sends [name, data] to every socket of user. */
+static void send_to_user(struct chat *c, uint64_t user, const char *name, const cJSON *data)
+{
+    struct sbuf *b = event_packet(name, data);
+    if (b)
+        roster_each_of_user(c->roster, user, send_to, b);
+    sbuf_unref(b);
+}
+
+/* room.added {userId, room}: the user's sockets join, then hear of it. */
+static void fan_room_added(struct chat *c, const cJSON *data)
+{
+    char uid[24];
+    uint64_t user;
+    cJSON *room = store_group_from_object(cJSON_GetObjectItemCaseSensitive(data, "room"));
+    const cJSON *id = cJSON_GetObjectItemCaseSensitive(room, "id");
+    if (room && id_text(cJSON_GetObjectItemCaseSensitive(data, "userId"), uid) &&
+        store_parse_id(uid, strlen(uid), false, &user) == 0) {
+        roster_join_user(c->roster, user, id->valuestring);
+        send_to_user(c, user, "room.added", room);
+    }
+    cJSON_Delete(room);
+}
+
+/* room.removed {userId, id}: the user's sockets leave at once, so nothing
+ * of the room reaches them after this event. */
+static void fan_room_removed(struct chat *c, const cJSON *data)
+{
+    char uid[24], gid[24];
+    uint64_t user;
+    if (!id_text(cJSON_GetObjectItemCaseSensitive(data, "userId"), uid) ||
+        store_parse_id(uid, strlen(uid), false, &user) < 0 ||
+        !group_id_text(cJSON_GetObjectItemCaseSensitive(data, "id"), gid))
+        return;
+    roster_leave_user(c->roster, user, gid);
+    cJSON *event = cJSON_CreateObject();
+    cJSON_AddStringToObject(event, "id", gid);
+    send_to_user(c, user, "room.removed", event);
+    cJSON_Delete(event);
+}
+
+/* room.members {id, members}: to the sockets in the room. */
+static void fan_room_members(struct chat *c, const cJSON *data)
+{
+    char gid[24];
+    cJSON *members = store_group_members(cJSON_GetObjectItemCaseSensitive(data, "members"));
+    cJSON *event = members ? cJSON_CreateObject() : NULL;
+    if (!event || !group_id_text(cJSON_GetObjectItemCaseSensitive(data, "id"), gid)) {
+        cJSON_Delete(members);
+        cJSON_Delete(event);
+        return;
+    }
+    cJSON_AddStringToObject(event, "id", gid);
+    cJSON_AddItemToObject(event, "members", members);
+    struct sbuf *b = event_packet("room.members", event);
+    if (b)
+        roster_each_in_room(c->roster, gid, send_to, b);
+    sbuf_unref(b);
+    cJSON_Delete(event);
+}
+
 /* Every message of the channel: {"serverId", "type", "data"}. */
 static void on_channel(void *ctx, const char *payload, size_t len)
 {
@@ -382,6 +452,12 @@ static void on_channel(void *ctx, const char *payload, size_t len)
         fan_delete_or_react(c, type, data);
     } else if (strcmp(type, "room.read") == 0) {
         fan_read(c, data);
+    } else if (strcmp(type, "room.added") == 0) {
+        fan_room_added(c, data);
+    } else if (strcmp(type, "room.removed") == 0) {
+        fan_room_removed(c, data);
+    } else if (strcmp(type, "room.members") == 0) {
+        fan_room_members(c, data);
     }
     metrics_inc(METRICS_BROADCASTS);
     cJSON_Delete(env);

@@ -279,6 +279,37 @@ void roster_join_users(struct roster *r, uint64_t a, uint64_t b, const char *roo
     pthread_rwlock_unlock(&r->lock);
 }
 
+/* The sockets of a user (write lock held); NULL when none. */
+static struct roster_member *first_of_user(struct roster *r, uint64_t user)
+{
+    char key[24];
+    snprintf(key, sizeof key, "%" PRIu64, user);
+    struct user *u = strmap_get(r->users, key);
+    return u ? u->first : NULL;
+}
+
+void roster_join_user(struct roster *r, uint64_t user, const char *room)
+{
+    pthread_rwlock_wrlock(&r->lock);
+    for (struct roster_member *m = first_of_user(r, user); m; m = m->user_next)
+        join_locked(r, m, room);
+    pthread_rwlock_unlock(&r->lock);
+}
+
+void roster_leave_user(struct roster *r, uint64_t user, const char *room)
+{
+    pthread_rwlock_wrlock(&r->lock);
+    for (struct roster_member *m = first_of_user(r, user); m; m = m->user_next) {
+        for (size_t k = 0; k < m->nrooms; k++) {
+            if (strcmp(m->rooms[k].room->id, room) == 0) {
+                leave_locked(r, m, k);
+                break;
+            }
+        }
+    }
+    pthread_rwlock_unlock(&r->lock);
+}
+
 /* ---- fan-out -------------------------------------------------------------------- */
 
 size_t roster_each_in_room(struct roster *r, const char *id, roster_fn *fn, void *ctx)

@@ -39,6 +39,10 @@ int roster_join(struct roster *r, struct roster_member *m, const char *room);
 bool roster_in_room(struct roster *r, struct roster_member *m, const char *room);
 /* Joins every socket of users a and b to room (show.room). */
 void roster_join_users(struct roster *r, uint64_t a, uint64_t b, const char *room);
+/* Joins / takes out of room every socket of user (room.added,
+ * room.removed). */
+void roster_join_user(struct roster *r, uint64_t user, const char *room);
+void roster_leave_user(struct roster *r, uint64_t user, const char *room);
 
 /* Calls fn for every member in room / of user / of the server, under the
  * read lock; fn must not call back into the roster.  Return how many. */

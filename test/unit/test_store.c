@@ -359,9 +359,9 @@ static void test_scripts_publish_through_the_prelude(void **state)
         assert_int_equal(at, prelude_end);
         assert_memory_equal(src, first, at);
     }
-    /* socket open, message, leave, heartbeat, server down, edit, delete,
-     * react, read mark */
-    assert_int_equal(publishing, 9);
+    /* socket open, message, leave, heartbeat, server down; edit, delete,
+     * react, read mark; group create, add, remove */
+    assert_int_equal(publishing, 12);
 }
 
 /* ---- script calls: each builder puts each value where its script reads it */
@@ -869,6 +869,146 @@ static void test_seed_stops_on_error(void **state)
     assert_int_equal(calls, 3);
 }
 
+/* ---- groups ------------------------------------------------------------ */
+
+static void test_group_keys_and_names(void **state)
+{
+    (void)state;
+    char k[STORE_KEY_MAX];
+    assert_int_equal(store_key_group_members(k, sizeof k, "12"), 22);
+    assert_string_equal(k, "chatd:group:12:members");
+    store_key_group(k, sizeof k, "12");
+    assert_string_equal(k, "chatd:group:12");
+    assert_int_equal(strncmp(STORE_KEY_PUBLIC_GROUPS, STORE_OWN_PREFIX, 6), 0);
+    assert_int_equal(strncmp(STORE_KEY_GROUP_COUNTER, STORE_OWN_PREFIX, 6), 0);
+
+    const char *good[] = {"Team", "a", "Équipe 🚀", "  spaced  out  ", "tab-free—dash"};
+    for (size_t i = 0; i < sizeof good / sizeof *good; i++)
+        assert_null(store_group_name_problem(good[i], strlen(good[i])));
+    char name[STORE_GROUP_NAME_MAX_BYTES + 8];
+    memset(name, 'x', 64);
+    assert_null(store_group_name_problem(name, 64));
+    assert_non_null(store_group_name_problem(name, 65)); /* 65 code points */
+    /* 64 four-byte code points are fine, 65 are not. */
+    for (int i = 0; i < 65; i++)
+        memcpy(name + 4 * i, "\xF0\x9F\x9A\x80", 4);
+    assert_null(store_group_name_problem(name, 256));
+    assert_non_null(store_group_name_problem(name, 260));
+    const char *bad[] = {"",         "   ",  "a\nb",         "a\tb",    "\x7f",
+                         "\xC2\x85", "\xC3", "\xED\xA0\x80", "\xC0\xAF"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
+        assert_non_null(store_group_name_problem(bad[i], strlen(bad[i])));
+    assert_non_null(store_group_name_problem("a\0b", 3)); /* NUL */
+}
+
+static void test_group_objects(void **state)
+{
+    (void)state;
+    cJSON *in = cJSON_Parse("{\"id\":\"7\",\"name\":\"Team\",\"public\":true,\"creator\":\"2\","
+                            "\"members\":[\"10\",\"2\",\"9\"]}");
+    cJSON *g = store_group_from_object(in);
+    char *text = cJSON_PrintUnformatted(g);
+    assert_string_equal(text,
+                        "{\"id\":\"7\",\"name\":\"Team\",\"names\":[\"Team\"],\"public\":true,"
+                        "\"creator\":\"2\",\"members\":[\"2\",\"9\",\"10\"]}");
+    free(text);
+    cJSON_Delete(g);
+    cJSON_Delete(in);
+
+    /* Lua's empty list is {}. */
+    cJSON *empty = cJSON_Parse("{}");
+    cJSON *m = store_group_members(empty);
+    assert_true(cJSON_IsArray(m));
+    assert_int_equal(cJSON_GetArraySize(m), 0);
+    cJSON_Delete(m);
+    cJSON_Delete(empty);
+
+    const char *bad[] = {
+        "[]",
+        "{\"id\":\"0\",\"name\":\"x\",\"public\":true,\"creator\":\"1\",\"members\":[]}",
+        "{\"id\":\"1:2\",\"name\":\"x\",\"public\":true,\"creator\":\"1\",\"members\":[]}",
+        "{\"id\":7,\"name\":\"x\",\"public\":true,\"creator\":\"1\",\"members\":[]}",
+        "{\"id\":\"7\",\"public\":true,\"creator\":\"1\",\"members\":[]}",
+        "{\"id\":\"7\",\"name\":\"x\",\"public\":1,\"creator\":\"1\",\"members\":[]}",
+        "{\"id\":\"7\",\"name\":\"x\",\"public\":true,\"creator\":\"1\",\"members\":[1]}",
+        "{\"id\":\"7\",\"name\":\"x\",\"public\":true,\"creator\":\"1\",\"members\":\"1\"}",
+        "{\"id\":\"7\",\"name\":\"x\",\"public\":true,\"members\":[]}",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        cJSON *o = cJSON_Parse(bad[i]);
+        assert_null(store_group_from_object(o));
+        cJSON_Delete(o);
+    }
+}
+
+static void test_call_groups(void **state)
+{
+    (void)state;
+    struct store_call call;
+    uint64_t members[] = {3, 9};
+    struct store_group_create_params create = {.creator = 2,
+                                               .name = "Team",
+                                               .public_room = true,
+                                               .members = members,
+                                               .count = 2,
+                                               .server_id = "srv"};
+    assert_int_equal(store_call_group_create(&call, &create), 0);
+    assert_int_equal(call.script, SCRIPT_GROUP_CREATE);
+    EXPECT_KEYS(&call, "chatd:groups:next", "chatd:groups:public");
+    EXPECT_ARGS(&call, "2", "Team", "1", "srv", "3", "9");
+    members[1] = 2; /* the creator is no "other" member */
+    assert_int_equal(store_call_group_create(&call, &create), -1);
+    members[1] = 9;
+    create.name = "";
+    assert_int_equal(store_call_group_create(&call, &create), -1);
+    create.name = "Team";
+    create.count = STORE_GROUP_CREATE_MAX + 1;
+    assert_int_equal(store_call_group_create(&call, &create), -1);
+
+    /* As many members as allowed fit in one call. */
+    uint64_t many[STORE_GROUP_CREATE_MAX];
+    for (size_t i = 0; i < STORE_GROUP_CREATE_MAX; i++)
+        many[i] = STORE_ID_MAX - i;
+    create.members = many;
+    create.count = STORE_GROUP_CREATE_MAX;
+    assert_int_equal(store_call_group_create(&call, &create), 0);
+    assert_int_equal(call.nargs, 4 + STORE_GROUP_CREATE_MAX);
+    assert_string_equal(call.args[4], "9007199254740991");
+
+    struct store_group_change_params change = {
+        .room_id = "12", .actor = 2, .target = 5, .mode = STORE_GROUP_INVITE, .server_id = "srv"};
+    assert_int_equal(store_call_group_add(&call, &change), 0);
+    assert_int_equal(call.script, SCRIPT_GROUP_ADD);
+    EXPECT_KEYS(&call, "chatd:group:12", "chatd:group:12:members", "user:5:rooms");
+    EXPECT_ARGS(&call, "12", "2", "5", "invite", "srv", "1000");
+    change.mode = STORE_GROUP_JOIN;
+    assert_int_equal(store_call_group_add(&call, &change), 0);
+    EXPECT_ARGS(&call, "12", "2", "5", "join", "srv", "1000");
+    assert_int_equal(store_call_group_remove(&call, &change), 0);
+    assert_int_equal(call.script, SCRIPT_GROUP_REMOVE);
+    EXPECT_KEYS(&call, "chatd:group:12", "chatd:group:12:members", "user:5:rooms");
+    EXPECT_ARGS(&call, "12", "2", "5", "srv");
+    const char *bad_ids[] = {"1:2", "012", "x", ""};
+    for (size_t i = 0; i < sizeof bad_ids / sizeof *bad_ids; i++) {
+        change.room_id = bad_ids[i];
+        assert_int_equal(store_call_group_add(&call, &change), -1);
+        assert_int_equal(store_call_group_remove(&call, &change), -1);
+    }
+
+    assert_int_equal(store_call_group_members(&call, "12", 4), 0);
+    assert_int_equal(call.script, SCRIPT_GROUP_MEMBERS);
+    EXPECT_KEYS(&call, "chatd:group:12", "chatd:group:12:members", "online_users");
+    EXPECT_ARGS(&call, "4");
+    assert_int_equal(store_call_group_members(&call, "1:2", 4), -1);
+
+    assert_int_equal(store_call_groups_public(&call, STORE_GROUP_LIST_MAX), 0);
+    assert_int_equal(call.script, SCRIPT_GROUPS_PUBLIC);
+    EXPECT_KEYS(&call, "chatd:groups:public");
+    EXPECT_ARGS(&call, "99");
+    assert_int_equal(store_call_groups_public(&call, 0), -1);
+    assert_int_equal(store_call_groups_public(&call, STORE_GROUP_LIST_MAX + 1), -1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -894,6 +1034,9 @@ int main(void)
         cmocka_unit_test(test_call_read_mark),
         cmocka_unit_test(test_call_presence),
         cmocka_unit_test(test_call_eval_argv),
+        cmocka_unit_test(test_group_keys_and_names),
+        cmocka_unit_test(test_group_objects),
+        cmocka_unit_test(test_call_groups),
         cmocka_unit_test(test_seed),
         cmocka_unit_test(test_seed_stops_on_error),
     };
