@@ -11,6 +11,8 @@ CHATD_BIN="$(realpath "$CHATD_BIN")"
 export CHATD_BIN
 command -v redis-server >/dev/null || { echo "test-api: redis-server not found (make deps)" >&2; exit 1; }
 command -v node >/dev/null || { echo "test-api: node not found (make deps)" >&2; exit 1; }
+# apidoc.test.mjs drives a socket.io-client 4 (test/package.json).
+"$(dirname "$0")/test-deps.sh" test-api redis-server
 
 # Test files given as arguments are relative to the caller's directory.
 targets=()
