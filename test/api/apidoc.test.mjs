@@ -262,7 +262,7 @@ test('every documented route answers on a running chatd, and "Auth: user" ones n
       problems.push(`${r.method} ${r.path}: documented "Auth: ${r.auth === 'user' ? 'user' : '—'}" but anonymous gets ${anon.status} ${anon.text}`);
     }
   }
-  assert.deepEqual(problems, []);
+  assert.deepEqual(problems, [], `documented routes chatd does not answer as documented: ${problems.join('; ')}`);
 });
 
 // ---- ack errors, with a real socket.io-client 4 ----------------------------------------
