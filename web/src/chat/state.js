@@ -449,6 +449,15 @@ export function chatReducer(state, action) {
         }
       }
       ({ state: next } = addStored(next, roomId, messages, { older: kind === 'older' }));
+      const room = next.rooms[roomId];
+      if (kind === 'newest' && room.serverUnread && room.unread && !newestMarkable(room) &&
+          !(roomId === next.activeRoomId && next.visible)) {
+        // Only the originals' messages (no ids): no read marker can ever name
+        // one, so the server counts them forever.  Count as this browser saw them.
+        const mark = next.readMarks[roomId] ?? next.readMarks.__since;
+        const unread = room.messages.filter((e) => e.status === 'sent' && e.from !== next.me.id && e.date > mark).length;
+        next = withRoom(next, roomId, (r) => ({ ...r, unread, unreadMore: false }));
+      }
       return withRoom(next, roomId, (r) => ({
         ...r,
         loaded: true,
