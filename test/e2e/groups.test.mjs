@@ -222,3 +222,32 @@ test('a reaction is seen live, counted, and the reactor\'s own is highlighted', 
   assert.equal(stored.filter((m) => m.message === 'oops, wrong room').length, 0, 'the deleted one is gone');
   assert.deepEqual([...pablo.errors, ...joe.errors], []);
 });
+
+test('on a phone: the group form and the members panel fit, and a long press shows a message\'s actions', async () => {
+  const mary = await newUser(browser, chatd.base, { viewport: { width: 390, height: 844 }, hasTouch: true });
+  const m = mary.page;
+  await signIn(m, 'Mary');
+  await waitOnline(m);
+  const noSideways = async () => m.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth);
+
+  await m.getByRole('button', { name: 'New group' }).click();
+  await m.getByLabel('Group name').waitFor();
+  assert.ok(await noSideways(), 'the form fits the width');
+  assert.equal(await m.locator('.sidebar').isVisible(), false, 'one pane at a time');
+  await m.getByRole('button', { name: 'Cancel' }).click();
+  await roomButton(m, groupId).click();
+  await messageWithText(m, 'Meet at 10').waitFor();
+  await m.getByRole('button', { name: 'Members' }).click();
+  await m.locator(`.member[data-user-id="${ids.Mary}"]`).waitFor();
+  assert.ok(await noSideways(), 'the members panel fits the width');
+
+  // A long press (contextmenu) selects the message and shows its actions.
+  const msg = messageWithText(m, 'Meet at 10');
+  await msg.click({ button: 'right' });
+  await msg.getByRole('button', { name: 'Add reaction' }).click();
+  await msg.getByRole('button', { name: 'React with 😂' }).click();
+  await messageWithText(pablo.page, 'Meet at 10').locator('.reaction[data-emoji="😂"][data-count="1"]').waitFor();
+  assert.ok(await noSideways());
+  assert.deepEqual(mary.errors, []);
+  await mary.context.close();
+});
