@@ -144,6 +144,9 @@ test('unread counts cleared in one tab disappear in Joe\'s other tab', async () 
   await roomButton(joe2, groupId).waitFor();
   await joe2.waitForTimeout(500);
   assert.equal(await badge(joe2, groupId), 0, 'no unread after a reload');
+  // A group known from GET /rooms alone fetches its members for the header.
+  await roomButton(joe2, groupId).click();
+  await until(async () => /^3 members/.test(await joe2.locator('.room-sub').innerText()), { what: '3 members after a reload' });
   await joe2.close();
 });
 
@@ -172,6 +175,7 @@ test('an edit and a delete are seen live by the other person', async () => {
   await p.getByRole('textbox', { name: 'Edit message' }).fill('never sent');
   await p.getByRole('textbox', { name: 'Edit message' }).press('Escape');
   await p.getByRole('textbox', { name: 'Edit message' }).waitFor({ state: 'detached' });
+  await until(async () => p.evaluate(() => document.activeElement?.id === 'composer-input'), { what: 'focus back in the composer' });
   await joe.page.waitForTimeout(300);
   assert.equal(await messageWithText(joe.page, 'never sent').count(), 0);
 

@@ -1,4 +1,4 @@
-import { useMemo, useState } from 'react';
+import { useEffect, useMemo, useState } from 'react';
 import { roomTitle, typingNames, typingText } from '../chat/state.js';
 import { Avatar } from './Avatar.jsx';
 import { Composer } from './Composer.jsx';
@@ -26,15 +26,24 @@ export function RoomView({ state, room, client, drafts, onBack, autoFocus, nowMs
     subtitle = `${n} ${n === 1 ? 'member' : 'members'}${room.group.public ? ' · public' : ''}`;
   }
 
+  // A group from GET /rooms comes without its members: fetch them (the header counts them).
+  const needMembers = isGroup && !room.group;
+  useEffect(() => {
+    if (needMembers) client.loadMembers(room.id).catch(() => {});
+  }, [client, room.id, needMembers]);
+
   // What a message's buttons do; one object for the life of the room, so rows
   // need not re-render.
   const act = useMemo(() => {
     const report = (what) => (e) => setActionError(`Could not ${what}: ${e.message}`);
+    // Once the edit box goes, the keyboard goes back to the composer.
+    const backToComposer = () => setTimeout(() => document.getElementById('composer-input')?.focus(), 0);
     return {
       startEdit: (entry) => { setActionError(null); setEditingId(entry.id); },
-      cancelEdit: () => setEditingId(null),
+      cancelEdit: () => { setEditingId(null); backToComposer(); },
       saveEdit: (entry, text) => {
         setEditingId(null);
+        backToComposer();
         client.editMessage(room.id, entry.id, text).catch(report('edit the message'));
       },
       remove: (entry) => client.deleteMessage(room.id, entry.id).catch(report('delete the message')),
