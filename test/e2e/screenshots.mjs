@@ -78,8 +78,11 @@ async function main() {
     await sendMessage(joe.page, 'Did you see the new dashboard?');
     await beat();
     await sendMessage(joe.page, 'It loads in half the time now');
-    await roomButton(pablo.page, [ids.Pablo, ids.Joe].sort((a, b) => a - b).join(':')).locator('.badge[data-unread="2"]').waitFor();
-    await pablo.page.mouse.move(900, 300);
+    // (The badge counts from the server's read markers: the demo's own private
+    // messages, never read, count too.)
+    await roomButton(pablo.page, [ids.Pablo, ids.Joe].sort((a, b) => a - b).join(':'))
+      .locator('.item-preview', { hasText: 'half the time' }).waitFor();
+    await pablo.page.mouse.move(170, 700); // hover nothing (a hovered message shows its actions)
     await shot(pablo.page, 'chat');
 
     // The private room with Joe, Joe typing.
@@ -97,6 +100,49 @@ async function main() {
     await roomButton(pablo.page, '0').click();
     await messageWithText(pablo.page, 'croissants').waitFor();
     await shot(pablo.page, 'dark');
+    await pablo.page.emulateMedia({ colorScheme: 'light' });
+
+    // A group: created by Pablo with Joe and Mary, an edited message, reactions.
+    await pablo.page.getByRole('button', { name: 'New group' }).click();
+    await pablo.page.getByLabel('Group name').fill('Design review');
+    await pablo.page.getByRole('checkbox', { name: 'Joe' }).check();
+    await pablo.page.getByRole('checkbox', { name: 'Mary' }).check();
+    await pablo.page.getByRole('button', { name: 'Create group' }).click();
+    await pablo.page.locator('#room-title', { hasText: 'Design review' }).waitFor();
+    const groupId = await pablo.page.locator('.room').getAttribute('data-room-id');
+    await sendMessage(pablo.page, 'New mockups for the settings page are up, feedback welcome');
+    await pablo.page.locator('.msg-mine[data-status="sent"]', { hasText: 'mockups' }).waitFor();
+    await beat();
+    for (const who of [joe, mary]) {
+      await roomButton(who.page, groupId).click();
+      await messageWithText(who.page, 'mockups').waitFor();
+    }
+    await sendMessage(mary.page, 'Love the new colours. Can the toggle go on the left?');
+    await beat();
+    await sendMessage(joe.page, 'Looks great, ship it on Thursday');
+    await joe.page.locator('.msg-mine[data-status="sent"]', { hasText: 'Thursday' }).waitFor();
+    // Joe changes his mind: ↑ edits his last message.
+    await joe.page.locator('#composer-input').press('ArrowUp');
+    await joe.page.getByRole('textbox', { name: 'Edit message' }).fill('Looks great, ship it on Friday');
+    await joe.page.getByRole('textbox', { name: 'Edit message' }).press('Enter');
+    await messageWithText(pablo.page, 'Friday').locator('.msg-edited').waitFor();
+    async function react(page, text, emoji) {
+      const m = messageWithText(page, text);
+      await m.hover();
+      await m.getByRole('button', { name: 'Add reaction' }).click();
+      await m.getByRole('button', { name: `React with ${emoji}` }).click();
+    }
+    await react(joe.page, 'mockups', '🎉');
+    await react(mary.page, 'mockups', '🎉');
+    await react(mary.page, 'mockups', '❤️');
+    await react(pablo.page, 'the toggle', '👍');
+    await messageWithText(pablo.page, 'mockups').locator('.reaction[data-emoji="🎉"][data-count="2"]').waitFor();
+    await messageWithText(pablo.page, 'mockups').locator('.reaction[data-emoji="❤️"]').waitFor();
+    await pablo.page.getByRole('button', { name: 'Members' }).click();
+    await pablo.page.locator(`.member[data-user-id="${ids.Mary}"][data-online="true"]`).waitFor();
+    await pablo.page.locator('#composer-input').focus();
+    await pablo.page.mouse.move(900, 760);
+    await shot(pablo.page, 'group');
 
     // A phone: the list of chats, then a room.
     const phone = await newUser(browser, chatd.base, { viewport: PHONE, deviceScaleFactor: 2 });

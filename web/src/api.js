@@ -85,6 +85,18 @@ export function createApi(fetchImpl = (...args) => globalThis.fetch(...args)) {
     online: () => request('GET', '/users/online'),
     /** Opens (or creates) the private room of two users: {id, names}. */
     createRoom: (user1, user2) => request('POST', '/room', { user1, user2 }),
+    /** Creates a group: {id, name, names, public, creator, members}. */
+    createGroup: (name, members, isPublic) => request('POST', '/rooms', { name, members, public: isPublic }),
+    /** [{id, name, public, memberCount}]: the public groups. */
+    publicRooms: () => request('GET', '/rooms/public'),
+    /** Joins a public group: the group. */
+    joinRoom: (roomId) => request('POST', `/room/${enc(roomId)}/join`),
+    /** [{id, username, online}]: a group's members. */
+    members: (roomId) => request('GET', `/room/${enc(roomId)}/members`),
+    /** Adds a member to a group: the group. */
+    addMember: (roomId, userId) => request('POST', `/room/${enc(roomId)}/members`, { userId: String(userId) }),
+    /** Removes a member (or oneself) from a group. */
+    removeMember: (roomId, userId) => request('DELETE', `/room/${enc(roomId)}/members/${enc(userId)}`),
   };
 }
 

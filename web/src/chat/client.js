@@ -12,8 +12,8 @@
 import { ApiError } from '../api.js';
 import { createStore } from './store.js';
 import {
-  chatReducer, initialState, isPrivateRoom, roomList, storedCount, unknownAuthors,
-  TYPING_SHOW_MS,
+  chatReducer, initialState, isPrivateRoom, newestMarkable, roomList, storedCount, toggleReaction,
+  unknownAuthors, TYPING_SHOW_MS,
 } from './state.js';
 
 export const PAGE_SIZE = 30;              // messages per page
@@ -80,6 +80,21 @@ export function createChatClient({
     }
   });
 
+  // Tell the server what we have seen: when the open room (on screen) shows a
+  // newer message than the marker we last sent, move the marker (room.read).
+  // Its room.read echo clears the count in our other tabs.
+  const readSent = new Map(); // roomId -> message id last sent
+  store.subscribe(() => {
+    const state = getState();
+    const roomId = state.activeRoomId;
+    if (!roomId || !state.visible || !socket?.connected) return;
+    const room = state.rooms[roomId];
+    const newest = room && newestMarkable(room);
+    if (!newest || readSent.get(roomId) === newest.id) return;
+    readSent.set(roomId, newest.id);
+    socket.emit('room.read', { roomId, id: newest.id }, () => {});
+  });
+
   function later(fn, ms) {
     const t = setTimer(() => {
       timers.delete(t);
@@ -117,6 +132,18 @@ export function createChatClient({
       } catch {
         batch.forEach((id) => askedUsers.delete(id)); // try again on the next sync
       }
+    }
+  }
+
+  async function lookUpUnknownUsersOf(ids) {
+    const unknown = ids.map(String).filter((id) => !getState().users[id] && !askedUsers.has(id));
+    if (!unknown.length) return;
+    unknown.forEach((id) => askedUsers.add(id));
+    try {
+      const users = await call(() => api.users(unknown.slice(0, 100)));
+      if (!stopped) dispatch({ type: 'users/merged', users });
+    } catch {
+      unknown.forEach((id) => askedUsers.delete(id));
     }
   }
 
@@ -224,6 +251,39 @@ export function createChatClient({
         socket.emit('room.join', id);
         loadNewest(id).then(lookUpUnknownUsers);
       }
+    },
+    'message.edit'(m) {
+      if (!m || m.roomId === undefined || !m.id) return;
+      dispatch({ type: 'message/edited', message: m });
+    },
+    'message.delete'(d) {
+      if (!d || d.roomId === undefined || !d.id) return;
+      dispatch({ type: 'message/deleted', roomId: d.roomId, id: d.id });
+    },
+    'message.react'(r) {
+      if (!r || r.roomId === undefined || !r.id) return;
+      dispatch({ type: 'message/reacted', roomId: r.roomId, id: r.id, reactions: r.reactions });
+    },
+    'room.read'(r) {
+      if (!r || r.roomId === undefined || !r.id) return;
+      readSent.set(String(r.roomId), String(r.id));
+      dispatch({ type: 'room/read', roomId: r.roomId, id: r.id });
+    },
+    'room.added'(g) {
+      if (!g || g.id === undefined) return;
+      const id = String(g.id);
+      const known = Boolean(getState().rooms[id]);
+      dispatch({ type: 'room/added', room: g });
+      if (!known) loadNewest(id).then(lookUpUnknownUsers);
+    },
+    'room.removed'(r) {
+      if (!r || r.id === undefined) return;
+      dispatch({ type: 'room/removed', roomId: r.id });
+    },
+    'room.members'(r) {
+      if (!r || r.id === undefined || !Array.isArray(r.members)) return;
+      dispatch({ type: 'room/members', roomId: r.id, members: r.members });
+      lookUpUnknownUsersOf(r.members);
     },
     typing(t) {
       if (!t || t.roomId === undefined || t.from === undefined) return;
@@ -380,7 +440,84 @@ export function createChatClient({
     socket.emit('typing', { roomId });
   }
 
+  /** Emits an event with an ack; resolves to the ack, rejects with its error. */
+  function request(event, payload) {
+    return new Promise((resolve, reject) => {
+      if (!socket) { reject(new Error('Not connected')); return; }
+      socket.timeout(ACK_TIMEOUT_MS).emit(event, payload, (err, res) => {
+        if (err) reject(new Error(socket.connected ? 'No answer from the server' : 'You are offline'));
+        else if (res && res.ok) resolve(res);
+        else reject(new Error((res && typeof res.error === 'string' && res.error) || 'The server refused it'));
+      });
+    });
+  }
+
+  /** Edits one of our messages; the ack (and the live event) bring the new text. */
+  async function editMessage(roomId, id, text) {
+    const res = await request('message.edit', { roomId, id, message: text });
+    if (!stopped && res.message) dispatch({ type: 'message/edited', message: res.message });
+  }
+
+  async function deleteMessage(roomId, id) {
+    await request('message.delete', { roomId, id });
+    if (!stopped) dispatch({ type: 'message/deleted', roomId, id });
+  }
+
+  /** Toggles our reaction: shown at once, then set to what the server answers. */
+  async function react(roomId, id, emoji) {
+    const entry = getState().rooms[roomId]?.messages.find((e) => e.id === id);
+    if (!entry) return;
+    const before = entry.reactions;
+    dispatch({ type: 'message/reacted', roomId, id, reactions: toggleReaction(before, emoji, me.id) });
+    try {
+      const res = await request('message.react', { roomId, id, emoji });
+      if (!stopped) dispatch({ type: 'message/reacted', roomId, id, reactions: res.reactions });
+    } catch (e) {
+      if (!stopped) dispatch({ type: 'message/reacted', roomId, id, reactions: before });
+      throw e;
+    }
+  }
+
+  /** Creates a group and opens it. */
+  async function createGroup(name, members, isPublic) {
+    const group = await call(() => api.createGroup(name, members, isPublic));
+    if (stopped) return null;
+    dispatch({ type: 'room/added', room: group });
+    dispatch({ type: 'messages/page', roomId: String(group.id), messages: [], size: PAGE_SIZE, kind: 'newest' });
+    openRoom(String(group.id));
+    return String(group.id);
+  }
+
+  async function joinGroup(roomId) {
+    const group = await call(() => api.joinRoom(roomId));
+    if (stopped) return;
+    dispatch({ type: 'room/added', room: group });
+    socket?.emit('room.join', String(group.id));
+    openRoom(String(group.id));
+  }
+
+  /** Fetches a group's members with their presence. */
+  async function loadMembers(roomId) {
+    const list = await call(() => api.members(roomId));
+    if (stopped || !Array.isArray(list)) return;
+    dispatch({ type: 'users/merged', users: Object.fromEntries(list.map((u) => [u.id, u])) });
+    dispatch({ type: 'room/members', roomId, members: list });
+  }
+
+  async function addMember(roomId, userId) {
+    const group = await call(() => api.addMember(roomId, userId));
+    if (!stopped && group) dispatch({ type: 'room/added', room: group });
+  }
+
+  async function leaveGroup(roomId) {
+    await call(() => api.removeMember(roomId, me.id));
+    if (!stopped) dispatch({ type: 'room/removed', roomId });
+  }
+
+  const publicRooms = () => call(() => api.publicRooms());
+
   return {
+    editMessage, deleteMessage, react, createGroup, joinGroup, loadMembers, addMember, leaveGroup, publicRooms,
     store, start, stop, sync, openRoom, reloadRoom, openPrivateWith, loadOlder, send, retry, discard, typing,
     setVisible,
   };

@@ -348,3 +348,91 @@ describe('a lost session', () => {
     expect(lost).toBe(1);
   });
 });
+
+describe('read markers, edits, reactions and groups', () => {
+  const hex = (n) => String(n).padStart(24, '0');
+
+  it('sends room.read with the newest id shown in the open room, once per id', async () => {
+    makeClient().start();
+    socket.up();
+    await settle();
+    client.openRoom('0');
+    socket.fire('message', { id: hex(1), from: '2', date: 1, message: 'a', roomId: '0' });
+    socket.fire('message', { id: hex(1), from: '2', date: 1, message: 'a', roomId: '0' }, 'offset-1'); // replayed
+    expect(texts('0')).toEqual(['a']);
+    expect(socket.sent('room.read').map((e) => e.data)).toEqual([{ roomId: '0', id: hex(1) }]);
+    // Not for a room that is not open.
+    socket.fire('message', { id: hex(2), from: '2', date: 2, message: 'b', roomId: '1:2' });
+    expect(socket.sent('room.read')).toHaveLength(1);
+    expect(state().rooms['1:2'].unread).toBe(1);
+    // Another tab read it: the count goes, and no room.read goes back for it.
+    socket.fire('room.read', { roomId: '1:2', id: hex(2) }, 'offset-2');
+    expect(state().rooms['1:2'].unread).toBe(0);
+    client.openRoom('1:2');
+    expect(socket.sent('room.read')).toHaveLength(1);
+  });
+
+  it('takes live edits, deletes and reactions, ignoring an extra offset argument', async () => {
+    makeClient().start();
+    socket.up();
+    await settle();
+    socket.fire('message', { id: hex(1), from: '2', date: 1, message: 'a', roomId: '0' });
+    socket.fire('message.edit', { id: hex(1), from: '2', date: 1, message: 'a!', roomId: '0', edited: 5 }, 'o1');
+    expect(state().rooms['0'].messages[0]).toMatchObject({ message: 'a!', edited: 5 });
+    socket.fire('message.react', { roomId: '0', id: hex(1), reactions: { '👍': ['2'] } }, 'o2');
+    expect(state().rooms['0'].messages[0].reactions).toEqual({ '👍': ['2'] });
+    socket.fire('message.delete', { roomId: '0', id: hex(1) }, 'o3');
+    expect(texts('0')).toEqual([]);
+  });
+
+  it('shows a reaction at once, then what the server answers; undoes it on refusal', async () => {
+    makeClient().start();
+    socket.up();
+    await settle();
+    socket.fire('message', { id: hex(1), from: '2', date: 1, message: 'a', roomId: '0' });
+    const first = client.react('0', hex(1), '🎉');
+    expect(state().rooms['0'].messages[0].reactions).toEqual({ '🎉': ['1'] });
+    const [sent] = socket.sent('message.react');
+    expect(sent.data).toEqual({ roomId: '0', id: hex(1), emoji: '🎉' });
+    sent.ack(null, { ok: true, reactions: { '🎉': ['3', '1'] } });
+    await first;
+    expect(state().rooms['0'].messages[0].reactions).toEqual({ '🎉': ['3', '1'] });
+
+    const second = client.react('0', hex(1), '👍');
+    socket.sent('message.react')[1].ack(null, { ok: false, error: 'Too many messages; slow down' });
+    await expect(second).rejects.toThrow('Too many messages; slow down');
+    expect(state().rooms['0'].messages[0].reactions).toEqual({ '🎉': ['3', '1'] });
+  });
+
+  it('edits and deletes through acks', async () => {
+    makeClient().start();
+    socket.up();
+    await settle();
+    socket.fire('message', { id: hex(1), from: '1', date: 1, message: 'mine', roomId: '0' });
+    const edit = client.editMessage('0', hex(1), 'mine!');
+    const [e] = socket.sent('message.edit');
+    expect(e.data).toEqual({ roomId: '0', id: hex(1), message: 'mine!' });
+    e.ack(null, { ok: true, message: { id: hex(1), from: '1', date: 1, message: 'mine!', roomId: '0', edited: 2 } });
+    await edit;
+    expect(state().rooms['0'].messages[0]).toMatchObject({ message: 'mine!', edited: 2 });
+    const del = client.deleteMessage('0', hex(1));
+    socket.sent('message.delete')[0].ack(null, { ok: true, message: {} });
+    await del;
+    expect(texts('0')).toEqual([]);
+  });
+
+  it('adds a group on room.added with its history, and drops it on room.removed', async () => {
+    makeClient().start();
+    socket.up();
+    await settle();
+    api.data.messages['7'] = [{ id: hex(5), from: '2', date: 1, message: 'welcome', roomId: '7' }];
+    socket.fire('room.added', { id: '7', name: 'Team', names: ['Team'], public: false, creator: '2', members: ['1', '2'] });
+    await settle();
+    expect(state().rooms['7']).toMatchObject({ names: ['Team'], group: { members: ['1', '2'] } });
+    expect(texts('7')).toEqual(['welcome']);
+    socket.fire('room.members', { id: '7', members: ['1', '2', '3'] });
+    expect(state().rooms['7'].group.members).toEqual(['1', '2', '3']);
+    socket.fire('room.removed', { id: '7' });
+    expect(state().rooms['7']).toBeUndefined();
+  });
+});

@@ -26,7 +26,37 @@ export function normalizeMessage(m) {
     roomId: String(m.roomId),
   };
   if (m.id !== undefined && m.id !== null && m.id !== '') out.id = String(m.id);
+  if (m.edited) out.edited = Number(m.edited) || true;
+  const reactions = normalizeReactions(m.reactions);
+  if (reactions) out.reactions = reactions;
   return out;
+}
+
+/** {emoji: [user ids]} with string ids and no empty lists; null when none. */
+export function normalizeReactions(r) {
+  if (!r || typeof r !== 'object' || Array.isArray(r)) return null;
+  const out = {};
+  for (const [emoji, users] of Object.entries(r)) {
+    if (!Array.isArray(users)) continue;
+    const ids = [...new Set(users.map(String))];
+    if (ids.length) out[emoji] = ids;
+  }
+  return Object.keys(out).length ? out : null;
+}
+
+/** The reactions after user `userId` toggles `emoji` (what the server does). */
+export function toggleReaction(reactions, emoji, userId) {
+  const out = { ...(reactions || {}) };
+  const users = out[emoji] || [];
+  const uid = String(userId);
+  if (users.includes(uid)) {
+    const rest = users.filter((u) => u !== uid);
+    if (rest.length) out[emoji] = rest;
+    else delete out[emoji];
+  } else {
+    out[emoji] = [...users, uid];
+  }
+  return Object.keys(out).length ? out : null;
 }
 
 export function messageIdent(m) {
@@ -53,6 +83,9 @@ function newRoom(id, names = []) {
     hasMore: true,       // older messages may exist on the server
     loadingOlder: false,
     unread: 0,
+    unreadMore: false,   // the server counted more than `unread`
+    serverUnread: false, // counts come from the server's read markers
+    group: null,         // a group: {public, creator, members: [ids]}
     error: null,         // why the last page failed to load
   };
 }
@@ -108,7 +141,15 @@ function mergeStored(entries, incoming, meId, nextSeq) {
   for (const raw of incoming) {
     const m = normalizeMessage(raw);
     const ident = messageIdent(m);
-    if (idents.has(ident)) continue;
+    if (idents.has(ident)) {
+      // Seen already: a fresher copy may carry an edit or reactions.
+      const i = next.findIndex((e) => e.ident === ident);
+      if (i >= 0 && m.id && changedContent(next[i], m)) {
+        if (next === entries) next = entries.slice();
+        next[i] = { ...next[i], message: m.message, edited: m.edited, reactions: m.reactions };
+      }
+      continue;
+    }
     idents.add(ident);
     if (next === entries) next = entries.slice();
     const i = m.from === meId ? next.findIndex((e) => matchesUnsent(e, m)) : -1;
@@ -122,6 +163,20 @@ function mergeStored(entries, incoming, meId, nextSeq) {
   }
   if (next !== entries) next.sort(compareEntries);
   return { messages: next, added };
+}
+
+function changedContent(entry, m) {
+  return entry.message !== m.message || entry.edited !== m.edited ||
+    JSON.stringify(entry.reactions || null) !== JSON.stringify(m.reactions || null);
+}
+
+/** The newest stored message that has a server id (what a read marker names). */
+export function newestMarkable(room) {
+  for (let i = room.messages.length - 1; i >= 0; i--) {
+    const e = room.messages[i];
+    if (e.status === 'sent' && e.id) return e;
+  }
+  return null;
 }
 
 function newestStoredDate(messages) {
@@ -156,7 +211,7 @@ function markRead(state, roomId) {
   if (newest && (old === undefined || newest > old)) {
     next = { ...next, readMarks: { ...next.readMarks, [roomId]: newest } };
   }
-  if (room.unread) next = withRoom(next, roomId, (r) => ({ ...r, unread: 0 }));
+  if (room.unread || room.unreadMore) next = withRoom(next, roomId, (r) => ({ ...r, unread: 0, unreadMore: false }));
   return next;
 }
 
@@ -198,7 +253,7 @@ function addStored(state, roomId, messages, { live = false, older = false } = {}
   if (!merged.added.length && merged.messages === room.messages) return { state, added: [] };
   const viewing = roomId === state.activeRoomId && state.visible;
   let unread = room.unread;
-  if (!viewing) {
+  if (!viewing && (live || !room.serverUnread)) {
     // A live message is new by definition; in a fetched page only what is newer
     // than what this browser last showed (server and browser clocks differ, so
     // comparing a live message's date would miss some).
@@ -224,12 +279,91 @@ export function chatReducer(state, action) {
 
     case 'rooms/loaded': {
       let next = state;
-      for (const r of action.rooms) next = ensureRoom(next, r.id, r.names);
+      for (const r of action.rooms) {
+        next = ensureRoom(next, r.id, r.names);
+        if (typeof r.unread === 'number') {
+          // The server's read markers: the count agrees across tabs and devices.
+          const viewing = String(r.id) === next.activeRoomId && next.visible;
+          next = withRoom(next, String(r.id), (room) => ({
+            ...room,
+            serverUnread: true,
+            unread: viewing ? 0 : r.unread,
+            unreadMore: viewing ? false : Boolean(r.unreadMore),
+          }));
+        }
+      }
       return next;
     }
 
-    case 'room/added': // show.room, or the answer to POST /room
-      return ensureRoom(state, action.room.id, action.room.names);
+    case 'room/added': { // show.room, room.added, or the answer to POST /room(s)
+      const r = action.room;
+      let next = ensureRoom(state, r.id, r.names || (r.name ? [r.name] : undefined));
+      if (Array.isArray(r.members)) {
+        next = withRoom(next, String(r.id), (room) => ({
+          ...room,
+          group: { public: Boolean(r.public), creator: String(r.creator ?? ''), members: r.members.map(String) },
+        }));
+      }
+      return next;
+    }
+
+    case 'room/removed': { // room.removed: we left or were removed
+      const id = String(action.roomId);
+      if (!state.rooms[id]) return state;
+      const { [id]: _, ...rooms } = state.rooms;
+      return { ...state, rooms, activeRoomId: state.activeRoomId === id ? null : state.activeRoomId };
+    }
+
+    case 'room/members': { // room.members, or GET /room/{id}/members
+      const ids = action.members.map((m) => String(typeof m === 'object' ? m.id : m));
+      return withRoom(state, String(action.roomId), (room) => ({
+        ...room, group: { ...(room.group || { public: false, creator: '' }), members: ids },
+      }));
+    }
+
+    case 'room/read': { // room.read: our read marker moved (in this tab or another)
+      return withRoom(state, String(action.roomId), (room) => {
+        const i = room.messages.findIndex((e) => e.id === String(action.id));
+        // Messages after the marker that others sent are still unread.
+        const unread = i < 0 ? 0
+          : room.messages.slice(i + 1).filter((e) => e.status === 'sent' && e.from !== state.me.id).length;
+        if (room.unread === unread && !room.unreadMore) return room;
+        return { ...room, unread: Math.min(room.unread, unread), unreadMore: false };
+      });
+    }
+
+    case 'message/edited': { // message.edit, or an edit's ack
+      const m = normalizeMessage(action.message);
+      return withRoom(state, m.roomId, (room) => {
+        const i = room.messages.findIndex((e) => e.id === m.id);
+        if (i < 0) return room;
+        const messages = room.messages.slice();
+        messages[i] = { ...messages[i], message: m.message, edited: m.edited || true, reactions: m.reactions ?? messages[i].reactions };
+        return { ...room, messages };
+      });
+    }
+
+    case 'message/deleted': { // message.delete, or a delete's ack
+      return withRoom(state, String(action.roomId), (room) => {
+        const i = room.messages.findIndex((e) => e.id === String(action.id));
+        if (i < 0) return room;
+        const gone = room.messages[i];
+        const unread = room.unread && gone.from !== state.me.id &&
+          room.messages.length - i <= room.unread ? room.unread - 1 : room.unread;
+        return { ...room, unread, messages: room.messages.filter((_, j) => j !== i) };
+      });
+    }
+
+    case 'message/reacted': { // message.react, an ack, or our own toggle before it
+      return withRoom(state, String(action.roomId), (room) => {
+        const i = room.messages.findIndex((e) => e.id === String(action.id));
+        if (i < 0) return room;
+        const messages = room.messages.slice();
+        const reactions = normalizeReactions(action.reactions);
+        messages[i] = { ...messages[i], reactions: reactions || undefined };
+        return { ...room, messages };
+      });
+    }
 
     case 'users/merged': {
       const users = { ...state.users };
@@ -315,6 +449,15 @@ export function chatReducer(state, action) {
         }
       }
       ({ state: next } = addStored(next, roomId, messages, { older: kind === 'older' }));
+      const room = next.rooms[roomId];
+      if (kind === 'newest' && room.serverUnread && room.unread && !newestMarkable(room) &&
+          !(roomId === next.activeRoomId && next.visible)) {
+        // Only the originals' messages (no ids): no read marker can ever name
+        // one, so the server counts them forever.  Count as this browser saw them.
+        const mark = next.readMarks[roomId] ?? next.readMarks.__since;
+        const unread = room.messages.filter((e) => e.status === 'sent' && e.from !== next.me.id && e.date > mark).length;
+        next = withRoom(next, roomId, (r) => ({ ...r, unread, unreadMore: false }));
+      }
       return withRoom(next, roomId, (r) => ({
         ...r,
         loaded: true,
@@ -461,6 +604,8 @@ export function roomList(state) {
       last,
       lastDate: last ? last.date : 0,
       unread: room.unread,
+      unreadMore: room.unreadMore,
+      group: room.group,
       active: room.id === state.activeRoomId,
     };
   });

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
-  chatReducer, initialState, lastMessage, messageIdent, normalizeMessage, otherUserId, people,
-  roomList, roomTitle, storedCount, totalUnread, typingNames, typingText, unknownAuthors,
+  chatReducer, initialState, lastMessage, messageIdent, normalizeMessage, normalizeReactions, otherUserId, people,
+  roomList, roomTitle, storedCount, toggleReaction, totalUnread, typingNames, typingText, unknownAuthors,
 } from './state.js';
 
 const PABLO = { id: '1', username: 'Pablo' };
@@ -282,5 +282,155 @@ describe('connection', () => {
     const online = chatReducer(s, { type: 'connection', state: 'online' });
     expect(online.connection).toBe('online');
     expect(chatReducer(online, { type: 'connection', state: 'online' })).toBe(online);
+  });
+});
+
+// ---- groups, read markers, edits, deletes, reactions ----------------------------
+
+const hex = (n) => String(n).padStart(24, '0'); // chatd's ids are 24 hex digits
+
+describe('unread counts from the server\'s read markers', () => {
+  it('takes the initial counts from GET /rooms and does not count fetched pages again', () => {
+    let s = reduce(initialState(PABLO, {}, T0), {
+      type: 'rooms/loaded',
+      rooms: [{ id: '0', names: ['General'], unread: 0 }, { id: '7', names: ['Team'], unread: 2, unreadMore: false }],
+    });
+    expect(s.rooms['7'].unread).toBe(2);
+    s = reduce(s, { type: 'messages/page', roomId: '7', size: 30, kind: 'newest',
+      messages: [msg(hex(3), 2, T0 + 3, 'c'), msg(hex(2), 2, T0 + 2, 'b'), msg(hex(1), 1, T0 + 1, 'a')] });
+    expect(s.rooms['7'].unread).toBe(2); // not 2 + 2
+    // A live message still counts.
+    s = reduce(s, { type: 'message/received', message: msg(hex(4), 2, T0 + 4, 'd', '7') });
+    expect(s.rooms['7'].unread).toBe(3);
+    expect(totalUnread(s)).toBe(3);
+  });
+
+  it('shows "more" when the server says so, and opening the room clears it', () => {
+    let s = reduce(initialState(PABLO, {}, T0), {
+      type: 'rooms/loaded', rooms: [{ id: '7', names: ['Team'], unread: 99, unreadMore: true }],
+    });
+    expect(roomList(s)[0]).toMatchObject({ unread: 99, unreadMore: true });
+    s = reduce(s, { type: 'room/opened', roomId: '7' });
+    expect(s.rooms['7']).toMatchObject({ unread: 0, unreadMore: false });
+  });
+
+  it('clears a room on room.read from another tab, keeping what came after the marker', () => {
+    let s = reduce(initialState(PABLO, {}, T0), { type: 'rooms/loaded', rooms: [{ id: '0', names: ['General'], unread: 0 }] });
+    for (const [i, text] of ['a', 'b', 'c'].entries()) {
+      s = reduce(s, { type: 'message/received', message: msg(hex(i + 1), 2, T0 + i, text) });
+    }
+    expect(s.rooms['0'].unread).toBe(3);
+    s = reduce(s, { type: 'room/read', roomId: '0', id: hex(2) });
+    expect(s.rooms['0'].unread).toBe(1); // 'c' is after the marker
+    s = reduce(s, { type: 'room/read', roomId: 0, id: hex(3) });
+    expect(s.rooms['0'].unread).toBe(0);
+    // A marker on a message we do not hold (older than our pages, or unknown): all read.
+    s = reduce(s, { type: 'message/received', message: msg(hex(9), 2, T0 + 9, 'd') });
+    s = reduce(s, { type: 'room/read', roomId: '0', id: hex(42) });
+    expect(s.rooms['0'].unread).toBe(0);
+  });
+
+  it('counts locally in a room holding only the originals\' messages (no id to mark)', () => {
+    let s = reduce(initialState(PABLO, { 0: T0 + 1 }, T0), {
+      type: 'rooms/loaded', rooms: [{ id: '0', names: ['General'], unread: 5 }],
+    });
+    s = reduce(s, { type: 'messages/page', roomId: '0', size: 30, kind: 'newest',
+      messages: [{ from: 2, date: T0 + 2, message: 'new', roomId: '0' }, { from: 2, date: T0, message: 'old', roomId: '0' }] });
+    expect(s.rooms['0'].unread).toBe(1);
+  });
+});
+
+describe('de-duplication after a recovery', () => {
+  it('shows a replayed message once, live or fetched', () => {
+    let s = withRooms();
+    const m = msg(hex(1), 2, T0, 'once');
+    s = reduce(s,
+      { type: 'message/received', message: m },
+      { type: 'message/received', message: { ...m } },
+      { type: 'messages/page', roomId: '0', size: 30, kind: 'newest', messages: [m] });
+    expect(texts(s, '0')).toEqual(['once']);
+    expect(s.rooms['0'].unread).toBe(1);
+  });
+
+  it('takes an edit or reactions from a fresher copy of a message held', () => {
+    let s = withRooms();
+    s = reduce(s, { type: 'message/received', message: msg(hex(1), 2, T0, 'first') });
+    const key = s.rooms['0'].messages[0].key;
+    s = reduce(s, { type: 'messages/page', roomId: '0', size: 30, kind: 'newest',
+      messages: [{ ...msg(hex(1), 2, T0, 'second'), edited: T0 + 5, reactions: { '👍': [1] } }] });
+    expect(s.rooms['0'].messages).toHaveLength(1);
+    expect(s.rooms['0'].messages[0]).toMatchObject({ key, message: 'second', edited: T0 + 5, reactions: { '👍': ['1'] } });
+    expect(s.rooms['0'].unread).toBe(1); // an edit is not a new message
+  });
+});
+
+describe('edits and deletes', () => {
+  function withTwo() {
+    return reduce(withRooms(),
+      { type: 'message/received', message: msg(hex(1), 1, T0, 'mine') },
+      { type: 'message/received', message: msg(hex(2), 2, T0 + 1, 'theirs') });
+  }
+
+  it('replaces the text in place and marks it edited', () => {
+    let s = withTwo();
+    const before = s.rooms['0'].messages[0];
+    s = reduce(s, { type: 'message/edited', message: { ...msg(hex(1), 1, T0, 'mine, fixed'), edited: T0 + 9 } });
+    const after = s.rooms['0'].messages[0];
+    expect(after).toMatchObject({ key: before.key, message: 'mine, fixed', edited: T0 + 9, date: T0 });
+    expect(texts(s, '0')).toEqual(['mine, fixed', 'theirs']);
+  });
+
+  it('ignores an edit or delete of a message it does not hold', () => {
+    const s = withTwo();
+    expect(reduce(s, { type: 'message/edited', message: { ...msg(hex(7), 1, T0, 'x'), edited: T0 } })).toBe(s);
+    expect(reduce(s, { type: 'message/deleted', roomId: '0', id: hex(7) })).toBe(s);
+    expect(reduce(s, { type: 'message/deleted', roomId: '99', id: hex(1) })).toBe(s);
+  });
+
+  it('removes a deleted message, and its unread count with it', () => {
+    let s = withTwo();
+    expect(s.rooms['0'].unread).toBe(1);
+    s = reduce(s, { type: 'message/deleted', roomId: 0, id: hex(2) });
+    expect(texts(s, '0')).toEqual(['mine']);
+    expect(s.rooms['0'].unread).toBe(0);
+    expect(storedCount(s.rooms['0'])).toBe(1);
+  });
+});
+
+describe('reactions', () => {
+  it('toggles a user\'s reaction the way the server does', () => {
+    expect(toggleReaction(undefined, '👍', 1)).toEqual({ '👍': ['1'] });
+    expect(toggleReaction({ '👍': ['2'] }, '👍', '1')).toEqual({ '👍': ['2', '1'] });
+    expect(toggleReaction({ '👍': ['2', '1'] }, '👍', '1')).toEqual({ '👍': ['2'] });
+    expect(toggleReaction({ '👍': ['1'] }, '👍', '1')).toBe(null);
+    expect(toggleReaction({ '👍': ['1'] }, '🎉', '1')).toEqual({ '👍': ['1'], '🎉': ['1'] });
+  });
+
+  it('normalizes what the server sends and sets it on the message', () => {
+    expect(normalizeReactions({ '👍': [1, '2', 1], '🎉': [], x: 'bad' })).toEqual({ '👍': ['1', '2'] });
+    expect(normalizeReactions({})).toBe(null);
+    let s = reduce(withRooms(), { type: 'message/received', message: msg(hex(1), 2, T0, 'hi') });
+    s = reduce(s, { type: 'message/reacted', roomId: '0', id: hex(1), reactions: { '❤️': [2, 1] } });
+    expect(s.rooms['0'].messages[0].reactions).toEqual({ '❤️': ['2', '1'] });
+    s = reduce(s, { type: 'message/reacted', roomId: '0', id: hex(1), reactions: {} });
+    expect(s.rooms['0'].messages[0].reactions).toBeUndefined();
+  });
+});
+
+describe('groups', () => {
+  const group = { id: 7, name: 'Team', names: ['Team'], public: true, creator: '1', members: ['1', '2'] };
+
+  it('adds a group with its members, follows room.members, and drops it on room.removed', () => {
+    let s = reduce(withRooms(), { type: 'room/added', room: group });
+    expect(s.rooms['7']).toMatchObject({ names: ['Team'], group: { public: true, creator: '1', members: ['1', '2'] } });
+    expect(roomList(s).map((r) => r.title)).toEqual(['General', 'Team', 'Joe']);
+    s = reduce(s, { type: 'room/members', roomId: '7', members: [1, 2, 3] });
+    expect(s.rooms['7'].group.members).toEqual(['1', '2', '3']);
+    s = reduce(s, { type: 'room/members', roomId: '7', members: [{ id: 1, username: 'Pablo', online: true }] });
+    expect(s.rooms['7'].group.members).toEqual(['1']);
+    s = reduce(s, { type: 'room/opened', roomId: '7' });
+    s = reduce(s, { type: 'room/removed', roomId: 7 });
+    expect(s.rooms['7']).toBeUndefined();
+    expect(s.activeRoomId).toBe(null);
   });
 });

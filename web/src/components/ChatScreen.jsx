@@ -4,6 +4,8 @@ import { GENERAL_ROOM_ID, totalUnread } from '../chat/state.js';
 import { useChat } from '../chat/useChat.js';
 import { ConnectionBanner } from './ConnectionBanner.jsx';
 import { hasFinePointer, isNarrow } from './layout.js';
+import { NewGroup } from './NewGroup.jsx';
+import { PublicRooms } from './PublicRooms.jsx';
 import { RoomView } from './RoomView.jsx';
 import { Sidebar } from './Sidebar.jsx';
 
@@ -17,6 +19,7 @@ export function ChatScreen({ me, onSignedOut, onSessionLost }) {
   const [nowMs, setNowMs] = useState(() => Date.now());
   const [focusComposer, setFocusComposer] = useState(false);
   const [openError, setOpenError] = useState(null);
+  const [panel, setPanel] = useState(null); // 'new-group' | 'public' | null
   const drafts = useRef(new Map()).current; // roomId -> unsent text
 
   useEffect(() => {
@@ -45,12 +48,14 @@ export function ChatScreen({ me, onSignedOut, onSessionLost }) {
   useEffect(() => () => { document.title = 'chatd'; }, []);
 
   function openRoom(id) {
+    setPanel(null);
     setOpenError(null);
     setFocusComposer(hasFinePointer());
     client.openRoom(id);
   }
 
   async function openPerson(userId) {
+    setPanel(null);
     setOpenError(null);
     setFocusComposer(hasFinePointer());
     try {
@@ -73,12 +78,24 @@ export function ChatScreen({ me, onSignedOut, onSessionLost }) {
   const room = state?.activeRoomId ? state.rooms[state.activeRoomId] : null;
 
   return (
-    <div className="app" data-pane={room ? 'room' : 'list'}>
+    <div className="app" data-pane={room || panel ? 'room' : 'list'}>
       <ConnectionBanner state={state?.connection} />
-      <Sidebar state={state} onOpenRoom={openRoom} onOpenPerson={openPerson} onSignOut={signOut} nowMs={nowMs} />
+      <Sidebar
+        state={state}
+        onOpenRoom={openRoom}
+        onOpenPerson={openPerson}
+        onSignOut={signOut}
+        onNewGroup={() => setPanel('new-group')}
+        onBrowse={() => setPanel('public')}
+        nowMs={nowMs}
+      />
       <main className="main">
         {openError && <p className="toast-error" role="alert">{openError}</p>}
-        {room ? (
+        {panel === 'new-group' && state ? (
+          <NewGroup state={state} client={client} onDone={(id) => openRoom(id)} onCancel={() => setPanel(null)} />
+        ) : panel === 'public' && state ? (
+          <PublicRooms state={state} client={client} onOpen={(id) => openRoom(id)} onCancel={() => setPanel(null)} />
+        ) : room ? (
           <RoomView
             key={room.id}
             state={state}

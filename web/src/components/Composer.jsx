@@ -7,7 +7,7 @@ const MAX_HEIGHT_PX = 160;             // the box grows with its text up to this
 const encoder = new TextEncoder();
 
 /** The message box: Enter sends, Shift+Enter starts a new line. */
-export function Composer({ roomTitle, draft, onDraft, onSend, onTyping, autoFocus }) {
+export function Composer({ roomTitle, draft, onDraft, onSend, onTyping, onEditLast, autoFocus }) {
   const [text, setText] = useState(draft || '');
   const box = useRef(null);
   const bytes = encoder.encode(text).length;
@@ -38,6 +38,11 @@ export function Composer({ roomTitle, draft, onDraft, onSend, onTyping, autoFocu
   }
 
   function keyDown(e) {
+    // ↑ in an empty box edits our last message, as in most chats.
+    if (e.key === 'ArrowUp' && text === '' && !e.shiftKey && onEditLast?.()) {
+      e.preventDefault();
+      return;
+    }
     // isComposing: Enter that confirms an IME composition (Japanese, Chinese…) is not "send".
     if (e.key === 'Enter' && !e.shiftKey && !e.altKey && !e.ctrlKey && !e.metaKey && !e.nativeEvent.isComposing) {
       e.preventDefault();

@@ -1,6 +1,9 @@
-import { memo, useLayoutEffect, useMemo, useRef } from 'react';
+import { memo, useLayoutEffect, useMemo, useRef, useState } from 'react';
 import { buildTimeline, fullDateLabel, linkify, timeLabel } from '../chat/timeline.js';
 import { Avatar } from './Avatar.jsx';
+import { EditBox } from './EditBox.jsx';
+import { DeleteConfirm, MessageActions } from './MessageActions.jsx';
+import { EmojiPicker, ReactionChips } from './Reactions.jsx';
 
 const STICK_TO_BOTTOM_PX = 80; // this close to the bottom counts as "reading the newest"
 
@@ -18,28 +21,61 @@ export function MessageText({ text }) {
   );
 }
 
-const MessageRow = memo(function MessageRow({ row, name, showNames, onRetry, onDiscard }) {
+const MessageRow = memo(function MessageRow({ row, name, showNames, meId, editing, act, onRetry, onDiscard }) {
   const { entry, mine, first } = row;
   const time = entry.status === 'sent' ? timeLabel(entry.date) : '';
+  const [picking, setPicking] = useState(false);
+  const [confirming, setConfirming] = useState(false);
+  const [selected, setSelected] = useState(false);
+  const actionable = entry.status === 'sent' && Boolean(entry.id) && act;
   return (
     <li
-      className={`msg${mine ? ' msg-mine' : ''}${first ? ' msg-first' : ''} msg-${entry.status}`}
+      className={`msg${mine ? ' msg-mine' : ''}${first ? ' msg-first' : ''} msg-${entry.status}${selected ? ' is-selected' : ''}`}
       data-key={entry.key}
+      data-id={entry.id}
       data-status={entry.status}
+      onContextMenu={actionable ? (e) => { e.preventDefault(); setSelected((v) => !v); } : undefined}
     >
       {!mine && (first ? <Avatar name={name} size="sm" /> : <span className="avatar-spacer" aria-hidden="true" />)}
       <div className="msg-body">
         {first && (
           <div className={`msg-author${mine || !showNames ? ' sr-only' : ''}`}>{mine ? 'You' : name}</div>
         )}
-        <div className="bubble">
-          <MessageText text={entry.message} />
-          {time && (
-            <time className="msg-time" dateTime={new Date(entry.date * 1000).toISOString()} title={fullDateLabel(entry.date)}>
-              {time}
-            </time>
-          )}
-        </div>
+        {editing ? (
+          <EditBox
+            initial={entry.message}
+            onSave={(text) => act.saveEdit(entry, text)}
+            onCancel={act.cancelEdit}
+          />
+        ) : (
+          <div className="bubble">
+            <MessageText text={entry.message} />
+            {entry.edited && <span className="msg-edited">(edited)</span>}
+            {time && (
+              <time className="msg-time" dateTime={new Date(entry.date * 1000).toISOString()} title={fullDateLabel(entry.date)}>
+                {time}
+              </time>
+            )}
+          </div>
+        )}
+        {actionable && !editing && (
+          <MessageActions
+            mine={mine}
+            onReact={() => setPicking((v) => !v)}
+            onEdit={() => { setSelected(false); act.startEdit(entry); }}
+            onDelete={() => setConfirming(true)}
+          />
+        )}
+        {picking && <EmojiPicker onPick={(e) => act.react(entry, e)} onClose={() => { setPicking(false); setSelected(false); }} />}
+        {actionable && (
+          <ReactionChips reactions={entry.reactions} meId={meId} onToggle={(e) => act.react(entry, e)} />
+        )}
+        {confirming && (
+          <DeleteConfirm
+            onConfirm={() => { setConfirming(false); act.remove(entry); }}
+            onCancel={() => { setConfirming(false); setSelected(false); }}
+          />
+        )}
         {entry.status === 'pending' && <div className="msg-state">Sending…</div>}
         {entry.status === 'failed' && (
           <div className="msg-state msg-error" role="alert">
@@ -55,7 +91,7 @@ const MessageRow = memo(function MessageRow({ row, name, showNames, onRetry, onD
   // A row changes only with its message or its place in a run; the callbacks
   // are bound to the room, which stays the same for the life of the list.
   a.row.entry === b.row.entry && a.row.first === b.row.first && a.row.mine === b.row.mine &&
-  a.name === b.name && a.showNames === b.showNames);
+  a.name === b.name && a.showNames === b.showNames && a.editing === b.editing && a.act === b.act);
 
 /**
  * The scrolling message log.  Keeps the reader's place: opening a room shows
@@ -63,7 +99,9 @@ const MessageRow = memo(function MessageRow({ row, name, showNames, onRetry, onD
  * at the bottom (or sent them); loading older messages above leaves what is on
  * screen exactly where it was.
  */
-export function MessageList({ room, title, isPrivate, meId, users, onLoadOlder, onReload, onRetry, onDiscard, nowMs }) {
+export function MessageList({
+  room, title, isPrivate, meId, users, onLoadOlder, onReload, onRetry, onDiscard, nowMs, editingId = null, act = null,
+}) {
   const beginning = isPrivate
     ? `This is the beginning of your conversation with ${title}.`
     : `This is the beginning of ${title}.`;
@@ -133,6 +171,9 @@ export function MessageList({ room, title, isPrivate, meId, users, onLoadOlder, 
               row={row}
               name={users[row.entry.from]?.username || 'Someone'}
               showNames={!isPrivate /* a private room's header already names the other person */}
+              meId={meId}
+              editing={Boolean(editingId) && row.entry.id === editingId}
+              act={act}
               onRetry={onRetry}
               onDiscard={onDiscard}
             />

@@ -45,7 +45,7 @@ function RoomItem({ state, room, onOpen, nowMs }) {
             <span className="item-preview">{preview(state, room)}</span>
             {room.unread > 0 && (
               <span className="badge" data-unread={room.unread} aria-label={unreadLabel(room.unread)}>
-                {room.unread > 99 ? '99+' : room.unread}
+                {room.unread > 99 || room.unreadMore ? `${Math.min(room.unread, 99)}+` : room.unread}
               </span>
             )}
           </span>
@@ -74,7 +74,7 @@ function PersonItem({ user, onOpen }) {
   );
 }
 
-export function Sidebar({ state, onOpenRoom, onOpenPerson, onSignOut, nowMs }) {
+export function Sidebar({ state, onOpenRoom, onOpenPerson, onSignOut, onNewGroup, onBrowse, nowMs }) {
   const rooms = state ? roomList(state) : [];
   const everyone = state ? people(state) : [];
   const onlineCount = everyone.filter((u) => u.online).length;
@@ -92,6 +92,10 @@ export function Sidebar({ state, onOpenRoom, onOpenPerson, onSignOut, nowMs }) {
       <div className="sidebar-scroll">
         <nav aria-labelledby="rooms-heading">
           <h2 className="section-title" id="rooms-heading">Chats</h2>
+          <div className="sidebar-actions">
+            <button type="button" className="button subtle" onClick={onNewGroup}>New group</button>
+            <button type="button" className="button subtle" onClick={onBrowse}>Public groups</button>
+          </div>
           {rooms.length === 0 ? (
             <p className="section-empty">Loading your chats…</p>
           ) : (
