@@ -21,8 +21,9 @@ RUN_PKGS=(
 
 # What `make test` needs on top: cmocka for the unit tests, clang and its
 # runtimes for libFuzzer and the sanitizers (Debian 12's clang is 14), and
-# Chromium for the browser tests.
-TEST_PKGS=(libcmocka-dev clang libclang-rt-14-dev chromium)
+# Chromium for the browser tests, with a colour emoji font for reactions
+# (the screenshots show them).
+TEST_PKGS=(libcmocka-dev clang libclang-rt-14-dev chromium fonts-noto-color-emoji)
 
 case "${1-}" in
     "")   wanted=("${RUN_PKGS[@]}") ;;
