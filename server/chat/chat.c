@@ -1148,7 +1148,7 @@ static void replay_start(struct pending *p, struct worker *w, const char *record
     }
     if (!q) {
         eio_session_close(sio_socket_session(p->s), "recovery failed");
-    } else if (!q->replay || store_call_replay(&call, q->offset) < 0 ||
+    } else if (!w || !q->replay || store_call_replay(&call, q->offset) < 0 ||
                rconn_call(rconn_of(w), &call, replayed, q) < 0) {
         replayed(q, NULL); /* with no reply: releases the socket and closes it */
     }
