@@ -16,12 +16,13 @@ const WINDOW_S = 3;
 const ENV = { RECOVERY_WINDOW: String(WINDOW_S), MESSAGES_PER_MINUTE: '100000' };
 const v4 = CLIENTS.find((c) => c.major === 4);
 
-let A, B;
+let A, B, redis;
 const users = {};
 
 before(async () => {
   const stack = await startStack({ env: ENV, servers: 2 });
   [A, B] = stack.chatds;
+  redis = stack.redis;
   for (const name of ['Pablo', 'Joe', 'Mary']) users[name] = await login(A.base, name);
 });
 after(cleanup);
@@ -193,6 +194,44 @@ describe('connection state recovery (socket.io-client 4.x)', () => {
     await waitEvent(joe, 'message', (m) => m?.id === missed.id);
     joe.disconnect();
     mary.disconnect();
+    pablo.disconnect();
+  });
+
+  /** Joe, transport lost and reconnection off, recovery record written. */
+  async function joeLost(pablo) {
+    const joe = await joeWithOffset(A.base, pablo, ['websocket']);
+    joe.io.reconnection(false);
+    dropTransport(joe);
+    await until(() => !joe.connected, { timeoutMs: WAIT_MS, what: 'Joe to notice the drop' });
+    await sleep(200);
+    return joe;
+  }
+
+  test('an offset that is not in the log is not recovered', async () => {
+    const pablo = await connect(v4, A.base, users.Pablo);
+    const joe = await joeLost(pablo);
+    const pid = joe._pid;
+    joe._lastOffset = '1-0'; // well-formed, never logged
+    joe.connect();
+    await until(() => connects(joe) === 2, { timeoutMs: WAIT_MS, what: 'Joe to connect again' });
+    assert.equal(joe.recovered, false);
+    assert.notEqual(joe._pid, pid);
+    joe.disconnect();
+    pablo.disconnect();
+  });
+
+  test('more missed events than the replay bound (1000): not recovered', async () => {
+    const pablo = await connect(v4, A.base, users.Pablo);
+    const joe = await joeLost(pablo);
+    const pid = joe._pid;
+    // 1001 entries after Joe's offset, in one step (no one is sent them).
+    await redis.cmd('EVAL', "for i = 1, 1001 do redis.call('XADD', KEYS[1], '*', 'e', '{}') end return 1",
+      '1', 'chatd:events');
+    joe.connect();
+    await until(() => connects(joe) === 2, { timeoutMs: WAIT_MS, what: 'Joe to connect again' });
+    assert.equal(joe.recovered, false);
+    assert.notEqual(joe._pid, pid);
+    joe.disconnect();
     pablo.disconnect();
   });
 });
