@@ -207,6 +207,30 @@ describe('connection state recovery (socket.io-client 4.x)', () => {
     return joe;
   }
 
+  test('a group Joe was added to while away is replayed: room.added, then its message', async () => {
+    const pablo = await connect(v4, A.base, users.Pablo);
+    const joe = await joeLost(pablo);
+    const r = await users.Pablo.http.post('/rooms', { name: uniqueText('g'), members: [users.Joe.id] });
+    assert.equal(r.status, 201, r.text);
+    const group = r.json;
+    const inGroup = await sendOk(pablo, group.id, uniqueText('in-group'));
+    joe.connect();
+    await until(() => connects(joe) === 2, { timeoutMs: WAIT_MS, what: 'Joe to connect again' });
+    assert.equal(joe.recovered, true);
+    await waitEvent(joe, 'message', (m) => m?.id === inGroup.id);
+    const names = joe.events.map(([n, a]) => [n, a?.id]);
+    const added = names.findIndex(([n, id]) => n === 'room.added' && id === group.id);
+    const msg = names.findIndex(([n, id]) => n === 'message' && id === inGroup.id);
+    assert.ok(added >= 0 && added < msg, `room.added before its message: ${JSON.stringify(names)}`);
+    // And the group is Joe's room live as well.
+    const live = await sendOk(pablo, group.id, uniqueText('in-group-live'));
+    await waitEvent(joe, 'message', (m) => m?.id === live.id);
+    await sleep(QUIET_MS);
+    assert.equal(eventsOf(joe, 'message', (m) => m?.id === inGroup.id).length, 1);
+    joe.disconnect();
+    pablo.disconnect();
+  });
+
   test('an offset that is not in the log is not recovered', async () => {
     const pablo = await connect(v4, A.base, users.Pablo);
     const joe = await joeLost(pablo);
