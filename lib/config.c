@@ -57,6 +57,7 @@ enum opt_id {
     OPT_LOGIN_FAIL_WINDOW,
     OPT_MESSAGES_PER_MINUTE,
     OPT_PRESENCE_TIMEOUT,
+    OPT_RECOVERY_WINDOW,
     OPT_LINKS,
     OPT_COUNT
 };
@@ -180,6 +181,10 @@ static const struct opt opts[OPT_COUNT] = {
     [OPT_PRESENCE_TIMEOUT] = {"PRESENCE_TIMEOUT", "30s", NULL,
                               "A server silent this long is presumed dead: its users go offline.",
                               DURATION_FIELD(presence_timeout, 3, 3600)},
+    [OPT_RECOVERY_WINDOW] = {"RECOVERY_WINDOW", "120", NULL,
+                             "A client whose transport was lost may recover its rooms and missed\n"
+                             "events for this long (Socket.IO connection state recovery).",
+                             DURATION_FIELD(recovery_window, 1, 3600)},
     [OPT_LINKS] = {"LINKS", "{}", NULL,
                    "JSON object served by GET /links, e.g. {\"github\":\"https://...\"}\n"
                    "(at most 16384 bytes).",

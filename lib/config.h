@@ -75,6 +75,7 @@ struct config {
     unsigned login_fail_window;            /* LOGIN_FAIL_WINDOW, seconds */
     unsigned messages_per_minute;          /* MESSAGES_PER_MINUTE */
     unsigned presence_timeout;             /* PRESENCE_TIMEOUT, seconds */
+    unsigned recovery_window;              /* RECOVERY_WINDOW, seconds */
     /* LINKS re-serialised compactly: the exact body of GET /links. Owned by the
      * config (config_free). */
     char *links;

@@ -20,6 +20,7 @@ const char STORE_OWN_PREFIX[] = "chatd:";
 const char STORE_KEY_SERVERS[] = "chatd:servers";
 const char STORE_KEY_PUBLIC_GROUPS[] = "chatd:groups:public";
 const char STORE_KEY_GROUP_COUNTER[] = "chatd:groups:next";
+const char STORE_KEY_EVENTS[] = STORE_KEY_EVENTS_NAME;
 
 const char *const STORE_DEMO_USERNAMES[STORE_DEMO_USERS] = {"Pablo", "Joe", "Mary", "Alex"};
 const char STORE_DEMO_PASSWORD[] = "password123";
@@ -90,6 +91,56 @@ int store_key_presence(char *buf, size_t n, const char *server_id)
 int store_key_message_rate(char *buf, size_t n, uint64_t user_id)
 {
     return key_printf(buf, n, "%sratelimit:msg:%" PRIu64, STORE_OWN_PREFIX, user_id);
+}
+
+int store_key_recovery(char *buf, size_t n, const char *pid)
+{
+    if (!pid || !store_pid_valid(pid, strlen(pid)))
+        return -1;
+    return key_printf(buf, n, "%srecovery:%s", STORE_OWN_PREFIX, pid);
+}
+
+bool store_pid_valid(const char *s, size_t len)
+{
+    if (len != STORE_PID_LEN)
+        return false;
+    for (size_t i = 0; i < len; i++)
+        if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+            return false;
+    return true;
+}
+
+/* "<ms>-<seq>", each 1..20 digits without sign: what XADD * gives. */
+int store_offset_parse(const char *s, size_t len, struct store_offset *out)
+{
+    uint64_t part[2] = {0, 0};
+    size_t i = 0;
+    for (int k = 0; k < 2; k++) {
+        size_t start = i;
+        while (i < len && s[i] >= '0' && s[i] <= '9' && i - start < 20) {
+            uint64_t d = (uint64_t)(s[i] - '0');
+            if (part[k] > (UINT64_MAX - d) / 10)
+                return -1;
+            part[k] = part[k] * 10 + d;
+            i++;
+        }
+        if (i == start || (k == 0 && (i >= len || s[i++] != '-')))
+            return -1;
+    }
+    if (i != len)
+        return -1;
+    out->ms = part[0];
+    out->seq = part[1];
+    return 0;
+}
+
+int store_offset_cmp(const struct store_offset *a, const struct store_offset *b)
+{
+    if (a->ms != b->ms)
+        return a->ms < b->ms ? -1 : 1;
+    if (a->seq != b->seq)
+        return a->seq < b->seq ? -1 : 1;
+    return 0;
 }
 
 int store_key_message_index(char *buf, size_t n, const char *room_id)
@@ -655,14 +706,28 @@ cJSON *store_message_normalize(const char *json, size_t len)
 /* Publishing, the prelude of every script that publishes: the only place
  * a script names the channel, spliced in from STORE_CHANNEL_NAME.  The
  * envelope is store_envelope's {serverId, type, data}; publish() encodes
- * it in Lua, publish_envelope() sends one built in C. */
+ * it in Lua, publish_envelope() sends one built in C.  Every event is
+ * first appended to the event log (a stream, bounded by MAXLEN and a
+ * TTL): its stream id is the event's offset, published in front of the
+ * envelope ({"offset":…,"serverId":…}) so subscribers send it once with
+ * the packet, and connection state recovery replays the log after it. */
 #define LUA_PUBLISH                                                                                \
     "local function publish_envelope(envelope)\n"                                                  \
-    "  redis.call('PUBLISH', '" STORE_CHANNEL_NAME "', envelope)\n"                                \
-    "end\n"                                                                                        \
-    "local function publish(server_id, event, data)\n"                                             \
-    "  publish_envelope(cjson.encode({serverId = server_id, type = event, data = data}))\n"        \
-    "end\n"
+    "  local offset = redis.call('XADD', '" STORE_KEY_EVENTS_NAME "', 'MAXLEN', '~', "             \
+    "'" STORE_STR(                                                                                 \
+        STORE_EVENTS_MAX) "', '*', 'e', envelope)\n"                                               \
+                          "  redis.call('EXPIRE', '" STORE_KEY_EVENTS_NAME "', " STORE_STR(        \
+                              STORE_EVENTS_TTL_S) ")\n"                                            \
+                                                  "  redis.call('PUBLISH', '" STORE_CHANNEL_NAME   \
+                                                  "',\n"                                           \
+                                                  "    '{\"offset\":\"' .. offset .. '\",' .. "    \
+                                                  "string.sub(envelope, 2))\n"                     \
+                                                  "end\n"                                          \
+                                                  "local function publish(server_id, event, "      \
+                                                  "data)\n"                                        \
+                                                  "  publish_envelope(cjson.encode({serverId = "   \
+                                                  "server_id, type = event, data = data}))\n"      \
+                                                  "end\n"
 
 /* Presence, shared by the scripts below (after LUA_PUBLISH).  A user
  * leaves online_users when no live server other than `except` holds a
@@ -873,9 +938,13 @@ static const char *const script_source[SCRIPT_COUNT] = {
     ("return {redis.call('GET', KEYS[1]) or '',\n"
      "        redis.call('ZREVRANGE', KEYS[2], 0, ARGV[1])}\n"),
     [SCRIPT_SOCKET_OPEN] =
-        /* KEYS: session, online_users, this server's presence, servers;
-         * ARGV: session ttl, server id, now ms, presence ttl.
-         * -> {id, name, {rooms}} or nil (no session). */
+        /* KEYS: session, online_users, this server's presence, servers,
+         * recovery record, event log; ARGV: session ttl, server id, now
+         * ms, presence ttl, offset ('' when not recovering), replay max.
+         * -> {id, name, {rooms}, record or false} or nil (no session).
+         * The record is answered (and deleted: a pid recovers once) when
+         * it is this user's and the log still holds the offset and at
+         * most `replay max` events after it. */
     LUA_PUBLISH "local id = redis.call('GET', KEYS[1])\n"
                 "if not id then return false end\n"
                 "local name = redis.call('HGET', 'user:' .. id, 'username')\n"
@@ -888,7 +957,16 @@ static const char *const script_source[SCRIPT_COUNT] = {
                 "if redis.call('SADD', KEYS[2], id) == 1 then\n"
                 "  publish(ARGV[2], 'user.connected', {id = id, username = name, online = true})\n"
                 "end\n"
-                "return {id, name, redis.call('SMEMBERS', 'user:' .. id .. ':rooms')}\n",
+                "local rec = false\n"
+                "local raw = ARGV[5] ~= '' and redis.call('GET', KEYS[5])\n"
+                "local ok, r = pcall(cjson.decode, raw or '')\n"
+                "if ok and type(r) == 'table' and r.user == id then\n"
+                "  redis.call('DEL', KEYS[5])\n"
+                "  local max = tonumber(ARGV[6])\n"
+                "  local log = redis.call('XRANGE', KEYS[6], ARGV[5], '+', 'COUNT', max + 2)\n"
+                "  if #log >= 1 and #log <= max + 1 and log[1][1] == ARGV[5] then rec = raw end\n"
+                "end\n"
+                "return {id, name, redis.call('SMEMBERS', 'user:' .. id .. ':rooms'), rec}\n",
     [SCRIPT_PRESENCE_LEAVE] =
         /* KEYS: this server's presence, servers, online_users; ARGV: user
          * id, server id, now ms, timeout ms.  -> 1 when the user went
@@ -1115,6 +1193,18 @@ static const char *const script_source[SCRIPT_COUNT] = {
     "  out[#out + 1] = redis.call('SISMEMBER', KEYS[3], id)\n"
     "end\n"
     "return {'ok', out}\n",
+    [SCRIPT_PUBLISH] =
+        /* ARGV: an envelope.  Logged and published (typing). */
+    LUA_PUBLISH "publish_envelope(ARGV[1])\n"
+                "return 1\n",
+    [SCRIPT_RECOVERY_SAVE] =
+        /* KEYS: recovery record; ARGV: record JSON, ttl. */
+    "redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])\n"
+    "return 1\n",
+    [SCRIPT_REPLAY] =
+        /* KEYS: event log; ARGV: offset, count.  -> {{id, {'e',
+         * envelope}}, …}: the events after the offset, oldest first. */
+    "return redis.call('XRANGE', KEYS[1], '(' .. ARGV[1], '+', 'COUNT', ARGV[2])\n",
     [SCRIPT_GROUPS_PUBLIC] =
         /* KEYS: public groups; ARGV: stop.  -> {{id, name, members}, …} */
     "local out = {}\n"
@@ -1356,6 +1446,11 @@ static const char *key_group_members(struct store_call *call, const char *room_i
     return keep(call, store_key_group_members(free_space(call), space_left(call), room_id));
 }
 
+static const char *key_recovery(struct store_call *call, const char *pid)
+{
+    return keep(call, store_key_recovery(free_space(call), space_left(call), pid));
+}
+
 static const char *key_presence(struct store_call *call, const char *server_id)
 {
     if (!server_id)
@@ -1521,7 +1616,59 @@ int store_call_socket_open(struct store_call *call, const struct store_socket_op
     add_arg(call, p->server_id);
     add_arg(call, stored_i64(call, p->now_ms));
     add_arg(call, stored_u64(call, p->presence_ttl_s));
+    bool recovering = p->pid && p->offset;
+    add_key(call, recovering ? key_recovery(call, p->pid) : STORE_KEY_EVENTS);
+    add_key(call, STORE_KEY_EVENTS);
+    add_arg(call, recovering ? p->offset : "");
+    add_arg(call, stored_u64(call, STORE_REPLAY_MAX));
+    struct store_offset o;
+    if (recovering && store_offset_parse(p->offset, strlen(p->offset), &o) < 0)
+        call->failed = true;
     return call_end(call);
+}
+
+int store_call_publish(struct store_call *call, const char *envelope)
+{
+    call_begin(call, SCRIPT_PUBLISH);
+    add_arg(call, envelope);
+    return call_end(call);
+}
+
+int store_call_recovery_save(struct store_call *call, const char *pid, const char *record,
+                             unsigned ttl_s)
+{
+    call_begin(call, SCRIPT_RECOVERY_SAVE);
+    add_key(call, key_recovery(call, pid));
+    add_arg(call, record);
+    add_arg(call, stored_u64(call, ttl_s));
+    return call_end(call);
+}
+
+int store_call_replay(struct store_call *call, const char *offset)
+{
+    call_begin(call, SCRIPT_REPLAY);
+    struct store_offset o;
+    if (!offset || store_offset_parse(offset, strlen(offset), &o) < 0)
+        call->failed = true;
+    add_key(call, STORE_KEY_EVENTS);
+    add_arg(call, offset);
+    /* One more than the bound: more means too many were missed. */
+    add_arg(call, stored_u64(call, STORE_REPLAY_MAX + 1));
+    return call_end(call);
+}
+
+char *store_recovery_encode(uint64_t user_id, const char *const *rooms, size_t n)
+{
+    cJSON *o = cJSON_CreateObject();
+    char id[24];
+    snprintf(id, sizeof id, "%" PRIu64, user_id);
+    cJSON *list = cJSON_AddArrayToObject(o, "rooms");
+    cJSON_AddStringToObject(o, "user", id);
+    for (size_t i = 0; list && i < n; i++)
+        cJSON_AddItemToArray(list, cJSON_CreateString(rooms[i]));
+    char *out = list ? cJSON_PrintUnformatted(o) : NULL;
+    cJSON_Delete(o);
+    return out;
 }
 
 int store_call_send_message(struct store_call *call, const struct store_send_message_params *p)

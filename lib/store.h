@@ -54,6 +54,37 @@ int store_key_message_rate(char *buf, size_t n, uint64_t user_id);
  * the demo seed's) are not in it. */
 int store_key_message_index(char *buf, size_t n, const char *room_id);
 
+/* Connection state recovery.  The event log: a stream every publishing
+ * script appends each event to (its id is the event's offset), trimmed
+ * to about STORE_EVENTS_MAX entries and expiring STORE_EVENTS_TTL_S
+ * after the last event.  A socket whose transport was lost leaves a
+ * record under its private id (pid, STORE_PID_LEN lowercase hex digits):
+ * {"user":"<id>","rooms":[…]} for RECOVERY_WINDOW.  At most
+ * STORE_REPLAY_MAX missed events are replayed; more: no recovery. */
+#define STORE_KEY_EVENTS_NAME "chatd:events"
+#define STORE_EVENTS_MAX 10000
+#define STORE_EVENTS_TTL_S 3600
+#define STORE_REPLAY_MAX 1000
+#define STORE_PID_BYTES 16
+#define STORE_PID_LEN (STORE_PID_BYTES * 2)
+#define STORE_OFFSET_MAX 42 /* "<20 digits>-<20 digits>" and NUL */
+#define STORE_STR_(x) #x
+#define STORE_STR(x) STORE_STR_(x)
+extern const char STORE_KEY_EVENTS[];
+int store_key_recovery(char *buf, size_t n, const char *pid);
+bool store_pid_valid(const char *s, size_t len);
+
+/* An event's offset: a stream id "<ms>-<seq>". */
+struct store_offset {
+    uint64_t ms, seq;
+};
+/* 0, or -1 when s is not a stream id. */
+int store_offset_parse(const char *s, size_t len, struct store_offset *out);
+/* <0, 0, >0 as a is before, the same as, after b. */
+int store_offset_cmp(const struct store_offset *a, const struct store_offset *b);
+/* A recovery record's JSON (malloc'd, caller frees), NULL on OOM. */
+char *store_recovery_encode(uint64_t user_id, const char *const *rooms, size_t n);
+
 /* The index lives this long after the room's last indexed write. */
 #define STORE_MESSAGE_INDEX_TTL_S (30u * 24 * 3600)
 /* Distinct emoji on one message; longest emoji in bytes. */
@@ -217,6 +248,9 @@ enum store_script {
     SCRIPT_GROUP_REMOVE,   /* leave, or the creator removes a member */
     SCRIPT_GROUP_MEMBERS,  /* a group's members with presence */
     SCRIPT_GROUPS_PUBLIC,  /* the public groups */
+    SCRIPT_PUBLISH,        /* log and publish an envelope (typing) */
+    SCRIPT_RECOVERY_SAVE,  /* a lost socket's recovery record */
+    SCRIPT_REPLAY,         /* the logged events after an offset */
     SCRIPT_COUNT
 };
 
@@ -335,6 +369,11 @@ struct store_socket_open_params {
     unsigned session_ttl_s;
     int64_t now_ms;
     unsigned presence_ttl_s;
+    /* Both set: try to recover this pid after this offset (validated:
+     * store_pid_valid, store_offset_parse); the answer's 4th item is the
+     * record, or false. */
+    const char *pid;
+    const char *offset;
 };
 /* SCRIPT_SOCKET_OPEN */
 int store_call_socket_open(struct store_call *call, const struct store_socket_open_params *p);
@@ -456,6 +495,14 @@ int store_call_group_members(struct store_call *call, const char *room_id, uint6
 /* SCRIPT_GROUPS_PUBLIC: the first count (1..STORE_GROUP_LIST_MAX) public
  * groups by id -> {{id, name, members}, …}. */
 int store_call_groups_public(struct store_call *call, unsigned count);
+
+/* SCRIPT_PUBLISH: logs the envelope and publishes it. */
+int store_call_publish(struct store_call *call, const char *envelope);
+/* SCRIPT_RECOVERY_SAVE: record (store_recovery_encode's) under pid for ttl_s. */
+int store_call_recovery_save(struct store_call *call, const char *pid, const char *record,
+                             unsigned ttl_s);
+/* SCRIPT_REPLAY: up to STORE_REPLAY_MAX + 1 events after offset. */
+int store_call_replay(struct store_call *call, const char *offset);
 
 /* The call as an EVAL command (for blocking connections, which load no
  * scripts): fills argv with EVAL, the source, the number of keys, the keys

@@ -57,6 +57,7 @@ struct chat_user {
     char id_str[24];
     struct roster_member *member;
     int64_t last_typing_ms;
+    char pid[STORE_PID_LEN + 1]; /* connection state recovery's private id */
 };
 
 static int64_t now_ms(void)
@@ -133,34 +134,116 @@ void chat_worker_start(void *ctx, struct worker *w)
     worker_timer_schedule(w, &c->heartbeat, worker_now_ms() + 200);
 }
 
-/* ---- fan-out (subscriber thread) ------------------------------------------- */
+/* ---- fan-out (subscriber thread; and a recovering socket's replay) ------- */
 
-static void send_to(void *ctx, struct eio_session *es, uint64_t user)
-{
-    (void)user;
-    eio_session_send_packet(es, ctx);
-}
-
-struct typing_fanout {
-    struct sbuf *packet;
-    uint64_t from;
+/* A recovering socket's view of the log while it is replayed: its user
+ * and its rooms as the events change them, so it gets exactly what it
+ * would have received had it stayed. */
+struct replay {
+    struct eio_session *es;
+    uint64_t user;
+    char rooms[ROSTER_ROOMS_MAX][STORE_ROOM_ID_MAX];
+    size_t n;
 };
 
-static void send_to_others(void *ctx, struct eio_session *es, uint64_t user)
+/* Where one event goes: live, the roster's sockets; replayed, one socket. */
+struct fan {
+    struct chat *c;
+    const char *offset; /* the event's, NULL when it has none (an original's) */
+    struct replay *replay;
+};
+
+static bool replay_in(const struct replay *r, const char *room)
 {
-    struct typing_fanout *t = ctx;
-    if (user != t->from)
-        eio_session_send_packet(es, t->packet);
+    for (size_t i = 0; i < r->n; i++)
+        if (strcmp(r->rooms[i], room) == 0)
+            return true;
+    return false;
 }
 
-/* The Engine.IO packet of the event [name, data], built once. */
-static struct sbuf *event_packet(const char *name, const cJSON *data)
+static void replay_join(struct replay *r, const char *room)
+{
+    if (!replay_in(r, room) && r->n < ROSTER_ROOMS_MAX)
+        snprintf(r->rooms[r->n++], STORE_ROOM_ID_MAX, "%s", room);
+}
+
+static void replay_leave(struct replay *r, const char *room)
+{
+    for (size_t i = 0; i < r->n; i++) {
+        if (strcmp(r->rooms[i], room) == 0) {
+            memcpy(r->rooms[i], r->rooms[--r->n], STORE_ROOM_ID_MAX);
+            return;
+        }
+    }
+}
+
+/* The Engine.IO packet of the event [name, data(, offset)], built once:
+ * the offset goes last, as socket.io's server sends it. */
+static struct sbuf *event_packet(const char *name, const cJSON *data, const char *offset)
 {
     size_t len;
-    char *text = sio_encode_event(NULL, name, data, &len);
+    char *text = NULL;
+    if (!offset) {
+        text = sio_encode_event(NULL, name, data, &len);
+    } else {
+        cJSON *args = cJSON_CreateArray();
+        cJSON_AddItemToArray(args, cJSON_CreateString(name));
+        cJSON_AddItemReferenceToArray(args, (cJSON *)data);
+        cJSON_AddItemToArray(args, cJSON_CreateString(offset));
+        struct sio_packet p = {.type = SIO_EVENT, .data = args};
+        text = sio_encode(&p, &len);
+        cJSON_Delete(args);
+    }
     struct sbuf *b = text ? outpkt_new(EIO_MESSAGE, false, text, len) : NULL;
     free(text);
     return b;
+}
+
+enum fan_to { TO_ROOM, TO_USER, TO_ALL };
+
+/* Sends [name, event, offset] to a room's sockets (but except's), a
+ * user's, or all; returns how many got it. */
+static size_t fan_send(const struct fan *f, enum fan_to to, const char *room, uint64_t user,
+                       uint64_t except, const char *name, const cJSON *event)
+{
+    struct replay *r = f->replay;
+    if (r && ((to == TO_ROOM && (!replay_in(r, room) || r->user == except)) ||
+              (to == TO_USER && r->user != user)))
+        return 0;
+    struct roster_send p = {.packet = event_packet(name, event, f->offset), .except_user = except};
+    if (!p.packet)
+        return 0;
+    p.has_offset = f->offset && store_offset_parse(f->offset, strlen(f->offset), &p.offset) == 0;
+    size_t n = 0;
+    if (r)
+        n = eio_session_send_packet(r->es, p.packet) == 0;
+    else if (to == TO_ROOM)
+        n = roster_send_in_room(f->c->roster, room, &p);
+    else if (to == TO_USER)
+        n = roster_send_to_user(f->c->roster, user, &p);
+    else
+        n = roster_send_all(f->c->roster, &p);
+    sbuf_unref(p.packet);
+    return n;
+}
+
+/* A user's sockets join or leave a room (show.room, room.added/removed). */
+static void fan_membership(const struct fan *f, uint64_t user, const char *room, bool join)
+{
+    if (f->replay) {
+        if (f->replay->user == user)
+            (join ? replay_join : replay_leave)(f->replay, room);
+    } else if (join) {
+        roster_join_user(f->c->roster, user, room);
+    } else {
+        roster_leave_user(f->c->roster, user, room);
+    }
+}
+
+static void count_out(const struct fan *f, enum metrics_event e, size_t n)
+{
+    if (!f->replay)
+        metrics_event_out(e, n);
 }
 
 /* An id given as a string or a number, as decimal text. */
@@ -190,23 +273,18 @@ static bool room_from_json(const cJSON *v, struct room_ref *out)
     return false;
 }
 
-static void fan_message(struct chat *c, const cJSON *data)
+static void fan_message(const struct fan *f, const cJSON *data)
 {
     cJSON *m = store_message_from_object(data);
     const cJSON *room = cJSON_GetObjectItemCaseSensitive(m, "roomId");
     struct room_ref ref;
-    struct sbuf *b = NULL;
     if (cJSON_IsString(room) &&
-        store_room_parse(room->valuestring, strlen(room->valuestring), &ref) == 0 &&
-        (b = event_packet("message", m))) {
-        size_t n = roster_each_in_room(c->roster, ref.id, send_to, b);
-        metrics_event_out(METRICS_EVENT_MESSAGE, n);
-    }
-    sbuf_unref(b);
+        store_room_parse(room->valuestring, strlen(room->valuestring), &ref) == 0)
+        count_out(f, METRICS_EVENT_MESSAGE, fan_send(f, TO_ROOM, ref.id, 0, 0, "message", m));
     cJSON_Delete(m);
 }
 
-static void fan_presence(struct chat *c, const char *type, const cJSON *data, bool online)
+static void fan_presence(const struct fan *f, const char *type, const cJSON *data, bool online)
 {
     char id[24];
     const cJSON *name = cJSON_GetObjectItemCaseSensitive(data, "username");
@@ -216,17 +294,12 @@ static void fan_presence(struct chat *c, const char *type, const cJSON *data, bo
     cJSON_AddStringToObject(user, "id", id);
     cJSON_AddStringToObject(user, "username", name->valuestring);
     cJSON_AddBoolToObject(user, "online", online);
-    struct sbuf *b = event_packet(type, user);
-    if (b) {
-        size_t n = roster_each(c->roster, send_to, b);
-        metrics_event_out(online ? METRICS_EVENT_USER_CONNECTED : METRICS_EVENT_USER_DISCONNECTED,
-                          n);
-    }
-    sbuf_unref(b);
+    count_out(f, online ? METRICS_EVENT_USER_CONNECTED : METRICS_EVENT_USER_DISCONNECTED,
+              fan_send(f, TO_ALL, NULL, 0, 0, type, user));
     cJSON_Delete(user);
 }
 
-static void fan_show_room(struct chat *c, const cJSON *data)
+static void fan_show_room(const struct fan *f, const cJSON *data)
 {
     const cJSON *id = cJSON_GetObjectItemCaseSensitive(data, "id");
     const cJSON *names = cJSON_GetObjectItemCaseSensitive(data, "names");
@@ -236,7 +309,8 @@ static void fan_show_room(struct chat *c, const cJSON *data)
         ref.kind != ROOM_PRIVATE || !cJSON_IsArray(names))
         return;
     /* Join first, so the message that follows reaches them. */
-    roster_join_users(c->roster, ref.a, ref.b, ref.id);
+    fan_membership(f, ref.a, ref.id, true);
+    fan_membership(f, ref.b, ref.id, true);
     cJSON *room = cJSON_CreateObject();
     cJSON_AddStringToObject(room, "id", ref.id);
     cJSON *flat = cJSON_AddArrayToObject(room, "names");
@@ -247,47 +321,27 @@ static void fan_show_room(struct chat *c, const cJSON *data)
         const cJSON *n = cJSON_IsArray(name) ? cJSON_GetArrayItem(name, 0) : name;
         cJSON_AddItemToArray(flat, cJSON_CreateString(cJSON_IsString(n) ? n->valuestring : ""));
     }
-    struct sbuf *b = event_packet("show.room", room);
-    if (b) {
-        size_t n = roster_each_of_user(c->roster, ref.a, send_to, b);
-        n += roster_each_of_user(c->roster, ref.b, send_to, b);
-        metrics_event_out(METRICS_EVENT_SHOW_ROOM, n);
-    }
-    sbuf_unref(b);
+    size_t n = fan_send(f, TO_USER, NULL, ref.a, 0, "show.room", room);
+    n += fan_send(f, TO_USER, NULL, ref.b, 0, "show.room", room);
+    count_out(f, METRICS_EVENT_SHOW_ROOM, n);
     cJSON_Delete(room);
 }
 
-static void fan_typing(struct chat *c, const cJSON *data)
+static void fan_typing(const struct fan *f, const cJSON *data)
 {
     const cJSON *room = cJSON_GetObjectItemCaseSensitive(data, "roomId");
     char from[24];
+    uint64_t uid;
     struct room_ref ref;
     if (!cJSON_IsString(room) || !id_text(cJSON_GetObjectItemCaseSensitive(data, "from"), from) ||
-        store_room_parse(room->valuestring, strlen(room->valuestring), &ref) < 0)
+        store_room_parse(room->valuestring, strlen(room->valuestring), &ref) < 0 ||
+        store_parse_id(from, strlen(from), false, &uid) < 0)
         return;
     cJSON *event = cJSON_CreateObject();
     cJSON_AddStringToObject(event, "roomId", ref.id);
     cJSON_AddStringToObject(event, "from", from);
-    struct typing_fanout t = {.packet = event_packet("typing", event)};
-    store_parse_id(from, strlen(from), false, &t.from);
-    if (t.packet) {
-        size_t n = roster_each_in_room(c->roster, ref.id, send_to_others, &t);
-        metrics_event_out(METRICS_EVENT_TYPING, n);
-    }
-    sbuf_unref(t.packet);
+    count_out(f, METRICS_EVENT_TYPING, fan_send(f, TO_ROOM, ref.id, 0, uid, "typing", event));
     cJSON_Delete(event);
-}
-
-/* An event about one message of a room, to the room's sockets (all of
- * them, the author's included, as `message` goes). */
-static void fan_to_room(struct chat *c, const char *name, const cJSON *event, const char *room_id)
-{
-    struct sbuf *b = event_packet(name, event);
-    if (b) {
-        size_t n = roster_each_in_room(c->roster, room_id, send_to, b);
-        metrics_event_out(METRICS_EVENT_OTHER, n);
-    }
-    sbuf_unref(b);
 }
 
 /* The room and message id an edit, delete or reaction event names. */
@@ -303,19 +357,20 @@ static bool change_ids(const cJSON *data, struct room_ref *ref, const char **id)
     return true;
 }
 
-/* message.edit: the whole message as now stored, normalized. */
-static void fan_edit(struct chat *c, const cJSON *data)
+/* message.edit: the whole message as now stored, normalized, to the
+ * room's sockets (all of them, the author's included, as `message` goes). */
+static void fan_edit(const struct fan *f, const cJSON *data)
 {
     cJSON *m = store_message_from_object(data);
     struct room_ref ref;
     const char *id;
     if (m && change_ids(m, &ref, &id))
-        fan_to_room(c, "message.edit", m, ref.id);
+        count_out(f, METRICS_EVENT_OTHER, fan_send(f, TO_ROOM, ref.id, 0, 0, "message.edit", m));
     cJSON_Delete(m);
 }
 
 /* message.delete {roomId, id}, and message.react {roomId, id, reactions}. */
-static void fan_delete_or_react(struct chat *c, const char *type, const cJSON *data)
+static void fan_delete_or_react(const struct fan *f, const char *type, const cJSON *data)
 {
     bool react = strcmp(type, "message.react") == 0;
     struct room_ref ref;
@@ -329,13 +384,13 @@ static void fan_delete_or_react(struct chat *c, const char *type, const cJSON *d
         cJSON_AddItemToObject(
             event, "reactions",
             store_reactions_normalize(cJSON_GetObjectItemCaseSensitive(data, "reactions")));
-    fan_to_room(c, type, event, ref.id);
+    count_out(f, METRICS_EVENT_OTHER, fan_send(f, TO_ROOM, ref.id, 0, 0, type, event));
     cJSON_Delete(event);
 }
 
 /* room.read {userId, roomId, id}: {roomId, id} to every socket of the
  * reader, so a read in one tab clears the count in all of them. */
-static void fan_read(struct chat *c, const cJSON *data)
+static void fan_read(const struct fan *f, const cJSON *data)
 {
     char user[24];
     uint64_t uid;
@@ -350,10 +405,7 @@ static void fan_read(struct chat *c, const cJSON *data)
     cJSON *event = cJSON_CreateObject();
     cJSON_AddStringToObject(event, "roomId", ref.id);
     cJSON_AddStringToObject(event, "id", id->valuestring);
-    struct sbuf *b = event_packet("room.read", event);
-    if (b)
-        metrics_event_out(METRICS_EVENT_ROOM_READ, roster_each_of_user(c->roster, uid, send_to, b));
-    sbuf_unref(b);
+    count_out(f, METRICS_EVENT_ROOM_READ, fan_send(f, TO_USER, NULL, uid, 0, "room.read", event));
     cJSON_Delete(event);
 }
 
@@ -366,17 +418,8 @@ static bool group_id_text(const cJSON *v, char out[24])
            ref.kind == ROOM_NAMED && ref.a != 0 && snprintf(out, 24, "%s", ref.id) > 0;
 }
 
-/* Sends [name, data] to every socket of user. */
-static void send_to_user(struct chat *c, uint64_t user, const char *name, const cJSON *data)
-{
-    struct sbuf *b = event_packet(name, data);
-    if (b)
-        roster_each_of_user(c->roster, user, send_to, b);
-    sbuf_unref(b);
-}
-
 /* room.added {userId, room}: the user's sockets join, then hear of it. */
-static void fan_room_added(struct chat *c, const cJSON *data)
+static void fan_room_added(const struct fan *f, const cJSON *data)
 {
     char uid[24];
     uint64_t user;
@@ -384,15 +427,15 @@ static void fan_room_added(struct chat *c, const cJSON *data)
     const cJSON *id = cJSON_GetObjectItemCaseSensitive(room, "id");
     if (room && id_text(cJSON_GetObjectItemCaseSensitive(data, "userId"), uid) &&
         store_parse_id(uid, strlen(uid), false, &user) == 0) {
-        roster_join_user(c->roster, user, id->valuestring);
-        send_to_user(c, user, "room.added", room);
+        fan_membership(f, user, id->valuestring, true);
+        fan_send(f, TO_USER, NULL, user, 0, "room.added", room);
     }
     cJSON_Delete(room);
 }
 
 /* room.removed {userId, id}: the user's sockets leave at once, so nothing
  * of the room reaches them after this event. */
-static void fan_room_removed(struct chat *c, const cJSON *data)
+static void fan_room_removed(const struct fan *f, const cJSON *data)
 {
     char uid[24], gid[24];
     uint64_t user;
@@ -400,15 +443,15 @@ static void fan_room_removed(struct chat *c, const cJSON *data)
         store_parse_id(uid, strlen(uid), false, &user) < 0 ||
         !group_id_text(cJSON_GetObjectItemCaseSensitive(data, "id"), gid))
         return;
-    roster_leave_user(c->roster, user, gid);
+    fan_membership(f, user, gid, false);
     cJSON *event = cJSON_CreateObject();
     cJSON_AddStringToObject(event, "id", gid);
-    send_to_user(c, user, "room.removed", event);
+    fan_send(f, TO_USER, NULL, user, 0, "room.removed", event);
     cJSON_Delete(event);
 }
 
 /* room.members {id, members}: to the sockets in the room. */
-static void fan_room_members(struct chat *c, const cJSON *data)
+static void fan_room_members(const struct fan *f, const cJSON *data)
 {
     char gid[24];
     cJSON *members = store_group_members(cJSON_GetObjectItemCaseSensitive(data, "members"));
@@ -420,14 +463,39 @@ static void fan_room_members(struct chat *c, const cJSON *data)
     }
     cJSON_AddStringToObject(event, "id", gid);
     cJSON_AddItemToObject(event, "members", members);
-    struct sbuf *b = event_packet("room.members", event);
-    if (b)
-        roster_each_in_room(c->roster, gid, send_to, b);
-    sbuf_unref(b);
+    fan_send(f, TO_ROOM, gid, 0, 0, "room.members", event);
     cJSON_Delete(event);
 }
 
-/* Every message of the channel: {"serverId", "type", "data"}. */
+/* One event of the channel or the log, {"serverId", "type", "data"}. */
+static void fan_event(const struct fan *f, const char *type, const cJSON *data)
+{
+    if (strcmp(type, "message") == 0)
+        fan_message(f, data);
+    else if (strcmp(type, "user.connected") == 0)
+        fan_presence(f, "user.connected", data, true);
+    else if (strcmp(type, "user.disconnected") == 0)
+        fan_presence(f, "user.disconnected", data, false);
+    else if (strcmp(type, "show.room") == 0)
+        fan_show_room(f, data);
+    else if (strcmp(type, "typing") == 0)
+        fan_typing(f, data);
+    else if (strcmp(type, "message.edit") == 0)
+        fan_edit(f, data);
+    else if (strcmp(type, "message.delete") == 0 || strcmp(type, "message.react") == 0)
+        fan_delete_or_react(f, type, data);
+    else if (strcmp(type, "room.read") == 0)
+        fan_read(f, data);
+    else if (strcmp(type, "room.added") == 0)
+        fan_room_added(f, data);
+    else if (strcmp(type, "room.removed") == 0)
+        fan_room_removed(f, data);
+    else if (strcmp(type, "room.members") == 0)
+        fan_room_members(f, data);
+}
+
+/* Every message of the channel: {"offset", "serverId", "type", "data"}
+ * (the originals' have no offset: sent without one, never replayed). */
 static void on_channel(void *ctx, const char *payload, size_t len)
 {
     struct chat *c = ctx;
@@ -436,28 +504,14 @@ static void on_channel(void *ctx, const char *payload, size_t len)
     cJSON *env = store_envelope_read(payload, len, &type, &data);
     if (!env) {
         log_debug("channel: ignoring a malformed event");
-    } else if (strcmp(type, "message") == 0) {
-        fan_message(c, data);
-    } else if (strcmp(type, "user.connected") == 0) {
-        fan_presence(c, "user.connected", data, true);
-    } else if (strcmp(type, "user.disconnected") == 0) {
-        fan_presence(c, "user.disconnected", data, false);
-    } else if (strcmp(type, "show.room") == 0) {
-        fan_show_room(c, data);
-    } else if (strcmp(type, "typing") == 0) {
-        fan_typing(c, data);
-    } else if (strcmp(type, "message.edit") == 0) {
-        fan_edit(c, data);
-    } else if (strcmp(type, "message.delete") == 0 || strcmp(type, "message.react") == 0) {
-        fan_delete_or_react(c, type, data);
-    } else if (strcmp(type, "room.read") == 0) {
-        fan_read(c, data);
-    } else if (strcmp(type, "room.added") == 0) {
-        fan_room_added(c, data);
-    } else if (strcmp(type, "room.removed") == 0) {
-        fan_room_removed(c, data);
-    } else if (strcmp(type, "room.members") == 0) {
-        fan_room_members(c, data);
+    } else {
+        const cJSON *offset = cJSON_GetObjectItemCaseSensitive(env, "offset");
+        struct store_offset o;
+        struct fan f = {.c = c};
+        if (cJSON_IsString(offset) &&
+            store_offset_parse(offset->valuestring, strlen(offset->valuestring), &o) == 0)
+            f.offset = offset->valuestring;
+        fan_event(&f, type, data);
     }
     metrics_inc(METRICS_BROADCASTS);
     cJSON_Delete(env);
@@ -475,6 +529,11 @@ struct pending {
     bool has_ack;
     uint64_t ack_id;
     char *message; /* SCRIPT_SEND_MESSAGE: the stored JSON */
+    /* SCRIPT_SOCKET_OPEN and SCRIPT_REPLAY: what a recovering CONNECT
+     * brought ("" when nothing), and the record's rooms (a replay). */
+    char pid[STORE_PID_LEN + 1];
+    char offset[STORE_OFFSET_MAX];
+    struct replay *replay;
     struct room_ref room;
     enum change change; /* the change scripts */
 };
@@ -496,6 +555,7 @@ static struct pending *pending_new(struct chat *c, struct sio_socket *s, bool ha
 static void pending_free(struct pending *p)
 {
     sio_socket_unref(p->s);
+    free(p->replay);
     free(p->message);
     free(p);
 }
@@ -865,9 +925,10 @@ static void on_typing(struct chat *c, struct sio_socket *s, struct worker *w, co
     char *envelope = len > 0 && (size_t)len < sizeof data
                          ? store_envelope(c->cfg->server_id, "typing", data, NULL)
                          : NULL;
-    if (envelope)
-        rconn_commandv(rconn_of(w), ignore_reply, NULL, 3,
-                       (const char *[]){"PUBLISH", STORE_CHANNEL, envelope});
+    struct store_call call;
+    /* Logged like every event, so a recovering socket's offsets follow. */
+    if (envelope && store_call_publish(&call, envelope) == 0)
+        rconn_call(rconn_of(w), &call, ignore_reply, NULL);
     free(envelope);
 }
 
@@ -931,6 +992,7 @@ struct adoption {
     struct chat_user *user;
     const char **rooms; /* NULL when out of memory */
     size_t n;
+    bool held; /* recovering: live events wait for the replay */
     bool accepted;
 };
 
@@ -939,18 +1001,187 @@ static void adopt_user(void *arg, struct sio_socket *s, void **data)
     struct adoption *a = arg;
     /* Accept first: the CONNECT answer must precede any event, and the
      * roster is what makes events flow to the socket. */
-    if (sio_socket_accept(s) < 0)
+    if (sio_socket_accept_pid(s, a->user->pid) < 0)
         return; /* the client left while we asked Redis */
     a->accepted = true;
     *data = a->user;
-    a->user->member =
-        a->rooms ? roster_add(a->chat->roster, sio_socket_session(s), a->user->id, a->rooms, a->n)
-                 : NULL;
+    a->user->member = a->rooms ? roster_add(a->chat->roster, sio_socket_session(s), a->user->id,
+                                            a->rooms, a->n, a->held)
+                               : NULL;
     if (!a->user->member)
         sio_socket_disconnect(s); /* out of memory: on_disconnect cleans up */
 }
 
-/* The reply of SCRIPT_SOCKET_OPEN: {id, name, {rooms}} or nil. */
+/* ---- connection state recovery ------------------------------------------- */
+
+/* Whether the CONNECT's auth asks to recover ({pid, offset}, as
+ * socket.io-client 4.6+ sends them); fills p's pid and offset. */
+static bool recovery_asked(const cJSON *auth, struct pending *p)
+{
+    const cJSON *pid = cJSON_GetObjectItemCaseSensitive(auth, "pid");
+    const cJSON *off = cJSON_GetObjectItemCaseSensitive(auth, "offset");
+    struct store_offset o;
+    if (!cJSON_IsString(pid) || !store_pid_valid(pid->valuestring, strlen(pid->valuestring)) ||
+        !cJSON_IsString(off) || strlen(off->valuestring) >= sizeof p->offset ||
+        store_offset_parse(off->valuestring, strlen(off->valuestring), &o) < 0)
+        return false;
+    snprintf(p->pid, sizeof p->pid, "%s", pid->valuestring);
+    snprintf(p->offset, sizeof p->offset, "%s", off->valuestring);
+    return true;
+}
+
+/* A lost transport may come back; a client that left (its DISCONNECT) or
+ * a server that refused it may not, as socket.io decides. */
+static bool recoverable(const char *reason)
+{
+    static const char *const lost[] = {"transport close", "client close", "ping timeout",
+                                       "slow consumer"};
+    for (size_t i = 0; i < sizeof lost / sizeof *lost; i++)
+        if (strcmp(reason, lost[i]) == 0)
+            return true;
+    return false;
+}
+
+/* The socket's user and rooms under its pid, for RECOVERY_WINDOW (on a
+ * worker; at shutdown there is none and nothing is saved). */
+static void recovery_save(struct chat *c, const struct chat_user *u)
+{
+    struct worker *w = worker_current();
+    struct rconn *redis = w ? rconn_of(w) : NULL;
+    char *record = redis && u->member ? roster_record(c->roster, u->member) : NULL;
+    struct store_call call;
+    if (record && store_call_recovery_save(&call, u->pid, record, c->cfg->recovery_window) == 0)
+        rconn_call(redis, &call, ignore_reply, NULL);
+    free(record);
+}
+
+/* A replay's start: the record's rooms (what the socket was in). */
+static struct replay *replay_new(const char *record)
+{
+    cJSON *r = cJSON_Parse(record);
+    struct replay *view = calloc(1, sizeof *view);
+    const cJSON *room;
+    cJSON_ArrayForEach(room, cJSON_GetObjectItemCaseSensitive(r, "rooms"))
+    {
+        if (view && cJSON_IsString(room) && strlen(room->valuestring) < STORE_ROOM_ID_MAX)
+            replay_join(view, room->valuestring);
+    }
+    cJSON_Delete(r);
+    return view;
+}
+
+/* One logged event {id, {'e', envelope}} to the recovering socket, if it
+ * would have had it; *last moves to its offset. */
+static bool replay_entry(struct pending *p, const redisReply *e, struct store_offset *last)
+{
+    const char *id =
+        e->type == REDIS_REPLY_ARRAY && e->elements == 2 ? rconn_str(e->element[0], NULL) : NULL;
+    const redisReply *fields = id ? e->element[1] : NULL;
+    size_t len = 0;
+    const char *env = fields && fields->type == REDIS_REPLY_ARRAY && fields->elements == 2
+                          ? rconn_str(fields->element[1], &len)
+                          : NULL;
+    if (!env || store_offset_parse(id, strlen(id), last) < 0)
+        return false;
+    const char *type = NULL;
+    const cJSON *data = NULL;
+    cJSON *parsed = store_envelope_read(env, len, &type, &data);
+    struct fan f = {.c = p->chat, .offset = id, .replay = p->replay};
+    if (parsed)
+        fan_event(&f, type, data);
+    cJSON_Delete(parsed);
+    return true;
+}
+
+struct replay_job {
+    struct pending *p;
+    redisReply *reply;
+};
+
+/* Under the socket's lock: the missed events, then what the roster held
+ * for the socket meanwhile (those after the replay's last offset), then
+ * live.  A replay that cannot be whole closes the session instead: the
+ * client reconnects, and its record is gone, so it starts afresh. */
+static void replay_locked(void *arg, struct sio_socket *s, void **data)
+{
+    struct replay_job *job = arg;
+    struct pending *p = job->p;
+    const struct chat_user *u = *data;
+    const redisReply *reply = job->reply;
+    if (!u || !u->member)
+        return;
+    if (!p->replay) {
+        roster_release(p->chat->roster, u->member, NULL);
+        eio_session_close(sio_socket_session(s), "recovery failed");
+        return;
+    }
+    p->replay->es = sio_socket_session(s);
+    p->replay->user = u->id;
+    struct store_offset last;
+    bool ok = store_offset_parse(p->offset, strlen(p->offset), &last) == 0 &&
+              !rconn_is_error(reply) && reply->type == REDIS_REPLY_ARRAY &&
+              reply->elements <= STORE_REPLAY_MAX;
+    for (size_t i = 0; ok && i < reply->elements; i++)
+        ok = replay_entry(p, reply->element[i], &last);
+    if (roster_release(p->chat->roster, u->member, &last) < 0 || !ok) {
+        log_info("user %s: recovery failed; closing the session", u->id_str);
+        eio_session_close(sio_socket_session(s), "recovery failed");
+    }
+}
+
+static void replayed(void *priv, redisReply *reply)
+{
+    struct replay_job job = {.p = priv, .reply = reply};
+    sio_socket_with_data(job.p->s, replay_locked, &job);
+    pending_free(job.p);
+}
+
+/* Reads the log after the client's offset (the socket is in the roster,
+ * held, already: nothing published from now on can be missed). */
+static void replay_start(struct pending *p, struct worker *w, const char *record)
+{
+    struct pending *q = pending_new(p->chat, p->s, false, 0);
+    struct store_call call;
+    if (q) {
+        memcpy(q->offset, p->offset, sizeof q->offset);
+        q->replay = replay_new(record);
+    }
+    if (!q) {
+        eio_session_close(sio_socket_session(p->s), "recovery failed");
+    } else if (!w || !q->replay || store_call_replay(&call, q->offset) < 0 ||
+               rconn_call(rconn_of(w), &call, replayed, q) < 0) {
+        replayed(q, NULL); /* with no reply: releases the socket and closes it */
+    }
+}
+
+/* The rooms a socket joins: the user's set, and on recovery the private
+ * rooms of the record too (always theirs, set or not). */
+static const char **rooms_of(const redisReply *set, const char *record, uint64_t user, size_t *n)
+{
+    cJSON *r = record ? cJSON_Parse(record) : NULL;
+    const cJSON *saved = cJSON_GetObjectItemCaseSensitive(r, "rooms");
+    size_t max = set->elements + (size_t)cJSON_GetArraySize(saved);
+    const char **names = calloc(max + 1, sizeof *names);
+    *n = 0;
+    for (size_t i = 0; names && i < set->elements; i++)
+        if ((names[*n] = rconn_str(set->element[i], NULL)))
+            (*n)++;
+    /* Record strings live in the reply's element[3], not in r. */
+    const cJSON *room;
+    cJSON_ArrayForEach(room, saved)
+    {
+        struct room_ref ref;
+        if (names && cJSON_IsString(room) &&
+            store_room_parse(room->valuestring, strlen(room->valuestring), &ref) == 0 &&
+            store_room_is_private_member(&ref, user))
+            names[(*n)++] = strdup(ref.id);
+    }
+    cJSON_Delete(r);
+    return names;
+}
+
+/* The reply of SCRIPT_SOCKET_OPEN: {id, name, {rooms}, record or nil}, or
+ * nil. */
 static void socket_opened(void *priv, redisReply *reply)
 {
     struct pending *p = priv;
@@ -960,7 +1191,7 @@ static void socket_opened(void *priv, redisReply *reply)
     const char *id = NULL;
     if (rconn_is_error(reply)) {
         sio_socket_refuse(s, "Service unavailable");
-    } else if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 3 ||
+    } else if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 4 ||
                !(id = rconn_str(reply->element[0], NULL)) ||
                reply->element[2]->type != REDIS_REPLY_ARRAY || !(u = calloc(1, sizeof *u)) ||
                store_parse_id(id, strlen(id), false, &u->id) < 0) {
@@ -971,19 +1202,24 @@ static void socket_opened(void *priv, redisReply *reply)
             presence_leave(c, id); /* the script counted this socket */
     }
     if (u) {
+        const char *record = rconn_str(reply->element[3], NULL);
         snprintf(u->id_str, sizeof u->id_str, "%" PRIu64, u->id);
-        const redisReply *rooms = reply->element[2];
-        const char **names = calloc(rooms->elements + 1, sizeof *names);
-        size_t n = 0;
-        for (size_t i = 0; names && i < rooms->elements; i++)
-            if ((names[n] = rconn_str(rooms->element[i], NULL)))
-                n++;
-        struct adoption a = {.chat = c, .user = u, .rooms = names, .n = n};
+        if (record)
+            memcpy(u->pid, p->pid, sizeof u->pid); /* recovered: the same pid */
+        else
+            token_random_hex(u->pid, STORE_PID_BYTES);
+        size_t n = 0, from_set = reply->element[2]->elements;
+        const char **names = rooms_of(reply->element[2], record, u->id, &n);
+        struct adoption a = {.chat = c, .user = u, .rooms = names, .n = n, .held = record};
         sio_socket_with_data(s, adopt_user, &a);
         if (!a.accepted) {
             presence_leave(c, u->id_str);
             free(u);
+        } else if (record) {
+            replay_start(p, worker_current(), record);
         }
+        for (size_t i = from_set; names && i < n; i++)
+            free((void *)names[i]);
         free(names);
     }
     pending_free(p);
@@ -993,7 +1229,6 @@ static void socket_opened(void *priv, redisReply *reply)
 static void on_connect(void *ctx, struct sio_socket *s, struct worker *w, const cJSON *auth)
 {
     struct chat *c = ctx;
-    (void)auth;
     const struct chat_client *client = sio_socket_client_data(s);
     if (!client || !client->session_key[0]) {
         sio_socket_refuse(s, "unauthorized");
@@ -1007,6 +1242,10 @@ static void on_connect(void *ctx, struct sio_socket *s, struct worker *w, const 
         .now_ms = now_ms(),
         .presence_ttl_s = c->cfg->presence_timeout * PRESENCE_TTL_FACTOR,
     };
+    if (p && recovery_asked(auth, p)) {
+        params.pid = p->pid;
+        params.offset = p->offset;
+    }
     struct store_call call;
     if (!p || store_call_socket_open(&call, &params) < 0 ||
         rconn_call(rconn_of(w), &call, socket_opened, p) < 0) {
@@ -1024,6 +1263,8 @@ static void on_disconnect(void *ctx, struct sio_socket *s, const char *reason)
     if (!u)
         return;
     log_debug("user %s disconnected: %s", u->id_str, reason);
+    if (recoverable(reason))
+        recovery_save(c, u);
     roster_remove(c->roster, u->member);
     presence_leave(c, u->id_str);
     free(u);

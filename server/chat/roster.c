@@ -14,6 +14,7 @@
 #include "eio_session.h"
 #include "log.h"
 #include "metrics.h"
+#include "outq.h"
 #include "strmap.h"
 
 struct room;
@@ -39,7 +40,19 @@ struct user {
     char key[24];
 };
 
+/* A packet a held member keeps. */
+struct held {
+    struct sbuf *packet;
+    bool has_offset;
+    struct store_offset offset;
+};
+
 struct roster_member {
+    /* Held: written by fan-out under the read lock (one subscriber
+     * thread), read and cleared by roster_release under the write lock. */
+    bool holding, overflow;
+    struct held *held;
+    size_t nheld;
     struct eio_session *es;
     uint64_t user_id;
     struct user *user;
@@ -174,11 +187,12 @@ static void leave_locked(struct roster *r, struct roster_member *m, size_t k)
 /* ---- members ------------------------------------------------------------------ */
 
 struct roster_member *roster_add(struct roster *r, struct eio_session *es, uint64_t user_id,
-                                 const char *const *rooms, size_t n)
+                                 const char *const *rooms, size_t n, bool held)
 {
     struct roster_member *m = calloc(1, sizeof *m);
     if (!m)
         return NULL;
+    m->holding = held;
     m->es = es;
     m->user_id = user_id;
     char key[24];
@@ -243,9 +257,42 @@ void roster_remove(struct roster *r, struct roster_member *m)
     r->count--;
     pthread_rwlock_unlock(&r->lock);
     metrics_gauge_add(METRICS_SESSIONS, -1);
+    for (size_t i = 0; i < m->nheld; i++)
+        sbuf_unref(m->held[i].packet);
+    free(m->held);
     eio_session_unref(m->es);
     free(m->rooms);
     free(m);
+}
+
+int roster_release(struct roster *r, struct roster_member *m, const struct store_offset *after)
+{
+    pthread_rwlock_wrlock(&r->lock);
+    bool ok = !m->overflow;
+    for (size_t i = 0; i < m->nheld; i++) {
+        const struct held *h = &m->held[i];
+        if (ok && (!h->has_offset || !after || store_offset_cmp(&h->offset, after) > 0))
+            eio_session_send_packet(m->es, h->packet);
+        sbuf_unref(h->packet);
+    }
+    free(m->held);
+    m->held = NULL;
+    m->nheld = 0;
+    m->holding = false;
+    pthread_rwlock_unlock(&r->lock);
+    return ok ? 0 : -1;
+}
+
+char *roster_record(struct roster *r, struct roster_member *m)
+{
+    pthread_rwlock_rdlock(&r->lock);
+    const char **ids = calloc(m->nrooms + 1, sizeof *ids);
+    for (size_t i = 0; ids && i < m->nrooms; i++)
+        ids[i] = m->rooms[i].room->id;
+    char *out = ids ? store_recovery_encode(m->user_id, ids, m->nrooms) : NULL;
+    pthread_rwlock_unlock(&r->lock);
+    free(ids);
+    return out;
 }
 
 int roster_join(struct roster *r, struct roster_member *m, const char *room)
@@ -342,6 +389,65 @@ size_t roster_each(struct roster *r, roster_fn *fn, void *ctx)
     pthread_rwlock_rdlock(&r->lock);
     for (struct roster_member *m = r->all; m; m = m->all_next, n++)
         fn(ctx, m->es, m->user_id);
+    pthread_rwlock_unlock(&r->lock);
+    return n;
+}
+
+/* One member's copy of a packet (read lock held, subscriber thread). */
+static size_t deliver(struct roster_member *m, const struct roster_send *p)
+{
+    if (p->except_user && m->user_id == p->except_user)
+        return 0;
+    if (!m->holding) {
+        eio_session_send_packet(m->es, p->packet);
+        return 1;
+    }
+    if (m->nheld == ROSTER_HELD_MAX || m->overflow) {
+        m->overflow = true;
+        return 0;
+    }
+    if (m->nheld == 0) {
+        m->held = malloc(ROSTER_HELD_MAX * sizeof *m->held);
+        if (!m->held) {
+            m->overflow = true;
+            return 0;
+        }
+    }
+    m->held[m->nheld++] = (struct held){
+        .packet = sbuf_ref(p->packet), .has_offset = p->has_offset, .offset = p->offset};
+    return 1;
+}
+
+size_t roster_send_in_room(struct roster *r, const char *id, const struct roster_send *p)
+{
+    size_t n = 0;
+    pthread_rwlock_rdlock(&r->lock);
+    struct room *room = strmap_get(r->rooms, id);
+    for (size_t i = 0; room && i < room->count; i++)
+        n += deliver(room->seats[i].member, p);
+    pthread_rwlock_unlock(&r->lock);
+    return n;
+}
+
+size_t roster_send_to_user(struct roster *r, uint64_t user, const struct roster_send *p)
+{
+    char key[24];
+    snprintf(key, sizeof key, "%" PRIu64, user);
+    size_t n = 0;
+    pthread_rwlock_rdlock(&r->lock);
+    struct user *u = strmap_get(r->users, key);
+    for (struct roster_member *m = u ? u->first : NULL; m; m = m->user_next)
+        n += deliver(m, p);
+    pthread_rwlock_unlock(&r->lock);
+    return n;
+}
+
+size_t roster_send_all(struct roster *r, const struct roster_send *p)
+{
+    size_t n = 0;
+    pthread_rwlock_rdlock(&r->lock);
+    for (struct roster_member *m = r->all; m; m = m->all_next)
+        n += deliver(m, p);
     pthread_rwlock_unlock(&r->lock);
     return n;
 }

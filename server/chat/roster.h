@@ -14,9 +14,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "store.h"
+
 struct eio_session;
 struct roster;
 struct roster_member;
+struct sbuf;
 
 /* Rooms one socket may be in, at most: beyond it joins fail (logged). */
 #define ROSTER_ROOMS_MAX 4096
@@ -25,10 +28,20 @@ struct roster *roster_new(void);
 /* Frees the table; every member must have been removed.  NULL-safe. */
 void roster_free(struct roster *r);
 
+/* Packets a held member keeps while its replay is read, at most. */
+#define ROSTER_HELD_MAX 1024
+
 /* Adds a socket of user (a reference to es is taken) in rooms[0..n).
- * Returns the member, or NULL on OOM. */
+ * held: the member keeps what is sent to it (roster_release sends it),
+ * so a recovering socket's replay goes first.  NULL on OOM. */
 struct roster_member *roster_add(struct roster *r, struct eio_session *es, uint64_t user,
-                                 const char *const *rooms, size_t n);
+                                 const char *const *rooms, size_t n, bool held);
+/* Sends what a held member kept, in order, but those at or before
+ * `after` (the replay had them), and stops holding.  0, or -1 when more
+ * than ROSTER_HELD_MAX came meanwhile (dropped: the caller closes). */
+int roster_release(struct roster *r, struct roster_member *m, const struct store_offset *after);
+/* The member's recovery record (store_recovery_encode), NULL on OOM. */
+char *roster_record(struct roster *r, struct roster_member *m);
 /* Removes and frees a member.  NULL-safe. */
 void roster_remove(struct roster *r, struct roster_member *m);
 
@@ -50,6 +63,18 @@ typedef void roster_fn(void *ctx, struct eio_session *es, uint64_t user);
 size_t roster_each_in_room(struct roster *r, const char *room, roster_fn *fn, void *ctx);
 size_t roster_each_of_user(struct roster *r, uint64_t user, roster_fn *fn, void *ctx);
 size_t roster_each(struct roster *r, roster_fn *fn, void *ctx);
+
+/* One event's packet for the sockets chosen: queued on each (or kept by
+ * a held member), except those of except_user (0: none). */
+struct roster_send {
+    struct sbuf *packet;
+    bool has_offset;
+    struct store_offset offset;
+    uint64_t except_user;
+};
+size_t roster_send_in_room(struct roster *r, const char *room, const struct roster_send *p);
+size_t roster_send_to_user(struct roster *r, uint64_t user, const struct roster_send *p);
+size_t roster_send_all(struct roster *r, const struct roster_send *p);
 
 /* Sockets on this server, and users with at least one. */
 size_t roster_members(struct roster *r);

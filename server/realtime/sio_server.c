@@ -136,6 +136,11 @@ static void detach(struct sio_client *c, struct sio_socket *s)
 
 int sio_socket_accept(struct sio_socket *s)
 {
+    return sio_socket_accept_pid(s, NULL);
+}
+
+int sio_socket_accept_pid(struct sio_socket *s, const char *pid)
+{
     int rc = -1;
     eio_session_lock(s->es);
     if (s->state == SOCKET_CONNECTING && s->client) {
@@ -143,6 +148,8 @@ int sio_socket_accept(struct sio_socket *s)
         s->state = SOCKET_CONNECTED;
         cJSON *payload = cJSON_CreateObject();
         cJSON_AddStringToObject(payload, "sid", s->id);
+        if (pid)
+            cJSON_AddStringToObject(payload, "pid", pid);
         struct sio_packet p = {.type = SIO_CONNECT, .data = payload};
         snprintf(p.nsp, sizeof p.nsp, "%s", s->nsp);
         send_packet(s->es, &p);

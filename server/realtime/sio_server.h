@@ -85,6 +85,9 @@ int sio_socket_with_data(struct sio_socket *s, sio_data_fn *fn, void *arg);
 /* Answers a pending CONNECT.  0, or -1 when the socket was not connecting
  * (its client left meanwhile): nothing is sent then. */
 int sio_socket_accept(struct sio_socket *s);
+/* The same, the answer {sid, pid} carrying the private id of connection
+ * state recovery (pid NULL: none). */
+int sio_socket_accept_pid(struct sio_socket *s, const char *pid);
 void sio_socket_refuse(struct sio_socket *s, const char *message);
 
 /* Emits data = [name, args…] (arrays with {"_binary": base64} items travel

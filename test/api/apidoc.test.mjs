@@ -103,14 +103,16 @@ function sourceClientEvents() {
   return all(cFunction(chatC, 'server/chat/chat.c', 'on_event'), /strcmp\(name, "([^"]+)"\)/g);
 }
 
-/** Server → client: the types on_channel fans out, and every literal event
- *  name handed to an encoder in chat.c and sio_server.c. */
+/** Server → client: the types fan_event fans out (live from the channel,
+ *  or replayed from the log), and every literal event name handed to an
+ *  encoder or to fan_send in chat.c and sio_server.c. */
 function sourceServerEvents() {
-  const names = new Set(all(cFunction(chatC, 'server/chat/chat.c', 'on_channel'), /strcmp\(type, "([^"]+)"\)/g));
+  const names = new Set(all(cFunction(chatC, 'server/chat/chat.c', 'fan_event'), /strcmp\(type, "([^"]+)"\)/g));
   const sio = stripComments(src('server/realtime/sio_server.c'));
   for (const code of [chatC, sio]) {
     for (const re of [/event_packet\("([^"]+)"/g, /send_to_user\([^,]+,[^,]+,\s*"([^"]+)"/g,
       /fan_to_room\([^,]+,\s*"([^"]+)"/g, /fan_presence\([^,]+,\s*"([^"]+)"/g,
+      /fan_send\((?:[^,]+,){5}\s*"([^"]+)"/g,
       /sio_encode_event\([^,]+,\s*"([^"]+)"/g]) {
       all(code, re).forEach((n) => names.add(n));
     }
@@ -191,7 +193,7 @@ test('client → server events: the names on_event handles are exactly the docum
 
 test('server → client events: the names chatd emits are exactly the documented ones', (t) => {
   sameNames(t, docEvents('Server → client events'), sourceServerEvents(), 'server → client events',
-    'server/chat/chat.c (on_channel and the fan-out)');
+    'server/chat/chat.c (fan_event and the fan-out)');
 });
 
 test('every error text the server can send is in docs/api.md', (t) => {

@@ -129,7 +129,9 @@ describe('namespace CONNECT and the session cookie', () => {
     const m = await c.next();
     assert.match(m, /^40\{/);
     const payload = JSON.parse(m.slice(2));
-    assert.deepEqual(Object.keys(payload), ['sid']);
+    // pid: connection state recovery's private id (docs/contract.md).
+    assert.deepEqual(Object.keys(payload), ['sid', 'pid']);
+    assert.match(payload.pid, /^[0-9a-f]{32}$/);
     assert.equal(typeof payload.sid, 'string');
     assert.ok(payload.sid.length > 0);
     assert.notEqual(payload.sid, c.open.sid, 'the Socket.IO id is not the Engine.IO sid');
@@ -174,7 +176,7 @@ describe('namespace CONNECT and the session cookie', () => {
     const g = await p.get();
     assert.equal(g.status, 200);
     const packets = splitPayload(g.text).filter((x) => x !== '2');
-    assert.match(packets[0] || '', /^40\{"sid":"[^"]+"\}$/, g.text);
+    assert.match(packets[0] || '', /^40\{"sid":"[^"]+","pid":"[0-9a-f]{32}"\}$/, g.text);
     assert.deepEqual(packets.slice(1).filter((x) => !x.startsWith('42[')), [], `only EVENT packets after the CONNECT: ${g.text}`);
   });
 

@@ -350,6 +350,9 @@ static void test_scripts_publish_through_the_prelude(void **state)
         publishing++;
         assert_int_equal(publishes, 1);
         assert_int_equal(count_of(src, quoted), 1);
+        /* Every published event is logged first, in the prelude only. */
+        assert_int_equal(count_of(src, "XADD"), 1);
+        assert_true(strstr(src, "XADD") < strstr(src, quoted));
         size_t at = (size_t)(strstr(src, quoted) - src);
         if (!first) {
             first = src;
@@ -360,8 +363,8 @@ static void test_scripts_publish_through_the_prelude(void **state)
         assert_memory_equal(src, first, at);
     }
     /* socket open, message, leave, heartbeat, server down; edit, delete,
-     * react, read mark; group create, add, remove */
-    assert_int_equal(publishing, 12);
+     * react, read mark; group create, add, remove; typing's publish */
+    assert_int_equal(publishing, 13);
 }
 
 /* ---- script calls: each builder puts each value where its script reads it */
@@ -497,8 +500,21 @@ static void test_call_socket_and_message(void **state)
                                             .presence_ttl_s = 600};
     assert_int_equal(store_call_socket_open(&call, &open), 0);
     assert_int_equal(call.script, SCRIPT_SOCKET_OPEN);
-    EXPECT_KEYS(&call, "chatd:session:ab", "online_users", "chatd:presence:srv", "chatd:servers");
-    EXPECT_ARGS(&call, "3600", "srv", "1795868576123", "600");
+    EXPECT_KEYS(&call, "chatd:session:ab", "online_users", "chatd:presence:srv", "chatd:servers",
+                "chatd:events", "chatd:events");
+    EXPECT_ARGS(&call, "3600", "srv", "1795868576123", "600", "", "1000");
+    /* Recovering: the pid's record and the client's offset. */
+    open.pid = "0123456789abcdef0123456789abcdef";
+    open.offset = "1795868576123-7";
+    assert_int_equal(store_call_socket_open(&call, &open), 0);
+    EXPECT_KEYS(&call, "chatd:session:ab", "online_users", "chatd:presence:srv", "chatd:servers",
+                "chatd:recovery:0123456789abcdef0123456789abcdef", "chatd:events");
+    EXPECT_ARGS(&call, "3600", "srv", "1795868576123", "600", "1795868576123-7", "1000");
+    open.offset = "1-2-3";
+    assert_int_equal(store_call_socket_open(&call, &open), -1);
+    open.offset = "1795868576123-7";
+    open.pid = "0123456789ABCDEF0123456789abcdef";
+    assert_int_equal(store_call_socket_open(&call, &open), -1);
 
     struct room_ref general, private_room;
     store_room_parse("0", 1, &general);
@@ -1009,6 +1025,73 @@ static void test_call_groups(void **state)
     assert_int_equal(store_call_groups_public(&call, STORE_GROUP_LIST_MAX + 1), -1);
 }
 
+static void test_recovery(void **state)
+{
+    (void)state;
+    char k[STORE_KEY_MAX];
+    const char *pid = "00112233445566778899aabbccddeeff";
+    assert_int_equal(store_key_recovery(k, sizeof k, pid), 15 + STORE_PID_LEN);
+    assert_string_equal(k, "chatd:recovery:00112233445566778899aabbccddeeff");
+    assert_int_equal(store_key_recovery(k, sizeof k, "short"), -1);
+    assert_int_equal(store_key_recovery(k, sizeof k, "../00112233445566778899aabbccdd"), -1);
+    assert_int_equal(store_key_recovery(k, sizeof k, NULL), -1);
+    assert_string_equal(STORE_KEY_EVENTS, "chatd:events");
+
+    struct store_offset a, b;
+    assert_int_equal(store_offset_parse("1795868576123-0", 15, &a), 0);
+    assert_true(a.ms == 1795868576123ULL && a.seq == 0);
+    assert_int_equal(store_offset_parse("1795868576123-12", 16, &b), 0);
+    assert_true(store_offset_cmp(&a, &b) < 0 && store_offset_cmp(&b, &a) > 0);
+    assert_int_equal(store_offset_cmp(&a, &a), 0);
+    assert_int_equal(store_offset_parse("1795868576124-0", 15, &b), 0);
+    assert_true(store_offset_cmp(&a, &b) < 0);
+    /* Only "<digits>-<digits>", each at most 20 digits and within 64 bits. */
+    const char *bad[] = {"",
+                         "-",
+                         "1-",
+                         "-1",
+                         "1",
+                         "1-2-3",
+                         "a-1",
+                         "1-a",
+                         " 1-2",
+                         "1-2 ",
+                         "+1-2",
+                         "18446744073709551616-0",
+                         "123456789012345678901-0",
+                         "$",
+                         "+",
+                         "(1-2"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
+        assert_int_equal(store_offset_parse(bad[i], strlen(bad[i]), &a), -1);
+    assert_int_equal(store_offset_parse("18446744073709551615-18446744073709551615", 41, &a), 0);
+
+    const char *rooms[] = {"0", "1:2", "7"};
+    char *rec = store_recovery_encode(2, rooms, 3);
+    assert_string_equal(rec, "{\"rooms\":[\"0\",\"1:2\",\"7\"],\"user\":\"2\"}");
+
+    struct store_call call;
+    assert_int_equal(store_call_recovery_save(&call, pid, rec, 120), 0);
+    assert_int_equal(call.script, SCRIPT_RECOVERY_SAVE);
+    EXPECT_KEYS(&call, "chatd:recovery:00112233445566778899aabbccddeeff");
+    EXPECT_ARGS(&call, rec, "120");
+    assert_int_equal(store_call_recovery_save(&call, "nope", rec, 120), -1);
+    free(rec);
+
+    assert_int_equal(store_call_replay(&call, "1795868576123-7"), 0);
+    assert_int_equal(call.script, SCRIPT_REPLAY);
+    EXPECT_KEYS(&call, "chatd:events");
+    EXPECT_ARGS(&call, "1795868576123-7", "1001");
+    assert_int_equal(store_call_replay(&call, "-"), -1);
+    assert_int_equal(store_call_replay(&call, NULL), -1);
+
+    assert_int_equal(store_call_publish(&call, "{\"type\":\"typing\"}"), 0);
+    assert_int_equal(call.script, SCRIPT_PUBLISH);
+    assert_int_equal(call.nkeys, 0);
+    EXPECT_ARGS(&call, "{\"type\":\"typing\"}");
+    assert_int_equal(store_call_publish(&call, NULL), -1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1037,6 +1120,7 @@ int main(void)
         cmocka_unit_test(test_group_keys_and_names),
         cmocka_unit_test(test_group_objects),
         cmocka_unit_test(test_call_groups),
+        cmocka_unit_test(test_recovery),
         cmocka_unit_test(test_seed),
         cmocka_unit_test(test_seed_stops_on_error),
     };
