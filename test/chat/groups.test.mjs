@@ -185,6 +185,25 @@ describe('group rooms', () => {
     for (const s of [annS, bobS, eveS]) s.disconnect();
   });
 
+  test('an older client (socket.io-client 3.x, knowing no group event) lists the group and gets its messages', async () => {
+    const v3 = CLIENTS.find((x) => x.major === 3);
+    const [ann, bob] = await threeUsers();
+    const group = await created(ann, { name: 'Old school', members: [bob.id] });
+    // What the original client reads at start: its rooms, the group among them by name.
+    const rooms = await bob.http.get(`/rooms/${bob.id}`);
+    assert.equal(rooms.status, 200, rooms.text);
+    const listed = rooms.json.find(isRoom(group.id));
+    assert.deepEqual(listed?.names, ['Old school'], JSON.stringify(rooms.json));
+    const annS = await connect(c, A.base, ann);
+    const bobS = await connect(v3, A.base, bob, { transports: ['polling'] });
+    const m = await sendOk(annS, group.id, uniqueText('v3'));
+    const [got] = await expectOnce([bobS], 'message', (x) => x?.id === m.id);
+    assert.deepEqual(got, m, 'the message as sent; the offset after it is an argument the client ignores');
+    const back = await sendOk(bobS, group.id, uniqueText('v3 back'));
+    await expectOnce([annS], 'message', (x) => x?.id === back.id);
+    for (const s of [annS, bobS]) s.disconnect();
+  });
+
   test('bad POST /rooms bodies: 400/404/413, and nothing is written', async () => {
     const [ann, bob] = await threeUsers();
     const before = await snapshot();
