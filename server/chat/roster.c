@@ -53,6 +53,12 @@ struct roster_member {
     bool holding, overflow;
     struct held *held;
     size_t nheld;
+    /* After a replay: live packets up to its last offset were replayed
+     * already.  The replay reads Redis directly, so it can be ahead of the
+     * subscriber, whose copies of those events may come after the release.
+     * Set by roster_release (write lock), read by fan-out (read lock). */
+    bool has_floor;
+    struct store_offset floor;
     struct eio_session *es;
     uint64_t user_id;
     struct user *user;
@@ -279,6 +285,10 @@ int roster_release(struct roster *r, struct roster_member *m, const struct store
     m->held = NULL;
     m->nheld = 0;
     m->holding = false;
+    if (after) {
+        m->has_floor = true;
+        m->floor = *after;
+    }
     pthread_rwlock_unlock(&r->lock);
     return ok ? 0 : -1;
 }
@@ -399,6 +409,8 @@ static size_t deliver(struct roster_member *m, const struct roster_send *p)
     if (p->except_user && m->user_id == p->except_user)
         return 0;
     if (!m->holding) {
+        if (m->has_floor && p->has_offset && store_offset_cmp(&p->offset, &m->floor) <= 0)
+            return 0; /* replayed already */
         eio_session_send_packet(m->es, p->packet);
         return 1;
     }

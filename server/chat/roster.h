@@ -37,8 +37,10 @@ void roster_free(struct roster *r);
 struct roster_member *roster_add(struct roster *r, struct eio_session *es, uint64_t user,
                                  const char *const *rooms, size_t n, bool held);
 /* Sends what a held member kept, in order, but those at or before
- * `after` (the replay had them), and stops holding.  0, or -1 when more
- * than ROSTER_HELD_MAX came meanwhile (dropped: the caller closes). */
+ * `after` (the replay had them), and stops holding; live packets at or
+ * before `after` that the subscriber delivers later are dropped too.  0,
+ * or -1 when more than ROSTER_HELD_MAX came meanwhile (dropped: the caller
+ * closes). */
 int roster_release(struct roster *r, struct roster_member *m, const struct store_offset *after);
 /* The member's recovery record (store_recovery_encode), NULL on OOM. */
 char *roster_record(struct roster *r, struct roster_member *m);
