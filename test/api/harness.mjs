@@ -63,16 +63,30 @@ export function tempDir(tag = 'chatd-api-') {
 }
 
 /** A loopback port nobody listens on right now. */
-export function freePort() {
-  return new Promise((resolve, reject) => {
+/** Ports the servers of the tests listen on: below Linux's ephemeral range
+ *  (32768–60999), which the kernel hands to client sockets. A port from that
+ *  range, free when picked, can be taken as the local port of one of the
+ *  many client connections the suites open before the server binds it
+ *  (EADDRINUSE), or, worse, answered by another file's server. */
+const PORT_MIN = 20000;
+const PORT_SPAN = 12768;
+
+function canListen(port) {
+  return new Promise((resolve) => {
     const srv = net.createServer();
     srv.unref();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address();
-      srv.close(() => resolve(port));
-    });
+    srv.once('error', () => resolve(false));
+    srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
   });
+}
+
+/** A loopback port nobody listens on now, from PORT_MIN..PORT_MIN+PORT_SPAN-1. */
+export async function freePort() {
+  for (let i = 0; i < 200; i++) {
+    const port = PORT_MIN + Math.floor(Math.random() * PORT_SPAN);
+    if (await canListen(port)) return port;
+  }
+  throw new Error(`no free port in ${PORT_MIN}–${PORT_MIN + PORT_SPAN - 1}`);
 }
 
 function tailBuffer() {
