@@ -711,23 +711,20 @@ cJSON *store_message_normalize(const char *json, size_t len)
  * TTL): its stream id is the event's offset, published in front of the
  * envelope ({"offset":…,"serverId":…}) so subscribers send it once with
  * the packet, and connection state recovery replays the log after it. */
+/* One line of Lua per line of C. */
+/* clang-format off */
 #define LUA_PUBLISH                                                                                \
     "local function publish_envelope(envelope)\n"                                                  \
-    "  local offset = redis.call('XADD', '" STORE_KEY_EVENTS_NAME "', 'MAXLEN', '~', "             \
-    "'" STORE_STR(                                                                                 \
-        STORE_EVENTS_MAX) "', '*', 'e', envelope)\n"                                               \
-                          "  redis.call('EXPIRE', '" STORE_KEY_EVENTS_NAME "', " STORE_STR(        \
-                              STORE_EVENTS_TTL_S) ")\n"                                            \
-                                                  "  redis.call('PUBLISH', '" STORE_CHANNEL_NAME   \
-                                                  "',\n"                                           \
-                                                  "    '{\"offset\":\"' .. offset .. '\",' .. "    \
-                                                  "string.sub(envelope, 2))\n"                     \
-                                                  "end\n"                                          \
-                                                  "local function publish(server_id, event, "      \
-                                                  "data)\n"                                        \
-                                                  "  publish_envelope(cjson.encode({serverId = "   \
-                                                  "server_id, type = event, data = data}))\n"      \
-                                                  "end\n"
+    "  local offset = redis.call('XADD', '" STORE_KEY_EVENTS_NAME "',\n"                           \
+    "    'MAXLEN', '~', '" STORE_STR(STORE_EVENTS_MAX) "', '*', 'e', envelope)\n"                  \
+    "  redis.call('EXPIRE', '" STORE_KEY_EVENTS_NAME "', " STORE_STR(STORE_EVENTS_TTL_S) ")\n"     \
+    "  redis.call('PUBLISH', '" STORE_CHANNEL_NAME "',\n"                                          \
+    "    '{\"offset\":\"' .. offset .. '\",' .. string.sub(envelope, 2))\n"                        \
+    "end\n"                                                                                        \
+    "local function publish(server_id, event, data)\n"                                             \
+    "  publish_envelope(cjson.encode({serverId = server_id, type = event, data = data}))\n"        \
+    "end\n"
+/* clang-format on */
 
 /* Presence, shared by the scripts below (after LUA_PUBLISH).  A user
  * leaves online_users when no live server other than `except` holds a
