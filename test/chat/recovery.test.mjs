@@ -102,6 +102,16 @@ async function dropAndRecover(joe, pablo, toBase) {
   assert.ok(acked.length >= 5, `${acked.length} messages sent across the drop`);
 }
 
+/** socket came back as a new connection: not recovered, a new pid, and
+ *  the message it missed (when given) not replayed. */
+async function assertFresh(socket, oldPid, missed) {
+  assert.equal(socket.recovered, false, 'socket.recovered');
+  assert.notEqual(socket._pid, oldPid, 'a new pid');
+  if (!missed) return;
+  await sleep(QUIET_MS);
+  assert.equal(eventsOf(socket, 'message', (m) => m?.id === missed.id).length, 0, 'nothing replayed');
+}
+
 describe('connection state recovery (socket.io-client 4.x)', () => {
   for (const [name, transports] of [['websocket', ['websocket']], ['polling', ['polling']],
     ['default', undefined]]) {
@@ -145,10 +155,7 @@ describe('connection state recovery (socket.io-client 4.x)', () => {
     await sleep(WINDOW_S * 1000 + 700);
     joe.connect();
     await until(() => connects(joe) === 2, { timeoutMs: WAIT_MS, what: 'Joe to connect again' });
-    assert.equal(joe.recovered, false);
-    assert.notEqual(joe._pid, pid);
-    await sleep(QUIET_MS);
-    assert.equal(eventsOf(joe, 'message', (m) => m?.id === missed.id).length, 0, 'nothing replayed');
+    await assertFresh(joe, pid, missed);
     joe.disconnect();
     pablo.disconnect();
   });
@@ -161,10 +168,7 @@ describe('connection state recovery (socket.io-client 4.x)', () => {
     const missed = await sendOk(pablo, '1:2', uniqueText('left'));
     joe.connect();
     await until(() => connects(joe) === 2, { timeoutMs: WAIT_MS, what: 'Joe to connect again' });
-    assert.equal(joe.recovered, false);
-    assert.notEqual(joe._pid, pid);
-    await sleep(QUIET_MS);
-    assert.equal(eventsOf(joe, 'message', (m) => m?.id === missed.id).length, 0, 'nothing replayed');
+    await assertFresh(joe, pid, missed);
     joe.disconnect();
     pablo.disconnect();
   });
@@ -238,8 +242,7 @@ describe('connection state recovery (socket.io-client 4.x)', () => {
     joe._lastOffset = '1-0'; // well-formed, never logged
     joe.connect();
     await until(() => connects(joe) === 2, { timeoutMs: WAIT_MS, what: 'Joe to connect again' });
-    assert.equal(joe.recovered, false);
-    assert.notEqual(joe._pid, pid);
+    await assertFresh(joe, pid);
     joe.disconnect();
     pablo.disconnect();
   });
@@ -253,8 +256,7 @@ describe('connection state recovery (socket.io-client 4.x)', () => {
       '1', 'chatd:events');
     joe.connect();
     await until(() => connects(joe) === 2, { timeoutMs: WAIT_MS, what: 'Joe to connect again' });
-    assert.equal(joe.recovered, false);
-    assert.notEqual(joe._pid, pid);
+    await assertFresh(joe, pid);
     joe.disconnect();
     pablo.disconnect();
   });

@@ -10,32 +10,22 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startChatd, startRedis, stopAll } from '../api/harness.mjs';
 import {
-  WAIT_MS, WEB_DIST, assertWebBuilt, closeAll, launchBrowser, messageWithText, newUser, personButton,
-  roomButton, sendMessage, shownMessages, signIn, until, waitOnline,
+  WAIT_MS, WEB_DIST, assertWebBuilt, badge, closeAll, launchBrowser, messageWithText, newUser, personButton,
+  roomButton, sendMessage, shownMessages, signIn, until, userIdOf, waitOnline,
 } from './helpers.mjs';
 
 let redis, chatd, browser;
 let pablo, joe;          // { context, page, errors, dialogs }
 const ids = {};          // username -> user id
 
-async function userId(name) {
-  const ref = await redis.cmd('GET', `username:${name}`);
-  return ref.split(':')[1];
-}
-
 const privateRoom = (a, b) => [a, b].map(Number).sort((x, y) => x - y).join(':');
-
-async function badge(page, roomId) {
-  const b = roomButton(page, roomId).locator('.badge');
-  return (await b.count()) ? Number(await b.getAttribute('data-unread')) : 0;
-}
 
 before(async () => {
   assertWebBuilt();
   redis = await startRedis();
   chatd = await startChatd({ redisUrl: redis.url, webRoot: WEB_DIST });
   browser = await launchBrowser();
-  for (const name of ['Pablo', 'Joe', 'Mary', 'Alex']) ids[name] = await userId(name);
+  for (const name of ['Pablo', 'Joe', 'Mary', 'Alex']) ids[name] = await userIdOf(redis, name);
 });
 
 after(async () => {
@@ -138,7 +128,7 @@ test('a new private room appears live', async () => {
   const zoe = await newUser(browser, chatd.base);
   await signIn(zoe.page, 'Zoe', 'zoe password');
   await waitOnline(zoe.page);
-  ids.Zoe = await userId('Zoe');
+  ids.Zoe = await userIdOf(redis, 'Zoe');
   // Pablo is online, so Zoe sees him in her people list.
   await personButton(zoe.page, ids.Pablo).click();
   await zoe.page.locator('#room-title', { hasText: 'Pablo' }).waitFor();

@@ -10,8 +10,8 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startChatd, startRedis, stopAll } from '../api/harness.mjs';
 import {
-  WAIT_MS, WEB_DIST, assertWebBuilt, closeAll, launchBrowser, messageWithText, newUser,
-  roomButton, sendMessage, signIn, until, waitOnline,
+  WAIT_MS, WEB_DIST, assertWebBuilt, badge, closeAll, launchBrowser, messageWithText, newUser,
+  roomButton, sendMessage, signIn, until, userIdOf, waitOnline,
 } from './helpers.mjs';
 
 let redis, chatd, browser;
@@ -20,22 +20,12 @@ let joe2;                // Joe's second tab (a page in his context)
 let groupId;
 const ids = {};
 
-async function userId(name) {
-  const ref = await redis.cmd('GET', `username:${name}`);
-  return ref.split(':')[1];
-}
-
-async function badge(page, roomId) {
-  const b = roomButton(page, roomId).locator('.badge');
-  return (await b.count()) ? Number(await b.getAttribute('data-unread')) : 0;
-}
-
 before(async () => {
   assertWebBuilt();
   redis = await startRedis();
   chatd = await startChatd({ redisUrl: redis.url, webRoot: WEB_DIST });
   browser = await launchBrowser();
-  for (const name of ['Pablo', 'Joe', 'Mary', 'Alex']) ids[name] = await userId(name);
+  for (const name of ['Pablo', 'Joe', 'Mary', 'Alex']) ids[name] = await userIdOf(redis, name);
 });
 
 after(async () => {

@@ -88,6 +88,18 @@ export function roomButton(page, roomId) {
   return page.locator(`.room-item[data-room-id="${roomId}"]`);
 }
 
+/** The unread count a room's entry shows (0 without a badge). */
+export async function badge(page, roomId) {
+  const b = roomButton(page, roomId).locator('.badge');
+  return (await b.count()) ? Number(await b.getAttribute('data-unread')) : 0;
+}
+
+/** A user's id, from the originals' `username:{name}` key. */
+export async function userIdOf(redis, name) {
+  const ref = await redis.cmd('GET', `username:${name}`);
+  return ref.split(':')[1];
+}
+
 export function personButton(page, userId) {
   return page.locator(`.person-item[data-user-id="${userId}"]`);
 }

@@ -4,7 +4,7 @@
 import { useState } from 'react';
 import { people } from '../chat/state.js';
 import { Avatar } from './Avatar.jsx';
-import { BackIcon } from './icons.jsx';
+import { Panel } from './Panel.jsx';
 
 export function NewGroup({ state, client, onDone, onCancel }) {
   const [name, setName] = useState('');
@@ -36,13 +36,7 @@ export function NewGroup({ state, client, onDone, onCancel }) {
   }
 
   return (
-    <section className="panel" aria-labelledby="new-group-title" onKeyDown={(e) => { if (e.key === 'Escape') onCancel(); }}>
-      <header className="room-head">
-        <button type="button" className="icon-button" onClick={onCancel} aria-label="Cancel">
-          <BackIcon />
-        </button>
-        <h1 id="new-group-title">New group</h1>
-      </header>
+    <Panel titleId="new-group-title" title="New group" closeLabel="Cancel" onClose={onCancel}>
       <form className="panel-body" onSubmit={submit}>
         <label className="field">
           <span>Group name</span>
@@ -72,6 +66,6 @@ export function NewGroup({ state, client, onDone, onCancel }) {
           {busy ? 'Creating…' : 'Create group'}
         </button>
       </form>
-    </section>
+    </Panel>
   );
 }

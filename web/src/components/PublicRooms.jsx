@@ -2,7 +2,7 @@
 
 import { useEffect, useState } from 'react';
 import { Avatar } from './Avatar.jsx';
-import { BackIcon } from './icons.jsx';
+import { Panel } from './Panel.jsx';
 
 export function PublicRooms({ state, client, onOpen, onCancel }) {
   const [list, setList] = useState(null);
@@ -27,13 +27,7 @@ export function PublicRooms({ state, client, onOpen, onCancel }) {
   }
 
   return (
-    <section className="panel" aria-labelledby="public-title" onKeyDown={(e) => { if (e.key === 'Escape') onCancel(); }}>
-      <header className="room-head">
-        <button type="button" className="icon-button" onClick={onCancel} aria-label="Back">
-          <BackIcon />
-        </button>
-        <h1 id="public-title">Public groups</h1>
-      </header>
+    <Panel titleId="public-title" title="Public groups" closeLabel="Back" onClose={onCancel}>
       <div className="panel-body">
         {error && <p className="form-error" role="alert">{error}</p>}
         {list === null && !error && <p className="section-empty">Loading…</p>}
@@ -58,6 +52,6 @@ export function PublicRooms({ state, client, onOpen, onCancel }) {
           </ul>
         )}
       </div>
-    </section>
+    </Panel>
   );
 }
