@@ -1156,7 +1156,8 @@ static void replay_start(struct pending *p, struct worker *w, const char *record
 
 /* The rooms a socket joins: the user's set, and on recovery the private
  * rooms of the record too (always theirs, set or not). */
-static const char **rooms_of(const redisReply *set, const char *record, uint64_t user, size_t *n)
+static const char **rooms_of(const redisReply *set, const char *record, uint64_t user, size_t *n,
+                             size_t *from_set)
 {
     cJSON *r = record ? cJSON_Parse(record) : NULL;
     const cJSON *saved = cJSON_GetObjectItemCaseSensitive(r, "rooms");
@@ -1166,6 +1167,7 @@ static const char **rooms_of(const redisReply *set, const char *record, uint64_t
     for (size_t i = 0; names && i < set->elements; i++)
         if ((names[*n] = rconn_str(set->element[i], NULL)))
             (*n)++;
+    *from_set = *n; /* the rest are copies, freed by the caller */
     /* Record strings live in the reply's element[3], not in r. */
     const cJSON *room;
     cJSON_ArrayForEach(room, saved)
@@ -1173,8 +1175,8 @@ static const char **rooms_of(const redisReply *set, const char *record, uint64_t
         struct room_ref ref;
         if (names && cJSON_IsString(room) &&
             store_room_parse(room->valuestring, strlen(room->valuestring), &ref) == 0 &&
-            store_room_is_private_member(&ref, user))
-            names[(*n)++] = strdup(ref.id);
+            store_room_is_private_member(&ref, user) && (names[*n] = strdup(ref.id)))
+            (*n)++;
     }
     cJSON_Delete(r);
     return names;
@@ -1208,8 +1210,8 @@ static void socket_opened(void *priv, redisReply *reply)
             memcpy(u->pid, p->pid, sizeof u->pid); /* recovered: the same pid */
         else
             token_random_hex(u->pid, STORE_PID_BYTES);
-        size_t n = 0, from_set = reply->element[2]->elements;
-        const char **names = rooms_of(reply->element[2], record, u->id, &n);
+        size_t n = 0, from_set = 0;
+        const char **names = rooms_of(reply->element[2], record, u->id, &n, &from_set);
         struct adoption a = {.chat = c, .user = u, .rooms = names, .n = n, .held = record};
         sio_socket_with_data(s, adopt_user, &a);
         if (!a.accepted) {
