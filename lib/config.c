@@ -56,6 +56,9 @@ enum opt_id {
     OPT_LOGIN_MAX_FAILS_ADDR,
     OPT_LOGIN_FAIL_WINDOW,
     OPT_MESSAGES_PER_MINUTE,
+    OPT_EVENTS_PER_SECOND,
+    OPT_EVENTS_BURST,
+    OPT_SOCKETS_PER_USER,
     OPT_PRESENCE_TIMEOUT,
     OPT_RECOVERY_WINDOW,
     OPT_LINKS,
@@ -178,6 +181,18 @@ static const struct opt opts[OPT_COUNT] = {
     [OPT_MESSAGES_PER_MINUTE] = {"MESSAGES_PER_MINUTE", "120", NULL,
                                  "Chat messages a user may send per minute, over all connections.",
                                  UINT_FIELD(messages_per_minute, 1, 100000)},
+    [OPT_EVENTS_PER_SECOND] =
+        {"EVENTS_PER_SECOND", "20", NULL,
+         "Socket.IO events one connection may send per second, sustained; more are\n"
+         "refused (\"Too many requests\") before they reach Redis.",
+         UINT_FIELD(events_per_second, 1, 100000)},
+    [OPT_EVENTS_BURST] = {"EVENTS_BURST", "200", NULL,
+                          "Socket.IO events one connection may send at once, above the rate.",
+                          UINT_FIELD(events_burst, 1, 1000000)},
+    [OPT_SOCKETS_PER_USER] = {"SOCKETS_PER_USER", "32", NULL,
+                              "Socket.IO connections one user may hold on one server; the\n"
+                              "CONNECT of one more is refused.",
+                              UINT_FIELD(sockets_per_user, 1, 100000)},
     [OPT_PRESENCE_TIMEOUT] = {"PRESENCE_TIMEOUT", "30s", NULL,
                               "A server silent this long is presumed dead: its users go offline.",
                               DURATION_FIELD(presence_timeout, 3, 3600)},

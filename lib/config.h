@@ -74,6 +74,9 @@ struct config {
     unsigned login_max_fails_addr;         /* LOGIN_MAX_FAILS_ADDR */
     unsigned login_fail_window;            /* LOGIN_FAIL_WINDOW, seconds */
     unsigned messages_per_minute;          /* MESSAGES_PER_MINUTE */
+    unsigned events_per_second;            /* EVENTS_PER_SECOND, per socket */
+    unsigned events_burst;                 /* EVENTS_BURST, per socket */
+    unsigned sockets_per_user;             /* SOCKETS_PER_USER, per server */
     unsigned presence_timeout;             /* PRESENCE_TIMEOUT, seconds */
     unsigned recovery_window;              /* RECOVERY_WINDOW, seconds */
     /* LINKS re-serialised compactly: the exact body of GET /links. Owned by the

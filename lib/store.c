@@ -93,6 +93,11 @@ int store_key_message_rate(char *buf, size_t n, uint64_t user_id)
     return key_printf(buf, n, "%sratelimit:msg:%" PRIu64, STORE_OWN_PREFIX, user_id);
 }
 
+int store_key_typing(char *buf, size_t n, uint64_t user_id)
+{
+    return key_printf(buf, n, "%sratelimit:typing:%" PRIu64, STORE_OWN_PREFIX, user_id);
+}
+
 int store_key_recovery(char *buf, size_t n, const char *pid)
 {
     if (!pid || !store_pid_valid(pid, strlen(pid)))
@@ -327,6 +332,24 @@ const char *store_username_problem(const char *s, size_t len)
     return NULL;
 }
 
+/* The explicit bidirectional formatting characters that reorder the text
+ * after them until a matching pop: embeddings and overrides (U+202A–U+202E)
+ * and isolates (U+2066–U+2069).  A message or name holding one could show
+ * other text than it is (a reversed link, a fake "from") and leak its
+ * reordering into what a client shows next to it. */
+static bool is_bidi_control(int32_t cp)
+{
+    return (cp >= 0x202A && cp <= 0x202E) || (cp >= 0x2066 && cp <= 0x2069);
+}
+
+/* C0 and C1 controls and DEL; a message keeps tabs and line feeds. */
+static bool is_control(int32_t cp, bool lines)
+{
+    if (lines && (cp == '\t' || cp == '\n'))
+        return false;
+    return cp < 0x20 || (cp >= 0x7F && cp <= 0x9F);
+}
+
 const char *store_message_problem(const char *s, size_t len, size_t max_bytes)
 {
     if (len > max_bytes)
@@ -339,6 +362,10 @@ const char *store_message_problem(const char *s, size_t len, size_t max_bytes)
             return "Message must be valid UTF-8";
         if (cp == 0)
             return "Message must not contain NUL characters";
+        if (is_control(cp, true))
+            return "Message must not contain control characters (but tab and line feed)";
+        if (is_bidi_control(cp))
+            return "Message must not contain bidirectional override or isolate characters";
         if (!is_space_or_control(cp))
             blank = false;
     }
@@ -495,8 +522,10 @@ const char *store_group_name_problem(const char *s, size_t len)
         if (cp < 0)
             return "Room name must be valid UTF-8";
         /* Controls (NUL, newlines, C1) would forge lines in clients' lists. */
-        if (cp < 0x20 || (cp >= 0x7F && cp <= 0x9F))
+        if (is_control(cp, false))
             return "Room name must not contain control characters";
+        if (is_bidi_control(cp))
+            return "Room name must not contain bidirectional override or isolate characters";
         if (!is_space_or_control(cp))
             blank = false;
         chars++;
@@ -1001,15 +1030,18 @@ static const char *const script_source[SCRIPT_COUNT] = {
          * member by the id of a private room, message JSON, score,
          * envelope JSON to publish, messages per minute, server id, '1'
          * for a private room, a, b, message id, index ttl.
-         * -> 'ok' | 'forbidden' | 'limited'.  A private room's first
-         * message announces the room (show.room) before the message. */
+         * -> 'ok' | 'forbidden' | 'nouser' | 'limited'.  A private room
+         * needs both its users to exist (else nothing is written).  Its
+         * first message announces the room (show.room) before the message. */
     LUA_PUBLISH
     "if ARGV[2] ~= '1' and redis.call('SISMEMBER', KEYS[2], ARGV[1]) == 0 then\n"
     "  return 'forbidden' end\n"
+    "local private = ARGV[8] == '1'\n"
+    "if private and (redis.call('HEXISTS', 'user:' .. ARGV[9], 'username') == 0 or\n"
+    "    redis.call('HEXISTS', 'user:' .. ARGV[10], 'username') == 0) then return 'nouser' end\n"
     "local n = redis.call('INCR', KEYS[3])\n"
     "if n == 1 or redis.call('TTL', KEYS[3]) < 0 then redis.call('EXPIRE', KEYS[3], 60) end\n"
     "if n > tonumber(ARGV[6]) then return 'limited' end\n"
-    "local private = ARGV[8] == '1'\n"
     "local first = private and redis.call('EXISTS', KEYS[1]) == 0\n"
     "redis.call('ZADD', KEYS[1], ARGV[4], ARGV[3])\n"
     "redis.call('HSET', KEYS[6], ARGV[11], ARGV[4])\n"
@@ -1190,9 +1222,11 @@ static const char *const script_source[SCRIPT_COUNT] = {
     "  out[#out + 1] = redis.call('SISMEMBER', KEYS[3], id)\n"
     "end\n"
     "return {'ok', out}\n",
-    [SCRIPT_PUBLISH] =
-        /* ARGV: an envelope.  Logged and published (typing). */
-    LUA_PUBLISH "publish_envelope(ARGV[1])\n"
+    [SCRIPT_TYPING] =
+        /* KEYS: the user's typing gate; ARGV: an envelope, gate ms.
+         * Logged and published unless the gate is closed.  -> 1 | 0 */
+    LUA_PUBLISH "if not redis.call('SET', KEYS[1], '1', 'PX', ARGV[2], 'NX') then return 0 end\n"
+                "publish_envelope(ARGV[1])\n"
                 "return 1\n",
     [SCRIPT_RECOVERY_SAVE] =
         /* KEYS: recovery record; ARGV: record JSON, ttl. */
@@ -1624,10 +1658,18 @@ int store_call_socket_open(struct store_call *call, const struct store_socket_op
     return call_end(call);
 }
 
-int store_call_publish(struct store_call *call, const char *envelope)
+static const char *key_typing(struct store_call *call, uint64_t user_id)
 {
-    call_begin(call, SCRIPT_PUBLISH);
+    return keep(call, store_key_typing(free_space(call), space_left(call), user_id));
+}
+
+int store_call_typing(struct store_call *call, uint64_t user_id, const char *envelope,
+                      unsigned gate_ms)
+{
+    call_begin(call, SCRIPT_TYPING);
+    add_key(call, key_typing(call, user_id));
     add_arg(call, envelope);
+    add_arg(call, stored_u64(call, gate_ms));
     return call_end(call);
 }
 

@@ -48,6 +48,8 @@ int store_key_login_fails_addr(char *buf, size_t n, const char *addr);
 int store_key_presence(char *buf, size_t n, const char *server_id);
 /* A user's message counter of the current minute (rate limit). */
 int store_key_message_rate(char *buf, size_t n, uint64_t user_id);
+/* A user's typing gate: exists while their last typing is too recent. */
+int store_key_typing(char *buf, size_t n, uint64_t user_id);
 /* A room's message index: hash message id -> its score in `room:{id}`, so
  * edits, deletes and reactions find a message without scanning the room.
  * Kept by the scripts that write messages; the originals' messages (and
@@ -146,8 +148,11 @@ bool store_room_is_private_member(const struct room_ref *room, uint64_t user_id)
  * message for the client (static storage). */
 const char *store_username_problem(const char *s, size_t len);
 
-/* Validates message text: non-empty valid UTF-8 of at most max_bytes, and
- * not only whitespace.  Returns NULL or a message for the client. */
+/* Validates message text: non-empty valid UTF-8 of at most max_bytes, not
+ * only whitespace, with no control character but tab and line feed (C0,
+ * DEL, C1) and no bidirectional embedding, override or isolate (U+202A–
+ * U+202E, U+2066–U+2069).  Refused, never stripped: what is stored is what
+ * was sent.  Returns NULL or a message for the client.  (Edits too.) */
 const char *store_message_problem(const char *s, size_t len, size_t max_bytes);
 
 /* Validates a reaction: one emoji (a pictograph, optionally with variation
@@ -161,7 +166,8 @@ const char *store_emoji_problem(const char *s, size_t len);
 bool store_message_id_valid(const char *s, size_t len);
 
 /* Validates a group's name: 1..STORE_GROUP_NAME_MAX_CHARS code points of
- * valid UTF-8, no control characters, not only whitespace.  Returns NULL
+ * valid UTF-8, no control characters, no bidirectional embedding, override
+ * or isolate (as store_message_problem), not only whitespace.  Returns NULL
  * when valid, otherwise a message for the client (static storage). */
 #define STORE_GROUP_NAME_MAX_CHARS 64
 #define STORE_GROUP_NAME_MAX_BYTES (STORE_GROUP_NAME_MAX_CHARS * 4)
@@ -248,7 +254,7 @@ enum store_script {
     SCRIPT_GROUP_REMOVE,   /* leave, or the creator removes a member */
     SCRIPT_GROUP_MEMBERS,  /* a group's members with presence */
     SCRIPT_GROUPS_PUBLIC,  /* the public groups */
-    SCRIPT_PUBLISH,        /* log and publish an envelope (typing) */
+    SCRIPT_TYPING,         /* per-user gate, then log and publish typing */
     SCRIPT_RECOVERY_SAVE,  /* a lost socket's recovery record */
     SCRIPT_REPLAY,         /* the logged events after an offset */
     SCRIPT_COUNT
@@ -496,8 +502,11 @@ int store_call_group_members(struct store_call *call, const char *room_id, uint6
  * groups by id -> {{id, name, members}, …}. */
 int store_call_groups_public(struct store_call *call, unsigned count);
 
-/* SCRIPT_PUBLISH: logs the envelope and publishes it. */
-int store_call_publish(struct store_call *call, const char *envelope);
+/* SCRIPT_TYPING: logs and publishes a typing envelope of user, unless the
+ * user's typing was published less than gate_ms ago (by any of their
+ * sockets on any server): a per-user rate. */
+int store_call_typing(struct store_call *call, uint64_t user_id, const char *envelope,
+                      unsigned gate_ms);
 /* SCRIPT_RECOVERY_SAVE: record (store_recovery_encode's) under pid for ttl_s. */
 int store_call_recovery_save(struct store_call *call, const char *pid, const char *record,
                              unsigned ttl_s);

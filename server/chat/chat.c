@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "auth.h"
+#include "bucket.h"
 #include "config.h"
 #include "eio_session.h"
 #include "http.h"
@@ -34,8 +35,17 @@
 /* A server's presence hash outlives missed heartbeats by this factor, so
  * the others can still read whom a dead server held. */
 #define PRESENCE_TTL_FACTOR 20
-/* Typing notices a socket may send, at most one per this many ms. */
+/* Typing notices a user may send, at most one per this many ms, over all
+ * their sockets on every server (a gate in Redis); a socket does not even
+ * ask Redis sooner than that after its own last one. */
 #define TYPING_MIN_INTERVAL_MS 300
+/* A socket over its event budget may be refused this many times
+ * EVENTS_BURST more than EVENTS_PER_SECOND forgives before it is
+ * disconnected: a client that slows down when refused is never; one that
+ * keeps flooding soon is. */
+#define FLOOD_BURSTS 5
+/* A socket's refusals are logged once per this many ms at most. */
+#define REFUSAL_LOG_INTERVAL_MS 10000
 
 struct chat {
     const struct config *cfg;
@@ -58,6 +68,13 @@ struct chat_user {
     struct roster_member *member;
     int64_t last_typing_ms;
     char pid[STORE_PID_LEN + 1]; /* connection state recovery's private id */
+    /* The socket's event budget (EVENTS_PER_SECOND, EVENTS_BURST), and
+     * the refusals it may still earn before it is disconnected; set up
+     * by its first event. */
+    bool budgeted;
+    struct bucket events, flood;
+    int64_t refusals_logged_ms;
+    uint32_t refusals_unlogged;
 };
 
 static int64_t now_ms(void)
@@ -602,6 +619,8 @@ static void message_stored(void *priv, redisReply *reply)
         ack(p->s, p->has_ack, p->ack_id, NULL, cJSON_Parse(p->message));
     } else if (strcmp(status, "limited") == 0) {
         ack(p->s, p->has_ack, p->ack_id, "Too many messages; slow down", NULL);
+    } else if (strcmp(status, "nouser") == 0) {
+        ack(p->s, p->has_ack, p->ack_id, "No such user", NULL);
     } else {
         ack(p->s, p->has_ack, p->ack_id, "You are not a member of this room", NULL);
     }
@@ -809,10 +828,28 @@ static void join_checked(void *priv, redisReply *reply)
     if (rconn_is_error(reply))
         ack(p->s, p->has_ack, p->ack_id, "Service unavailable; try again", NULL);
     else if (reply->type != REDIS_REPLY_INTEGER || reply->integer != 1)
-        ack(p->s, p->has_ack, p->ack_id, "You are not a member of this room", NULL);
+        ack(p->s, p->has_ack, p->ack_id,
+            p->room.kind == ROOM_PRIVATE ? "No such user" : "You are not a member of this room",
+            NULL);
     else
         sio_socket_with_data(p->s, join_locked, p); /* a socket gone needs no answer */
     pending_free(p);
+}
+
+/* Asks Redis whether user may join p->room: a private room of theirs (by
+ * its id) needs the other user to exist; a group, the user in it. */
+static int join_check(struct pending *p, struct rconn *redis, uint64_t user)
+{
+    const struct room_ref *room = &p->room;
+    char key[STORE_KEY_MAX];
+    if (store_room_is_private_member(room, user)) {
+        store_key_user(key, sizeof key, room->a == user ? room->b : room->a);
+        return rconn_commandv(redis, join_checked, p, 3,
+                              (const char *[]){"HEXISTS", key, "username"});
+    }
+    store_key_user_rooms(key, sizeof key, user);
+    return rconn_commandv(redis, join_checked, p, 3,
+                          (const char *[]){"SISMEMBER", key, room->id});
 }
 
 static void on_room_join(struct chat *c, struct sio_socket *s, struct worker *w, const cJSON *arg,
@@ -826,22 +863,14 @@ static void on_room_join(struct chat *c, struct sio_socket *s, struct worker *w,
         ack(s, has_ack, ack_id, "Invalid room id", NULL);
         return;
     }
-    if (store_room_is_private_member(&room, u->id)) {
-        bool joined = roster_join(c->roster, u->member, room.id) == 0;
-        ack(s, has_ack, ack_id, joined ? NULL : "Could not join the room", NULL);
-        return;
-    }
     struct pending *p = pending_new(c, s, has_ack, ack_id);
-    char rooms_key[STORE_KEY_MAX];
-    store_key_user_rooms(rooms_key, sizeof rooms_key, u->id);
-    if (!p || rconn_commandv(rconn_of(w), join_checked, p, 3,
-                             (const char *[]){"SISMEMBER", rooms_key, room.id}) < 0) {
+    if (p)
+        p->room = room;
+    if (!p || join_check(p, rconn_of(w), u->id) < 0) {
         ack(s, has_ack, ack_id, "Service unavailable; try again", NULL);
         if (p)
             pending_free(p);
-        return;
     }
-    p->room = room;
 }
 
 /* SCRIPT_READ_MARK's answer as an ack error, NULL when it succeeded. */
@@ -927,19 +956,82 @@ static void on_typing(struct chat *c, struct sio_socket *s, struct worker *w, co
                          : NULL;
     struct store_call call;
     /* Logged like every event, so a recovering socket's offsets follow. */
-    if (envelope && store_call_publish(&call, envelope) == 0)
+    if (envelope && store_call_typing(&call, u->id, envelope, TYPING_MIN_INTERVAL_MS) == 0)
         rconn_call(rconn_of(w), &call, ignore_reply, NULL);
     free(envelope);
+}
+
+/* ---- the event budget ------------------------------------------------------ */
+
+enum admission { ADMITTED, REFUSED, EXPELLED };
+
+/* A refusal of u's socket, logged once per REFUSAL_LOG_INTERVAL_MS with
+ * how many there were since the last line. */
+static void refusal_log(const struct chat *c, struct chat_user *u, int64_t now)
+{
+    u->refusals_unlogged++;
+    if (now - u->refusals_logged_ms < REFUSAL_LOG_INTERVAL_MS)
+        return;
+    log_warn("user %s: %" PRIu32 " events of one socket refused over EVENTS_PER_SECOND=%u "
+             "(EVENTS_BURST=%u); logged once per %d s",
+             u->id_str, u->refusals_unlogged, c->cfg->events_per_second, c->cfg->events_burst,
+             REFUSAL_LOG_INTERVAL_MS / 1000);
+    u->refusals_logged_ms = now;
+    u->refusals_unlogged = 0;
+}
+
+/* Whether one more event of u's socket may run (under the socket's lock):
+ * a token of its budget.  A refused event runs nothing (no Redis); a
+ * socket that keeps flooding is to be disconnected. */
+static enum admission admit_event(const struct chat *c, struct chat_user *u)
+{
+    int64_t now = worker_now_ms();
+    if (!u->budgeted) {
+        bucket_init(&u->events, c->cfg->events_per_second, c->cfg->events_burst, now);
+        bucket_init(&u->flood, c->cfg->events_per_second, FLOOD_BURSTS * c->cfg->events_burst,
+                    now);
+        u->refusals_logged_ms = now - REFUSAL_LOG_INTERVAL_MS;
+        u->budgeted = true;
+    }
+    if (bucket_take(&u->events, now))
+        return ADMITTED;
+    if (!bucket_take(&u->flood, now)) {
+        log_warn("user %s: a socket kept sending far over EVENTS_PER_SECOND=%u; disconnected",
+                 u->id_str, c->cfg->events_per_second);
+        return EXPELLED;
+    }
+    refusal_log(c, u, now);
+    return REFUSED;
+}
+
+/* Charges an event to its socket's budget: true when it may run; false
+ * when it was answered (refused, or the socket disconnected). */
+static bool event_budgeted(const struct chat *c, struct sio_socket *s, struct chat_user *u,
+                           bool has_ack, uint64_t ack_id)
+{
+    switch (admit_event(c, u)) {
+    case ADMITTED:
+        return true;
+    case REFUSED:
+        ack(s, has_ack, ack_id, "Too many requests", NULL);
+        return false;
+    case EXPELLED:
+        sio_socket_disconnect(s); /* frees u (on_disconnect) */
+        return false;
+    }
+    return false;
 }
 
 static void on_event(void *ctx, struct sio_socket *s, struct worker *w, const char *name,
                      const cJSON *data, bool has_ack, uint64_t ack_id)
 {
     struct chat *c = ctx;
-    const struct chat_user *u = sio_socket_data(s);
+    struct chat_user *u = sio_socket_data(s);
     const cJSON *arg = cJSON_GetArrayItem(data, 1);
     if (!u || !u->member) {
         ack(s, has_ack, ack_id, "Not connected", NULL);
+    } else if (!event_budgeted(c, s, u, has_ack, ack_id)) {
+        return;
     } else if (strcmp(name, "message") == 0) {
         on_message_event(c, s, w, arg, has_ack, ack_id);
     } else if (strcmp(name, "room.join") == 0) {
@@ -961,8 +1053,9 @@ static void on_event(void *ctx, struct sio_socket *s, struct worker *w, const ch
 
 static void on_unreadable(void *ctx, struct sio_socket *s, bool has_ack, uint64_t ack_id)
 {
-    (void)ctx;
-    ack(s, has_ack, ack_id, "Text must not contain NUL characters", NULL);
+    struct chat_user *u = sio_socket_data(s);
+    if (!u || event_budgeted(ctx, s, u, has_ack, ack_id))
+        ack(s, has_ack, ack_id, "Text must not contain NUL characters", NULL);
 }
 
 /* ---- connect and disconnect ------------------------------------------------------------------ */
@@ -999,6 +1092,13 @@ struct adoption {
 static void adopt_user(void *arg, struct sio_socket *s, void **data)
 {
     struct adoption *a = arg;
+    /* Checked, not reserved: sockets of one user accepted at the same
+     * moment on different workers may pass it together (WORKERS - 1 more
+     * at most). */
+    if (roster_user_sockets(a->chat->roster, a->user->id) >= a->chat->cfg->sockets_per_user) {
+        sio_socket_refuse(s, "Too many connections of this user (SOCKETS_PER_USER)");
+        return;
+    }
     /* Accept first: the CONNECT answer must precede any event, and the
      * roster is what makes events flow to the socket. */
     if (sio_socket_accept_pid(s, a->user->pid) < 0)

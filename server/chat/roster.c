@@ -66,6 +66,7 @@ struct roster_member {
     struct roster_member *all_prev, *all_next;
     struct membership *rooms;
     size_t nrooms, rooms_cap;
+    bool warned_full; /* ROSTER_ROOMS_MAX was logged */
 };
 
 struct roster {
@@ -140,8 +141,11 @@ static int join_locked(struct roster *r, struct roster_member *m, const char *id
         if (strcmp(m->rooms[i].room->id, id) == 0)
             return 0;
     if (m->nrooms >= ROSTER_ROOMS_MAX) {
-        log_warn("user %" PRIu64 ": more than %d rooms; not joining %s", m->user_id,
-                 ROSTER_ROOMS_MAX, id);
+        /* Once per socket: a client asking again and again must not flood the log. */
+        if (!m->warned_full)
+            log_warn("user %" PRIu64 ": more than %d rooms; not joining %s (nor more)",
+                     m->user_id, ROSTER_ROOMS_MAX, id);
+        m->warned_full = true;
         return -1;
     }
     if (m->nrooms == m->rooms_cap) {
@@ -468,6 +472,19 @@ size_t roster_members(struct roster *r)
 {
     pthread_rwlock_rdlock(&r->lock);
     size_t n = r->count;
+    pthread_rwlock_unlock(&r->lock);
+    return n;
+}
+
+size_t roster_user_sockets(struct roster *r, uint64_t user)
+{
+    char key[24];
+    snprintf(key, sizeof key, "%" PRIu64, user);
+    size_t n = 0;
+    pthread_rwlock_rdlock(&r->lock);
+    const struct user *u = strmap_get(r->users, key);
+    for (const struct roster_member *m = u ? u->first : NULL; m; m = m->user_next)
+        n++;
     pthread_rwlock_unlock(&r->lock);
     return n;
 }

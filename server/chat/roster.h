@@ -21,7 +21,7 @@ struct roster;
 struct roster_member;
 struct sbuf;
 
-/* Rooms one socket may be in, at most: beyond it joins fail (logged). */
+/* Rooms one socket may be in, at most: beyond it joins fail (logged once). */
 #define ROSTER_ROOMS_MAX 4096
 
 struct roster *roster_new(void);
@@ -80,5 +80,7 @@ size_t roster_send_all(struct roster *r, const struct roster_send *p);
 
 /* Sockets on this server, and users with at least one. */
 size_t roster_members(struct roster *r);
+/* Sockets of user on this server. */
+size_t roster_user_sockets(struct roster *r, uint64_t user);
 
 #endif

@@ -282,6 +282,11 @@ export function writeWebRoot(dir) {
   return dir;
 }
 
+/** Per-connection limits raised for every test server: the suites open
+ *  hundreds of sockets per user and fire events back to back. A test of
+ *  these limits sets its own low values. */
+export const LIMITS_ENV = { EVENTS_PER_SECOND: '100000', EVENTS_BURST: '1000000', SOCKETS_PER_USER: '100000' };
+
 /** The environment chatd gets: only what a process needs, plus sanitizer knobs. */
 function baseEnv() {
   const env = {};
@@ -334,6 +339,7 @@ export async function startChatd({ redisUrl, env = {}, webRoot } = {}) {
     WORKERS,
     SEED_DEMO: '1',
     LOG_LEVEL: 'warn',
+    ...LIMITS_ENV,
     ...env,
   };
   for (const [k, v] of Object.entries(fullEnv)) if (v === undefined) delete fullEnv[k];

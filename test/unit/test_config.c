@@ -43,6 +43,9 @@ static const char *const vars[] = {
     "LOGIN_MAX_FAILS_ADDR",
     "LOGIN_FAIL_WINDOW",
     "MESSAGES_PER_MINUTE",
+    "EVENTS_PER_SECOND",
+    "EVENTS_BURST",
+    "SOCKETS_PER_USER",
     "LINKS",
 };
 #define N_VARS (sizeof vars / sizeof vars[0])
@@ -197,6 +200,9 @@ static void test_defaults(void **state)
     assert_int_equal(r.cfg.login_max_fails_addr, 50);
     assert_int_equal(r.cfg.login_fail_window, 900);
     assert_int_equal(r.cfg.messages_per_minute, 120);
+    assert_int_equal(r.cfg.events_per_second, 20);
+    assert_int_equal(r.cfg.events_burst, 200);
+    assert_int_equal(r.cfg.sockets_per_user, 32);
     assert_string_equal(r.cfg.links, "{}");
 
     /* A random id is a different one each start. */
@@ -488,6 +494,12 @@ static void test_chatd_knobs(void **state)
         {"LOGIN_FAIL_WINDOW", offsetof(struct config, login_fail_window), "10", "86400", "9",
          "86401", "expected a duration 10s-1d"},
         {"MESSAGES_PER_MINUTE", offsetof(struct config, messages_per_minute), "1", "100000", "0",
+         "100001", "expected an integer 1-100000"},
+        {"EVENTS_PER_SECOND", offsetof(struct config, events_per_second), "1", "100000", "0",
+         "100001", "expected an integer 1-100000"},
+        {"EVENTS_BURST", offsetof(struct config, events_burst), "1", "1000000", "0", "1000001",
+         "expected an integer 1-1000000"},
+        {"SOCKETS_PER_USER", offsetof(struct config, sockets_per_user), "1", "100000", "0",
          "100001", "expected an integer 1-100000"},
     };
 

@@ -147,6 +147,17 @@ static void test_utf8_and_messages(void **state)
     assert_non_null(store_message_problem("hello world", 11, 10));
     assert_non_null(store_message_problem("a\0b", 3, 10));
     assert_non_null(store_message_problem("\xff", 1, 10));
+    /* Tabs and line feeds stay; other controls and bidi formatting do not. */
+    assert_null(store_message_problem("a\tb\nc", 5, 10));
+    const char *refused[] = {"a\rb",         "a\x1b[31mb",   "a\x7f",       "a\xC2\x85z",
+                             "a\xE2\x80\xAAz", "a\xE2\x80\xAEz", "a\xE2\x81\xA6z", "a\xE2\x81\xA9z"};
+    for (size_t i = 0; i < sizeof refused / sizeof *refused; i++)
+        assert_non_null(store_message_problem(refused[i], strlen(refused[i]), 64));
+    /* Neighbours of the refused ranges are ordinary text. */
+    const char *kept[] = {"a\xE2\x80\xA9z", "a\xE2\x80\xAFz", "a\xE2\x81\xA5z", "a\xE2\x81\xAAz",
+                          "\xD7\xA9\xD7\x9C\xD7\x95\xD7\x9D"};
+    for (size_t i = 0; i < sizeof kept / sizeof *kept; i++)
+        assert_null(store_message_problem(kept[i], strlen(kept[i]), 64));
 }
 
 static void test_message_encode(void **state)
@@ -911,7 +922,8 @@ static void test_group_keys_and_names(void **state)
     assert_null(store_group_name_problem(name, 256));
     assert_non_null(store_group_name_problem(name, 260));
     const char *bad[] = {"",         "   ",  "a\nb",         "a\tb",    "\x7f",
-                         "\xC2\x85", "\xC3", "\xED\xA0\x80", "\xC0\xAF"};
+                         "\xC2\x85", "\xC3", "\xED\xA0\x80", "\xC0\xAF", "a\xE2\x80\xAEz",
+                         "a\xE2\x81\xA7z"};
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
         assert_non_null(store_group_name_problem(bad[i], strlen(bad[i])));
     assert_non_null(store_group_name_problem("a\0b", 3)); /* NUL */
@@ -1085,11 +1097,11 @@ static void test_recovery(void **state)
     assert_int_equal(store_call_replay(&call, "-"), -1);
     assert_int_equal(store_call_replay(&call, NULL), -1);
 
-    assert_int_equal(store_call_publish(&call, "{\"type\":\"typing\"}"), 0);
-    assert_int_equal(call.script, SCRIPT_PUBLISH);
-    assert_int_equal(call.nkeys, 0);
-    EXPECT_ARGS(&call, "{\"type\":\"typing\"}");
-    assert_int_equal(store_call_publish(&call, NULL), -1);
+    assert_int_equal(store_call_typing(&call, 12, "{\"type\":\"typing\"}", 300), 0);
+    assert_int_equal(call.script, SCRIPT_TYPING);
+    EXPECT_KEYS(&call, "chatd:ratelimit:typing:12");
+    EXPECT_ARGS(&call, "{\"type\":\"typing\"}", "300");
+    assert_int_equal(store_call_typing(&call, 12, NULL, 300), -1);
 }
 
 int main(void)
