@@ -186,7 +186,7 @@ static const struct opt opts[OPT_COUNT] = {
          "Socket.IO events one connection may send per second, sustained; more are\n"
          "refused (\"Too many requests\") before they reach Redis.",
          UINT_FIELD(events_per_second, 1, 100000)},
-    [OPT_EVENTS_BURST] = {"EVENTS_BURST", "200", NULL,
+    [OPT_EVENTS_BURST] = {"EVENTS_BURST", "50", NULL,
                           "Socket.IO events one connection may send at once, above the rate.",
                           UINT_FIELD(events_burst, 1, 1000000)},
     [OPT_SOCKETS_PER_USER] = {"SOCKETS_PER_USER", "32", NULL,

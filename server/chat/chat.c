@@ -39,11 +39,12 @@
  * their sockets on every server (a gate in Redis); a socket does not even
  * ask Redis sooner than that after its own last one. */
 #define TYPING_MIN_INTERVAL_MS 300
-/* A socket over its event budget may be refused this many times
- * EVENTS_BURST more than EVENTS_PER_SECOND forgives before it is
- * disconnected: a client that slows down when refused is never; one that
- * keeps flooding soon is. */
-#define FLOOD_BURSTS 5
+/* Refusals a socket over its event budget may earn, net of the
+ * EVENTS_PER_SECOND a second forgiven, before it is disconnected: enough
+ * for a client that rejoins every room it can be in at once (the web app
+ * does, without acks, on reconnecting), and five bursts more.  A client
+ * that slows down when refused is never disconnected; a flood soon is. */
+#define FLOOD_REFUSALS(burst) (ROSTER_ROOMS_MAX + 5 * (burst))
 /* A socket's refusals are logged once per this many ms at most. */
 #define REFUSAL_LOG_INTERVAL_MS 10000
 
@@ -988,8 +989,8 @@ static enum admission admit_event(const struct chat *c, struct chat_user *u)
     int64_t now = worker_now_ms();
     if (!u->budgeted) {
         bucket_init(&u->events, c->cfg->events_per_second, c->cfg->events_burst, now);
-        bucket_init(&u->flood, c->cfg->events_per_second, FLOOD_BURSTS * c->cfg->events_burst,
-                    now);
+        bucket_init(&u->flood, c->cfg->events_per_second,
+                    FLOOD_REFUSALS(c->cfg->events_burst), now);
         u->refusals_logged_ms = now - REFUSAL_LOG_INTERVAL_MS;
         u->budgeted = true;
     }

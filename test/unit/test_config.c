@@ -201,7 +201,7 @@ static void test_defaults(void **state)
     assert_int_equal(r.cfg.login_fail_window, 900);
     assert_int_equal(r.cfg.messages_per_minute, 120);
     assert_int_equal(r.cfg.events_per_second, 20);
-    assert_int_equal(r.cfg.events_burst, 200);
+    assert_int_equal(r.cfg.events_burst, 50);
     assert_int_equal(r.cfg.sockets_per_user, 32);
     assert_string_equal(r.cfg.links, "{}");
 
