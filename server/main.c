@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "app.h"
+#include "auth.h"
 #include "chat.h"
 #include "config.h"
 #include "engine.h"
@@ -53,6 +54,15 @@ static void *seeder_main(void *arg)
     return NULL;
 }
 
+/* A Socket.IO connection is bound to the login cookie of its handshake. */
+static bool session_cookie_credential(void *ctx, struct http_req *req,
+                                      unsigned char digest[EIO_CREDENTIAL_BYTES])
+{
+    _Static_assert(EIO_CREDENTIAL_BYTES == TOKEN_DIGEST_BYTES, "a credential is a cookie digest");
+    (void)ctx;
+    return auth_cookie_digest(req, digest);
+}
+
 static struct engine *socketio_engine(const struct config *cfg, struct sio_server *sio)
 {
     static const char *origins[CONFIG_ORIGINS_MAX];
@@ -67,6 +77,7 @@ static struct engine *socketio_engine(const struct config *cfg, struct sio_serve
         .outbox_max_packets = CHAT_OUTBOX_PACKETS,
         .origins = origins,
         .n_origins = cfg->n_origins,
+        .bind = {.credential = session_cookie_credential},
     };
     return engine_new(&opt, sio_server_handlers(sio));
 }

@@ -422,7 +422,7 @@ static void on_message(void *ctx, struct eio_session *es, struct worker *w,
         return;
     }
     if (rc < 0) {
-        log_debug("session %s: %s", eio_session_id(es), sio_strerror(rc));
+        log_debug("session %s: %s", eio_session_tag(es), sio_strerror(rc));
         eio_session_close(es, "parse error");
         return;
     }
