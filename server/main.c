@@ -100,11 +100,12 @@ int main(int argc, char **argv)
 
     struct seeder seeder = {.cfg = &cfg};
     struct chat *chat = chat_new(&cfg);
-    struct sio_server *sio =
-        chat ? sio_server_new(
-                   chat_sio_app(chat),
-                   &(struct sio_server_options){.connect_timeout_ms = CHAT_CONNECT_TIMEOUT_MS})
-             : NULL;
+    struct sio_server_options sio_opt = {
+        .connect_timeout_ms = CHAT_CONNECT_TIMEOUT_MS,
+        .attachment_bytes_per_client = cfg.attachment_bytes_per_session,
+        .attachment_bytes_total = cfg.attachment_bytes_total,
+    };
+    struct sio_server *sio = chat ? sio_server_new(chat_sio_app(chat), &sio_opt) : NULL;
     struct app app = {.cfg = &cfg, .on_worker_start = chat_worker_start, .ctx = chat};
     struct routes_ctx routes = {.cfg = &cfg};
     struct engine *socketio = sio ? socketio_engine(&cfg, sio) : NULL;

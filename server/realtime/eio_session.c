@@ -551,8 +551,8 @@ static struct eio_session *session_new(struct eio_sessions *t, struct worker *ho
     randombytes_buf(raw, sizeof raw);
     sodium_bin2base64(s->sid, sizeof s->sid, raw, sizeof raw,
                       sodium_base64_VARIANT_URLSAFE_NO_PADDING);
-    unsigned char hash[crypto_generichash_BYTES_MIN];
-    crypto_generichash(hash, sizeof hash, (const unsigned char *)s->sid, EIO_SID_LEN, NULL, 0);
+    unsigned char hash[crypto_hash_sha256_BYTES];
+    crypto_hash_sha256(hash, (const unsigned char *)s->sid, EIO_SID_LEN);
     sodium_bin2hex(s->tag, sizeof s->tag, hash, EIO_TAG_LEN / 2);
     return s;
 }

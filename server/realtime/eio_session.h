@@ -34,8 +34,8 @@ struct sbuf;
 struct worker;
 
 #define EIO_SID_LEN 20
-/* A session's log tag: a few hex digits of a hash of its sid, so log lines
- * can be matched up without the sid (a bearer credential) in them. */
+/* A session's log tag: the first hex digits of the SHA-256 of its sid, so
+ * log lines can be matched up without the sid (a credential) in them. */
 #define EIO_TAG_LEN 8
 /* The digest of the credential a handshake presented (eio_binding). */
 #define EIO_CREDENTIAL_BYTES 32
