@@ -126,6 +126,7 @@ int main(int argc, char **argv)
         if (pthread_create(&seeder.thread, NULL, seeder_main, &seeder) == 0)
             seeder.started = true;
     }
+    chat_attach_engine(chat, socketio);
     if (chat_start(chat) < 0)
         goto out;
     exit_code = runtime_run(&app);
