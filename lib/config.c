@@ -61,6 +61,8 @@ enum opt_id {
     OPT_SOCKETS_PER_USER,
     OPT_PRESENCE_TIMEOUT,
     OPT_RECOVERY_WINDOW,
+    OPT_ATTACHMENT_BYTES_PER_SESSION,
+    OPT_ATTACHMENT_BYTES_TOTAL,
     OPT_LINKS,
     OPT_COUNT
 };
@@ -200,6 +202,16 @@ static const struct opt opts[OPT_COUNT] = {
                              "A client whose transport was lost may recover its rooms and missed\n"
                              "events for this long (Socket.IO connection state recovery).",
                              DURATION_FIELD(recovery_window, 1, 3600)},
+    [OPT_ATTACHMENT_BYTES_PER_SESSION] =
+        {"ATTACHMENT_BYTES_PER_SESSION", "1048576", NULL,
+         "Bytes of a Socket.IO binary packet (header and attachments) one\n"
+         "connection may hold while it is assembled; beyond, it is closed.",
+         UINT_FIELD(attachment_bytes_per_session, 1024, 1024 * 1024 * 1024)},
+    [OPT_ATTACHMENT_BYTES_TOTAL] =
+        {"ATTACHMENT_BYTES_TOTAL", "67108864", NULL,
+         "Bytes of binary packets being assembled over all connections; a\n"
+         "connection whose packet would pass it is closed.",
+         UINT_FIELD(attachment_bytes_total, 1024, 1u << 31)},
     [OPT_LINKS] = {"LINKS", "{}", NULL,
                    "JSON object served by GET /links, e.g. {\"github\":\"https://...\"}\n"
                    "(at most 16384 bytes).",

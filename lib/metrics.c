@@ -72,6 +72,8 @@ static const struct {
     [METRICS_SESSIONS] = {"chatd_sessions", "Socket.IO sessions on this server."},
     [METRICS_HASH_QUEUE_DEPTH] = {"chatd_hash_queue_depth",
                                   "Password hashes waiting for a hashing thread."},
+    [METRICS_ATTACHMENT_BYTES] = {"chatd_attachment_bytes",
+                                  "Bytes of Socket.IO binary packets being assembled."},
 };
 
 /* Bucket bounds in nanoseconds, with their `le` label text (what Prometheus

@@ -48,6 +48,7 @@ enum metrics_counter {
 enum metrics_gauge {
     METRICS_SESSIONS,         /* chatd_sessions: Socket.IO sessions on this server */
     METRICS_HASH_QUEUE_DEPTH, /* chatd_hash_queue_depth: password hashes waiting for a thread */
+    METRICS_ATTACHMENT_BYTES, /* chatd_attachment_bytes: binary packets being assembled */
     METRICS_GAUGE_COUNT
 };
 

@@ -16,6 +16,7 @@
 const char STORE_KEY_TOTAL_USERS[] = "total_users";
 const char STORE_KEY_ONLINE_USERS[] = "online_users";
 const char STORE_CHANNEL[] = STORE_CHANNEL_NAME;
+const char STORE_CONTROL_CHANNEL[] = STORE_CONTROL_CHANNEL_NAME;
 const char STORE_OWN_PREFIX[] = "chatd:";
 const char STORE_KEY_SERVERS[] = "chatd:servers";
 const char STORE_KEY_PUBLIC_GROUPS[] = "chatd:groups:public";
@@ -66,9 +67,12 @@ int store_key_room_name(char *buf, size_t n, const char *room_id)
     return key_printf(buf, n, "room:%s:name", room_id);
 }
 
+/* A session's key: this prefix, then its token's digest in hex. */
+#define SESSION_KEY_PREFIX "chatd:session:"
+
 int store_key_session(char *buf, size_t n, const char *token_digest_hex)
 {
-    return key_printf(buf, n, "%ssession:%s", STORE_OWN_PREFIX, token_digest_hex);
+    return key_printf(buf, n, "%s%s", SESSION_KEY_PREFIX, token_digest_hex);
 }
 
 int store_key_login_fails_user(char *buf, size_t n, const char *name, size_t len)
@@ -1236,6 +1240,13 @@ static const char *const script_source[SCRIPT_COUNT] = {
         /* KEYS: event log; ARGV: offset, count.  -> {{id, {'e',
          * envelope}}, …}: the events after the offset, oldest first. */
     "return redis.call('XRANGE', KEYS[1], '(' .. ARGV[1], '+', 'COUNT', ARGV[2])\n",
+    [SCRIPT_LOGOUT] =
+        /* KEYS: session; ARGV: the control message.  In one step, so no
+         * server can let a connection of the session in after the others
+         * were told. */
+    "redis.call('DEL', KEYS[1])\n"
+    "redis.call('PUBLISH', '" STORE_CONTROL_CHANNEL_NAME "', ARGV[1])\n"
+    "return 1\n",
     [SCRIPT_GROUPS_PUBLIC] =
         /* KEYS: public groups; ARGV: stop.  -> {{id, name, members}, …} */
     "local out = {}\n"
@@ -1524,6 +1535,50 @@ int store_call_session(struct store_call *call, const char *session_key, unsigne
     add_key(call, session_key);
     add_arg(call, stored_u64(call, ttl_s));
     return call_end(call);
+}
+
+#define CONTROL_LOGOUT_TYPE "logout"
+
+static bool is_digest_hex(const char *s, size_t len)
+{
+    if (len != 64)
+        return false;
+    for (size_t i = 0; i < len; i++)
+        if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+            return false;
+    return true;
+}
+
+int store_call_logout(struct store_call *call, const char *session_key)
+{
+    call_begin(call, SCRIPT_LOGOUT);
+    size_t prefix = strlen(SESSION_KEY_PREFIX);
+    const char *digest = session_key && strncmp(session_key, SESSION_KEY_PREFIX, prefix) == 0
+                             ? session_key + prefix
+                             : NULL;
+    if (!digest || !is_digest_hex(digest, strlen(digest))) {
+        call->failed = true;
+        return -1;
+    }
+    add_key(call, session_key);
+    add_arg(call, stored_printf(call, "{\"type\":\"" CONTROL_LOGOUT_TYPE "\",\"session\":\"%s\"}",
+                                digest));
+    return call_end(call);
+}
+
+int store_control_read(const char *payload, size_t len, char digest_hex[65])
+{
+    cJSON *m = cJSON_ParseWithLength(payload, len);
+    const cJSON *type = cJSON_GetObjectItemCaseSensitive(m, "type");
+    const cJSON *session = cJSON_GetObjectItemCaseSensitive(m, "session");
+    int kind = -1;
+    if (cJSON_IsString(type) && strcmp(type->valuestring, CONTROL_LOGOUT_TYPE) == 0 &&
+        cJSON_IsString(session) && is_digest_hex(session->valuestring, strlen(session->valuestring))) {
+        memcpy(digest_hex, session->valuestring, 65);
+        kind = STORE_CONTROL_LOGOUT;
+    }
+    cJSON_Delete(m);
+    return kind;
 }
 
 int store_call_login_lookup(struct store_call *call, const struct store_login_lookup_params *p)

@@ -24,10 +24,15 @@
  * Lua scripts splice this literal in, C code uses STORE_CHANNEL. */
 #define STORE_CHANNEL_NAME "MESSAGES"
 
+/* chatd's own channel between the servers of a fleet, for what concerns
+ * no client directly (the originals neither read nor publish it). */
+#define STORE_CONTROL_CHANNEL_NAME "chatd:control"
+
 /* Fixed keys and the channel. */
 extern const char STORE_KEY_TOTAL_USERS[];
 extern const char STORE_KEY_ONLINE_USERS[];
-extern const char STORE_CHANNEL[]; /* STORE_CHANNEL_NAME */
+extern const char STORE_CHANNEL[];         /* STORE_CHANNEL_NAME */
+extern const char STORE_CONTROL_CHANNEL[]; /* STORE_CONTROL_CHANNEL_NAME */
 /* Prefix of every key chatd adds for itself (never session:/sess:). */
 extern const char STORE_OWN_PREFIX[];
 /* Live chatd servers: sorted set, member = server id, score = last
@@ -257,6 +262,7 @@ enum store_script {
     SCRIPT_TYPING,         /* per-user gate, then log and publish typing */
     SCRIPT_RECOVERY_SAVE,  /* a lost socket's recovery record */
     SCRIPT_REPLAY,         /* the logged events after an offset */
+    SCRIPT_LOGOUT,         /* end a session, tell the fleet (STORE_CONTROL_CHANNEL) */
     SCRIPT_COUNT
 };
 
@@ -287,6 +293,19 @@ char *store_envelope(const char *server_id, const char *type, const char *data_j
  * it, its type and its data object.  NULL when payload is not an envelope
  * with a string type and an object data (*type and *data untouched). */
 cJSON *store_envelope_read(const char *payload, size_t len, const char **type, const cJSON **data);
+
+/* ---- the control channel ----------------------------------------------- */
+
+/* What a message of STORE_CONTROL_CHANNEL asks. */
+enum store_control {
+    STORE_CONTROL_LOGOUT, /* a login session ended: close its connections */
+};
+
+/* Reads a message of STORE_CONTROL_CHANNEL: its kind, and for
+ * STORE_CONTROL_LOGOUT the session's token digest (lowercase hex, as
+ * store_key_session takes it) into digest_hex.  -1 when it is no message
+ * this server knows. */
+int store_control_read(const char *payload, size_t len, char digest_hex[65]);
 
 /* ---- script calls ------------------------------------------------------ */
 
@@ -319,6 +338,11 @@ struct store_call {
 
 /* SCRIPT_SESSION: the user of a session key, renewing it when half spent. */
 int store_call_session(struct store_call *call, const char *session_key, unsigned ttl_s);
+
+/* SCRIPT_LOGOUT: deletes the session of session_key (a store_key_session
+ * key) and publishes STORE_CONTROL_LOGOUT for it on STORE_CONTROL_CHANNEL,
+ * so every server of the fleet closes its connections. */
+int store_call_logout(struct store_call *call, const char *session_key);
 
 struct store_login_lookup_params {
     const char *username; /* validated, NUL-terminated */

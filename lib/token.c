@@ -46,12 +46,30 @@ bool token_is_wellformed(const char *s, size_t len)
     return rc == 0 && raw_len == TOKEN_BYTES && end == s + len;
 }
 
+void token_digest(const char *token, size_t len, unsigned char out[TOKEN_DIGEST_BYTES])
+{
+    _Static_assert(TOKEN_DIGEST_BYTES == crypto_hash_sha256_BYTES, "a digest is a SHA-256");
+    crypto_hash_sha256(out, (const unsigned char *)token, len);
+}
+
 void token_digest_hex(const char *token, size_t len, char out[TOKEN_DIGEST_HEX_LEN + 1])
 {
-    unsigned char digest[crypto_hash_sha256_BYTES];
+    unsigned char digest[TOKEN_DIGEST_BYTES];
 
-    crypto_hash_sha256(digest, (const unsigned char *)token, len);
+    token_digest(token, len, digest);
     sodium_bin2hex(out, TOKEN_DIGEST_HEX_LEN + 1, digest, sizeof digest);
+}
+
+bool token_digest_from_hex(const char *hex, size_t len, unsigned char out[TOKEN_DIGEST_BYTES])
+{
+    if (len != TOKEN_DIGEST_HEX_LEN)
+        return false;
+    for (size_t i = 0; i < len; i++)
+        if (!((hex[i] >= '0' && hex[i] <= '9') || (hex[i] >= 'a' && hex[i] <= 'f')))
+            return false;
+    size_t bin_len = 0;
+    return sodium_hex2bin(out, TOKEN_DIGEST_BYTES, hex, len, NULL, &bin_len, NULL) == 0 &&
+           bin_len == TOKEN_DIGEST_BYTES;
 }
 
 void token_random_hex(char *out, size_t nbytes)

@@ -13,6 +13,7 @@
 
 #define TOKEN_BYTES 32          /* 256 random bits */
 #define TOKEN_STR_LEN 43        /* base64url, no padding, of TOKEN_BYTES */
+#define TOKEN_DIGEST_BYTES 32   /* SHA-256 */
 #define TOKEN_DIGEST_HEX_LEN 64 /* SHA-256 in hex, without the NUL */
 
 /* Writes a new random token and its NUL into out. Cannot fail. */
@@ -23,9 +24,16 @@ void token_new(char out[TOKEN_STR_LEN + 1]);
  * before it goes anywhere near Redis. */
 bool token_is_wellformed(const char *s, size_t len);
 
+/* Writes the SHA-256 of token[0..len) into out. Cannot fail. */
+void token_digest(const char *token, size_t len, unsigned char out[TOKEN_DIGEST_BYTES]);
+
 /* Writes the SHA-256 of token[0..len) as lowercase hex and a NUL into out:
  * the session's key material in Redis. Cannot fail. */
 void token_digest_hex(const char *token, size_t len, char out[TOKEN_DIGEST_HEX_LEN + 1]);
+
+/* Reads a digest written by token_digest_hex back into out: false when hex
+ * is not exactly TOKEN_DIGEST_HEX_LEN lowercase hex digits. */
+bool token_digest_from_hex(const char *hex, size_t len, unsigned char out[TOKEN_DIGEST_BYTES]);
 
 /* Writes nbytes random bytes as lowercase hex and a NUL into out, which holds
  * 2 * nbytes + 1 chars: server ids, message ids. Cannot fail. */

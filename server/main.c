@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "app.h"
+#include "auth.h"
 #include "chat.h"
 #include "config.h"
 #include "engine.h"
@@ -53,6 +54,15 @@ static void *seeder_main(void *arg)
     return NULL;
 }
 
+/* A Socket.IO connection is bound to the login cookie of its handshake. */
+static bool session_cookie_credential(void *ctx, struct http_req *req,
+                                      unsigned char digest[EIO_CREDENTIAL_BYTES])
+{
+    _Static_assert(EIO_CREDENTIAL_BYTES == TOKEN_DIGEST_BYTES, "a credential is a cookie digest");
+    (void)ctx;
+    return auth_cookie_digest(req, digest);
+}
+
 static struct engine *socketio_engine(const struct config *cfg, struct sio_server *sio)
 {
     static const char *origins[CONFIG_ORIGINS_MAX];
@@ -67,6 +77,7 @@ static struct engine *socketio_engine(const struct config *cfg, struct sio_serve
         .outbox_max_packets = CHAT_OUTBOX_PACKETS,
         .origins = origins,
         .n_origins = cfg->n_origins,
+        .bind = {.credential = session_cookie_credential},
     };
     return engine_new(&opt, sio_server_handlers(sio));
 }
@@ -89,11 +100,12 @@ int main(int argc, char **argv)
 
     struct seeder seeder = {.cfg = &cfg};
     struct chat *chat = chat_new(&cfg);
-    struct sio_server *sio =
-        chat ? sio_server_new(
-                   chat_sio_app(chat),
-                   &(struct sio_server_options){.connect_timeout_ms = CHAT_CONNECT_TIMEOUT_MS})
-             : NULL;
+    struct sio_server_options sio_opt = {
+        .connect_timeout_ms = CHAT_CONNECT_TIMEOUT_MS,
+        .attachment_bytes_per_client = cfg.attachment_bytes_per_session,
+        .attachment_bytes_total = cfg.attachment_bytes_total,
+    };
+    struct sio_server *sio = chat ? sio_server_new(chat_sio_app(chat), &sio_opt) : NULL;
     struct app app = {.cfg = &cfg, .on_worker_start = chat_worker_start, .ctx = chat};
     struct routes_ctx routes = {.cfg = &cfg};
     struct engine *socketio = sio ? socketio_engine(&cfg, sio) : NULL;
@@ -114,6 +126,7 @@ int main(int argc, char **argv)
         if (pthread_create(&seeder.thread, NULL, seeder_main, &seeder) == 0)
             seeder.started = true;
     }
+    chat_attach_engine(chat, socketio);
     if (chat_start(chat) < 0)
         goto out;
     exit_code = runtime_run(&app);

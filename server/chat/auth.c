@@ -40,6 +40,15 @@ bool auth_session_key(struct http_req *req, char *key, size_t n)
     return true;
 }
 
+bool auth_cookie_digest(struct http_req *req, unsigned char digest[TOKEN_DIGEST_BYTES])
+{
+    const char *cookie = http_cookie(req, AUTH_COOKIE);
+    if (!cookie)
+        return false;
+    token_digest(cookie, strlen(cookie), digest);
+    return true;
+}
+
 /* Fills in the user of a SCRIPT_SESSION reply ({id, username} or nil);
  * false when Redis failed. */
 static bool take_user(struct http_req *req, const redisReply *reply)

@@ -11,6 +11,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "token.h"
+
 struct config;
 struct http_req;
 
@@ -24,6 +26,11 @@ char *auth_set_cookie(char *buf, size_t n, const char *token, long ttl, bool sec
  * with key "", when the request has no well-formed session cookie (or the key
  * does not fit). */
 bool auth_session_key(struct http_req *req, char *key, size_t n);
+
+/* Writes the SHA-256 of the request's session cookie, as it is (well-formed
+ * or not), into digest: what binds a Socket.IO connection to the login that
+ * opened it.  false when the request has no session cookie. */
+bool auth_cookie_digest(struct http_req *req, unsigned char digest[TOKEN_DIGEST_BYTES]);
 
 /* Resolves the request's session (refreshing its lifetime, cfg->session_ttl)
  * and calls next(req) with req->user_id, username and session_key set;

@@ -17,6 +17,7 @@
 #include "bucket.h"
 #include "config.h"
 #include "eio_session.h"
+#include "engine.h"
 #include "http.h"
 #include "log.h"
 #include "metrics.h"
@@ -52,6 +53,7 @@ struct chat {
     const struct config *cfg;
     struct sio_app app;
     struct roster *roster;
+    struct engine *engine; /* whose connections a logout closes */
     struct subscriber *sub;
     struct timer heartbeat;
     struct worker *heartbeat_worker;
@@ -512,11 +514,34 @@ static void fan_event(const struct fan *f, const char *type, const cJSON *data)
         fan_room_members(f, data);
 }
 
-/* Every message of the channel: {"offset", "serverId", "type", "data"}
- * (the originals' have no offset: sent without one, never replayed). */
-static void on_channel(void *ctx, const char *payload, size_t len)
+/* A message of chatd's control channel: a logout closes every connection
+ * its login session opened on this server (their sid alone no longer
+ * reaches them: see eio_binding). */
+static void on_control(struct chat *c, const char *payload, size_t len)
+{
+    char digest_hex[TOKEN_DIGEST_HEX_LEN + 1];
+    unsigned char digest[TOKEN_DIGEST_BYTES];
+    if (store_control_read(payload, len, digest_hex) != STORE_CONTROL_LOGOUT ||
+        !token_digest_from_hex(digest_hex, strlen(digest_hex), digest)) {
+        log_debug("control: ignoring an unknown message");
+        return;
+    }
+    _Static_assert(TOKEN_DIGEST_BYTES == EIO_CREDENTIAL_BYTES, "a credential is a cookie digest");
+    size_t n = c->engine ? engine_close_bound(c->engine, digest, "logout") : 0;
+    if (n)
+        log_debug("logout: %zu connections closed", n);
+}
+
+/* Every message of MESSAGES: {"offset", "serverId", "type", "data"} (the
+ * originals' have no offset: sent without one, never replayed); and of
+ * chatd's control channel. */
+static void on_channel(void *ctx, const char *channel, const char *payload, size_t len)
 {
     struct chat *c = ctx;
+    if (channel == STORE_CONTROL_CHANNEL) {
+        on_control(c, payload, len);
+        return;
+    }
     const char *type = NULL;
     const cJSON *data = NULL;
     cJSON *env = store_envelope_read(payload, len, &type, &data);
@@ -1406,6 +1431,11 @@ const struct sio_app *chat_sio_app(struct chat *c)
     return &c->app;
 }
 
+void chat_attach_engine(struct chat *c, struct engine *e)
+{
+    c->engine = e;
+}
+
 /* Takes this server id's connections out of presence: at shutdown, and at
  * start, for what a previous life under the same SERVER_ID left behind
  * (after a crash).  Returns 0, or -1 when Redis was unavailable. */
@@ -1434,7 +1464,8 @@ int chat_start(struct chat *c)
 {
     /* Best effort: with Redis down, the others' heartbeat sweep does it. */
     presence_server_down(c, "start");
-    c->sub = subscriber_start(c->cfg, STORE_CHANNEL, on_channel, c);
+    static const char *const channels[] = {STORE_CHANNEL, STORE_CONTROL_CHANNEL, NULL};
+    c->sub = subscriber_start(c->cfg, channels, on_channel, c);
     return c->sub ? 0 : -1;
 }
 

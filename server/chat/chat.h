@@ -8,6 +8,7 @@
 
 struct chat;
 struct config;
+struct engine;
 struct worker;
 
 /* The application's state.  NULL on OOM. */
@@ -15,6 +16,10 @@ struct chat *chat_new(const struct config *cfg);
 
 /* Its Socket.IO callbacks, for sio_server_new. */
 const struct sio_app *chat_sio_app(struct chat *c);
+
+/* The endpoint its clients connect through (before chat_start): a logout
+ * anywhere in the fleet closes the connections its login opened there. */
+void chat_attach_engine(struct chat *c, struct engine *e);
 
 /* Per worker, as its loop starts: the first worker keeps this server's
  * presence heartbeat. */

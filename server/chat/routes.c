@@ -116,10 +116,12 @@ static void logout_done(void *priv, redisReply *reply)
                            cookie);
 }
 
+/* The session ends, and every server closes the connections it opened. */
 static void logout_start(struct http_req *req)
 {
-    if (rconn_commandv(rconn_of(req->worker), logout_done, req, 2,
-                       (const char *[]){"DEL", req->session_key}) < 0)
+    struct store_call call;
+    if (store_call_logout(&call, req->session_key) < 0 ||
+        rconn_call(rconn_of(req->worker), &call, logout_done, req) < 0)
         http_respond_unavailable(req);
 }
 

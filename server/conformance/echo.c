@@ -167,7 +167,11 @@ int main(int argc, char **argv)
         .on_event = on_event,
     };
     struct sio_server *sio = sio_server_new(
-        &app_sio, &(struct sio_server_options){.connect_timeout_ms = CONNECT_TIMEOUT_MS});
+        &app_sio, &(struct sio_server_options){
+                      .connect_timeout_ms = CONNECT_TIMEOUT_MS,
+                      .attachment_bytes_per_client = cfg.attachment_bytes_per_session,
+                      .attachment_bytes_total = cfg.attachment_bytes_total,
+                  });
     struct eio_handlers eio_handlers = {.on_message = eio_echo};
     /* Everything else is answered 404: the HTTP server's default. */
     struct app app = {.cfg = &cfg, .without_redis = true};

@@ -28,7 +28,8 @@
 
 struct subscriber {
     const struct config *cfg;
-    char channel[64];
+    const char *channels[SUBSCRIBER_CHANNELS_MAX];
+    size_t nchannels;
     subscriber_fn *fn;
     void *ctx;
     pthread_t thread;
@@ -46,9 +47,17 @@ static redisContext *subscribe(struct subscriber *s)
     redisContext *c = redis_sync_connect(s->cfg, CONNECT_TIMEOUT_S, NULL);
     if (!c)
         return NULL;
-    /* SUBSCRIBE answers with a confirmation array. */
-    redisReply *r = redisCommand(c, "SUBSCRIBE %s", s->channel);
+    /* SUBSCRIBE answers with a confirmation array per channel. */
+    const char *argv[1 + SUBSCRIBER_CHANNELS_MAX] = {"SUBSCRIBE"};
+    for (size_t i = 0; i < s->nchannels; i++)
+        argv[1 + i] = s->channels[i];
+    redisReply *r = redisCommandArgv(c, (int)(1 + s->nchannels), argv, NULL);
     bool ok = r && r->type == REDIS_REPLY_ARRAY;
+    for (size_t i = 1; ok && i < s->nchannels; i++) {
+        freeReplyObject(r);
+        r = NULL;
+        ok = redisGetReply(c, (void **)&r) == REDIS_OK && r && r->type == REDIS_REPLY_ARRAY;
+    }
     freeReplyObject(r);
     if (!ok) {
         redisFree(c);
@@ -64,9 +73,11 @@ static void deliver(struct subscriber *s, redisReply *r)
 {
     if (r->type != REDIS_REPLY_ARRAY || r->elements != 3 ||
         r->element[0]->type != REDIS_REPLY_STRING || strcmp(r->element[0]->str, "message") != 0 ||
-        r->element[2]->type != REDIS_REPLY_STRING)
+        r->element[1]->type != REDIS_REPLY_STRING || r->element[2]->type != REDIS_REPLY_STRING)
         return;
-    s->fn(s->ctx, r->element[2]->str, r->element[2]->len);
+    for (size_t i = 0; i < s->nchannels; i++)
+        if (strcmp(r->element[1]->str, s->channels[i]) == 0)
+            s->fn(s->ctx, s->channels[i], r->element[2]->str, r->element[2]->len);
 }
 
 /* Reads and delivers until the connection fails or stop is asked.
@@ -110,7 +121,7 @@ static void *subscriber_main(void *arg)
         redisContext *c = subscribe(s);
         if (!c) {
             if (!warned)
-                log_warn("subscriber: cannot subscribe to %s; retrying", s->channel);
+                log_warn("subscriber: cannot subscribe to %s; retrying", s->channels[0]);
             warned = true;
             if (sleep_or_stop(s, retry_ms))
                 return NULL;
@@ -118,7 +129,7 @@ static void *subscriber_main(void *arg)
             continue;
         }
         if (warned)
-            log_info("subscriber: listening on %s again", s->channel);
+            log_info("subscriber: listening on %s again", s->channels[0]);
         warned = false;
         retry_ms = RETRY_MIN_MS;
         atomic_store(&s->listening, true);
@@ -135,7 +146,7 @@ static void *subscriber_main(void *arg)
     }
 }
 
-struct subscriber *subscriber_start(const struct config *cfg, const char *channel,
+struct subscriber *subscriber_start(const struct config *cfg, const char *const *channels,
                                     subscriber_fn *fn, void *ctx)
 {
     struct subscriber *s = calloc(1, sizeof *s);
@@ -144,7 +155,15 @@ struct subscriber *subscriber_start(const struct config *cfg, const char *channe
     s->cfg = cfg;
     s->fn = fn;
     s->ctx = ctx;
-    snprintf(s->channel, sizeof s->channel, "%s", channel);
+    while (channels[s->nchannels] && s->nchannels < SUBSCRIBER_CHANNELS_MAX) {
+        s->channels[s->nchannels] = channels[s->nchannels];
+        s->nchannels++;
+    }
+    if (!s->nchannels || channels[s->nchannels]) {
+        log_error("subscriber: between 1 and %d channels", SUBSCRIBER_CHANNELS_MAX);
+        free(s);
+        return NULL;
+    }
     s->stop_fd = eventfd(0, EFD_CLOEXEC);
     int rc = s->stop_fd < 0 ? -1 : pthread_create(&s->thread, NULL, subscriber_main, s);
     if (rc) {

@@ -1,6 +1,6 @@
-/* subscriber: the thread that listens on the Redis channel MESSAGES (one
- * hiredis connection in SUBSCRIBE) and hands every message to a callback,
- * in order.  Reconnects by itself; messages published while it is away are
+/* subscriber: the thread that listens on Redis channels (MESSAGES, and
+ * chatd's own; one hiredis connection in SUBSCRIBE) and hands every message
+ * to a callback, in order.  Reconnects by itself; messages published while it is away are
  * lost, as pub/sub goes (clients refetch history when they reconnect). */
 #ifndef CHATD_SUBSCRIBER_H
 #define CHATD_SUBSCRIBER_H
@@ -11,11 +11,15 @@
 struct config;
 struct subscriber;
 
-/* Called on the subscriber thread for every message of the channel. */
-typedef void subscriber_fn(void *ctx, const char *payload, size_t len);
+#define SUBSCRIBER_CHANNELS_MAX 4
 
-/* Starts the thread.  NULL on failure (logged). */
-struct subscriber *subscriber_start(const struct config *cfg, const char *channel,
+/* Called on the subscriber thread for every message, with its channel (one
+ * of those given to subscriber_start: compare the pointers). */
+typedef void subscriber_fn(void *ctx, const char *channel, const char *payload, size_t len);
+
+/* Starts the thread, subscribed to channels (NULL-terminated, at most
+ * SUBSCRIBER_CHANNELS_MAX, static storage).  NULL on failure (logged). */
+struct subscriber *subscriber_start(const struct config *cfg, const char *const *channels,
                                     subscriber_fn *fn, void *ctx);
 
 /* Whether the subscription is live now (any thread).  While it is not,

@@ -185,7 +185,7 @@ void eio_polling_post(struct eio_session *s, struct http_req *req,
     int n = eio_decode_payload(req->body ? req->body : "", req->body_len, opt->max_payload, packets,
                                max_packets, scratch, scratch_len);
     if (n < 0) {
-        log_debug("session %s: bad payload: %s", eio_session_id(s), eio_strerror(n));
+        log_debug("session %s: bad payload: %s", eio_session_tag(s), eio_strerror(n));
         eio_session_close(s, "parse error");
         eio_http_error(req, MHD_HTTP_BAD_REQUEST, EIO_ERR_BAD_REQUEST);
     } else {

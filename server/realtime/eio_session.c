@@ -26,6 +26,7 @@ enum session_state { SESSION_OPEN, SESSION_CLOSING, SESSION_CLOSED };
 struct eio_sessions {
     struct eio_limits lim;
     struct eio_handlers h;
+    struct eio_binding bind;
     pthread_rwlock_t lock;      /* the table */
     struct eio_session **table; /* open addressing, linear probing */
     size_t cap, count;
@@ -34,6 +35,11 @@ struct eio_sessions {
 struct eio_session {
     struct eio_sessions *owner;
     char sid[EIO_SID_LEN + 1];
+    char tag[EIO_TAG_LEN + 1];
+    /* The handshake's credential (eio_binding): set before the session is
+     * in the table, never changed. */
+    bool has_credential;
+    unsigned char credential[EIO_CREDENTIAL_BYTES];
     atomic_uint refs;
     struct worker *home; /* runs the timer and the close */
 
@@ -131,13 +137,16 @@ static void table_remove(struct eio_sessions *t, struct eio_session *s)
     pthread_rwlock_unlock(&t->lock);
 }
 
-struct eio_sessions *eio_sessions_new(const struct eio_limits *lim, const struct eio_handlers *h)
+struct eio_sessions *eio_sessions_new(const struct eio_limits *lim, const struct eio_handlers *h,
+                                      const struct eio_binding *bind)
 {
     struct eio_sessions *t = calloc(1, sizeof *t);
     if (!t)
         return NULL;
     t->lim = *lim;
     t->h = *h;
+    if (bind)
+        t->bind = *bind;
     t->cap = TABLE_MIN_CAP;
     t->table = calloc(t->cap, sizeof *t->table);
     if (!t->table) {
@@ -180,6 +189,27 @@ struct eio_session *eio_sessions_find(struct eio_sessions *t, const char *sid)
 const char *eio_session_id(const struct eio_session *s)
 {
     return s->sid;
+}
+
+const char *eio_session_tag(const struct eio_session *s)
+{
+    return s->tag;
+}
+
+/* The credential req presents, into digest; false when none. */
+static bool credential_of(const struct eio_sessions *t, struct http_req *req,
+                          unsigned char digest[EIO_CREDENTIAL_BYTES])
+{
+    return t->bind.credential && t->bind.credential(t->bind.ctx, req, digest);
+}
+
+bool eio_session_presented_by(struct eio_session *s, struct http_req *req)
+{
+    unsigned char digest[EIO_CREDENTIAL_BYTES];
+    bool has = credential_of(s->owner, req, digest);
+    if (has != s->has_credential)
+        return false;
+    return !has || sodium_memcmp(digest, s->credential, sizeof digest) == 0;
 }
 
 void *eio_session_data(const struct eio_session *s)
@@ -257,7 +287,7 @@ static int queue_locked(struct eio_session *s, struct sbuf *b)
     size_t len = outpkt_payload_len(b);
     if (s->out_count >= lim->outbox_max_packets || s->out_bytes + len > lim->outbox_max_bytes) {
         metrics_inc(METRICS_OUTBOX_OVERFLOWS);
-        log_info("session %s: outbox full, disconnecting a slow client", s->sid);
+        log_info("session %s: outbox full, disconnecting a slow client", s->tag);
         /* What it did not read is dropped: waiting for it to drain is
          * exactly what a slow consumer must not make us do. */
         outbox_clear(s);
@@ -389,37 +419,72 @@ static void run_close(struct worker *w, struct inbox_item *item)
     wake_transports(s);
     transport_gauge(s, -1);
     pthread_mutex_unlock(&s->out_lock);
-    log_debug("session %s closed: %s", s->sid, reason);
+    log_debug("session %s closed: %s", s->tag, reason);
     eio_session_unref(s); /* the table's */
     eio_session_unref(s); /* the close item's */
 }
 
-void eio_sessions_close_worker(struct eio_sessions *t, struct worker *w)
+/* Closes s with a close packet first, so the client knows this is no
+ * network error. */
+static void close_with_packet(struct eio_session *s, const char *reason)
 {
-    for (;;) {
+    pthread_mutex_lock(&s->out_lock);
+    struct sbuf *b = outpkt_new(EIO_CLOSE, false, NULL, 0);
+    if (b) {
+        queue_locked(s, b);
+        sbuf_unref(b);
+    }
+    close_locked(s, reason);
+    pthread_mutex_unlock(&s->out_lock);
+}
+
+typedef bool session_match_fn(const struct eio_session *s, const void *arg);
+
+/* Closes, one at a time, every session of the table that match accepts and
+ * that is not closing yet; the table's lock is a leaf, so each is closed
+ * after it is released.  How many were closed. */
+static size_t close_matching(struct eio_sessions *t, session_match_fn *match, const void *arg,
+                             const char *reason)
+{
+    for (size_t closed = 0;; closed++) {
         struct eio_session *found = NULL;
         pthread_rwlock_rdlock(&t->lock);
         for (size_t i = 0; i < t->cap && !found; i++) {
             struct eio_session *s = t->table[i];
-            if (s && s->home == w && !atomic_load(&s->close_posted)) {
+            if (s && !atomic_load(&s->close_posted) && match(s, arg)) {
                 found = s;
                 eio_session_ref(s);
             }
         }
         pthread_rwlock_unlock(&t->lock);
         if (!found)
-            return;
-        pthread_mutex_lock(&found->out_lock);
-        /* A close packet first, so the client knows this is no network error. */
-        struct sbuf *b = outpkt_new(EIO_CLOSE, false, NULL, 0);
-        if (b) {
-            queue_locked(found, b);
-            sbuf_unref(b);
-        }
-        close_locked(found, "server shutting down");
-        pthread_mutex_unlock(&found->out_lock);
+            return closed;
+        close_with_packet(found, reason);
         eio_session_unref(found);
     }
+}
+
+static bool home_is(const struct eio_session *s, const void *worker)
+{
+    return s->home == worker;
+}
+
+void eio_sessions_close_worker(struct eio_sessions *t, struct worker *w)
+{
+    close_matching(t, home_is, w, "server shutting down");
+}
+
+static bool bound_to(const struct eio_session *s, const void *digest)
+{
+    return s->has_credential &&
+           sodium_memcmp(s->credential, digest, EIO_CREDENTIAL_BYTES) == 0;
+}
+
+size_t eio_sessions_close_bound(struct eio_sessions *t,
+                                const unsigned char digest[EIO_CREDENTIAL_BYTES],
+                                const char *reason)
+{
+    return close_matching(t, bound_to, digest, reason);
 }
 
 /* ---- heartbeat (home worker) ------------------------------------------------- */
@@ -486,6 +551,9 @@ static struct eio_session *session_new(struct eio_sessions *t, struct worker *ho
     randombytes_buf(raw, sizeof raw);
     sodium_bin2base64(s->sid, sizeof s->sid, raw, sizeof raw,
                       sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+    unsigned char hash[crypto_hash_sha256_BYTES];
+    crypto_hash_sha256(hash, (const unsigned char *)s->sid, EIO_SID_LEN);
+    sodium_bin2hex(s->tag, sizeof s->tag, hash, EIO_TAG_LEN / 2);
     return s;
 }
 
@@ -515,6 +583,7 @@ struct eio_session *eio_session_open(struct eio_sessions *t, struct http_req *re
     struct eio_session *s = session_new(t, home, ws != NULL);
     if (!s)
         return NULL;
+    s->has_credential = credential_of(t, req, s->credential);
     if (ws) {
         /* The open packet goes first, before anything the layer above sends
          * (no other thread knows the session yet: no lock needed). */

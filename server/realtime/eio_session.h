@@ -34,6 +34,11 @@ struct sbuf;
 struct worker;
 
 #define EIO_SID_LEN 20
+/* A session's log tag: the first hex digits of the SHA-256 of its sid, so
+ * log lines can be matched up without the sid (a credential) in them. */
+#define EIO_TAG_LEN 8
+/* The digest of the credential a handshake presented (eio_binding). */
+#define EIO_CREDENTIAL_BYTES 32
 
 /* What the layer above is told.  Every callback runs on some worker's thread
  * with the session's in lock held; it may queue packets, and may close the
@@ -62,10 +67,25 @@ struct eio_limits {
     size_t outbox_max_packets;
 };
 
+/* What binds a session to its client.  A sid travels in URLs (proxy logs,
+ * Referer), so it must not be enough to act as the session: each session
+ * keeps the digest of the credential its handshake presented (for chatd,
+ * its login cookie) and every later request must present the same one.
+ * credential writes the request's digest and returns true, or returns false
+ * when the request presents none; sessions opened without one accept only
+ * requests without one.  credential NULL: no request presents any. */
+typedef bool eio_credential_fn(void *ctx, struct http_req *req,
+                               unsigned char digest[EIO_CREDENTIAL_BYTES]);
+struct eio_binding {
+    eio_credential_fn *credential;
+    void *ctx;
+};
+
 /* ---- the table (one per Engine.IO endpoint) ----------------------------- */
 
 /* NULL on OOM. */
-struct eio_sessions *eio_sessions_new(const struct eio_limits *lim, const struct eio_handlers *h);
+struct eio_sessions *eio_sessions_new(const struct eio_limits *lim, const struct eio_handlers *h,
+                                      const struct eio_binding *bind);
 /* Every session must be closed already (eio_sessions_close_worker on every
  * worker, then the workers drained).  NULL-safe. */
 void eio_sessions_free(struct eio_sessions *t);
@@ -74,13 +94,26 @@ void eio_sessions_free(struct eio_sessions *t);
  * NULL.  Any thread. */
 struct eio_session *eio_sessions_find(struct eio_sessions *t, const char *sid);
 
+/* Whether req presents the credential s was opened with (any thread). */
+bool eio_session_presented_by(struct eio_session *s, struct http_req *req);
+
 /* Closes every session whose home is w with a close packet (shutdown). */
 void eio_sessions_close_worker(struct eio_sessions *t, struct worker *w);
 
+/* Closes every session opened with the credential of this digest, with a
+ * close packet (any thread): how a credential's end (a logout) ends its
+ * sessions.  Returns how many it closed. */
+size_t eio_sessions_close_bound(struct eio_sessions *t,
+                                const unsigned char digest[EIO_CREDENTIAL_BYTES],
+                                const char *reason);
+
 /* ---- sessions, for the layer above ---------------------------------------- */
 
-/* The session id (EIO_SID_LEN characters). */
+/* The session id (EIO_SID_LEN characters).  A credential: never log it. */
 const char *eio_session_id(const struct eio_session *s);
+
+/* The session's log tag (EIO_TAG_LEN hex digits): what log lines name. */
+const char *eio_session_tag(const struct eio_session *s);
 
 /* The layer above's pointer: read and written with the in lock held (in a
  * callback, or between eio_session_lock and eio_session_unlock). */

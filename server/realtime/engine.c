@@ -40,7 +40,7 @@ struct engine *engine_new(const struct engine_options *opt, const struct eio_han
         .outbox_max_bytes = opt->outbox_max_bytes,
         .outbox_max_packets = opt->outbox_max_packets,
     };
-    e->sessions = eio_sessions_new(&lim, h);
+    e->sessions = eio_sessions_new(&lim, h, &opt->bind);
     if (!e->sessions) {
         free(e);
         return NULL;
@@ -73,10 +73,29 @@ void engine_close_worker_sessions(struct engine *e, struct worker *w)
     eio_sessions_close_worker(e->sessions, w);
 }
 
+size_t engine_close_bound(struct engine *e, const unsigned char digest[EIO_CREDENTIAL_BYTES],
+                          const char *reason)
+{
+    return eio_sessions_close_bound(e->sessions, digest, reason);
+}
+
+/* The session the request names, if the request presents the credential it
+ * was opened with: the sid alone is not enough (it travels in URLs).  A
+ * reference the caller drops, or NULL. */
+static struct eio_session *session_of(struct engine *e, struct http_req *req, const char *sid)
+{
+    struct eio_session *s = eio_sessions_find(e->sessions, sid);
+    if (s && !eio_session_presented_by(s, req)) {
+        eio_session_unref(s);
+        return NULL;
+    }
+    return s;
+}
+
 void engine_body_too_large(struct engine *e, struct http_req *req)
 {
     const char *sid = http_query(req, "sid");
-    struct eio_session *s = sid ? eio_sessions_find(e->sessions, sid) : NULL;
+    struct eio_session *s = sid ? session_of(e, req, sid) : NULL;
     if (s) {
         eio_session_close(s, "payload too large");
         eio_session_unref(s);
@@ -168,7 +187,9 @@ void engine_handle(struct engine *e, struct http_req *req)
             eio_polling_handshake(e->sessions, req, &e->polling);
         return;
     }
-    struct eio_session *s = eio_sessions_find(e->sessions, sid);
+    /* Another client's session is answered as no session: the request
+     * changes nothing, and learns nothing of whether the sid exists. */
+    struct eio_session *s = session_of(e, req, sid);
     if (!s) {
         eio_http_error(req, MHD_HTTP_BAD_REQUEST, EIO_ERR_SESSION_UNKNOWN);
         return;

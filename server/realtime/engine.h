@@ -28,6 +28,10 @@ struct engine_options {
     /* Allowed Origins; none = only the request's own host (any when cors_any). */
     const char *const *origins;
     size_t n_origins;
+    /* What binds a session to its client (eio_session.h): every request
+     * naming a sid must present its handshake's credential, else it is
+     * answered as an unknown session.  Zero: none is ever presented. */
+    struct eio_binding bind;
 };
 
 /* Creates an endpoint.  NULL on OOM. */
@@ -53,5 +57,10 @@ void engine_handle(struct engine *e, struct http_req *req);
 
 /* Closes every session whose home is w, with a close packet (shutdown). */
 void engine_close_worker_sessions(struct engine *e, struct worker *w);
+
+/* Closes every session opened with the credential of digest (any thread):
+ * e.g. the login session it belongs to has ended.  How many it closed. */
+size_t engine_close_bound(struct engine *e, const unsigned char digest[EIO_CREDENTIAL_BYTES],
+                          const char *reason);
 
 #endif

@@ -22,6 +22,7 @@ struct sio_server {
     struct sio_app app;
     struct sio_server_options opt;
     struct eio_handlers handlers;
+    atomic_size_t attachment_bytes; /* held by all clients' pending packets */
 };
 
 /* A client's Socket.IO state: the engine session's data, guarded by its
@@ -32,11 +33,13 @@ struct sio_client {
     void *app_data;
     struct sio_socket *sockets[SIO_CLIENT_MAX_SOCKETS];
     int64_t connect_deadline_ms; /* 0: checked already */
-    /* A BINARY_EVENT/BINARY_ACK waiting for its attachments. */
+    /* A BINARY_EVENT/BINARY_ACK waiting for its attachments, and the bytes
+     * it holds (counted in the server's attachment_bytes too). */
     struct sio_packet pending;
     bool has_pending;
     struct sio_blob blobs[SIO_ATTACHMENTS_MAX];
     size_t nblobs;
+    size_t pending_bytes;
 };
 
 struct sio_socket {
@@ -365,6 +368,24 @@ static void dispatch(struct sio_client *c, struct worker *w, struct sio_packet *
     }
 }
 
+/* Takes len more bytes of the budgets for c's pending packet: false when
+ * that would pass the client's or the server's (nothing is taken then). */
+static bool budget_take(struct sio_client *c, size_t len)
+{
+    struct sio_server *srv = c->srv;
+    if (len > srv->opt.attachment_bytes_per_client - c->pending_bytes)
+        return false;
+    size_t before = atomic_fetch_add(&srv->attachment_bytes, len);
+    if (before + len > srv->opt.attachment_bytes_total) {
+        atomic_fetch_sub(&srv->attachment_bytes, len);
+        return false;
+    }
+    c->pending_bytes += len;
+    metrics_gauge_add(METRICS_ATTACHMENT_BYTES, (long)len);
+    return true;
+}
+
+/* Frees c's pending packet and gives its bytes back to the budgets. */
 static void drop_pending(struct sio_client *c)
 {
     for (size_t i = 0; i < c->nblobs; i++)
@@ -373,6 +394,28 @@ static void drop_pending(struct sio_client *c)
     if (c->has_pending)
         sio_packet_clear(&c->pending);
     c->has_pending = false;
+    atomic_fetch_sub(&c->srv->attachment_bytes, c->pending_bytes);
+    metrics_gauge_add(METRICS_ATTACHMENT_BYTES, -(long)c->pending_bytes);
+    c->pending_bytes = 0;
+}
+
+/* Over budget: the packet is dropped at once and the client closed. */
+static void over_budget(struct sio_client *c, struct eio_session *es)
+{
+    drop_pending(c);
+    eio_session_close(es, "attachments over budget");
+}
+
+/* Whether p may come now.  A namespace's packets need its socket connected:
+ * before that only a CONNECT (or a DISCONNECT giving it up) may come, as
+ * socket.io answers anything else by closing the client; so nothing is
+ * held for a client that is not even connected. */
+static bool expected_now(struct sio_client *c, const struct sio_packet *p)
+{
+    if (p->type == SIO_CONNECT || p->type == SIO_DISCONNECT)
+        return true;
+    struct sio_socket *s = find_socket(c, nsp_or_root(p->nsp));
+    return s && s->state == SOCKET_CONNECTED;
 }
 
 static void on_message(void *ctx, struct eio_session *es, struct worker *w,
@@ -385,6 +428,10 @@ static void on_message(void *ctx, struct eio_session *es, struct worker *w,
     if (ep->binary) {
         if (!c->has_pending || c->nblobs >= c->pending.attachments) {
             eio_session_close(es, "parse error");
+            return;
+        }
+        if (!budget_take(c, ep->len)) {
+            over_budget(c, es);
             return;
         }
         void *copy = malloc(ep->len ? ep->len : 1);
@@ -422,13 +469,20 @@ static void on_message(void *ctx, struct eio_session *es, struct worker *w,
         return;
     }
     if (rc < 0) {
-        log_debug("session %s: %s", eio_session_id(es), sio_strerror(rc));
+        log_debug("session %s: %s", eio_session_tag(es), sio_strerror(rc));
         eio_session_close(es, "parse error");
+        return;
+    }
+    if (!expected_now(c, &p)) {
+        sio_packet_clear(&p);
+        eio_session_close(es, "packet before CONNECT");
         return;
     }
     if (p.attachments) {
         c->pending = p;
         c->has_pending = true;
+        if (!budget_take(c, ep->len))
+            over_budget(c, es);
         return;
     }
     dispatch(c, w, &p);

@@ -51,6 +51,12 @@ struct sio_app {
 
 struct sio_server_options {
     unsigned connect_timeout_ms; /* a client without a namespace is closed */
+    /* A binary packet (BINARY_EVENT/BINARY_ACK) is held until its last
+     * attachment arrives: at most this many bytes (header and attachments)
+     * per client, and this many over all clients of the server; a client
+     * that would pass either is closed ("attachments over budget"). */
+    size_t attachment_bytes_per_client;
+    size_t attachment_bytes_total;
 };
 
 /* Builds the Engine.IO handlers that run app over Socket.IO.  The returned

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import {
   CLIENTS, TRANSPORTS, PING_INTERVAL, PING_TIMEOUT, SLACK_MS, startChatStack, stopEverything,
   loggedIn, sio, connected, refused, engineOf, countPings, nextEvent, until, sleep, request,
-  assertEioError,
+  assertEioError, cookieHeader,
 } from './helpers.mjs';
 
 let stack;
@@ -26,11 +26,13 @@ async function settle(socket, final) {
   assert.deepEqual(socket.log.filter(([ev]) => ev !== 'connect'), [], 'no disconnect or error');
 }
 
-/** Asserts chatd has forgotten an Engine.IO session id. */
+/** Asserts chatd has forgotten an Engine.IO session id (asked with the
+ *  session's own cookie: without it, any sid is unknown). */
 async function assertSidGone(sid) {
   let last;
+  const headers = { cookie: cookieHeader(stack.cookie) };
   await until(async () => {
-    last = await request(`${stack.base}/socket.io/?EIO=4&transport=polling&sid=${encodeURIComponent(sid)}`);
+    last = await request(`${stack.base}/socket.io/?EIO=4&transport=polling&sid=${encodeURIComponent(sid)}`, { headers });
     return last.status === 400 && last.json?.code === 1;
   }, { timeoutMs: 3000, intervalMs: 50, what: `sid ${sid} to be gone` });
   assertEioError(last, 400, 1, 'Session ID unknown');

@@ -180,12 +180,13 @@ describe('namespace CONNECT and the session cookie', () => {
     assert.deepEqual(packets.slice(1).filter((x) => !x.startsWith('42[')), [], `only EVENT packets after the CONNECT: ${g.text}`);
   });
 
-  test('polling: the cookie of the handshake request is what counts', async () => {
+  test('polling: later requests must present the handshake\'s cookie', async () => {
     const withCookie = await openPolling(base, { cookie: stack.cookie });
-    // Later requests of that session carry no cookie: still the handshake's user.
+    // The sid alone is no credential (binding-chatd.test.mjs has the rest).
     const r = await request(withCookie.url, { method: 'POST', body: '40' });
-    assert.equal(r.text, 'ok');
-    const g = await request(withCookie.url);
+    assertEioError(r, 400, 1, 'Session ID unknown', 'POST without the cookie');
+    assert.equal((await withCookie.post('40')).text, 'ok');
+    const g = await withCookie.get();
     assert.match(splitPayload(g.text).filter((x) => x !== '2')[0] || '', /^40\{"sid"/, g.text);
   });
 

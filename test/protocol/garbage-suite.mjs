@@ -9,6 +9,7 @@
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
+import crypto from 'node:crypto';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import {
   CLIENTS, PING_INTERVAL, SLACK_MS, stopEverything, sio, traceHeartbeat,
@@ -107,7 +108,9 @@ export function garbageSuite(T) {
       for (const b of bystanders) {
         if (!b.s.connected) {
           // The server's own account of that session (LOG_LEVEL=debug).
-          const lines = t.log().split('\n').filter((l) => l.includes(b.sid));
+          // Logs name a session by its tag, never its sid (a credential).
+          const tag = crypto.createHash('sha256').update(b.sid).digest('hex').slice(0, 8);
+          const lines = t.log().split('\n').filter((l) => l.includes(tag));
           assert.fail(`${b.name} (sid ${b.sid}) no longer connected after ${what}: ${JSON.stringify(b.s.log)}\n` +
             `server log about it:\n${lines.join('\n') || '(nothing)'}\nits last heartbeats (ms): ${b.trace.join(', ')}\n` +
             `this process's longest event-loop delay so far: ${Math.round(lag.max / 1e6)} ms`);

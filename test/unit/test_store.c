@@ -354,7 +354,10 @@ static void test_scripts_publish_through_the_prelude(void **state)
     int publishing = 0;
     for (int s = 0; s < SCRIPT_COUNT; s++) {
         const char *src = store_script_source(s);
-        size_t publishes = count_of(src, "PUBLISH");
+        /* A control message (a logout) is no event: neither logged nor
+         * replayed, and never on MESSAGES. */
+        size_t control = count_of(src, "'" STORE_CONTROL_CHANNEL_NAME "'");
+        size_t publishes = count_of(src, "PUBLISH") - control;
         assert_int_equal(count_of(src, STORE_CHANNEL_NAME), publishes);
         if (!publishes)
             continue;
@@ -412,6 +415,26 @@ static void test_call_session_and_login(void **state)
     assert_int_equal(call.script, SCRIPT_LOGIN_LOOKUP);
     EXPECT_KEYS(&call, "username:Joe", "chatd:loginfail:user:Joe", "chatd:loginfail:addr:::1");
     EXPECT_ARGS(&call, "5", "50", "900");
+
+    const char *key = "chatd:session:"
+                      "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
+    assert_int_equal(store_call_logout(&call, key), 0);
+    assert_int_equal(call.script, SCRIPT_LOGOUT);
+    EXPECT_KEYS(&call, key);
+    EXPECT_ARGS(&call, "{\"type\":\"logout\",\"session\":"
+                       "\"00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff\"}");
+    char digest[65];
+    assert_int_equal(store_control_read(call.args[0], strlen(call.args[0]), digest),
+                     STORE_CONTROL_LOGOUT);
+    assert_string_equal(digest, key + strlen("chatd:session:"));
+    /* Only a session key with a whole digest; only known messages. */
+    assert_int_equal(store_call_logout(&call, "chatd:session:ab"), -1);
+    assert_int_equal(store_call_logout(&call, "session:" "00112233445566778899aabbccddeeff"
+                                              "00112233445566778899aabbccddeeff"), -1);
+    assert_int_equal(store_control_read("{\"type\":\"logout\",\"session\":\"AB\"}", 32, digest),
+                     -1);
+    assert_int_equal(store_control_read("{\"type\":\"other\"}", 16, digest), -1);
+    assert_int_equal(store_control_read("nope", 4, digest), -1);
 
     assert_int_equal(store_call_login_release(&call, "Joe", "::1"), 0);
     assert_int_equal(call.script, SCRIPT_LOGIN_RELEASE);

@@ -110,6 +110,18 @@ static void test_digest(void **state)
     /* Only len bytes count. */
     token_digest_hex("abcdef", 3, hex);
     assert_string_equal(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+
+    /* The raw digest, and back from hex. */
+    unsigned char raw[TOKEN_DIGEST_BYTES], back[TOKEN_DIGEST_BYTES];
+    token_digest("abc", 3, raw);
+    assert_true(token_digest_from_hex(hex, TOKEN_DIGEST_HEX_LEN, back));
+    assert_memory_equal(raw, back, sizeof raw);
+    assert_int_equal(raw[0], 0xba);
+    assert_false(token_digest_from_hex(hex, TOKEN_DIGEST_HEX_LEN - 1, back));
+    hex[0] = 'B'; /* uppercase: not what token_digest_hex writes */
+    assert_false(token_digest_from_hex(hex, TOKEN_DIGEST_HEX_LEN, back));
+    hex[0] = 'g';
+    assert_false(token_digest_from_hex(hex, TOKEN_DIGEST_HEX_LEN, back));
 }
 
 static void test_random_hex(void **state)
