@@ -29,7 +29,6 @@
 #define CHAT_MAX_PAYLOAD (128 * 1024)
 #define CHAT_OUTBOX_BYTES (1024 * 1024)
 #define CHAT_OUTBOX_PACKETS 1024
-#define CHAT_CONNECT_TIMEOUT_MS 45000
 #define SOCKETIO_PATH "/socket.io/"
 
 /* When Redis is down at start, the demo data is seeded by this thread as
@@ -67,6 +66,7 @@ static struct engine *socketio_engine(const struct config *cfg, struct sio_serve
         .outbox_max_packets = CHAT_OUTBOX_PACKETS,
         .origins = origins,
         .n_origins = cfg->n_origins,
+        .handshakes_per_minute = cfg->handshakes_per_minute,
     };
     return engine_new(&opt, sio_server_handlers(sio));
 }
@@ -92,7 +92,7 @@ int main(int argc, char **argv)
     struct sio_server *sio =
         chat ? sio_server_new(
                    chat_sio_app(chat),
-                   &(struct sio_server_options){.connect_timeout_ms = CHAT_CONNECT_TIMEOUT_MS})
+                   &(struct sio_server_options){.connect_timeout_ms = cfg.connect_timeout * 1000})
              : NULL;
     struct app app = {.cfg = &cfg, .on_worker_start = chat_worker_start, .ctx = chat};
     struct routes_ctx routes = {.cfg = &cfg};

@@ -28,6 +28,8 @@ struct engine_options {
     /* Allowed Origins; none = only the request's own host (any when cors_any). */
     const char *const *origins;
     size_t n_origins;
+    /* Handshakes one client address may make per minute (0: no limit). */
+    unsigned handshakes_per_minute;
 };
 
 /* Creates an endpoint.  NULL on OOM. */
