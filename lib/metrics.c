@@ -72,8 +72,9 @@ static const struct {
     [METRICS_SESSIONS] = {"chatd_sessions", "Engine.IO sessions open on this server."},
     [METRICS_ROSTER_MEMBERS] = {"chatd_roster_members",
                                 "Connected chat sockets in this server's roster."},
-    [METRICS_SESSION_TABLE_SLOTS] = {"chatd_session_table_slots",
-                                     "Slots of the Engine.IO session table (it grows and shrinks)."},
+    [METRICS_SESSION_TABLE_SLOTS] =
+        {"chatd_session_table_slots",
+         "Slots of the Engine.IO session table (it grows and shrinks)."},
     [METRICS_HASH_QUEUE_DEPTH] = {"chatd_hash_queue_depth",
                                   "Password hashes waiting for a hashing thread."},
 };
