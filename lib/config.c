@@ -50,6 +50,8 @@ enum opt_id {
     OPT_LOG_LEVEL,
     OPT_PING_INTERVAL,
     OPT_PING_TIMEOUT,
+    OPT_CONNECT_TIMEOUT,
+    OPT_HANDSHAKES_PER_MINUTE,
     OPT_MAX_CONNECTIONS,
     OPT_HASH_THREADS,
     OPT_LOGIN_MAX_FAILS_USER,
@@ -164,6 +166,14 @@ static const struct opt opts[OPT_COUNT] = {
     [OPT_PING_TIMEOUT] = {"PING_TIMEOUT", "20000", NULL,
                           "Engine.IO pingTimeout: milliseconds to wait for a pong.",
                           UINT_FIELD(ping_timeout_ms, 100, 300000)},
+    [OPT_CONNECT_TIMEOUT] = {"CONNECT_TIMEOUT", "5s", NULL,
+                             "A connection without a Socket.IO CONNECT accepted this long after\n"
+                             "its handshake is closed.",
+                             DURATION_FIELD(connect_timeout, 1, 300)},
+    [OPT_HANDSHAKES_PER_MINUTE] = {"HANDSHAKES_PER_MINUTE", "300", NULL,
+                                   "Engine.IO handshakes per client address per minute; more are\n"
+                                   "refused with 429.",
+                                   UINT_FIELD(handshakes_per_minute, 1, 1000000)},
     [OPT_MAX_CONNECTIONS] = {"MAX_CONNECTIONS", "10000", NULL,
                              "Open client connections beyond which new ones are refused.",
                              UINT_FIELD(max_connections, 1, 1000000)},

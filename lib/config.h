@@ -68,6 +68,8 @@ struct config {
     enum log_level log_level;              /* LOG_LEVEL */
     unsigned ping_interval_ms;             /* PING_INTERVAL */
     unsigned ping_timeout_ms;              /* PING_TIMEOUT */
+    unsigned connect_timeout;              /* CONNECT_TIMEOUT, seconds */
+    unsigned handshakes_per_minute;        /* HANDSHAKES_PER_MINUTE */
     unsigned max_connections;              /* MAX_CONNECTIONS */
     unsigned hash_threads;                 /* HASH_THREADS */
     unsigned login_max_fails_user;         /* LOGIN_MAX_FAILS_USER */

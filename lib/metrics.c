@@ -69,7 +69,12 @@ static const struct {
 static const struct {
     const char *name, *help;
 } gauges[METRICS_GAUGE_COUNT] = {
-    [METRICS_SESSIONS] = {"chatd_sessions", "Socket.IO sessions on this server."},
+    [METRICS_SESSIONS] = {"chatd_sessions", "Engine.IO sessions open on this server."},
+    [METRICS_ROSTER_MEMBERS] = {"chatd_roster_members",
+                                "Connected chat sockets in this server's roster."},
+    [METRICS_SESSION_TABLE_SLOTS] =
+        {"chatd_session_table_slots",
+         "Slots of the Engine.IO session table (it grows and shrinks)."},
     [METRICS_HASH_QUEUE_DEPTH] = {"chatd_hash_queue_depth",
                                   "Password hashes waiting for a hashing thread."},
     [METRICS_ATTACHMENT_BYTES] = {"chatd_attachment_bytes",

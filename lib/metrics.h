@@ -46,9 +46,11 @@ enum metrics_counter {
 
 /* Unlabelled gauges. */
 enum metrics_gauge {
-    METRICS_SESSIONS,         /* chatd_sessions: Socket.IO sessions on this server */
-    METRICS_HASH_QUEUE_DEPTH, /* chatd_hash_queue_depth: password hashes waiting for a thread */
-    METRICS_ATTACHMENT_BYTES, /* chatd_attachment_bytes: binary packets being assembled */
+    METRICS_SESSIONS,            /* chatd_sessions: Engine.IO sessions open on this server */
+    METRICS_ROSTER_MEMBERS,      /* chatd_roster_members: connected chat sockets in the roster */
+    METRICS_SESSION_TABLE_SLOTS, /* chatd_session_table_slots: the sid table's capacity */
+    METRICS_HASH_QUEUE_DEPTH,    /* chatd_hash_queue_depth: password hashes waiting for a thread */
+    METRICS_ATTACHMENT_BYTES,    /* chatd_attachment_bytes: binary packets being assembled */
     METRICS_GAUGE_COUNT
 };
 

@@ -30,7 +30,6 @@
 #define CHAT_MAX_PAYLOAD (128 * 1024)
 #define CHAT_OUTBOX_BYTES (1024 * 1024)
 #define CHAT_OUTBOX_PACKETS 1024
-#define CHAT_CONNECT_TIMEOUT_MS 45000
 #define SOCKETIO_PATH "/socket.io/"
 
 /* When Redis is down at start, the demo data is seeded by this thread as
@@ -78,6 +77,7 @@ static struct engine *socketio_engine(const struct config *cfg, struct sio_serve
         .origins = origins,
         .n_origins = cfg->n_origins,
         .bind = {.credential = session_cookie_credential},
+        .handshakes_per_minute = cfg->handshakes_per_minute,
     };
     return engine_new(&opt, sio_server_handlers(sio));
 }
@@ -101,7 +101,7 @@ int main(int argc, char **argv)
     struct seeder seeder = {.cfg = &cfg};
     struct chat *chat = chat_new(&cfg);
     struct sio_server_options sio_opt = {
-        .connect_timeout_ms = CHAT_CONNECT_TIMEOUT_MS,
+        .connect_timeout_ms = cfg.connect_timeout * 1000,
         .attachment_bytes_per_client = cfg.attachment_bytes_per_session,
         .attachment_bytes_total = cfg.attachment_bytes_total,
     };

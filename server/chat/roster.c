@@ -236,7 +236,7 @@ struct roster_member *roster_add(struct roster *r, struct eio_session *es, uint6
         join_locked(r, m, rooms[i]);
     pthread_rwlock_unlock(&r->lock);
     eio_session_ref(es);
-    metrics_gauge_add(METRICS_SESSIONS, 1);
+    metrics_gauge_add(METRICS_ROSTER_MEMBERS, 1);
     return m;
 }
 
@@ -266,7 +266,7 @@ void roster_remove(struct roster *r, struct roster_member *m)
         m->all_next->all_prev = m->all_prev;
     r->count--;
     pthread_rwlock_unlock(&r->lock);
-    metrics_gauge_add(METRICS_SESSIONS, -1);
+    metrics_gauge_add(METRICS_ROSTER_MEMBERS, -1);
     for (size_t i = 0; i < m->nheld; i++)
         sbuf_unref(m->held[i].packet);
     free(m->held);

@@ -27,14 +27,20 @@ static const char *error_message(enum eio_http_error code)
     return "Bad request";
 }
 
-void eio_http_error(struct http_req *req, unsigned status, enum eio_http_error code)
+void eio_http_error_message(struct http_req *req, unsigned status, enum eio_http_error code,
+                            const char *message)
 {
     cJSON *o = cJSON_CreateObject();
     if (o) {
         cJSON_AddNumberToObject(o, "code", code);
-        cJSON_AddStringToObject(o, "message", error_message(code));
+        cJSON_AddStringToObject(o, "message", message);
     }
     http_respond_json(req, status, o);
+}
+
+void eio_http_error(struct http_req *req, unsigned status, enum eio_http_error code)
+{
+    eio_http_error_message(req, status, code, error_message(code));
 }
 
 void eio_http_text(struct http_req *req, const char *type, char *text, size_t len, bool cors_any)

@@ -20,6 +20,9 @@ enum eio_http_error {
 };
 
 void eio_http_error(struct http_req *req, unsigned status, enum eio_http_error code);
+/* The same with a message of the caller's (static text). */
+void eio_http_error_message(struct http_req *req, unsigned status, enum eio_http_error code,
+                            const char *message);
 
 /* Answers 200 with text (malloc'd, ownership taken; NULL answers 500) of
  * the given content type, never cached; cors_any adds

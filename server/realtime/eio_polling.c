@@ -125,6 +125,11 @@ static void poll_run(struct worker *w, struct inbox_item *item)
         poll_free(p);
         return;
     }
+    /* Cleared before the take: a wake-up from now on posts again, so none
+     * is lost while the poll stays attached.  Freeing cannot race it: a
+     * wake-up only comes, out lock held, while the session holds the poll,
+     * and poll_release (this same worker) detaches it under that lock
+     * before it reads the flag, so a wake-up in flight is always seen. */
     atomic_store(&p->queued, false);
     struct body body = {.max = p->opt.max_payload};
     enum eio_batch r = eio_session_poll_take(p->s, &p->transport, body_append, &body);

@@ -45,6 +45,7 @@ struct eio_session {
 
     /* Home worker only. */
     struct timer timer;
+    struct timer first_tick; /* eio_handlers.first_tick_ms after the open */
     int64_t ping_sent_ms;
     bool awaiting_pong;
     struct inbox_item close_item;
@@ -88,9 +89,10 @@ static void table_insert(struct eio_sessions *t, struct eio_session *s)
     t->count++;
 }
 
-static int table_grow(struct eio_sessions *t)
+/* Rehashes into cap slots (a power of two, over twice the count).  Write
+ * lock held.  -1, the table unchanged, when out of memory. */
+static int table_resize(struct eio_sessions *t, size_t cap)
 {
-    size_t cap = t->cap * 2;
     struct eio_session **old = t->table;
     size_t old_cap = t->cap;
     t->table = calloc(cap, sizeof *t->table);
@@ -98,6 +100,7 @@ static int table_grow(struct eio_sessions *t)
         t->table = old;
         return -1;
     }
+    metrics_gauge_add(METRICS_SESSION_TABLE_SLOTS, (long)cap - (long)old_cap);
     t->cap = cap;
     t->count = 0;
     for (size_t i = 0; i < old_cap; i++)
@@ -110,10 +113,12 @@ static int table_grow(struct eio_sessions *t)
 static int table_add(struct eio_sessions *t, struct eio_session *s)
 {
     pthread_rwlock_wrlock(&t->lock);
-    bool ok = (t->count + 1) * 2 <= t->cap || table_grow(t) == 0;
+    bool ok = (t->count + 1) * 2 <= t->cap || table_resize(t, t->cap * 2) == 0;
     if (ok)
         table_insert(t, s);
     pthread_rwlock_unlock(&t->lock);
+    if (ok)
+        metrics_gauge_add(METRICS_SESSIONS, 1);
     return ok ? 0 : -1;
 }
 
@@ -124,7 +129,8 @@ static void table_remove(struct eio_sessions *t, struct eio_session *s)
     size_t i = sid_hash(s->sid, t->cap);
     while (t->table[i] && t->table[i] != s)
         i = (i + 1) & mask;
-    if (t->table[i]) {
+    bool found = t->table[i] != NULL;
+    if (found) {
         t->table[i] = NULL;
         t->count--;
         for (size_t j = (i + 1) & mask; t->table[j]; j = (j + 1) & mask) {
@@ -133,8 +139,14 @@ static void table_remove(struct eio_sessions *t, struct eio_session *s)
             t->count--;
             table_insert(t, moved);
         }
+        /* Shrink when an eighth full, so a flood's memory comes back (a
+         * failed shrink only keeps the bigger table). */
+        if (t->cap > TABLE_MIN_CAP && t->count * 8 <= t->cap)
+            table_resize(t, t->cap / 2);
     }
     pthread_rwlock_unlock(&t->lock);
+    if (found)
+        metrics_gauge_add(METRICS_SESSIONS, -1);
 }
 
 struct eio_sessions *eio_sessions_new(const struct eio_limits *lim, const struct eio_handlers *h,
@@ -153,6 +165,7 @@ struct eio_sessions *eio_sessions_new(const struct eio_limits *lim, const struct
         free(t);
         return NULL;
     }
+    metrics_gauge_add(METRICS_SESSION_TABLE_SLOTS, (long)t->cap);
     pthread_rwlock_init(&t->lock, NULL);
     return t;
 }
@@ -162,6 +175,7 @@ void eio_sessions_free(struct eio_sessions *t)
     if (!t)
         return;
     pthread_rwlock_destroy(&t->lock);
+    metrics_gauge_add(METRICS_SESSION_TABLE_SLOTS, -(long)t->cap);
     free(t->table);
     free(t);
 }
@@ -403,6 +417,7 @@ static void run_close(struct worker *w, struct inbox_item *item)
         (struct eio_session *)((char *)item - offsetof(struct eio_session, close_item));
     const struct eio_handlers *h = &s->owner->h;
     worker_timer_cancel(w, &s->timer);
+    worker_timer_cancel(w, &s->first_tick);
 
     pthread_mutex_lock(&s->in_lock);
     pthread_mutex_lock(&s->out_lock);
@@ -489,6 +504,16 @@ size_t eio_sessions_close_bound(struct eio_sessions *t,
 
 /* ---- heartbeat (home worker) ------------------------------------------------- */
 
+static void tick(struct eio_session *s, int64_t now)
+{
+    const struct eio_handlers *h = &s->owner->h;
+    if (h->on_tick) {
+        pthread_mutex_lock(&s->in_lock);
+        h->on_tick(h->ctx, s, now);
+        pthread_mutex_unlock(&s->in_lock);
+    }
+}
+
 static void on_timer(struct timer *tm)
 {
     struct eio_session *s =
@@ -511,11 +536,16 @@ static void on_timer(struct timer *tm)
         s->awaiting_pong = true;
         worker_timer_schedule(s->home, &s->timer, now + t->lim.ping_timeout_ms);
     }
-    if (t->h.on_tick) {
-        pthread_mutex_lock(&s->in_lock);
-        t->h.on_tick(t->h.ctx, s, now);
-        pthread_mutex_unlock(&s->in_lock);
-    }
+    tick(s, now);
+}
+
+/* The layer above's own deadline, earlier than the first ping. */
+static void on_first_tick(struct timer *tm)
+{
+    struct eio_session *s =
+        (struct eio_session *)((char *)tm - offsetof(struct eio_session, first_tick));
+    if (is_open(s))
+        tick(s, worker_now_ms());
 }
 
 /* ---- opening ----------------------------------------------------------------------- */
@@ -544,6 +574,7 @@ static struct eio_session *session_new(struct eio_sessions *t, struct worker *ho
     pthread_mutexattr_destroy(&recursive);
     pthread_mutex_init(&s->out_lock, NULL);
     timer_init(&s->timer, on_timer);
+    timer_init(&s->first_tick, on_first_tick);
     s->close_item.run = run_close;
 
     /* 15 random bytes are 20 base64url characters. */
@@ -621,6 +652,10 @@ struct eio_session *eio_session_open(struct eio_sessions *t, struct http_req *re
         eio_session_unref(s);
         return NULL;
     }
+    /* After on_open, so a deadline it set from the clock is due by then.
+     * Failing to schedule it only leaves the check to the ping's ticks. */
+    if (t->h.first_tick_ms)
+        worker_timer_schedule(home, &s->first_tick, worker_now_ms() + t->h.first_tick_ms);
     return s;
 }
 

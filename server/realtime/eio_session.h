@@ -56,6 +56,9 @@ struct eio_handlers {
     /* Every ping interval on the session's home worker, for the layer
      * above's timers (Socket.IO's connect timeout).  May be NULL. */
     void (*on_tick)(void *ctx, struct eio_session *s, int64_t now_ms);
+    /* When not 0, one more on_tick this many ms after the open (Socket.IO's
+     * connect timeout is shorter than a ping interval). */
+    unsigned first_tick_ms;
     void *ctx;
 };
 

@@ -58,6 +58,7 @@ struct eio_ws {
     bool closed;    /* detached; lingering until finished */
     bool half_closed;
     bool finished;
+    bool refused_packet; /* the socket's queue refused a packet of the batch */
     struct timer linger;
 };
 
@@ -79,21 +80,28 @@ static void queue_control(struct eio_ws *ws, enum ws_opcode op, const void *payl
     }
 }
 
-/* Queues an Engine.IO packet's frame straight on the socket. */
-static void queue_packet(struct eio_ws *ws, struct sbuf *b)
+/* Queues an Engine.IO packet's frame straight on the socket.  false when
+ * the socket's queue refuses it (at its slice bound, or out of memory). */
+static bool queue_packet(struct eio_ws *ws, struct sbuf *b)
 {
     size_t off, len;
     outpkt_ws_frame(b, &off, &len);
-    outq_push_slice(&ws->wq, b, off, len);
+    return outq_push_slice(&ws->wq, b, off, len) == 0;
 }
 
-/* A batch's callback: the socket's queue takes WS_QUEUE_HIGH at a time. */
+/* A batch's callback: the socket's queue takes WS_QUEUE_HIGH at a time.  A
+ * packet the queue refuses stays in the session's outbox (never dropped):
+ * it goes once the queue drains, or the outbox's bound ends a client that
+ * does not read. */
 static bool take_packet(void *ctx, struct sbuf *b)
 {
     struct eio_ws *ws = ctx;
     if (outq_bytes(&ws->wq) >= WS_QUEUE_HIGH)
         return false;
-    queue_packet(ws, b);
+    if (!queue_packet(ws, b)) {
+        ws->refused_packet = true;
+        return false;
+    }
     return true;
 }
 
@@ -131,9 +139,17 @@ static void pump(struct eio_ws *ws)
         if (ws->closed || !ws->connected)
             return;
         bool more;
+        ws->refused_packet = false;
         enum eio_batch r = eio_session_ws_take(ws->s, &ws->transport, take_packet, ws, &more);
         if (r == EIO_BATCH_ABORT) {
             ws_close(ws, 0); /* a slow consumer: no goodbye it would not read */
+            return;
+        }
+        if (ws->refused_packet && outq_empty(&ws->wq)) {
+            /* Refused by an empty queue (out of memory): nothing will drain
+             * to make room, so the session cannot go on over this socket. */
+            log_warn("websocket: cannot queue a packet; closing the connection");
+            ws_close(ws, 0);
             return;
         }
         bool done = r == EIO_BATCH_END || r == EIO_BATCH_DETACHED;
@@ -188,9 +204,11 @@ static void probe_input(struct eio_ws *ws, const struct eio_packet *p)
 {
     if (p->type == EIO_PING && p->len == 5 && memcmp(p->data, "probe", 5) == 0) {
         struct sbuf *b = outpkt_new(EIO_PONG, false, "probe", 5);
-        if (b) {
-            queue_packet(ws, b);
-            sbuf_unref(b);
+        bool queued = b && queue_packet(ws, b);
+        sbuf_unref(b);
+        if (!queued) {
+            ws_close(ws, 0); /* the probe cannot be answered: the client keeps polling */
+            return;
         }
         eio_session_ws_probed(ws->s, &ws->transport);
         flush(ws);

@@ -1,6 +1,7 @@
 /* engine: an Engine.IO endpoint (see engine.h). */
 #include "engine.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,17 +9,30 @@
 
 #include <microhttpd.h>
 
+#include "addrlimit.h"
 #include "eio_http.h"
 #include "eio_polling.h"
 #include "eio_session.h"
 #include "eio_transport.h"
 #include "eio_websocket.h"
 #include "http.h"
+#include "log.h"
+#include "worker.h"
+
+/* Client addresses whose handshakes are counted at once, at most: beyond
+ * it the quietest is forgotten (addrlimit.h), so memory stays bounded. */
+#define HANDSHAKE_ADDRS_MAX 4096
+#define MINUTE_MS 60000
 
 struct engine {
     struct engine_options opt;
     struct eio_polling_options polling;
     struct eio_sessions *sessions;
+    /* Handshakes per client address; NULL: no limit.  One table for all
+     * workers (a client's connections are spread over them), locked only
+     * for a lookup. */
+    pthread_mutex_t handshakes_lock;
+    struct addrlimit *handshakes;
     char path[64];
     size_t path_len;
 };
@@ -40,9 +54,12 @@ struct engine *engine_new(const struct engine_options *opt, const struct eio_han
         .outbox_max_bytes = opt->outbox_max_bytes,
         .outbox_max_packets = opt->outbox_max_packets,
     };
+    pthread_mutex_init(&e->handshakes_lock, NULL);
     e->sessions = eio_sessions_new(&lim, h, &opt->bind);
-    if (!e->sessions) {
-        free(e);
+    if (opt->handshakes_per_minute)
+        e->handshakes = addrlimit_new(HANDSHAKE_ADDRS_MAX, opt->handshakes_per_minute, MINUTE_MS);
+    if (!e->sessions || (opt->handshakes_per_minute && !e->handshakes)) {
+        engine_free(e);
         return NULL;
     }
     return e;
@@ -53,6 +70,8 @@ void engine_free(struct engine *e)
     if (!e)
         return;
     eio_sessions_free(e->sessions);
+    addrlimit_free(e->handshakes);
+    pthread_mutex_destroy(&e->handshakes_lock);
     free(e);
 }
 
@@ -155,6 +174,19 @@ static void handle_session(struct engine *e, struct http_req *req, struct eio_se
         eio_http_error(req, MHD_HTTP_BAD_REQUEST, EIO_ERR_BAD_REQUEST);
 }
 
+/* Whether the client's address may make another handshake now (counted). */
+static bool handshake_allowed(struct engine *e, struct http_req *req)
+{
+    if (!e->handshakes)
+        return true;
+    pthread_mutex_lock(&e->handshakes_lock);
+    bool ok = addrlimit_take(e->handshakes, req->client_addr, worker_now_ms());
+    pthread_mutex_unlock(&e->handshakes_lock);
+    if (!ok)
+        log_debug("handshake from %s refused: over HANDSHAKES_PER_MINUTE", req->client_addr);
+    return ok;
+}
+
 void engine_handle(struct engine *e, struct http_req *req)
 {
     if (strcmp(req->method, "OPTIONS") == 0 && e->opt.cors_any) {
@@ -181,6 +213,9 @@ void engine_handle(struct engine *e, struct http_req *req)
     if (!sid) {
         if (!get)
             eio_http_error(req, MHD_HTTP_BAD_REQUEST, EIO_ERR_BAD_HANDSHAKE_METHOD);
+        else if (!handshake_allowed(e, req))
+            eio_http_error_message(req, MHD_HTTP_TOO_MANY_REQUESTS, EIO_ERR_BAD_REQUEST,
+                                   "Too many handshakes from this address; try again later");
         else if (websocket)
             eio_websocket_upgrade(e->sessions, NULL, req, e->opt.max_payload);
         else

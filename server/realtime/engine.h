@@ -32,6 +32,8 @@ struct engine_options {
      * naming a sid must present its handshake's credential, else it is
      * answered as an unknown session.  Zero: none is ever presented. */
     struct eio_binding bind;
+    /* Handshakes one client address may make per minute (0: no limit). */
+    unsigned handshakes_per_minute;
 };
 
 /* Creates an endpoint.  NULL on OOM. */

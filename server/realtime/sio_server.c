@@ -555,6 +555,7 @@ struct sio_server *sio_server_new(const struct sio_app *app, const struct sio_se
         .on_message = on_message,
         .on_close = on_close,
         .on_tick = on_tick,
+        .first_tick_ms = opt->connect_timeout_ms,
         .ctx = srv,
     };
     return srv;

@@ -13,7 +13,7 @@ import assert from 'node:assert/strict';
 import WebSocket from 'ws';
 import {
   CHATD_BIN, WORKERS, DEMO_PASSWORD, COOKIE_NAME, startRedis, startChatd, stopAll, loggedIn,
-  client, sleep, tempDir, writeWebRoot, freePort, until, withTimeout, LIMITS_ENV,
+  client, sleep, tempDir, writeWebRoot, freePort, until, withTimeout, SUITE_ENV,
 } from '../api/harness.mjs';
 
 // The client table and the connect wait are the protocol suite's.
@@ -110,7 +110,7 @@ export async function startChatdAt({ port, redisUrl, env = {}, webRoot }) {
     WORKERS,
     SEED_DEMO: '1',
     LOG_LEVEL: 'warn',
-    ...LIMITS_ENV,
+    ...SUITE_ENV,
     ...BASE_ENV,
     ...env,
   };

@@ -12,7 +12,7 @@
 // traffic. What must hold: chatd answers /healthz all along, every ack that
 // came is {ok:true} (Redis was up) and its message is in the room's history
 // exactly once with the sender it was sent by, every storm session, roster
-// entry (chatd_sessions) and every storm user's presence is gone afterwards,
+// entry (chatd_sessions, chatd_roster_members) and every storm user's presence is gone afterwards,
 // sockets connected after the storm (and after the restart) send and receive
 // every message exactly once, and chatd exits 0 on SIGTERM with no sanitizer
 // report. Under ThreadSanitizer (make tsan) this file is the main load.
@@ -260,7 +260,9 @@ test('a storm of sockets dropping their transport while Redis answers their CONN
   await until(async () => (await metric('chatd_connections')) === 0,
     { timeoutMs: 15000, intervalMs: 200, what: 'chatd_connections to fall back to 0 after the storm' });
   await until(async () => (await metric('chatd_sessions')) === 0,
-    { timeoutMs: 5000, intervalMs: 200, what: 'chatd_sessions (sockets in the roster) to fall back to 0 after the storm' });
+    { timeoutMs: 5000, intervalMs: 200, what: 'chatd_sessions (Engine.IO sessions) to fall back to 0 after the storm' });
+  await until(async () => (await metric('chatd_roster_members')) === 0,
+    { timeoutMs: 5000, intervalMs: 200, what: 'chatd_roster_members (sockets in the roster) to fall back to 0 after the storm' });
   await until(async () => {
     for (const u of storm.users) if (await isOnline(redis, u.id)) return false;
     return true;
