@@ -42,8 +42,10 @@ int store_key_username(char *buf, size_t n, const char *name, size_t len);
 int store_key_room(char *buf, size_t n, const char *room_id);
 int store_key_room_name(char *buf, size_t n, const char *room_id);
 int store_key_session(char *buf, size_t n, const char *token_digest_hex);
-int store_key_login_fails_user(char *buf, size_t n, const char *name, size_t len);
+int store_key_login_fails_pair(char *buf, size_t n, const char *name, size_t len,
+                               const char *addr);
 int store_key_login_fails_addr(char *buf, size_t n, const char *addr);
+int store_key_registrations_addr(char *buf, size_t n, const char *addr);
 /* A server's presence: hash user id -> sockets of that user on it. */
 int store_key_presence(char *buf, size_t n, const char *server_id);
 /* A user's message counter of the current minute (rate limit). */
@@ -317,10 +319,14 @@ int store_call_session(struct store_call *call, const char *session_key, unsigne
 struct store_login_lookup_params {
     const char *username; /* validated, NUL-terminated */
     const char *client_addr;
-    unsigned max_fails_user, max_fails_addr;
-    unsigned window_s; /* how long failed attempts count */
+    unsigned max_fails_user;         /* of one (username, address) before delays */
+    unsigned max_fails_addr;         /* of one address in the window */
+    unsigned window_s;               /* how long failed attempts count */
+    unsigned delay_max_s;            /* the longest delay of a pair */
+    unsigned registrations_per_hour; /* of one address; 0: registration is closed */
 };
-/* SCRIPT_LOGIN_LOOKUP: counts the attempt against both limits. */
+/* SCRIPT_LOGIN_LOOKUP: checks the limits, counts the attempt against them
+ * (and a registration against the address's, when the name is new). */
 int store_call_login_lookup(struct store_call *call, const struct store_login_lookup_params *p);
 
 /* SCRIPT_LOGIN_RELEASE: uncounts an attempt of username from client_addr. */

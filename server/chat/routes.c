@@ -137,6 +137,7 @@ struct login {
     char username[STORE_USERNAME_MAX_BYTES + 1];
     uint64_t user_id;
     bool registering;
+    bool decoy;   /* an unknown name with registration closed: hashed for the time */
     bool retried; /* lost a registration race once */
     bool counted; /* the attempt is counted as a failure */
     char token[TOKEN_STR_LEN + 1];
@@ -258,6 +259,10 @@ static void hash_finished(struct worker *w, struct inbox_item *item)
         login_unavailable(req);
         return;
     }
+    if (l->decoy) {
+        wrong_password(req);
+        return;
+    }
     if (l->registering) {
         if (job->result != 0) {
             release_attempt(req);
@@ -309,6 +314,17 @@ static void submit_hash(struct http_req *req, enum hash_job_op op)
     }
 }
 
+/* 429 for seconds, with why. */
+static void too_many(struct http_req *req, long long seconds, const char *why)
+{
+    char retry[24];
+    snprintf(retry, sizeof retry, "%lld", seconds);
+    metrics_inc(METRICS_LOGIN_FAILURES);
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "message", why);
+    http_respond_json_with(req, MHD_HTTP_TOO_MANY_REQUESTS, o, MHD_HTTP_HEADER_RETRY_AFTER, retry);
+}
+
 static void login_looked_up(void *priv, redisReply *reply)
 {
     struct http_req *req = priv;
@@ -319,22 +335,21 @@ static void login_looked_up(void *priv, redisReply *reply)
         return;
     }
     const char *what = rconn_str(reply->element[0], NULL);
-    if (what && strcmp(what, "limited") == 0 && reply->elements == 2 &&
-        reply->element[1]->type == REDIS_REPLY_INTEGER) {
-        char retry[24];
-        snprintf(retry, sizeof retry, "%lld", reply->element[1]->integer);
-        metrics_inc(METRICS_LOGIN_FAILURES);
-        cJSON *o = cJSON_CreateObject();
-        cJSON_AddStringToObject(o, "message", "Too many failed sign-ins; try again later");
-        http_respond_json_with(req, MHD_HTTP_TOO_MANY_REQUESTS, o, MHD_HTTP_HEADER_RETRY_AFTER,
-                               retry);
-        return;
+    if (what && reply->elements == 2 && reply->element[1]->type == REDIS_REPLY_INTEGER) {
+        bool registrations = strcmp(what, "registrations") == 0;
+        if (registrations || strcmp(what, "limited") == 0) {
+            too_many(req, reply->element[1]->integer,
+                     registrations ? "Too many new accounts from this address; try again later"
+                                   : "Too many failed sign-ins; try again later");
+            return;
+        }
     }
     l->counted = true;
     if (what && strcmp(what, "none") == 0) {
         if (cfg->registration == CONFIG_REGISTRATION_CLOSED) {
-            release_attempt(req);
-            http_respond_error(req, MHD_HTTP_FORBIDDEN, "Registration is closed");
+            /* Answer as a wrong password would, after as long. */
+            l->decoy = true;
+            submit_hash(req, HASH_JOB_HASH);
             return;
         }
         l->registering = true;
@@ -365,6 +380,9 @@ static void lookup(struct http_req *req)
         .max_fails_user = cfg->login_max_fails_user,
         .max_fails_addr = cfg->login_max_fails_addr,
         .window_s = cfg->login_fail_window,
+        .delay_max_s = cfg->login_delay_max,
+        .registrations_per_hour =
+            cfg->registration == CONFIG_REGISTRATION_OPEN ? cfg->registrations_per_hour : 0,
     };
     struct store_call call;
     if (store_call_login_lookup(&call, &params) < 0 || send_call(req, &call, login_looked_up) < 0)

@@ -66,6 +66,7 @@ struct http_options {
     const struct http_mounts *mounts; /* shared; outlives the server */
     bool trust_proxy;                 /* the client is X-Forwarded-For's last address */
     unsigned max_connections;         /* libmicrohttpd's own limit */
+    int64_t header_timeout_ms;        /* a request head must be whole within this */
 };
 
 struct http_req {

@@ -282,6 +282,13 @@ export function writeWebRoot(dir) {
   return dir;
 }
 
+/**
+ * Per-address limits raised for every suite: they all connect and register
+ * from 127.0.0.1, hundreds of sockets and users at a time.  A test of a limit
+ * sets it low itself.
+ */
+export const LIMITS_FOR_TESTS = { MAX_CONNECTIONS_PER_ADDR: '100000', REGISTRATIONS_PER_HOUR: '100000' };
+
 /** The environment chatd gets: only what a process needs, plus sanitizer knobs. */
 function baseEnv() {
   const env = {};
@@ -334,6 +341,7 @@ export async function startChatd({ redisUrl, env = {}, webRoot } = {}) {
     WORKERS,
     SEED_DEMO: '1',
     LOG_LEVEL: 'warn',
+    ...LIMITS_FOR_TESTS,
     ...env,
   };
   for (const [k, v] of Object.entries(fullEnv)) if (v === undefined) delete fullEnv[k];

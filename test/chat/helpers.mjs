@@ -13,7 +13,7 @@ import assert from 'node:assert/strict';
 import WebSocket from 'ws';
 import {
   CHATD_BIN, WORKERS, DEMO_PASSWORD, COOKIE_NAME, startRedis, startChatd, stopAll, loggedIn,
-  client, sleep, tempDir, writeWebRoot, freePort, until, withTimeout,
+  client, sleep, tempDir, LIMITS_FOR_TESTS, writeWebRoot, freePort, until, withTimeout,
 } from '../api/harness.mjs';
 
 // The client table and the connect wait are the protocol suite's.
@@ -110,6 +110,7 @@ export async function startChatdAt({ port, redisUrl, env = {}, webRoot }) {
     WORKERS,
     SEED_DEMO: '1',
     LOG_LEVEL: 'warn',
+    ...LIMITS_FOR_TESTS,
     ...BASE_ENV,
     ...env,
   };

@@ -31,8 +31,10 @@ static void test_keys(void **state)
     assert_string_equal(k, "chatd:session:abcd");
     store_key_login_fails_addr(k, sizeof k, "::1");
     assert_string_equal(k, "chatd:loginfail:addr:::1");
-    store_key_login_fails_user(k, sizeof k, "Joe", 3);
-    assert_string_equal(k, "chatd:loginfail:user:Joe");
+    store_key_login_fails_pair(k, sizeof k, "Joe", 3, "::1");
+    assert_string_equal(k, "chatd:loginfail:pair:::1 Joe");
+    store_key_registrations_addr(k, sizeof k, "127.0.0.2");
+    assert_string_equal(k, "chatd:registrations:addr:127.0.0.2");
     assert_int_equal(store_key_message_index(k, sizeof k, "1:2"), 16);
     assert_string_equal(k, "chatd:msgidx:1:2");
     store_key_read_markers(k, sizeof k, 7);
@@ -396,15 +398,18 @@ static void test_call_session_and_login(void **state)
                                                .client_addr = "::1",
                                                .max_fails_user = 5,
                                                .max_fails_addr = 50,
-                                               .window_s = 900};
+                                               .window_s = 900,
+                                               .delay_max_s = 600,
+                                               .registrations_per_hour = 10};
     assert_int_equal(store_call_login_lookup(&call, &lookup), 0);
     assert_int_equal(call.script, SCRIPT_LOGIN_LOOKUP);
-    EXPECT_KEYS(&call, "username:Joe", "chatd:loginfail:user:Joe", "chatd:loginfail:addr:::1");
-    EXPECT_ARGS(&call, "5", "50", "900");
+    EXPECT_KEYS(&call, "username:Joe", "chatd:loginfail:pair:::1 Joe", "chatd:loginfail:addr:::1",
+                "chatd:registrations:addr:::1");
+    EXPECT_ARGS(&call, "5", "50", "900", "600", "10");
 
     assert_int_equal(store_call_login_release(&call, "Joe", "::1"), 0);
     assert_int_equal(call.script, SCRIPT_LOGIN_RELEASE);
-    EXPECT_KEYS(&call, "chatd:loginfail:user:Joe", "chatd:loginfail:addr:::1");
+    EXPECT_KEYS(&call, "chatd:loginfail:pair:::1 Joe", "chatd:loginfail:addr:::1");
     assert_int_equal(call.nargs, 0);
 
     assert_int_equal(store_call_register(&call, "Joe", "$argon2id$x"), 0);
