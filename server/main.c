@@ -53,11 +53,18 @@ static void *seeder_main(void *arg)
     return NULL;
 }
 
-static struct engine *socketio_engine(const struct config *cfg, struct sio_server *sio)
+/* ALLOWED_ORIGINS as the pointers the engine and the routes take. */
+static const char *const *allowed_origins(const struct config *cfg)
 {
     static const char *origins[CONFIG_ORIGINS_MAX];
     for (size_t i = 0; i < cfg->n_origins; i++)
         origins[i] = cfg->origins[i];
+    return origins;
+}
+
+static struct engine *socketio_engine(const struct config *cfg, struct sio_server *sio)
+{
+    const char *const *origins = allowed_origins(cfg);
     struct engine_options opt = {
         .path = SOCKETIO_PATH,
         .ping_interval_ms = cfg->ping_interval_ms,
@@ -95,7 +102,8 @@ int main(int argc, char **argv)
                    &(struct sio_server_options){.connect_timeout_ms = CHAT_CONNECT_TIMEOUT_MS})
              : NULL;
     struct app app = {.cfg = &cfg, .on_worker_start = chat_worker_start, .ctx = chat};
-    struct routes_ctx routes = {.cfg = &cfg};
+    struct routes_ctx routes = {
+        .cfg = &cfg, .origins = allowed_origins(&cfg), .n_origins = cfg.n_origins};
     struct engine *socketio = sio ? socketio_engine(&cfg, sio) : NULL;
     int exit_code = 1;
 

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <sodium.h>
 
@@ -1226,6 +1227,44 @@ static bool path_matches(const struct route *r, const char *url)
     return ulen > plen + slen && strcmp(url + ulen - slen, r->suffix) == 0;
 }
 
+/* A media type is compared without its parameters (charset=utf-8). */
+static bool is_json_type(const char *content_type)
+{
+    static const char json[] = "application/json";
+    size_t n = sizeof json - 1;
+    if (!content_type || strncasecmp(content_type, json, n) != 0)
+        return false;
+    const char *rest = content_type + n;
+    while (*rest == ' ' || *rest == '\t')
+        rest++;
+    return *rest == '\0' || *rest == ';';
+}
+
+/* Why a request that changes state is refused, or NULL.  Login CSRF and
+ * its kin: a page elsewhere can make a browser POST here (a form of
+ * enctype text/plain even spells JSON), so such a request must come from
+ * our own origin: Sec-Fetch-Site says so, or else Origin is allowed (the
+ * rule of the Socket.IO endpoint).  Requests carrying neither header are
+ * not a browser's (curl, scripts) and pass.  A body must be JSON, which a
+ * form cannot send. */
+static const char *state_change_problem(struct http_req *req, unsigned *status)
+{
+    const struct routes_ctx *ctx = ctx_of(req);
+    const char *site = http_header(req, "Sec-Fetch-Site");
+    const char *origin = http_header(req, "Origin");
+    bool same_site = site && (strcasecmp(site, "same-origin") == 0 || strcasecmp(site, "none") == 0);
+    if (!same_site && ((origin && !http_origin_allowed(req, ctx->origins, ctx->n_origins)) ||
+                       (!origin && site))) {
+        *status = MHD_HTTP_FORBIDDEN;
+        return "Cross-origin requests are not allowed";
+    }
+    if (req->body_len > 0 && !is_json_type(http_header(req, MHD_HTTP_HEADER_CONTENT_TYPE))) {
+        *status = MHD_HTTP_UNSUPPORTED_MEDIA_TYPE;
+        return "Content-Type must be application/json";
+    }
+    return NULL;
+}
+
 void routes_handle(void *ctx, struct http_req *req)
 {
     bool path_known = false;
@@ -1237,6 +1276,12 @@ void routes_handle(void *ctx, struct http_req *req)
         bool head = strcmp(req->method, "HEAD") == 0 && strcmp(r->method, "GET") == 0;
         if (strcmp(req->method, r->method) != 0 && !head)
             continue;
+        unsigned status;
+        const char *problem = strcmp(r->method, "GET") != 0 ? state_change_problem(req, &status) : NULL;
+        if (problem) {
+            http_respond_error(req, status, problem);
+            return;
+        }
         if (r->auth == PUBLIC)
             r->handler(req);
         else

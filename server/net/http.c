@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 
@@ -499,6 +500,28 @@ unsigned http_query_each(struct http_req *req, const char *key,
     struct query_walk q = {.key = key, .fn = fn, .ctx = ctx};
     MHD_get_connection_values(req->conn, MHD_GET_ARGUMENT_KIND, query_walk_one, &q);
     return q.seen;
+}
+
+/* The host[:port] part of an origin "scheme://host[:port]". */
+static const char *origin_host(const char *origin)
+{
+    const char *p = strstr(origin, "://");
+    return p ? p + 3 : NULL;
+}
+
+bool http_origin_allowed(struct http_req *req, const char *const *origins, size_t n)
+{
+    const char *origin = http_header(req, "Origin");
+    if (!origin)
+        return true; /* not a browser's cross-origin request */
+    for (size_t i = 0; i < n; i++)
+        if (strcasecmp(origin, origins[i]) == 0)
+            return true;
+    if (n)
+        return false;
+    const char *host = http_header(req, "Host");
+    const char *oh = origin_host(origin);
+    return host && oh && strcasecmp(host, oh) == 0;
 }
 
 /* Whether a JSON text escapes a NUL (\u0000) inside a string: cJSON would

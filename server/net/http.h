@@ -135,6 +135,11 @@ const char *http_cookie(struct http_req *req, const char *name);
 unsigned http_query_each(struct http_req *req, const char *key,
                          bool (*fn)(void *ctx, const char *value), void *ctx);
 
+/* Whether a browser's Origin header is allowed: one of origins[0..n) (as
+ * browsers send them: lowercase, no default port), or with n == 0 the
+ * request's own Host.  True without an Origin header. */
+bool http_origin_allowed(struct http_req *req, const char *const *origins, size_t n);
+
 /* Parses the body as a JSON object.  NULL after answering 400 itself. */
 cJSON *http_json_object(struct http_req *req);
 
