@@ -21,6 +21,7 @@
 #include "rconn.h"
 #include "static.h"
 #include "token.h"
+#include "username.h"
 #include "worker.h"
 
 #define HISTORY_DEFAULT_SIZE 15
@@ -135,7 +136,9 @@ struct login {
     struct hash_job job;
     char password[PW_PASSWORD_MAX + 1];
     size_t password_len;
-    char username[STORE_USERNAME_MAX_BYTES + 1];
+    char username[STORE_USERNAME_MAX_BYTES + 1]; /* as typed; the stored one once found */
+    char canonical[USERNAME_CANONICAL_MAX + 1];  /* the name the limits and the index know */
+    const char *name_problem;                    /* why the name cannot be registered */
     uint64_t user_id;
     bool registering;
     bool decoy;   /* an unknown name with registration closed: hashed for the time */
@@ -167,7 +170,7 @@ static void release_attempt(struct http_req *req)
         return;
     l->counted = false;
     struct store_call call;
-    if (store_call_login_release(&call, l->username, req->client_addr) == 0)
+    if (store_call_login_release(&call, l->canonical, req->client_addr) == 0)
         rconn_call(rconn_of(req->worker), &call, ignore_reply, NULL);
 }
 
@@ -243,9 +246,13 @@ static void registered(void *priv, redisReply *reply)
 
 static void wrong_password(struct http_req *req)
 {
-    /* The attempt stays counted: that is the failure. */
+    /* The attempt stays counted: that is the failure; the pair's wait
+     * starts now rather than when the attempt began. */
     struct login *l = req->route_state;
     l->counted = false;
+    struct store_call call;
+    if (store_call_login_failed(&call, l->canonical, req->client_addr) == 0)
+        rconn_call(rconn_of(req->worker), &call, ignore_reply, NULL);
     metrics_inc(METRICS_LOGIN_FAILURES);
     http_respond_error(req, MHD_HTTP_NOT_FOUND, "Invalid username or password");
 }
@@ -271,7 +278,7 @@ static void hash_finished(struct worker *w, struct inbox_item *item)
             return;
         }
         struct store_call call;
-        if (store_call_register(&call, l->username, job->hash) < 0 ||
+        if (store_call_register(&call, l->username, l->canonical, job->hash) < 0 ||
             send_call(req, &call, registered) < 0)
             login_unavailable(req);
         return;
@@ -345,6 +352,10 @@ static void login_looked_up(void *priv, redisReply *reply)
             return;
         }
     }
+    if (what && strcmp(what, "badname") == 0) {
+        http_respond_error(req, MHD_HTTP_BAD_REQUEST, l->name_problem);
+        return; /* nothing was counted */
+    }
     l->counted = true;
     if (what && strcmp(what, "none") == 0) {
         if (cfg->registration == CONFIG_REGISTRATION_CLOSED) {
@@ -357,15 +368,21 @@ static void login_looked_up(void *priv, redisReply *reply)
         submit_hash(req, HASH_JOB_HASH);
         return;
     }
-    size_t ref_len = 0, hash_len = 0;
-    const char *ref = reply->elements == 3 ? rconn_str(reply->element[1], &ref_len) : NULL;
-    const char *hash = reply->elements == 3 ? rconn_str(reply->element[2], &hash_len) : NULL;
-    if (!what || strcmp(what, "found") != 0 || !ref || !hash ||
-        store_parse_user_ref(ref, ref_len, &l->user_id) < 0 || hash_len >= sizeof l->job.hash) {
+    size_t ref_len = 0, hash_len = 0, name_len = 0;
+    bool found = what && strcmp(what, "found") == 0 && reply->elements == 4;
+    const char *ref = found ? rconn_str(reply->element[1], &ref_len) : NULL;
+    const char *hash = found ? rconn_str(reply->element[2], &hash_len) : NULL;
+    const char *name = found ? rconn_str(reply->element[3], &name_len) : NULL;
+    if (!ref || !hash || !name || store_parse_user_ref(ref, ref_len, &l->user_id) < 0 ||
+        hash_len >= sizeof l->job.hash || name_len == 0 || name_len >= sizeof l->username) {
         log_warn("login: unreadable user record for a username");
         wrong_password(req);
         return;
     }
+    /* Found under another spelling of the same name: the answer names the
+     * account as it is stored. */
+    memcpy(l->username, name, name_len);
+    l->username[name_len] = '\0';
     memcpy(l->job.hash, hash, hash_len);
     l->job.hash[hash_len] = '\0';
     submit_hash(req, HASH_JOB_VERIFY);
@@ -377,6 +394,8 @@ static void lookup(struct http_req *req)
     const struct config *cfg = cfg_of(req);
     struct store_login_lookup_params params = {
         .username = l->username,
+        .canonical = l->canonical,
+        .may_register = l->name_problem == NULL,
         .client_addr = req->client_addr,
         .max_fails_user = cfg->login_max_fails_user,
         .max_fails_addr = cfg->login_max_fails_addr,
@@ -393,6 +412,7 @@ static void lookup(struct http_req *req)
 static void login_start(struct http_req *req)
 {
     const struct config *cfg = cfg_of(req);
+    char canonical[USERNAME_CANONICAL_MAX + 1];
     cJSON *body = http_json_object(req);
     if (!body)
         return;
@@ -403,6 +423,8 @@ static void login_start(struct http_req *req)
         problem = "username and password are required strings";
     else if ((problem = store_username_problem(name->valuestring, strlen(name->valuestring))))
         ;
+    else if (username_canonical(name->valuestring, strlen(name->valuestring), canonical) < 0)
+        problem = "Username is too long once normalized";
     else if (!pass->valuestring[0])
         problem = "Password must not be empty";
     else if (strlen(pass->valuestring) > PW_PASSWORD_MAX)
@@ -424,6 +446,12 @@ static void login_start(struct http_req *req)
     l->password_len = strlen(pass->valuestring);
     memcpy(l->password, pass->valuestring, l->password_len);
     snprintf(l->username, sizeof l->username, "%s", name->valuestring);
+    memcpy(l->canonical, canonical, sizeof canonical);
+    /* With registration closed an unknown name answers as a wrong password
+     * does, whatever its characters. */
+    l->name_problem = cfg->registration == CONFIG_REGISTRATION_OPEN
+                          ? username_new_problem(l->username, strlen(l->username))
+                          : NULL;
     sodium_memzero(pass->valuestring, l->password_len);
     cJSON_Delete(body);
     sodium_memzero(req->body, req->body_len);
