@@ -172,10 +172,12 @@ int runtime_run(struct app *app)
     const struct config *cfg = app->cfg;
     int exit_code = 1;
     struct acceptor *acceptor = NULL;
-    struct addrcap *per_addr = addrcap_new(cfg->max_connections_per_addr);
+    /* Behind a proxy (TRUST_PROXY) every peer is the proxy: capping it would
+     * cap the site; the proxy caps its clients instead. */
+    struct addrcap *per_addr = cfg->trust_proxy ? NULL : addrcap_new(cfg->max_connections_per_addr);
     struct runtime_workers ws = {.at = calloc(cfg->workers, sizeof *ws.at),
                                  .loops = calloc(cfg->workers, sizeof *ws.loops)};
-    if (!ws.at || !ws.loops || !per_addr)
+    if (!ws.at || !ws.loops || (!cfg->trust_proxy && !per_addr))
         goto out;
     acceptor = acceptor_new(cfg, per_addr);
     if (!acceptor)

@@ -124,3 +124,11 @@ test('MAX_CONNECTIONS_PER_ADDR: one address cannot take every slot; others still
   assert.equal(again.status, 200, '127.0.0.1 connects again once its connections closed');
   again.sock.destroy();
 });
+
+test('behind a proxy (TRUST_PROXY=1) every peer is the proxy: the per-address cap is the proxy\'s job', async () => {
+  const { chatd } = await setup({ MAX_CONNECTIONS_PER_ADDR: '2', TRUST_PROXY: '1', HEADER_TIMEOUT: '60s' });
+  const held = [];
+  for (let i = 0; i < 4; i++) held.push(await heldRequest(chatd.port, '127.0.0.1'));
+  assert.deepEqual(held.map((r) => r.status), [200, 200, 200, 200]);
+  for (const r of held) r.sock.destroy();
+});
