@@ -20,7 +20,7 @@ FROM debian:12-slim
 RUN apt-get update -qq \
  && DEBIAN_FRONTEND=noninteractive apt-get install -qq -y --no-install-recommends \
         libmicrohttpd12 libwslay1 libhiredis0.14 libcjson1 libsodium23 \
-        libcrypt1 libnettle8 curl \
+        libcrypt1 libnettle8 libunistring2 curl \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --uid 10001 --user-group --no-create-home \
         --home-dir /nonexistent --shell /usr/sbin/nologin chatd

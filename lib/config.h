@@ -71,10 +71,14 @@ struct config {
     unsigned connect_timeout;              /* CONNECT_TIMEOUT, seconds */
     unsigned handshakes_per_minute;        /* HANDSHAKES_PER_MINUTE */
     unsigned max_connections;              /* MAX_CONNECTIONS */
+    unsigned max_connections_per_addr;     /* MAX_CONNECTIONS_PER_ADDR */
+    unsigned header_timeout;               /* HEADER_TIMEOUT, seconds */
+    unsigned registrations_per_hour;       /* REGISTRATIONS_PER_HOUR, per address */
     unsigned hash_threads;                 /* HASH_THREADS */
     unsigned login_max_fails_user;         /* LOGIN_MAX_FAILS_USER */
     unsigned login_max_fails_addr;         /* LOGIN_MAX_FAILS_ADDR */
     unsigned login_fail_window;            /* LOGIN_FAIL_WINDOW, seconds */
+    unsigned login_delay_max;              /* LOGIN_DELAY_MAX, seconds */
     unsigned messages_per_minute;          /* MESSAGES_PER_MINUTE */
     unsigned events_per_second;            /* EVENTS_PER_SECOND, per socket */
     unsigned events_burst;                 /* EVENTS_BURST, per socket */

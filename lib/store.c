@@ -57,6 +57,24 @@ int store_key_username(char *buf, size_t n, const char *name, size_t len)
     return key_printf(buf, n, "username:%.*s", (int)len, name);
 }
 
+int store_key_username_canonical(char *buf, size_t n, const char *canonical)
+{
+    return key_printf(buf, n, "%susername:%s", STORE_OWN_PREFIX, canonical);
+}
+
+const char STORE_USERNAME_KEY_PATTERN[] = "username:*";
+
+int store_username_of_key(const char *key, size_t len, const char **name, size_t *name_len)
+{
+    static const char prefix[] = "username:";
+    size_t plen = sizeof prefix - 1;
+    if (len <= plen || memcmp(key, prefix, plen) != 0 || len - plen > STORE_USERNAME_MAX_BYTES)
+        return -1;
+    *name = key + plen;
+    *name_len = len - plen;
+    return 0;
+}
+
 int store_key_room(char *buf, size_t n, const char *room_id)
 {
     return key_printf(buf, n, "room:%s", room_id);
@@ -75,16 +93,24 @@ int store_key_session(char *buf, size_t n, const char *token_digest_hex)
     return key_printf(buf, n, "%s%s", SESSION_KEY_PREFIX, token_digest_hex);
 }
 
-int store_key_login_fails_user(char *buf, size_t n, const char *name, size_t len)
+int store_key_login_fails_pair(char *buf, size_t n, const char *name, size_t len,
+                               const char *addr)
 {
     if (len > STORE_USERNAME_MAX_BYTES)
         return -1;
-    return key_printf(buf, n, "%sloginfail:user:%.*s", STORE_OWN_PREFIX, (int)len, name);
+    /* An address has no blank and neither has a username: one space
+     * separates them unambiguously. */
+    return key_printf(buf, n, "%sloginfail:pair:%s %.*s", STORE_OWN_PREFIX, addr, (int)len, name);
 }
 
 int store_key_login_fails_addr(char *buf, size_t n, const char *addr)
 {
     return key_printf(buf, n, "%sloginfail:addr:%s", STORE_OWN_PREFIX, addr);
+}
+
+int store_key_registrations_addr(char *buf, size_t n, const char *addr)
+{
+    return key_printf(buf, n, "%sregistrations:addr:%s", STORE_OWN_PREFIX, addr);
 }
 
 int store_key_presence(char *buf, size_t n, const char *server_id)
@@ -844,38 +870,80 @@ static const char *const script_source[SCRIPT_COUNT] = {
     "  redis.call('EXPIRE', KEYS[1], ARGV[1]) end\n"
     "return {id, name}\n",
     [SCRIPT_LOGIN_LOOKUP] =
-        /* KEYS: username, fails-by-user, fails-by-addr; ARGV: max user,
-         * max addr, window seconds.  -> {'limited', ttl} | {'none'} |
-         * {'found', ref, hash}.  An attempt counts as a failure from here
-         * until SCRIPT_LOGIN_RELEASE, so parallel guesses are held to the
-         * limit too. */
-    "for i = 2, 3 do\n"
-    "  if tonumber(redis.call('GET', KEYS[i]) or '0') >= tonumber(ARGV[i - 1]) then\n"
-    "    local ttl = redis.call('TTL', KEYS[i])\n"
-    "    if ttl < 1 then ttl = 1 end\n"
-    "    return {'limited', ttl}\n"
-    "  end\n"
+        /* KEYS: username, fails of (canonical name, address), fails of
+         * the address, registrations of the address, the canonical name's
+         * index entry; ARGV: failures of a pair before delays, max address
+         * failures, window seconds, longest delay seconds, registrations
+         * per hour (0: registration closed), '1' when the name may be
+         * registered.  -> {'limited', seconds} | {'registrations',
+         * seconds} (too many from the address) | {'badname'} | {'none'} |
+         * {'found', ref, hash, stored name}.  A name unknown as spelled
+         * is the user its canonical form names; a user found as spelled
+         * and missing from the index is added to it.
+         * An attempt counts as a failure from here until
+         * SCRIPT_LOGIN_RELEASE, so parallel guesses are held to the limits
+         * too.  A pair past its free failures waits 1 s, 2 s, 4 s ... (at
+         * most the longest delay) after its last attempt. */
+    "if tonumber(redis.call('GET', KEYS[3]) or '0') >= tonumber(ARGV[2]) then\n"
+    "  local ttl = redis.call('TTL', KEYS[3])\n"
+    "  if ttl < 1 then ttl = 1 end\n"
+    "  return {'limited', ttl}\n"
     "end\n"
-    "for i = 2, 3 do\n"
-    "  if redis.call('INCR', KEYS[i]) == 1 or redis.call('TTL', KEYS[i]) < 0 then\n"
-    "    redis.call('EXPIRE', KEYS[i], ARGV[3]) end\n"
+    "local t = redis.call('TIME')\n"
+    "local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"
+    "local fails = tonumber(redis.call('HGET', KEYS[2], 'n') or '0')\n"
+    "local free = tonumber(ARGV[1])\n"
+    "if fails >= free then\n"
+    "  local wait = math.min(2 ^ (fails - free), tonumber(ARGV[4])) * 1000\n"
+    "  local left = tonumber(redis.call('HGET', KEYS[2], 'at') or '0') + wait - now\n"
+    "  if left > 0 then return {'limited', math.ceil(left / 1000)} end\n"
     "end\n"
     "local ref = redis.call('GET', KEYS[1])\n"
-    "if not ref then return {'none'} end\n"
-    "return {'found', ref, redis.call('HGET', ref, 'password') or ''}\n",
-    [SCRIPT_LOGIN_RELEASE] =
-        /* KEYS: fails-by-user, fails-by-addr: an attempt that did not fail. */
-    "for i = 1, 2 do\n"
-    "  if tonumber(redis.call('GET', KEYS[i]) or '0') > 0 then redis.call('DECR', KEYS[i]) end\n"
+    "if not ref then ref = redis.call('GET', KEYS[5])\n"
+    "elseif redis.call('EXISTS', KEYS[5]) == 0 then redis.call('SET', KEYS[5], ref) end\n"
+    "local per_hour = tonumber(ARGV[5])\n"
+    "if not ref and per_hour > 0 then\n"
+    "  if ARGV[6] ~= '1' then return {'badname'} end\n"
+    "  if tonumber(redis.call('GET', KEYS[4]) or '0') >= per_hour then\n"
+    "    local ttl = redis.call('TTL', KEYS[4])\n"
+    "    if ttl < 1 then ttl = 1 end\n"
+    "    return {'registrations', ttl}\n"
+    "  end\n"
+    "  if redis.call('INCR', KEYS[4]) == 1 or redis.call('TTL', KEYS[4]) < 0 then\n"
+    "    redis.call('EXPIRE', KEYS[4], 3600) end\n"
     "end\n"
+    "redis.call('HINCRBY', KEYS[2], 'n', 1)\n"
+    "redis.call('HSET', KEYS[2], 'at', now)\n"
+    "redis.call('EXPIRE', KEYS[2], tonumber(ARGV[3]) + tonumber(ARGV[4]))\n"
+    "if redis.call('INCR', KEYS[3]) == 1 or redis.call('TTL', KEYS[3]) < 0 then\n"
+    "  redis.call('EXPIRE', KEYS[3], ARGV[3]) end\n"
+    "if not ref then return {'none'} end\n"
+    "return {'found', ref, redis.call('HGET', ref, 'password') or '',\n"
+    "        redis.call('HGET', ref, 'username') or ''}\n",
+    [SCRIPT_LOGIN_RELEASE] =
+        /* KEYS: fails of the pair, fails of the address: an attempt that
+         * did not fail. */
+    "if tonumber(redis.call('HGET', KEYS[1], 'n') or '0') > 0 then\n"
+    "  redis.call('HINCRBY', KEYS[1], 'n', -1) end\n"
+    "if tonumber(redis.call('GET', KEYS[2]) or '0') > 0 then redis.call('DECR', KEYS[2]) end\n"
+    "return 1\n",
+    [SCRIPT_LOGIN_FAILED] =
+        /* KEYS: fails of the pair: its last attempt failed just now (the
+         * hash took a while since the lookup), so its wait starts now. */
+    "if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end\n"
+    "local t = redis.call('TIME')\n"
+    "redis.call('HSET', KEYS[1], 'at', tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000))\n"
     "return 1\n",
     [SCRIPT_REGISTER] =
-        /* KEYS: username, total_users; ARGV: name, hash.  -> id or nil
-         * when the name was taken meanwhile. */
-    "if redis.call('EXISTS', KEYS[1]) == 1 then return false end\n"
+        /* KEYS: username, total_users, the canonical name's index entry;
+         * ARGV: name, hash.  -> id or nil when the name (or a name of the
+         * same canonical form) was taken meanwhile. */
+    "if redis.call('EXISTS', KEYS[1]) == 1 or redis.call('EXISTS', KEYS[3]) == 1 then\n"
+    "  return false end\n"
     "local id = redis.call('INCR', KEYS[2])\n"
     "local user = 'user:' .. id\n"
     "redis.call('SET', KEYS[1], user)\n"
+    "redis.call('SET', KEYS[3], user)\n"
     "redis.call('HSET', user, 'username', ARGV[1], 'password', ARGV[2])\n"
     "redis.call('SADD', user .. ':rooms', '0')\n"
     "return id\n",
@@ -1515,7 +1583,17 @@ static const char *key_read_markers(struct store_call *call, uint64_t user_id)
     return keep(call, store_key_read_markers(free_space(call), space_left(call), user_id));
 }
 
-/* The two failed-login counters of an attempt: by name, then by address. */
+static const char *key_login_fails_pair(struct store_call *call, const char *canonical,
+                                       const char *client_addr)
+{
+    if (!canonical || !client_addr)
+        return NULL;
+    return keep(call, store_key_login_fails_pair(free_space(call), space_left(call), canonical,
+                                                 strlen(canonical), client_addr));
+}
+
+/* The two failed-login counters of an attempt: by name and address, then
+ * by address. */
 static void add_login_fail_keys(struct store_call *call, const char *username,
                                 const char *client_addr)
 {
@@ -1523,8 +1601,7 @@ static void add_login_fail_keys(struct store_call *call, const char *username,
         call->failed = true;
         return;
     }
-    add_key(call, keep(call, store_key_login_fails_user(free_space(call), space_left(call),
-                                                        username, strlen(username))));
+    add_key(call, key_login_fails_pair(call, username, client_addr));
     add_key(call, keep(call, store_key_login_fails_addr(free_space(call), space_left(call),
                                                         client_addr)));
 }
@@ -1581,29 +1658,52 @@ int store_control_read(const char *payload, size_t len, char digest_hex[65])
     return kind;
 }
 
+static const char *key_username_canonical(struct store_call *call, const char *canonical)
+{
+    if (!canonical)
+        return NULL;
+    return keep(call, store_key_username_canonical(free_space(call), space_left(call), canonical));
+}
+
 int store_call_login_lookup(struct store_call *call, const struct store_login_lookup_params *p)
 {
     call_begin(call, SCRIPT_LOGIN_LOOKUP);
     add_key(call, key_username(call, p->username));
-    add_login_fail_keys(call, p->username, p->client_addr);
+    add_login_fail_keys(call, p->canonical, p->client_addr);
+    if (p->client_addr)
+        add_key(call, keep(call, store_key_registrations_addr(free_space(call), space_left(call),
+                                                              p->client_addr)));
+    add_key(call, key_username_canonical(call, p->canonical));
     add_arg(call, stored_u64(call, p->max_fails_user));
     add_arg(call, stored_u64(call, p->max_fails_addr));
     add_arg(call, stored_u64(call, p->window_s));
+    add_arg(call, stored_u64(call, p->delay_max_s));
+    add_arg(call, stored_u64(call, p->registrations_per_hour));
+    add_arg(call, p->may_register ? "1" : "0");
     return call_end(call);
 }
 
-int store_call_login_release(struct store_call *call, const char *username, const char *client_addr)
+int store_call_login_release(struct store_call *call, const char *canonical, const char *client_addr)
 {
     call_begin(call, SCRIPT_LOGIN_RELEASE);
-    add_login_fail_keys(call, username, client_addr);
+    add_login_fail_keys(call, canonical, client_addr);
     return call_end(call);
 }
 
-int store_call_register(struct store_call *call, const char *username, const char *password_hash)
+int store_call_login_failed(struct store_call *call, const char *canonical, const char *client_addr)
+{
+    call_begin(call, SCRIPT_LOGIN_FAILED);
+    add_key(call, key_login_fails_pair(call, canonical, client_addr));
+    return call_end(call);
+}
+
+int store_call_register(struct store_call *call, const char *username, const char *canonical,
+                        const char *password_hash)
 {
     call_begin(call, SCRIPT_REGISTER);
     add_key(call, key_username(call, username));
     add_key(call, STORE_KEY_TOTAL_USERS);
+    add_key(call, key_username_canonical(call, canonical));
     add_arg(call, username);
     add_arg(call, password_hash);
     return call_end(call);

@@ -44,11 +44,20 @@ extern const char STORE_KEY_SERVERS[];
 int store_key_user(char *buf, size_t n, uint64_t user_id);
 int store_key_user_rooms(char *buf, size_t n, uint64_t user_id);
 int store_key_username(char *buf, size_t n, const char *name, size_t len);
+/* chatd's index of usernames by canonical form (lib/username.h): one user
+ * per canonical name, so look-alikes do not become new users. */
+int store_key_username_canonical(char *buf, size_t n, const char *canonical);
+/* The SCAN pattern of the originals' username keys, and the name in one
+ * (0, or -1 when key is not one). */
+extern const char STORE_USERNAME_KEY_PATTERN[];
+int store_username_of_key(const char *key, size_t len, const char **name, size_t *name_len);
 int store_key_room(char *buf, size_t n, const char *room_id);
 int store_key_room_name(char *buf, size_t n, const char *room_id);
 int store_key_session(char *buf, size_t n, const char *token_digest_hex);
-int store_key_login_fails_user(char *buf, size_t n, const char *name, size_t len);
+int store_key_login_fails_pair(char *buf, size_t n, const char *name, size_t len,
+                               const char *addr);
 int store_key_login_fails_addr(char *buf, size_t n, const char *addr);
+int store_key_registrations_addr(char *buf, size_t n, const char *addr);
 /* A server's presence: hash user id -> sockets of that user on it. */
 int store_key_presence(char *buf, size_t n, const char *server_id);
 /* A user's message counter of the current minute (rate limit). */
@@ -237,6 +246,7 @@ enum store_script {
     SCRIPT_SESSION,        /* resolve a session, refresh its TTL */
     SCRIPT_LOGIN_LOOKUP,   /* rate limit, count the attempt, id and hash */
     SCRIPT_LOGIN_RELEASE,  /* uncount an attempt that did not fail */
+    SCRIPT_LOGIN_FAILED,   /* a pair's wait starts when its attempt failed */
     SCRIPT_REGISTER,       /* create a user atomically */
     SCRIPT_REHASH,         /* replace a password hash if unchanged */
     SCRIPT_ONLINE_USERS,   /* online ids with usernames */
@@ -345,20 +355,34 @@ int store_call_session(struct store_call *call, const char *session_key, unsigne
 int store_call_logout(struct store_call *call, const char *session_key);
 
 struct store_login_lookup_params {
-    const char *username; /* validated, NUL-terminated */
+    const char *username;  /* validated, NUL-terminated */
+    const char *canonical; /* its canonical form (lib/username.h) */
+    bool may_register;     /* the name is acceptable as a new one */
     const char *client_addr;
-    unsigned max_fails_user, max_fails_addr;
-    unsigned window_s; /* how long failed attempts count */
+    unsigned max_fails_user;         /* of one (username, address) before delays */
+    unsigned max_fails_addr;         /* of one address in the window */
+    unsigned window_s;               /* how long failed attempts count */
+    unsigned delay_max_s;            /* the longest delay of a pair */
+    unsigned registrations_per_hour; /* of one address; 0: registration is closed */
 };
-/* SCRIPT_LOGIN_LOOKUP: counts the attempt against both limits. */
+/* SCRIPT_LOGIN_LOOKUP: checks the limits, counts the attempt against them
+ * (and a registration against the address's, when the name is new). */
 int store_call_login_lookup(struct store_call *call, const struct store_login_lookup_params *p);
 
-/* SCRIPT_LOGIN_RELEASE: uncounts an attempt of username from client_addr. */
-int store_call_login_release(struct store_call *call, const char *username,
+/* SCRIPT_LOGIN_RELEASE: uncounts an attempt on the canonical name from
+ * client_addr. */
+int store_call_login_release(struct store_call *call, const char *canonical,
                              const char *client_addr);
 
-/* SCRIPT_REGISTER: a new user, unless the name was taken meanwhile. */
-int store_call_register(struct store_call *call, const char *username, const char *password_hash);
+/* SCRIPT_LOGIN_FAILED: the attempt on the canonical name from client_addr
+ * failed now (its pair's wait counts from here). */
+int store_call_login_failed(struct store_call *call, const char *canonical,
+                            const char *client_addr);
+
+/* SCRIPT_REGISTER: a new user, unless the name, or one of the same
+ * canonical form, was taken meanwhile. */
+int store_call_register(struct store_call *call, const char *username, const char *canonical,
+                        const char *password_hash);
 
 struct store_rehash_params {
     uint64_t user_id;

@@ -14,7 +14,7 @@ usage() { echo "usage: $0 [test]" >&2; exit 2; }
 RUN_PKGS=(
     build-essential pkg-config
     libmicrohttpd-dev libwslay-dev libhiredis-dev libcjson-dev
-    libsodium-dev libcrypt-dev nettle-dev
+    libsodium-dev libcrypt-dev nettle-dev libunistring-dev
     redis-server redis-tools
     curl ca-certificates
 )

@@ -32,8 +32,8 @@
 #define CHAT_OUTBOX_PACKETS 1024
 #define SOCKETIO_PATH "/socket.io/"
 
-/* When Redis is down at start, the demo data is seeded by this thread as
- * soon as it comes back. */
+/* When Redis is down at start, the demo data is seeded and the username
+ * index completed by this thread as soon as it comes back. */
 struct seeder {
     const struct config *cfg;
     pthread_t thread;
@@ -41,11 +41,20 @@ struct seeder {
     bool started;
 };
 
+/* What Redis needs before chatd serves: the demo data (SEED_DEMO), then
+ * every user in the canonical username index.  0, or -1 to try again. */
+static int prepare_redis(const struct config *cfg)
+{
+    if (cfg->seed_demo && seed_demo(cfg) < 0)
+        return -1;
+    return seed_username_index(cfg);
+}
+
 static void *seeder_main(void *arg)
 {
     struct seeder *s = arg;
     unsigned delay = 1;
-    while (!atomic_load(&s->stop) && seed_demo(s->cfg) < 0) {
+    while (!atomic_load(&s->stop) && prepare_redis(s->cfg) < 0) {
         for (unsigned i = 0; i < delay * 10 && !atomic_load(&s->stop); i++)
             nanosleep(&(struct timespec){.tv_nsec = 100 * 1000 * 1000}, NULL);
         delay = delay * 2 > SEED_RETRY_MAX_S ? SEED_RETRY_MAX_S : delay * 2;
@@ -62,11 +71,18 @@ static bool session_cookie_credential(void *ctx, struct http_req *req,
     return auth_cookie_digest(req, digest);
 }
 
-static struct engine *socketio_engine(const struct config *cfg, struct sio_server *sio)
+/* ALLOWED_ORIGINS as the pointers the engine and the routes take. */
+static const char *const *allowed_origins(const struct config *cfg)
 {
     static const char *origins[CONFIG_ORIGINS_MAX];
     for (size_t i = 0; i < cfg->n_origins; i++)
         origins[i] = cfg->origins[i];
+    return origins;
+}
+
+static struct engine *socketio_engine(const struct config *cfg, struct sio_server *sio)
+{
+    const char *const *origins = allowed_origins(cfg);
     struct engine_options opt = {
         .path = SOCKETIO_PATH,
         .ping_interval_ms = cfg->ping_interval_ms,
@@ -107,7 +123,8 @@ int main(int argc, char **argv)
     };
     struct sio_server *sio = chat ? sio_server_new(chat_sio_app(chat), &sio_opt) : NULL;
     struct app app = {.cfg = &cfg, .on_worker_start = chat_worker_start, .ctx = chat};
-    struct routes_ctx routes = {.cfg = &cfg};
+    struct routes_ctx routes = {
+        .cfg = &cfg, .origins = allowed_origins(&cfg), .n_origins = cfg.n_origins};
     struct engine *socketio = sio ? socketio_engine(&cfg, sio) : NULL;
     int exit_code = 1;
 
@@ -121,8 +138,9 @@ int main(int argc, char **argv)
     }
     http_mount_fallback(&app.mounts, routes_handle, &routes);
 
-    if (cfg.seed_demo && seed_demo(&cfg) < 0) {
-        log_warn("Redis is unavailable: serving anyway; the demo data follows when it is back");
+    if (prepare_redis(&cfg) < 0) {
+        log_warn("Redis is unavailable: serving anyway; the demo data and the username index"
+                 " follow when it is back");
         if (pthread_create(&seeder.thread, NULL, seeder_main, &seeder) == 0)
             seeder.started = true;
     }

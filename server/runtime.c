@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "acceptor.h"
+#include "addrcap.h"
 #include "app.h"
 #include "config.h"
 #include "engine.h"
@@ -107,7 +108,8 @@ static int compose_worker(struct app *app, unsigned i, struct runtime_worker *rw
     }
     struct http_options http = {.mounts = &app->mounts,
                                 .trust_proxy = app->cfg->trust_proxy,
-                                .max_connections = app->cfg->max_connections};
+                                .max_connections = app->cfg->max_connections,
+                                .header_timeout_ms = (int64_t)app->cfg->header_timeout * 1000};
     rw->http = http_server_new(rw->loop, &http);
     return rw->http ? 0 : -1;
 }
@@ -170,11 +172,14 @@ int runtime_run(struct app *app)
     const struct config *cfg = app->cfg;
     int exit_code = 1;
     struct acceptor *acceptor = NULL;
+    /* Behind a proxy (TRUST_PROXY) every peer is the proxy: capping it would
+     * cap the site; the proxy caps its clients instead. */
+    struct addrcap *per_addr = cfg->trust_proxy ? NULL : addrcap_new(cfg->max_connections_per_addr);
     struct runtime_workers ws = {.at = calloc(cfg->workers, sizeof *ws.at),
                                  .loops = calloc(cfg->workers, sizeof *ws.loops)};
-    if (!ws.at || !ws.loops)
+    if (!ws.at || !ws.loops || (!cfg->trust_proxy && !per_addr))
         goto out;
-    acceptor = acceptor_new(cfg);
+    acceptor = acceptor_new(cfg, per_addr);
     if (!acceptor)
         goto out;
     for (unsigned i = 0; i < cfg->workers; i++) {
@@ -205,6 +210,7 @@ out:
     /* New connections stop first; then the loops; then what they owe. */
     acceptor_free(acceptor);
     shutdown_workers(app, &ws);
+    addrcap_free(per_addr); /* after the last connection gave its slot back */
     free(ws.at);
     free(ws.loops);
     return exit_code;

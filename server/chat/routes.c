@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <sodium.h>
 
@@ -20,6 +21,7 @@
 #include "rconn.h"
 #include "static.h"
 #include "token.h"
+#include "username.h"
 #include "worker.h"
 
 #define HISTORY_DEFAULT_SIZE 15
@@ -136,9 +138,12 @@ struct login {
     struct hash_job job;
     char password[PW_PASSWORD_MAX + 1];
     size_t password_len;
-    char username[STORE_USERNAME_MAX_BYTES + 1];
+    char username[STORE_USERNAME_MAX_BYTES + 1]; /* as typed; the stored one once found */
+    char canonical[USERNAME_CANONICAL_MAX + 1];  /* the name the limits and the index know */
+    const char *name_problem;                    /* why the name cannot be registered */
     uint64_t user_id;
     bool registering;
+    bool decoy;   /* an unknown name with registration closed: hashed for the time */
     bool retried; /* lost a registration race once */
     bool counted; /* the attempt is counted as a failure */
     char token[TOKEN_STR_LEN + 1];
@@ -167,7 +172,7 @@ static void release_attempt(struct http_req *req)
         return;
     l->counted = false;
     struct store_call call;
-    if (store_call_login_release(&call, l->username, req->client_addr) == 0)
+    if (store_call_login_release(&call, l->canonical, req->client_addr) == 0)
         rconn_call(rconn_of(req->worker), &call, ignore_reply, NULL);
 }
 
@@ -243,9 +248,13 @@ static void registered(void *priv, redisReply *reply)
 
 static void wrong_password(struct http_req *req)
 {
-    /* The attempt stays counted: that is the failure. */
+    /* The attempt stays counted: that is the failure; the pair's wait
+     * starts now rather than when the attempt began. */
     struct login *l = req->route_state;
     l->counted = false;
+    struct store_call call;
+    if (store_call_login_failed(&call, l->canonical, req->client_addr) == 0)
+        rconn_call(rconn_of(req->worker), &call, ignore_reply, NULL);
     metrics_inc(METRICS_LOGIN_FAILURES);
     http_respond_error(req, MHD_HTTP_NOT_FOUND, "Invalid username or password");
 }
@@ -260,6 +269,10 @@ static void hash_finished(struct worker *w, struct inbox_item *item)
         login_unavailable(req);
         return;
     }
+    if (l->decoy) {
+        wrong_password(req);
+        return;
+    }
     if (l->registering) {
         if (job->result != 0) {
             release_attempt(req);
@@ -267,7 +280,7 @@ static void hash_finished(struct worker *w, struct inbox_item *item)
             return;
         }
         struct store_call call;
-        if (store_call_register(&call, l->username, job->hash) < 0 ||
+        if (store_call_register(&call, l->username, l->canonical, job->hash) < 0 ||
             send_call(req, &call, registered) < 0)
             login_unavailable(req);
         return;
@@ -311,6 +324,17 @@ static void submit_hash(struct http_req *req, enum hash_job_op op)
     }
 }
 
+/* 429 for seconds, with why. */
+static void too_many(struct http_req *req, long long seconds, const char *why)
+{
+    char retry[24];
+    snprintf(retry, sizeof retry, "%lld", seconds);
+    metrics_inc(METRICS_LOGIN_FAILURES);
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "message", why);
+    http_respond_json_with(req, MHD_HTTP_TOO_MANY_REQUESTS, o, MHD_HTTP_HEADER_RETRY_AFTER, retry);
+}
+
 static void login_looked_up(void *priv, redisReply *reply)
 {
     struct http_req *req = priv;
@@ -321,37 +345,46 @@ static void login_looked_up(void *priv, redisReply *reply)
         return;
     }
     const char *what = rconn_str(reply->element[0], NULL);
-    if (what && strcmp(what, "limited") == 0 && reply->elements == 2 &&
-        reply->element[1]->type == REDIS_REPLY_INTEGER) {
-        char retry[24];
-        snprintf(retry, sizeof retry, "%lld", reply->element[1]->integer);
-        metrics_inc(METRICS_LOGIN_FAILURES);
-        cJSON *o = cJSON_CreateObject();
-        cJSON_AddStringToObject(o, "message", "Too many failed sign-ins; try again later");
-        http_respond_json_with(req, MHD_HTTP_TOO_MANY_REQUESTS, o, MHD_HTTP_HEADER_RETRY_AFTER,
-                               retry);
-        return;
+    if (what && reply->elements == 2 && reply->element[1]->type == REDIS_REPLY_INTEGER) {
+        bool registrations = strcmp(what, "registrations") == 0;
+        if (registrations || strcmp(what, "limited") == 0) {
+            too_many(req, reply->element[1]->integer,
+                     registrations ? "Too many new accounts from this address; try again later"
+                                   : "Too many failed sign-ins; try again later");
+            return;
+        }
+    }
+    if (what && strcmp(what, "badname") == 0) {
+        http_respond_error(req, MHD_HTTP_BAD_REQUEST, l->name_problem);
+        return; /* nothing was counted */
     }
     l->counted = true;
     if (what && strcmp(what, "none") == 0) {
         if (cfg->registration == CONFIG_REGISTRATION_CLOSED) {
-            release_attempt(req);
-            http_respond_error(req, MHD_HTTP_FORBIDDEN, "Registration is closed");
+            /* Answer as a wrong password would, after as long. */
+            l->decoy = true;
+            submit_hash(req, HASH_JOB_HASH);
             return;
         }
         l->registering = true;
         submit_hash(req, HASH_JOB_HASH);
         return;
     }
-    size_t ref_len = 0, hash_len = 0;
-    const char *ref = reply->elements == 3 ? rconn_str(reply->element[1], &ref_len) : NULL;
-    const char *hash = reply->elements == 3 ? rconn_str(reply->element[2], &hash_len) : NULL;
-    if (!what || strcmp(what, "found") != 0 || !ref || !hash ||
-        store_parse_user_ref(ref, ref_len, &l->user_id) < 0 || hash_len >= sizeof l->job.hash) {
+    size_t ref_len = 0, hash_len = 0, name_len = 0;
+    bool found = what && strcmp(what, "found") == 0 && reply->elements == 4;
+    const char *ref = found ? rconn_str(reply->element[1], &ref_len) : NULL;
+    const char *hash = found ? rconn_str(reply->element[2], &hash_len) : NULL;
+    const char *name = found ? rconn_str(reply->element[3], &name_len) : NULL;
+    if (!ref || !hash || !name || store_parse_user_ref(ref, ref_len, &l->user_id) < 0 ||
+        hash_len >= sizeof l->job.hash || name_len == 0 || name_len >= sizeof l->username) {
         log_warn("login: unreadable user record for a username");
         wrong_password(req);
         return;
     }
+    /* Found under another spelling of the same name: the answer names the
+     * account as it is stored. */
+    memcpy(l->username, name, name_len);
+    l->username[name_len] = '\0';
     memcpy(l->job.hash, hash, hash_len);
     l->job.hash[hash_len] = '\0';
     submit_hash(req, HASH_JOB_VERIFY);
@@ -363,10 +396,15 @@ static void lookup(struct http_req *req)
     const struct config *cfg = cfg_of(req);
     struct store_login_lookup_params params = {
         .username = l->username,
+        .canonical = l->canonical,
+        .may_register = l->name_problem == NULL,
         .client_addr = req->client_addr,
         .max_fails_user = cfg->login_max_fails_user,
         .max_fails_addr = cfg->login_max_fails_addr,
         .window_s = cfg->login_fail_window,
+        .delay_max_s = cfg->login_delay_max,
+        .registrations_per_hour =
+            cfg->registration == CONFIG_REGISTRATION_OPEN ? cfg->registrations_per_hour : 0,
     };
     struct store_call call;
     if (store_call_login_lookup(&call, &params) < 0 || send_call(req, &call, login_looked_up) < 0)
@@ -376,6 +414,7 @@ static void lookup(struct http_req *req)
 static void login_start(struct http_req *req)
 {
     const struct config *cfg = cfg_of(req);
+    char canonical[USERNAME_CANONICAL_MAX + 1];
     cJSON *body = http_json_object(req);
     if (!body)
         return;
@@ -386,6 +425,8 @@ static void login_start(struct http_req *req)
         problem = "username and password are required strings";
     else if ((problem = store_username_problem(name->valuestring, strlen(name->valuestring))))
         ;
+    else if (username_canonical(name->valuestring, strlen(name->valuestring), canonical) < 0)
+        problem = "Username is too long once normalized";
     else if (!pass->valuestring[0])
         problem = "Password must not be empty";
     else if (strlen(pass->valuestring) > PW_PASSWORD_MAX)
@@ -407,6 +448,12 @@ static void login_start(struct http_req *req)
     l->password_len = strlen(pass->valuestring);
     memcpy(l->password, pass->valuestring, l->password_len);
     snprintf(l->username, sizeof l->username, "%s", name->valuestring);
+    memcpy(l->canonical, canonical, sizeof canonical);
+    /* With registration closed an unknown name answers as a wrong password
+     * does, whatever its characters. */
+    l->name_problem = cfg->registration == CONFIG_REGISTRATION_OPEN
+                          ? username_new_problem(l->username, strlen(l->username))
+                          : NULL;
     sodium_memzero(pass->valuestring, l->password_len);
     cJSON_Delete(body);
     sodium_memzero(req->body, req->body_len);
@@ -1210,6 +1257,44 @@ static bool path_matches(const struct route *r, const char *url)
     return ulen > plen + slen && strcmp(url + ulen - slen, r->suffix) == 0;
 }
 
+/* A media type is compared without its parameters (charset=utf-8). */
+static bool is_json_type(const char *content_type)
+{
+    static const char json[] = "application/json";
+    size_t n = sizeof json - 1;
+    if (!content_type || strncasecmp(content_type, json, n) != 0)
+        return false;
+    const char *rest = content_type + n;
+    while (*rest == ' ' || *rest == '\t')
+        rest++;
+    return *rest == '\0' || *rest == ';';
+}
+
+/* Why a request that changes state is refused, or NULL.  Login CSRF and
+ * its kin: a page elsewhere can make a browser POST here (a form of
+ * enctype text/plain even spells JSON), so such a request must come from
+ * our own origin: Sec-Fetch-Site says so, or else Origin is allowed (the
+ * rule of the Socket.IO endpoint).  Requests carrying neither header are
+ * not a browser's (curl, scripts) and pass.  A body must be JSON, which a
+ * form cannot send. */
+static const char *state_change_problem(struct http_req *req, unsigned *status)
+{
+    const struct routes_ctx *ctx = ctx_of(req);
+    const char *site = http_header(req, "Sec-Fetch-Site");
+    const char *origin = http_header(req, "Origin");
+    bool same_site = site && (strcasecmp(site, "same-origin") == 0 || strcasecmp(site, "none") == 0);
+    if (!same_site && ((origin && !http_origin_allowed(req, ctx->origins, ctx->n_origins)) ||
+                       (!origin && site))) {
+        *status = MHD_HTTP_FORBIDDEN;
+        return "Cross-origin requests are not allowed";
+    }
+    if (req->body_len > 0 && !is_json_type(http_header(req, MHD_HTTP_HEADER_CONTENT_TYPE))) {
+        *status = MHD_HTTP_UNSUPPORTED_MEDIA_TYPE;
+        return "Content-Type must be application/json";
+    }
+    return NULL;
+}
+
 void routes_handle(void *ctx, struct http_req *req)
 {
     bool path_known = false;
@@ -1221,6 +1306,12 @@ void routes_handle(void *ctx, struct http_req *req)
         bool head = strcmp(req->method, "HEAD") == 0 && strcmp(r->method, "GET") == 0;
         if (strcmp(req->method, r->method) != 0 && !head)
             continue;
+        unsigned status;
+        const char *problem = strcmp(r->method, "GET") != 0 ? state_change_problem(req, &status) : NULL;
+        if (problem) {
+            http_respond_error(req, status, problem);
+            return;
+        }
         if (r->auth == PUBLIC)
             r->handler(req);
         else

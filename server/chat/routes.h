@@ -5,6 +5,8 @@
 #ifndef CHATD_ROUTES_H
 #define CHATD_ROUTES_H
 
+#include <stddef.h>
+
 struct config;
 struct hashpool;
 struct http_req;
@@ -15,6 +17,9 @@ struct routes_ctx {
     const struct config *cfg;
     struct hashpool *hashes; /* password hashing, off the loops */
     struct static_root *web; /* WEB_ROOT; NULL serves the API only */
+    /* ALLOWED_ORIGINS as pointers (none: the request's own host only). */
+    const char *const *origins;
+    size_t n_origins;
 };
 
 /* An http_handler: ctx is a struct routes_ctx. */

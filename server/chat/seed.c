@@ -13,6 +13,7 @@
 #include "password.h"
 #include "redis_sync.h"
 #include "store.h"
+#include "username.h"
 
 #define SEED_TIMEOUT_S 5
 
@@ -103,6 +104,98 @@ int seed_demo(const struct config *cfg)
     }
 out:
     freeReplyObject(r);
+    redisFree(c);
+    return rc;
+}
+
+/* ---- the canonical username index ------------------------------------- */
+
+#define INDEX_SCAN_COUNT "500"
+
+/* Reads n replies and frees them; -1 at the first that failed. */
+static int drain_replies(redisContext *c, size_t n)
+{
+    int rc = 0;
+    for (size_t i = 0; i < n; i++) {
+        redisReply *r = NULL;
+        if (redisGetReply(c, (void **)&r) != REDIS_OK || !r || r->type == REDIS_REPLY_ERROR) {
+            log_warn("username index: %s", r ? r->str : c->errstr);
+            rc = -1;
+        }
+        freeReplyObject(r);
+        if (!r)
+            return -1; /* the connection is gone: nothing more to read */
+    }
+    return rc;
+}
+
+/* Indexes the users of one SCAN page of username keys: GET each one's
+ * user, then SET its canonical entry unless one exists (NX). */
+static int index_page(redisContext *c, const redisReply *keys)
+{
+    size_t queued = 0;
+    for (size_t i = 0; i < keys->elements; i++) {
+        const redisReply *k = keys->element[i];
+        if (k->type == REDIS_REPLY_STRING &&
+            redisAppendCommandArgv(c, 2, (const char *[]){"GET", k->str},
+                                   (const size_t[]){3, k->len}) == REDIS_OK)
+            queued++;
+    }
+    size_t sets = 0;
+    int rc = 0;
+    for (size_t i = 0, q = 0; i < keys->elements && q < queued; i++) {
+        const redisReply *k = keys->element[i];
+        if (k->type != REDIS_REPLY_STRING)
+            continue;
+        q++;
+        redisReply *ref = NULL;
+        if (redisGetReply(c, (void **)&ref) != REDIS_OK || !ref)
+            return -1;
+        const char *name;
+        size_t name_len;
+        char canonical[USERNAME_CANONICAL_MAX + 1], key[STORE_KEY_MAX];
+        if (ref->type == REDIS_REPLY_STRING &&
+            store_username_of_key(k->str, k->len, &name, &name_len) == 0 &&
+            username_canonical(name, name_len, canonical) >= 0 &&
+            store_key_username_canonical(key, sizeof key, canonical) > 0 &&
+            redisAppendCommandArgv(c, 4, (const char *[]){"SET", key, ref->str, "NX"},
+                                   (const size_t[]){3, strlen(key), ref->len, 2}) == REDIS_OK)
+            sets++;
+        else if (ref->type == REDIS_REPLY_ERROR)
+            rc = -1;
+        freeReplyObject(ref);
+    }
+    return drain_replies(c, sets) < 0 ? -1 : rc;
+}
+
+int seed_username_index(const struct config *cfg)
+{
+    redisContext *c = redis_sync_connect(cfg, SEED_TIMEOUT_S, "username index");
+    if (!c)
+        return -1;
+    char cursor[32] = "0";
+    int rc = 0;
+    do {
+        redisReply *r = NULL;
+        if (run(c, &r, 6,
+                (const char *[]){"SCAN", cursor, "MATCH", STORE_USERNAME_KEY_PATTERN, "COUNT",
+                                 INDEX_SCAN_COUNT}) < 0) {
+            rc = -1;
+            break;
+        }
+        bool ok = r->type == REDIS_REPLY_ARRAY && r->elements == 2 &&
+                  r->element[0]->type == REDIS_REPLY_STRING &&
+                  r->element[0]->len < sizeof cursor && r->element[1]->type == REDIS_REPLY_ARRAY;
+        if (ok) {
+            memcpy(cursor, r->element[0]->str, r->element[0]->len + 1);
+            ok = index_page(c, r->element[1]) == 0;
+        }
+        freeReplyObject(r);
+        if (!ok) {
+            rc = -1;
+            break;
+        }
+    } while (strcmp(cursor, "0") != 0);
     redisFree(c);
     return rc;
 }

@@ -15,6 +15,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "addrcap.h"
 #include "config.h"
 #include "log.h"
 #include "worker.h"
@@ -25,6 +26,7 @@
 
 struct acceptor {
     unsigned max_connections;
+    struct addrcap *per_addr;
     struct worker *const *workers;
     unsigned nworkers;
     int fd;
@@ -66,12 +68,13 @@ static int listen_socket(const struct config *cfg)
     return fd;
 }
 
-struct acceptor *acceptor_new(const struct config *cfg)
+struct acceptor *acceptor_new(const struct config *cfg, struct addrcap *per_addr)
 {
     struct acceptor *a = calloc(1, sizeof *a);
     if (!a)
         return NULL;
     a->max_connections = cfg->max_connections;
+    a->per_addr = per_addr;
     a->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     a->fd = listen_socket(cfg);
     if (a->fd < 0 || a->stop_fd < 0) {
@@ -124,6 +127,10 @@ static void *accept_main(void *arg)
                 close(fd); /* over capacity: refuse rather than degrade everyone */
                 continue;
             }
+            if (a->per_addr && !addrcap_take(a->per_addr, (struct sockaddr *)&ss)) {
+                close(fd); /* one address may not take every slot */
+                continue;
+            }
             int one = 1;
             setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
             worker_add_socket(w, fd, (struct sockaddr *)&ss, len);
@@ -136,6 +143,8 @@ int acceptor_start(struct acceptor *a, struct worker *const *workers, unsigned n
 {
     a->workers = workers;
     a->nworkers = nworkers;
+    for (unsigned i = 0; i < nworkers; i++)
+        worker_set_addrcap(workers[i], a->per_addr);
     int rc = pthread_create(&a->thread, NULL, accept_main, a);
     if (rc) {
         log_error("acceptor: pthread_create: %s", strerror(rc));

@@ -6,7 +6,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/epoll.h>
+#include <sys/socket.h>
 
 #include "log.h"
 #include "metrics.h"
@@ -19,11 +21,22 @@
  * (cookies included) and halves a WebSocket's cost (docs/benchmarks.md). */
 #define HTTP_CONN_MEMORY (16 * 1024)
 
+/* A connection of the daemon.  Until a request head is complete it waits
+ * in its server's list, oldest deadline first (every deadline is "now +
+ * header timeout", so appending keeps the order). */
+struct http_conn {
+    struct http_conn *prev, *next;
+    struct MHD_Connection *conn;
+    int64_t head_deadline_ms;
+    bool waiting;
+};
+
 struct http_server {
     struct worker *worker;
     struct http_options opt;
     struct MHD_Daemon *daemon;
-    struct watcher watch; /* the daemon's own epoll fd */
+    struct watcher watch;        /* the daemon's own epoll fd */
+    struct http_conn heads_due; /* sentinel of the waiting list */
 };
 
 static void on_daemon_ready(struct watcher *wt, uint32_t events)
@@ -86,6 +99,58 @@ static void not_found(void *ctx, struct http_req *req)
 {
     (void)ctx;
     http_respond_error(req, MHD_HTTP_NOT_FOUND, "Not found");
+}
+
+/* ---- the request head's deadline ------------------------------------- */
+
+/* libmicrohttpd's connection timeout is idle time, so a client trickling a
+ * byte now and then would hold a connection for ever: a head must be whole
+ * within the header timeout of the connection's start, or of the answer
+ * before it on a kept-alive connection. */
+static void head_wait_start(struct http_server *s, struct http_conn *hc)
+{
+    if (!hc || hc->waiting)
+        return;
+    hc->head_deadline_ms = worker_now_ms() + s->opt.header_timeout_ms;
+    hc->prev = s->heads_due.prev;
+    hc->next = &s->heads_due;
+    hc->prev->next = hc;
+    s->heads_due.prev = hc;
+    hc->waiting = true;
+}
+
+static void head_wait_stop(struct http_conn *hc)
+{
+    if (!hc || !hc->waiting)
+        return;
+    hc->prev->next = hc->next;
+    hc->next->prev = hc->prev;
+    hc->prev = hc->next = NULL;
+    hc->waiting = false;
+}
+
+static struct http_conn *conn_state(struct MHD_Connection *conn)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    return ci ? ci->socket_context : NULL;
+}
+
+/* Closes the connections whose head is overdue.  shutdown() rather than
+ * close(): libmicrohttpd still owns the descriptor, reads the end of the
+ * stream and closes the connection its usual way. */
+static void heads_overdue(struct http_server *s)
+{
+    int64_t now = worker_now_ms();
+    while (s->heads_due.next != &s->heads_due && s->heads_due.next->head_deadline_ms <= now) {
+        struct http_conn *hc = s->heads_due.next;
+        head_wait_stop(hc);
+        const union MHD_ConnectionInfo *ci =
+            MHD_get_connection_info(hc->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+        if (ci)
+            shutdown(ci->connect_fd, SHUT_RDWR);
+        log_debug("http: request head not complete in time; closing the connection");
+    }
 }
 
 /* ---- request life ---------------------------------------------------- */
@@ -176,10 +241,13 @@ static void req_free(struct http_req *req)
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                          enum MHD_RequestTerminationCode toe)
 {
-    (void)cls;
-    (void)conn;
+    struct http_server *s = cls;
+    struct http_req *req = *con_cls;
     (void)toe;
-    req_free(*con_cls);
+    /* The connection waits for its next head, unless it left HTTP. */
+    if (req && req->status != MHD_HTTP_SWITCHING_PROTOCOLS && conn)
+        head_wait_start(s, conn_state(conn));
+    req_free(req);
     *con_cls = NULL;
 }
 
@@ -187,10 +255,26 @@ static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_
                           enum MHD_ConnectionNotificationCode toe)
 {
     struct http_server *s = cls;
-    (void)conn;
-    (void)socket_context;
-    if (toe == MHD_CONNECTION_NOTIFY_CLOSED)
-        worker_socket_closed(s->worker);
+    if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+        struct http_conn *hc = calloc(1, sizeof *hc);
+        if (hc) {
+            hc->conn = conn;
+            head_wait_start(s, hc);
+        } else {
+            log_warn("http: out of memory: a connection without a head deadline");
+        }
+        *socket_context = hc;
+        return;
+    }
+    if (toe != MHD_CONNECTION_NOTIFY_CLOSED)
+        return;
+    struct http_conn *hc = *socket_context;
+    head_wait_stop(hc);
+    free(hc);
+    *socket_context = NULL;
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    worker_socket_closed(s->worker, ci ? ci->client_addr : NULL);
 }
 
 static enum MHD_Result queue_response(struct http_req *req)
@@ -230,6 +314,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     (void)version;
 
     if (!req) {
+        head_wait_stop(conn_state(conn)); /* the head is complete */
         req = req_new(s, conn, url, method);
         if (!req)
             return MHD_NO;
@@ -417,6 +502,28 @@ unsigned http_query_each(struct http_req *req, const char *key,
     return q.seen;
 }
 
+/* The host[:port] part of an origin "scheme://host[:port]". */
+static const char *origin_host(const char *origin)
+{
+    const char *p = strstr(origin, "://");
+    return p ? p + 3 : NULL;
+}
+
+bool http_origin_allowed(struct http_req *req, const char *const *origins, size_t n)
+{
+    const char *origin = http_header(req, "Origin");
+    if (!origin)
+        return true; /* not a browser's cross-origin request */
+    for (size_t i = 0; i < n; i++)
+        if (strcasecmp(origin, origins[i]) == 0)
+            return true;
+    if (n)
+        return false;
+    const char *host = http_header(req, "Host");
+    const char *oh = origin_host(origin);
+    return host && oh && strcasecmp(host, oh) == 0;
+}
+
 /* Whether a JSON text escapes a NUL (\u0000) inside a string: cJSON would
  * decode it into a C string that silently ends there. */
 static bool json_has_nul_escape(const char *s, size_t len)
@@ -456,6 +563,7 @@ struct http_server *http_server_new(struct worker *w, const struct http_options 
         return NULL;
     s->worker = w;
     s->opt = *opt;
+    s->heads_due.prev = s->heads_due.next = &s->heads_due;
     unsigned flags = MHD_USE_NO_LISTEN_SOCKET | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
                      MHD_ALLOW_UPGRADE | MHD_USE_ERROR_LOG;
     s->daemon = MHD_start_daemon(
@@ -500,6 +608,13 @@ int http_server_add(struct http_server *s, int fd, const struct sockaddr *addr, 
 
 int http_server_timeout_ms(struct http_server *s, int cap)
 {
+    if (s->heads_due.next != &s->heads_due) {
+        /* Wake up for the oldest head's deadline too. */
+        int64_t due = s->heads_due.next->head_deadline_ms - worker_now_ms();
+        int due_ms = due < 0 ? 0 : due < INT_MAX ? (int)due : INT_MAX;
+        if (cap < 0 || due_ms < cap)
+            cap = due_ms;
+    }
     MHD_UNSIGNED_LONG_LONG ms;
     if (MHD_get_timeout(s->daemon, &ms) != MHD_YES)
         return cap;
@@ -511,4 +626,5 @@ int http_server_timeout_ms(struct http_server *s, int cap)
 void http_server_run(struct http_server *s)
 {
     MHD_run(s->daemon);
+    heads_overdue(s);
 }

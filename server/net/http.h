@@ -66,6 +66,7 @@ struct http_options {
     const struct http_mounts *mounts; /* shared; outlives the server */
     bool trust_proxy;                 /* the client is X-Forwarded-For's last address */
     unsigned max_connections;         /* libmicrohttpd's own limit */
+    int64_t header_timeout_ms;        /* a request head must be whole within this */
 };
 
 struct http_req {
@@ -133,6 +134,11 @@ const char *http_cookie(struct http_req *req, const char *name);
  * false.  Returns how many values were seen. */
 unsigned http_query_each(struct http_req *req, const char *key,
                          bool (*fn)(void *ctx, const char *value), void *ctx);
+
+/* Whether a browser's Origin header is allowed: one of origins[0..n) (as
+ * browsers send them: lowercase, no default port), or with n == 0 the
+ * request's own Host.  True without an Origin header. */
+bool http_origin_allowed(struct http_req *req, const char *const *origins, size_t n);
 
 /* Parses the body as a JSON object.  NULL after answering 400 itself. */
 cJSON *http_json_object(struct http_req *req);

@@ -391,6 +391,14 @@ static bool not_modified(struct MHD_Connection *conn, const char *etag, time_t m
     return since <= time(NULL) && mtime <= since;
 }
 
+/* No other site may frame the web app (clickjacking): CSP for today's
+ * browsers, X-Frame-Options for older ones. */
+static bool add_frame_denial(struct MHD_Response *resp)
+{
+    return MHD_add_response_header(resp, "Content-Security-Policy", "frame-ancestors 'none'") &&
+           MHD_add_response_header(resp, "X-Frame-Options", "DENY");
+}
+
 static enum MHD_Result queue_file(struct MHD_Connection *conn, struct static_file *f,
                                   const char *cache_control)
 {
@@ -424,7 +432,8 @@ static enum MHD_Result queue_file(struct MHD_Connection *conn, struct static_fil
 
     ok = ok && MHD_add_response_header(resp, MHD_HTTP_HEADER_ETAG, etag) &&
          MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, cache_control) &&
-         MHD_add_response_header(resp, MHD_HTTP_HEADER_X_CONTENT_TYPE_OPTIONS, "nosniff");
+         MHD_add_response_header(resp, MHD_HTTP_HEADER_X_CONTENT_TYPE_OPTIONS, "nosniff") &&
+         add_frame_denial(resp);
     if (ok)
         metrics_http_status(status);
     enum MHD_Result ret = ok ? MHD_queue_response(conn, status, resp) : MHD_NO;

@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "addrcap.h"
 #include "log.h"
 #include "timerheap.h"
 
@@ -28,6 +29,7 @@ struct worker {
     struct timerheap timers;
     atomic_bool stop;
     atomic_uint load;
+    struct addrcap *addrcap; /* the acceptor's per-address counts; NULL: none */
 
     pthread_mutex_t inbox_lock;
     struct inbox_item *inbox_head, *inbox_tail;
@@ -185,9 +187,9 @@ static void run_new_socket(struct worker *w, struct inbox_item *item)
     struct new_socket *ns = (struct new_socket *)item;
     if (worker_stopping(w) || !w->hooks.adopt) {
         close(ns->fd);
-        worker_socket_closed(w);
+        worker_socket_closed(w, (struct sockaddr *)&ns->addr);
     } else if (w->hooks.adopt(w->ctx, ns->fd, (struct sockaddr *)&ns->addr, ns->len) < 0) {
-        worker_socket_closed(w);
+        worker_socket_closed(w, (struct sockaddr *)&ns->addr);
     }
     free(ns);
 }
@@ -209,9 +211,16 @@ int worker_add_socket(struct worker *w, int fd, const struct sockaddr *addr, soc
     return 0;
 }
 
-void worker_socket_closed(struct worker *w)
+void worker_socket_closed(struct worker *w, const struct sockaddr *addr)
 {
     atomic_fetch_sub(&w->load, 1);
+    if (addr)
+        addrcap_release(w->addrcap, addr);
+}
+
+void worker_set_addrcap(struct worker *w, struct addrcap *cap)
+{
+    w->addrcap = cap;
 }
 
 /* ---- loop ------------------------------------------------------------ */

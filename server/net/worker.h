@@ -101,8 +101,15 @@ void worker_post(struct worker *w, struct inbox_item *item);
  * fd).  Any thread.  -1 when out of memory (fd is then closed). */
 int worker_add_socket(struct worker *w, int fd, const struct sockaddr *addr, socklen_t len);
 
-/* The layer that adopted a socket tells the worker it is closed. */
-void worker_socket_closed(struct worker *w);
+/* The layer that adopted a socket tells the worker it is closed, with its
+ * peer's address (NULL when unknown), so its slot in the per-address cap
+ * is given back. */
+void worker_socket_closed(struct worker *w, const struct sockaddr *addr);
+
+/* The per-address counts the acceptor takes slots in (NULL: none); set
+ * before the worker starts, outlives the worker's connections. */
+struct addrcap;
+void worker_set_addrcap(struct worker *w, struct addrcap *cap);
 
 /* Sockets the worker holds now, handed over and not yet closed (any
  * thread; approximate). */

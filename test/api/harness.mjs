@@ -283,12 +283,17 @@ export function writeWebRoot(dir) {
 }
 
 /** Settings every chatd of the suites gets unless a test sets them: the
- *  suites open hundreds of sessions and sockets per user from 127.0.0.1
- *  within a minute and fire events back to back, so the per-address and
- *  per-connection limits are raised (a test of a limit sets its own). */
+ *  suites connect and register from 127.0.0.1, hundreds of sessions, sockets
+ *  per user and users within a minute, and fire events back to back, so the
+ *  per-address and per-connection limits are raised (a test of a limit sets
+ *  its own). */
 export const SUITE_ENV = {
   HANDSHAKES_PER_MINUTE: '1000000',
-  EVENTS_PER_SECOND: '100000', EVENTS_BURST: '1000000', SOCKETS_PER_USER: '100000',
+  MAX_CONNECTIONS_PER_ADDR: '100000',
+  REGISTRATIONS_PER_HOUR: '100000',
+  EVENTS_PER_SECOND: '100000',
+  EVENTS_BURST: '1000000',
+  SOCKETS_PER_USER: '100000',
 };
 
 /** The environment chatd gets: only what a process needs, plus sanitizer knobs. */

@@ -174,14 +174,37 @@ test('concurrent registrations of one name make one user, and each login succeed
   for (const r of rs) assert.deepEqual(r.json, { id, username: 'Twin' });
 });
 
-test('REGISTRATION=closed refuses unknown usernames with 403', async () => {
-  const closed = await startChatd({ redisUrl: redis.url, env: { REGISTRATION: 'closed' } });
+/** How long fn takes, in ms. */
+async function timed(fn) {
+  const t0 = process.hrtime.bigint();
+  await fn();
+  return Number(process.hrtime.bigint() - t0) / 1e6;
+}
+
+const median = (xs) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)];
+
+test('REGISTRATION=closed: an unknown username answers as a wrong password does, as slowly, and writes nothing', async () => {
+  const closed = await startChatd({ redisUrl: redis.url, env: { REGISTRATION: 'closed', LOGIN_MAX_FAILS_USER: '1000' } });
+  let unknown, wrong;
   await assertNothingWritten(async () => {
-    const c = client(closed.base);
-    const r = await c.login('Stranger', 'password123');
-    assertError(r, 403);
-    assert.equal(r.setCookie, null);
+    unknown = await client(closed.base).login('Stranger', 'password123');
+    wrong = await client(closed.base).login('Mary', 'not-her-password');
   });
+  assertError(unknown, 404, 'unknown name');
+  assert.equal(unknown.setCookie, null);
+  assert.deepEqual([unknown.status, unknown.json], [wrong.status, wrong.json], 'same status and body');
+
+  // Timing: medians of seven attempts each, taken in turns so that a busy
+  // machine slows both sides alike (one hash per attempt on both).
+  const unknownTimes = [], wrongTimes = [];
+  for (let i = 0; i < 7; i++) {
+    unknownTimes.push(await timed(() => client(closed.base).login(`Nobody${i}`, 'password123')));
+    wrongTimes.push(await timed(() => client(closed.base).login('Mary', `still-not-hers-${i}`)));
+  }
+  const [unknownMs, wrongMs] = [median(unknownTimes), median(wrongTimes)];
+  assert.ok(unknownMs > wrongMs * 0.5 && unknownMs < wrongMs * 2,
+    `unknown name ${unknownMs.toFixed(1)} ms vs wrong password ${wrongMs.toFixed(1)} ms (medians of 7)`);
+
   const c = client(closed.base);
   assert.deepEqual(assertJson(await c.login('Pablo'), 200), { id: '1', username: 'Pablo' });
   assert.ok(await redis.cmd('EXISTS', `chatd:session:${sha256hex(c.cookie)}`));

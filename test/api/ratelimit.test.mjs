@@ -28,18 +28,25 @@ function assertLimited(r, what, windowSeconds) {
   return Number(ra);
 }
 
-test('too many wrong passwords for one username: 429 even with the right one, until the window ends', async () => {
+test('wrong passwords for one username from one address slow that pair only, doubling each try; the right password from elsewhere signs in', async () => {
   const WINDOW = 10; // the smallest LOGIN_FAIL_WINDOW chatd accepts
-  const { redis, chatd } = await setup({ LOGIN_MAX_FAILS_USER: '3', LOGIN_MAX_FAILS_ADDR: '50', LOGIN_FAIL_WINDOW: String(WINDOW) });
-  for (let i = 0; i < 3; i++) assertError(await login(chatd, 'Joe', `wrong-${i}`), 404, `failure ${i + 1}`);
-  assertLimited(await login(chatd, 'Joe', 'wrong-again'), 'fourth wrong password', WINDOW);
-  const ra = assertLimited(await login(chatd, 'Joe', 'password123'), 'right password while limited', WINDOW);
+  const { redis, chatd } = await setup({
+    LOGIN_MAX_FAILS_USER: '3', LOGIN_MAX_FAILS_ADDR: '50', LOGIN_FAIL_WINDOW: String(WINDOW),
+    LOGIN_DELAY_MAX: '4', TRUST_PROXY: '1',
+  });
+  const attacker = '127.0.0.2', owner = '127.0.0.3';
+  for (let i = 0; i < 3; i++) assertError(await login(chatd, 'Joe', `wrong-${i}`, attacker), 404, `failure ${i + 1}`);
+  // From here each try of the pair waits: 1 s, 2 s, 4 s, then 4 s (the cap).
+  assert.equal(assertLimited(await login(chatd, 'Joe', 'wrong-again', attacker), 'fourth try at once', WINDOW), 1);
+  assertLimited(await login(chatd, 'Joe', 'password123', attacker), 'right password, same pair, too soon', WINDOW);
 
-  // Another username from the same address is not affected.
-  assert.deepEqual(assertJson(await login(chatd, 'Mary', 'password123')), { id: '3', username: 'Mary' });
+  // The real user, elsewhere, is not locked out; nor is another name from the attacker's address.
+  assert.deepEqual(assertJson(await login(chatd, 'Joe', 'password123', owner), 200, 'owner from 127.0.0.3'), { id: '2', username: 'Joe' });
+  assert.deepEqual(assertJson(await login(chatd, 'Mary', 'password123', attacker)), { id: '3', username: 'Mary' });
 
   // The counters are chatd's own, ephemeral keys.
-  const keys = (await redis.keys()).filter((k) => !/^(total_users|username:|user:|room:|online_users)/.test(k));
+  // (The username index, chatd:username:, lasts as long as the users.)
+  const keys = (await redis.keys()).filter((k) => !/^(total_users|username:|user:|room:|online_users|chatd:username:)/.test(k));
   assert.ok(keys.length > 0, 'rate-limit state lives in Redis');
   for (const k of keys) {
     assert.ok(k.startsWith('chatd:'), `own key ${k} has the chatd: prefix`);
@@ -47,13 +54,21 @@ test('too many wrong passwords for one username: 429 even with the right one, un
     assert.ok(ttl > 0, `${k} has a TTL (${ttl})`);
   }
 
-  // After the window, the right password works again.
-  await sleep((Math.max(ra, 1) + 0.5) * 1000);
-  assert.deepEqual(assertJson(await login(chatd, 'Joe', 'password123')), { id: '2', username: 'Joe' });
+  const waits = [];
+  for (let round = 0; round < 3; round++) {
+    await sleep(waits.length ? waits[waits.length - 1] * 1000 + 100 : 1100);
+    assertError(await login(chatd, 'Joe', `wrong-round-${round}`, attacker), 404, `try after waiting (round ${round})`);
+    waits.push(assertLimited(await login(chatd, 'Joe', 'wrong-too-soon', attacker), `round ${round}: too soon`, WINDOW));
+  }
+  assert.deepEqual(waits, [2, 4, 4], 'the wait doubles from 1 s and stops at LOGIN_DELAY_MAX');
+
+  // Once the wait is over, the right password works from the attacker's address too.
+  await sleep(4100);
+  assert.deepEqual(assertJson(await login(chatd, 'Joe', 'password123', attacker)), { id: '2', username: 'Joe' });
 });
 
 test('parallel wrong passwords cannot get more guesses than the limit', async () => {
-  const { chatd } = await setup({ LOGIN_MAX_FAILS_USER: '3', LOGIN_MAX_FAILS_ADDR: '1000' });
+  const { chatd } = await setup({ LOGIN_MAX_FAILS_USER: '3', LOGIN_MAX_FAILS_ADDR: '1000', LOGIN_DELAY_MAX: '1h' });
   const rs = await Promise.all(Array.from({ length: 12 }, (_, i) => login(chatd, 'Alex', `guess-${i}`)));
   const counts = {};
   for (const r of rs) counts[r.status] = (counts[r.status] || 0) + 1;

@@ -39,6 +39,17 @@ test('/ serves index.html with validators', async () => {
   assert.equal(again.text, index);
 });
 
+test('no other site may frame the web app: CSP frame-ancestors and X-Frame-Options', async () => {
+  const misses = [];
+  for (const p of ['/', '/index.html', '/settings/profile', '/assets/app.js']) {
+    const r = await client(chatd.base).get(p);
+    if (r.status !== 200) misses.push(`${p}: status ${r.status}`);
+    if (r.headers.get('content-security-policy') !== "frame-ancestors 'none'") misses.push(`${p}: CSP ${r.headers.get('content-security-policy')}`);
+    if (r.headers.get('x-frame-options') !== 'DENY') misses.push(`${p}: X-Frame-Options ${r.headers.get('x-frame-options')}`);
+  }
+  assert.deepEqual(misses, []);
+});
+
 test('content types by extension', async () => {
   const c = client(chatd.base);
   const cases = [

@@ -16,7 +16,7 @@ import { io as ioV3 } from 'socket.io-client-v3';
 import WebSocket from 'ws';
 import {
   REPO, WORKERS, DEMO_PASSWORD, COOKIE_NAME, startRedis, startChatd, stopAll, freePort,
-  loggedIn, client, until, sleep, rawHttp, withTimeout,
+  loggedIn, client, until, sleep, rawHttp, withTimeout, SUITE_ENV,
 } from '../api/harness.mjs';
 
 export {
@@ -91,7 +91,7 @@ function waitExit(child, ms) {
  */
 export async function startConformance({ env = {} } = {}) {
   const port = await freePort();
-  const fullEnv = { PATH: process.env.PATH, BIND: '127.0.0.1', PORT: String(port), WORKERS, ...env };
+  const fullEnv = { PATH: process.env.PATH, BIND: '127.0.0.1', PORT: String(port), WORKERS, ...SUITE_ENV, ...env };
   for (const k of ['ASAN_OPTIONS', 'UBSAN_OPTIONS', 'LSAN_OPTIONS', 'TSAN_OPTIONS']) {
     if (process.env[k] !== undefined) fullEnv[k] = process.env[k];
   }

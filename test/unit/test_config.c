@@ -199,6 +199,10 @@ static void test_defaults(void **state)
     assert_int_equal(r.cfg.login_max_fails_user, 5);
     assert_int_equal(r.cfg.login_max_fails_addr, 50);
     assert_int_equal(r.cfg.login_fail_window, 900);
+    assert_int_equal(r.cfg.login_delay_max, 900);
+    assert_int_equal(r.cfg.max_connections_per_addr, 500);
+    assert_int_equal(r.cfg.header_timeout, 10);
+    assert_int_equal(r.cfg.registrations_per_hour, 10);
     assert_int_equal(r.cfg.messages_per_minute, 120);
     assert_int_equal(r.cfg.events_per_second, 20);
     assert_int_equal(r.cfg.events_burst, 50);
@@ -501,6 +505,14 @@ static void test_chatd_knobs(void **state)
          "expected an integer 1-1000000"},
         {"SOCKETS_PER_USER", offsetof(struct config, sockets_per_user), "1", "100000", "0",
          "100001", "expected an integer 1-100000"},
+        {"MAX_CONNECTIONS_PER_ADDR", offsetof(struct config, max_connections_per_addr), "1",
+         "1000000", "0", "1000001", "expected an integer 1-1000000"},
+        {"HEADER_TIMEOUT", offsetof(struct config, header_timeout), "1", "3600", "0", "3601",
+         "expected a duration 1s-1h"},
+        {"REGISTRATIONS_PER_HOUR", offsetof(struct config, registrations_per_hour), "1", "1000000",
+         "0", "1000001", "expected an integer 1-1000000"},
+        {"LOGIN_DELAY_MAX", offsetof(struct config, login_delay_max), "1", "86400", "0", "86401",
+         "expected a duration 1s-1d"},
     };
 
     (void)state;

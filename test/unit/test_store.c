@@ -31,8 +31,19 @@ static void test_keys(void **state)
     assert_string_equal(k, "chatd:session:abcd");
     store_key_login_fails_addr(k, sizeof k, "::1");
     assert_string_equal(k, "chatd:loginfail:addr:::1");
-    store_key_login_fails_user(k, sizeof k, "Joe", 3);
-    assert_string_equal(k, "chatd:loginfail:user:Joe");
+    store_key_login_fails_pair(k, sizeof k, "Joe", 3, "::1");
+    assert_string_equal(k, "chatd:loginfail:pair:::1 Joe");
+    store_key_registrations_addr(k, sizeof k, "127.0.0.2");
+    assert_string_equal(k, "chatd:registrations:addr:127.0.0.2");
+    store_key_username_canonical(k, sizeof k, "pablo");
+    assert_string_equal(k, "chatd:username:pablo");
+    const char *name;
+    size_t name_len;
+    assert_int_equal(store_username_of_key("username:Pablo", 14, &name, &name_len), 0);
+    assert_int_equal(name_len, 5);
+    assert_memory_equal(name, "Pablo", 5);
+    assert_int_equal(store_username_of_key("username:", 9, &name, &name_len), -1);
+    assert_int_equal(store_username_of_key("user:1", 6, &name, &name_len), -1);
     assert_int_equal(store_key_message_index(k, sizeof k, "1:2"), 16);
     assert_string_equal(k, "chatd:msgidx:1:2");
     store_key_read_markers(k, sizeof k, 7);
@@ -407,14 +418,20 @@ static void test_call_session_and_login(void **state)
     EXPECT_ARGS(&call, "604800");
 
     struct store_login_lookup_params lookup = {.username = "Joe",
+                                               .canonical = "joe",
+                                               .may_register = true,
                                                .client_addr = "::1",
                                                .max_fails_user = 5,
                                                .max_fails_addr = 50,
-                                               .window_s = 900};
+                                               .window_s = 900,
+                                               .delay_max_s = 600,
+                                               .registrations_per_hour = 10};
     assert_int_equal(store_call_login_lookup(&call, &lookup), 0);
     assert_int_equal(call.script, SCRIPT_LOGIN_LOOKUP);
-    EXPECT_KEYS(&call, "username:Joe", "chatd:loginfail:user:Joe", "chatd:loginfail:addr:::1");
-    EXPECT_ARGS(&call, "5", "50", "900");
+    /* The limits count the canonical name: other spellings get no more tries. */
+    EXPECT_KEYS(&call, "username:Joe", "chatd:loginfail:pair:::1 joe", "chatd:loginfail:addr:::1",
+                "chatd:registrations:addr:::1", "chatd:username:joe");
+    EXPECT_ARGS(&call, "5", "50", "900", "600", "10", "1");
 
     const char *key = "chatd:session:"
                       "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
@@ -436,14 +453,19 @@ static void test_call_session_and_login(void **state)
     assert_int_equal(store_control_read("{\"type\":\"other\"}", 16, digest), -1);
     assert_int_equal(store_control_read("nope", 4, digest), -1);
 
-    assert_int_equal(store_call_login_release(&call, "Joe", "::1"), 0);
+    assert_int_equal(store_call_login_release(&call, "joe", "::1"), 0);
     assert_int_equal(call.script, SCRIPT_LOGIN_RELEASE);
-    EXPECT_KEYS(&call, "chatd:loginfail:user:Joe", "chatd:loginfail:addr:::1");
+    EXPECT_KEYS(&call, "chatd:loginfail:pair:::1 joe", "chatd:loginfail:addr:::1");
     assert_int_equal(call.nargs, 0);
 
-    assert_int_equal(store_call_register(&call, "Joe", "$argon2id$x"), 0);
+    assert_int_equal(store_call_login_failed(&call, "joe", "::1"), 0);
+    assert_int_equal(call.script, SCRIPT_LOGIN_FAILED);
+    EXPECT_KEYS(&call, "chatd:loginfail:pair:::1 joe");
+    assert_int_equal(call.nargs, 0);
+
+    assert_int_equal(store_call_register(&call, "Joe", "joe", "$argon2id$x"), 0);
     assert_int_equal(call.script, SCRIPT_REGISTER);
-    EXPECT_KEYS(&call, "username:Joe", "total_users");
+    EXPECT_KEYS(&call, "username:Joe", "total_users", "chatd:username:joe");
     EXPECT_ARGS(&call, "Joe", "$argon2id$x");
 
     struct store_rehash_params rehash = {.user_id = 7, .old_hash = "$2b$old", .new_hash = "$new"};
@@ -459,7 +481,8 @@ static void test_call_session_and_login(void **state)
     char long_name[STORE_USERNAME_MAX_BYTES + 2];
     memset(long_name, 'x', sizeof long_name - 1);
     long_name[sizeof long_name - 1] = '\0';
-    assert_int_equal(store_call_register(&call, long_name, "h"), -1);
+    assert_int_equal(store_call_register(&call, long_name, "x", "h"), -1);
+    assert_int_equal(store_call_register(&call, "Joe", NULL, "h"), -1);
     assert_int_equal(store_call_login_release(&call, long_name, "::1"), -1);
 }
 

@@ -1,0 +1,26 @@
+/* addrcap: open connections counted per client address, so that one
+ * address cannot take every slot of MAX_CONNECTIONS.  The acceptor takes a
+ * slot before a socket reaches a worker; the worker gives it back when the
+ * socket closes.  Thread-safe (one mutex; each call is a hash lookup). */
+#ifndef CHATD_ADDRCAP_H
+#define CHATD_ADDRCAP_H
+
+#include <stdbool.h>
+#include <sys/socket.h>
+
+struct addrcap;
+
+/* A cap of max_per_addr connections per address.  NULL on OOM. */
+struct addrcap *addrcap_new(unsigned max_per_addr);
+/* NULL-safe; every slot should have been given back. */
+void addrcap_free(struct addrcap *c);
+
+/* Takes a slot for the peer addr (IPv4-mapped IPv6 counts as its IPv4
+ * address).  false when the address holds max_per_addr already (or out of
+ * memory): the connection must be refused.  Any other family (none
+ * expected) is not capped. */
+bool addrcap_take(struct addrcap *c, const struct sockaddr *addr);
+/* Gives back a slot taken for addr.  NULL-safe on c. */
+void addrcap_release(struct addrcap *c, const struct sockaddr *addr);
+
+#endif
