@@ -53,7 +53,7 @@ CONFORMANCE     := $(BUILD)/chatd-conformance
 CONFORMANCE_OBJ := $(filter-out $(BUILD)/server/main.o,$(SERVER_OBJ)) $(BUILD)/server/conformance/echo.o
 VERSION    := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
 
-.PHONY: all deps web run test layers unit api protocol chat tsan e2e webunit conformance fuzz bench clean help
+.PHONY: all deps web run test layers unit api protocol chat fleet tsan e2e webunit conformance fuzz bench clean help
 all: $(CHATD) $(CONFORMANCE) web
 
 help:
@@ -63,6 +63,7 @@ help:
 	@echo "make unit         C unit tests        make fuzz      the fuzzers (FUZZ_SECONDS each)"
 	@echo "make api          HTTP API tests      make protocol  Engine.IO/Socket.IO tests"
 	@echo "make chat         chat and fleet      make e2e       browser tests (Chromium)"
+	@echo "make fleet        nginx, rolling restarts, Sentinel, systemd, make install"
 	@echo "make webunit      the web app's unit tests"
 	@echo "make layers       no include cycle in server/ and lib/, layers include only down"
 	@echo "make conformance  the echo server on :3000 for the official protocol suites"
@@ -133,6 +134,11 @@ protocol: $(CHATD) $(CONFORMANCE)
 chat: $(CHATD)
 	@TEST_WORKERS="$(TEST_WORKERS)" CHATD_BIN=$(CURDIR)/$(CHATD) scripts/test-chat.sh
 
+# Several chatd behind the real nginx, rolling restarts, Sentinel failover,
+# systemd notify, make install (docs/deployment.md).
+fleet: $(CHATD)
+	@CHATD_BIN=$(CURDIR)/$(CHATD) scripts/test-fleet.sh
+
 # The protocol and chat suites against the ThreadSanitizer build, WORKERS=4;
 # any report from any chatd they start fails them (docs/testing.md).
 tsan:
@@ -165,6 +171,7 @@ test:
 	@$(MAKE) --no-print-directory api
 	@$(MAKE) --no-print-directory protocol
 	@$(MAKE) --no-print-directory chat
+	@$(MAKE) --no-print-directory fleet
 	@$(MAKE) --no-print-directory webunit
 	@$(MAKE) --no-print-directory e2e
 	@$(MAKE) --no-print-directory SAN=1 api
