@@ -155,6 +155,13 @@ deb $mirror $SUITE-updates main
 deb $security $SUITE-security main
 EOF
 cp /etc/resolv.conf "$dir/etc/resolv.conf"
+# The CAs this host added locally (a site's proxy, say), as the site's fresh
+# machines would have them: ca-certificates, which deps.sh installs, adds them
+# to the system store that apt, curl and Debian's node use.
+if compgen -G '/usr/local/share/ca-certificates/*.crt' >/dev/null; then
+    mkdir -p "$dir/usr/local/share/ca-certificates"
+    cp /usr/local/share/ca-certificates/*.crt "$dir/usr/local/share/ca-certificates/"
+fi
 host=$(hostname)
 cat >"$dir/etc/hosts" <<EOF
 127.0.0.1	localhost
@@ -173,6 +180,7 @@ mount_in /dev/shm -t tmpfs -o mode=1777,nosuid,nodev shm
 in_root apt-get -qq update
 in_root env DEBIAN_FRONTEND=noninteractive apt-get -qq install -y --no-install-recommends \
     make sudo >/dev/null
+[[ ! -x $dir/usr/sbin/update-ca-certificates ]] || in_root update-ca-certificates >/dev/null
 in_root id -u "$DEV" >/dev/null 2>&1 || in_root useradd --create-home --shell /bin/bash "$DEV"
 echo "$DEV ALL=(ALL:ALL) NOPASSWD: ALL" >"$dir/etc/sudoers.d/$DEV"
 chmod 0440 "$dir/etc/sudoers.d/$DEV"
