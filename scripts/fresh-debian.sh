@@ -130,6 +130,14 @@ as_dev() {
 # DEV's uid:gid, from DIR's own passwd (the host may have no such user).
 dev_ids() { awk -F: -v u="$DEV" '$1 == u { print $3 ":" $4 }' "$dir/etc/passwd"; }
 
+# as_dev in the background, waited for: bash runs a trap only once the
+# foreground child has exited, but interrupts a `wait` at once, so a SIGTERM
+# to this script cleans up (and ends what runs inside) without delay.
+as_dev_waited() {
+    as_dev "$1" &
+    wait "$!"
+}
+
 port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
 # ---- the system -----------------------------------------------------------------------------
@@ -195,7 +203,7 @@ say "copied $(git -C "$root" rev-parse --short HEAD) into $copy"
 
 if ((${#command[@]})); then
     phase "command: ${command[*]}"
-    as_dev "${command[*]}"
+    as_dev_waited "${command[*]}"
     exit 0
 fi
 
@@ -236,7 +244,7 @@ say "make run served the web app on 127.0.0.1:$RUN_PORT and stopped on Ctrl-C"
 
 # ---- make test ------------------------------------------------------------------------------
 phase "make test"
-if ! as_dev 'make test' 2>&1 | tee "$dir/home/$DEV/make-test.log"; then
+if ! as_dev_waited 'make test' > >(tee "$dir/home/$DEV/make-test.log") 2>&1; then
     die "make test failed (log: $dir/home/$DEV/make-test.log)"
 fi
 say "make test passed"
