@@ -83,15 +83,20 @@ mount_in() { # mount_in TARGET MOUNT-ARGS…
     mounted+=("$target")
 }
 
-# Ends what still runs inside DIR (a Redis left behind, say): every process
-# whose root is DIR, by pid; SIGKILL after a grace period.
+# The pids of the processes whose root is DIR: whatever runs inside.
+chroot_pids() {
+    local p
+    for p in /proc/[0-9]*; do
+        if [[ $(readlink "$p/root" 2>/dev/null) == "$dir" ]]; then echo "${p#/proc/}"; fi
+    done
+}
+
+# Ends what still runs inside DIR (a Redis left behind, say), by pid; SIGKILL
+# after a grace period.
 stop_chroot_processes() {
-    local sig pids p
+    local sig pids
     for sig in TERM KILL; do
-        pids=()
-        for p in /proc/[0-9]*; do
-            [[ $(readlink "$p/root" 2>/dev/null) == "$dir" ]] && pids+=("${p#/proc/}")
-        done
+        mapfile -t pids < <(chroot_pids)
         ((${#pids[@]})) || return 0
         kill "-$sig" "${pids[@]}" 2>/dev/null || true
         [[ $sig == KILL ]] || sleep 3
@@ -120,9 +125,11 @@ trap 'exit 143' TERM
 # Runs a command inside DIR as root.
 in_root() { chroot "$dir" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8 "$@"; }
 # Runs a shell command inside DIR as the ordinary user, in the repository
-# copy, with a login-like environment.
+# copy, with a login-like environment, SIGINT at its default as in a terminal
+# (bash ignores it in a background job, and a shell started so cannot trap
+# it: run.sh's Ctrl-C would be lost).
 as_dev() {
-    chroot --userspec="$(dev_ids)" "$dir" /usr/bin/env -i HOME="/home/$DEV" USER="$DEV" \
+    chroot --userspec="$(dev_ids)" "$dir" /usr/bin/env -i --default-signal=INT HOME="/home/$DEV" USER="$DEV" \
         LOGNAME="$DEV" SHELL=/bin/bash PATH=/usr/local/bin:/usr/bin:/bin LANG=C.UTF-8 \
         TERM="${TERM:-dumb}" /bin/bash -c "cd ~/chatd && $1"
 }
@@ -218,27 +225,34 @@ export DEV dir
 export -f as_dev dev_ids
 setsid bash -c "as_dev 'make run'" >"$run_log" 2>&1 &
 run_pid=$!
+web_app_answers() {
+    local page
+    page=$(in_root sh -c "command -v curl >/dev/null && curl -sf http://127.0.0.1:$RUN_PORT/" 2>/dev/null) || return 1
+    [[ $page == *'/assets/'* ]]
+}
 answered=0
 for ((i = 0; i < RUN_WAIT_S; i++)); do
-    if in_root sh -c "command -v curl >/dev/null && curl -sf http://127.0.0.1:$RUN_PORT/" 2>/dev/null |
-        grep -q '/assets/'; then
+    if web_app_answers; then
         answered=1
         break
     fi
     kill -0 "$run_pid" 2>/dev/null || break
     sleep 1
 done
+# Ctrl-C; stopped means nothing of make run's (chatd, its Redis) is left.
 kill -INT -- "-$run_pid" 2>/dev/null || true
-for ((i = 0; i < RUN_STOP_S && answered; i++)); do
-    kill -0 "$run_pid" 2>/dev/null || break
+stopped=0
+for ((i = 0; i < RUN_STOP_S; i++)); do
+    [[ -n $(chroot_pids) ]] || { stopped=1; break; }
     sleep 1
 done
-kill -0 "$run_pid" 2>/dev/null && { kill -KILL -- "-$run_pid" 2>/dev/null || true; answered=0; }
 wait "$run_pid" 2>/dev/null || true
 if ((!answered)); then
     tail -n 40 "$run_log" >&2
-    die "make run did not serve the web app on 127.0.0.1:$RUN_PORT, or did not stop on Ctrl-C (log: $run_log)"
+    die "make run did not serve the web app on 127.0.0.1:$RUN_PORT (log: $run_log)"
 fi
+((stopped)) || die "make run served the web app but did not stop within ${RUN_STOP_S} s of Ctrl-C" \
+    "(log: $run_log)"
 say "make run served the web app on 127.0.0.1:$RUN_PORT and stopped on Ctrl-C"
 ((!run_only)) || exit 0
 
