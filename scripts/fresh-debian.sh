@@ -14,8 +14,8 @@
 #               it must not exist unless --keep is given.
 #   --keep      reuse DIR if it already holds a bootstrapped system (whatever
 #               earlier runs installed there stays; the repository copy is
-#               always fresh).  Without --keep DIR is left in place at the end
-#               too, for a look inside; remove it with rm -rf once unmounted.
+#               always fresh).  DIR is kept after every run, for a look
+#               inside; rm -rf it when done (nothing stays mounted there).
 #   --run-only  stop after the `make run` check.
 #   COMMAND     run this shell command in the repository copy instead of the
 #               `make run` check and `make test` (e.g. 'scripts/deps.sh test').
