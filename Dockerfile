@@ -4,8 +4,8 @@
 
 # --- build: the same scripts as CI and a developer's machine -----------------
 # Debian 12 (bookworm) with Node.js 20, as on CI's and the developers'
-# machines: the web app needs Node 20.19 or newer, and Debian 12's own is 18.
-# scripts/deps.sh keeps the node it finds and adds Debian's packages.
+# machines (Debian 12's own nodejs 18 would do too).  scripts/deps.sh keeps
+# the node it finds and adds Debian's packages.
 FROM node:20-bookworm-slim AS build
 WORKDIR /src
 # The packages first, in a layer of their own, so a source change does not

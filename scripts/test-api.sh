@@ -23,7 +23,7 @@ cd "$(dirname "$0")/.."
 status=0
 for workers in 1 4; do
     echo "== API tests, WORKERS=$workers ($CHATD_BIN)"
-    if ! WORKERS=$workers node --test --test-concurrency=2 --test-timeout=120000 "${targets[@]}"; then
+    if ! WORKERS=$workers node scripts/node-test.mjs --concurrency=2 --timeout=120000 "${targets[@]}"; then
         echo "== API tests FAILED with WORKERS=$workers" >&2
         status=1
     fi

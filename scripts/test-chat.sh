@@ -35,7 +35,7 @@ for workers in "${passes[@]}"; do
     echo "== chat tests, WORKERS=$workers ($CHATD_BIN)"
     start=$SECONDS
     tsan_begin "chat-w$workers"
-    if ! WORKERS=$workers "${TSAN_RUN[@]}" node --test --test-concurrency=4 --test-timeout=150000 "${targets[@]}"; then
+    if ! WORKERS=$workers "${TSAN_RUN[@]}" node scripts/node-test.mjs --concurrency=4 --timeout=150000 "${targets[@]}"; then
         echo "== chat tests FAILED with WORKERS=$workers" >&2
         status=1
     fi

@@ -33,4 +33,4 @@ scripts/test-deps.sh test-e2e
 
 echo "== browser tests ($CHATD_BIN, $("$CHROMIUM_BIN" --version 2>/dev/null | head -n 1))"
 # Two files at a time: each runs its own Redis, chatd and Chromium.
-node --test --test-concurrency=2 --test-timeout=180000 "${targets[@]}"
+node scripts/node-test.mjs --concurrency=2 --timeout=180000 "${targets[@]}"

@@ -38,7 +38,7 @@ for workers in "${passes[@]}"; do
     echo "== protocol tests, WORKERS=$workers ($CHATD_BIN, $CONFORMANCE_BIN)"
     start=$SECONDS
     tsan_begin "protocol-w$workers"
-    if ! WORKERS=$workers "${TSAN_RUN[@]}" node --test --test-concurrency=2 --test-timeout=120000 "${targets[@]}"; then
+    if ! WORKERS=$workers "${TSAN_RUN[@]}" node scripts/node-test.mjs --concurrency=2 --timeout=120000 "${targets[@]}"; then
         echo "== protocol tests FAILED with WORKERS=$workers" >&2
         status=1
     fi

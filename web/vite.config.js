@@ -8,6 +8,9 @@ const CHATD = process.env.CHATD_URL || 'http://127.0.0.1:8000';
 const api = ['/me', '/login', '/logout', '/users', '/rooms', '/room', '/links', '/randomname', '/healthz'];
 
 export default defineConfig({
+  // The components use React's automatic JSX runtime (no `import React`);
+  // Vite 5 compiles JSX with esbuild, whose default is React.createElement.
+  esbuild: { jsx: 'automatic' },
   build: {
     outDir: 'dist',
     assetsDir: 'assets',

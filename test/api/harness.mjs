@@ -455,6 +455,18 @@ export function parseSetCookie(header) {
 }
 
 /**
+ * Every Set-Cookie header of a fetch() response.  Node 18's fetch (Debian 12's)
+ * has no Headers.getSetCookie() and joins them with ", "; there a comma that
+ * is followed by `name=` starts the next cookie (an Expires date's comma is
+ * followed by a day and a space).
+ */
+export function setCookieHeaders(headers) {
+  if (typeof headers.getSetCookie === 'function') return headers.getSetCookie();
+  const joined = headers.get('set-cookie');
+  return joined === null ? [] : joined.split(/,\s*(?=[^;,=\s]+=)/);
+}
+
+/**
  * A cookie-keeping client.  Every call resolves to
  * { status, headers, text, json (undefined when the body is not JSON), setCookie
  *   (the parsed chatd_sid Set-Cookie or null) }.
@@ -473,7 +485,7 @@ export function client(base, { headers: defaults = {} } = {}) {
       const buf = Buffer.from(await res.arrayBuffer());
       const text = buf.toString('utf8');
       let setCookie = null;
-      for (const sc of res.headers.getSetCookie()) {
+      for (const sc of setCookieHeaders(res.headers)) {
         const parsed = parseSetCookie(sc);
         if (parsed.name !== COOKIE_NAME) continue;
         setCookie = { ...parsed, header: sc };
