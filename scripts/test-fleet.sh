@@ -22,7 +22,7 @@ echo "== fleet tests ($CHATD_BIN)"
 start=$SECONDS
 status=0
 # One file at a time: each runs several chatd, Redis and nginx processes.
-if ! WORKERS=${WORKERS:-2} node --test --test-concurrency=1 --test-timeout=300000 "${targets[@]}"; then
+if ! WORKERS=${WORKERS:-2} node scripts/node-test.mjs --concurrency=1 --timeout=300000 "${targets[@]}"; then
     echo "== fleet tests FAILED" >&2
     status=1
 fi
