@@ -20,7 +20,7 @@ after(async () => {
 
 let redis;
 before(async () => {
-  requireTool('socat', ['-V'], 'socat');
+  requireTool('socat', 'socat');
   redis = await startRedis();
 });
 
@@ -114,7 +114,7 @@ function unitCopies() {
 }
 
 test('systemd-analyze verify accepts chatd.service and chatd@.service (and an instance)', async () => {
-  requireTool('systemd-analyze', ['--version'], 'systemd');
+  requireTool('systemd-analyze', 'systemd', ['--version']);
   const dir = unitCopies();
   for (const unit of ['chatd.service', 'chatd@.service', 'chatd@8001.service']) {
     const r = await verifyUnits([path.join(dir, unit)]);

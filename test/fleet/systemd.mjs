@@ -13,12 +13,19 @@ import { until } from '../api/harness.mjs';
 
 const HEADER = /^> \S+ \S+\s+length=(\d+) from=\d+ to=\d+$/;
 
-/** Throws a clear message when a command from Debian is missing. */
-export function requireTool(cmd, args, pkg) {
+/** Throws a clear message when a command from Debian is missing, or (with
+ *  args) cannot run: systemd-analyze must work without systemd running. */
+export function requireTool(cmd, pkg, args) {
   try {
-    execFileSync(cmd, args, { stdio: 'ignore', timeout: 10000 });
+    execFileSync('sh', ['-c', 'command -v "$1"', 'sh', cmd], { stdio: 'ignore' });
+  } catch {
+    throw new Error(`${cmd} not found: install Debian's ${pkg} (scripts/deps.sh test)`);
+  }
+  if (!args) return;
+  try {
+    execFileSync(cmd, args, { stdio: 'pipe', timeout: 10000 });
   } catch (e) {
-    throw new Error(`${cmd} cannot run (${e.message}): install Debian's ${pkg} (scripts/deps.sh test)`);
+    throw new Error(`${cmd} ${args.join(' ')} cannot run here: ${e.stderr || e.message}`);
   }
 }
 
