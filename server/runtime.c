@@ -29,6 +29,7 @@
 #define DRAIN_ROUNDS_MAX 64
 /* Without a watchdog, how often systemd's STATUS= line is refreshed. */
 #define STATUS_PERIOD_MS 10000
+#define NOTIFY_PERIOD_MIN_MS 10
 /* A worker whose loop has not turned for this long is stuck (it turns at
  * least every WORKER_TICK_MS when it is not). */
 #define WORKER_STALL_MS 2000
@@ -221,6 +222,8 @@ static int wait_for_stop(struct runtime_workers *ws, struct sdnotify *notify,
 {
     int64_t watchdog_ms = sdnotify_watchdog_ms(notify);
     int64_t period_ms = watchdog_ms ? watchdog_ms / 2 : STATUS_PERIOD_MS;
+    if (period_ms < NOTIFY_PERIOD_MIN_MS)
+        period_ms = NOTIFY_PERIOD_MIN_MS; /* a watchdog of a few ms cannot be kept */
     for (;;) {
         int sig;
         if (notify) {
