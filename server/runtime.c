@@ -17,6 +17,7 @@
 #include "engine.h"
 #include "hashpool.h"
 #include "http.h"
+#include "liveness.h"
 #include "log.h"
 #include "metrics.h"
 #include "rconn.h"
@@ -44,9 +45,7 @@ struct runtime_worker {
     struct worker *loop;
     struct http_server *http;
     struct rconn *redis; /* NULL without Redis, and once closed */
-    /* The main thread's last look at the loop (the watchdog's). */
-    uint64_t seen_rounds;
-    int64_t seen_moved_ms;
+    struct liveness turning; /* the watchdog's samples of the loop's rounds */
 };
 
 /* The workers of the running server. */
@@ -183,22 +182,18 @@ static void shutdown_workers(struct app *app, struct runtime_workers *ws)
     ws->count = 0;
 }
 
-/* Every worker's loop has turned since the last look, or recently
- * enough: the process is alive, not merely its main thread.  Logs the
- * workers that are not. */
+/* Every worker's loop turns (worker_rounds moves; a loop turns at least
+ * every WORKER_TICK_MS, busy or idle): the process is alive, not merely its
+ * main thread.  Logs the workers that are stuck. */
 static bool workers_turning(struct runtime_workers *ws, int64_t now_ms)
 {
     bool all = true;
     for (unsigned i = 0; i < ws->count; i++) {
         struct runtime_worker *rw = &ws->at[i];
-        uint64_t rounds = worker_rounds(rw->loop);
-        if (rounds != rw->seen_rounds || rw->seen_moved_ms == 0) {
-            rw->seen_rounds = rounds;
-            rw->seen_moved_ms = now_ms;
-        } else if (now_ms - rw->seen_moved_ms > WORKER_STALL_MS) {
+        if (!liveness_sample(&rw->turning, worker_rounds(rw->loop), now_ms, WORKER_STALL_MS)) {
             log_error("worker %u has not turned its loop for %" PRId64
                       " ms: no watchdog ping for systemd",
-                      i, now_ms - rw->seen_moved_ms);
+                      i, liveness_still_ms(&rw->turning, now_ms));
             all = false;
         }
     }
