@@ -13,7 +13,9 @@ WORKDIR /src
 COPY scripts/deps.sh scripts/
 RUN scripts/deps.sh && rm -rf /var/lib/apt/lists/*
 COPY . .
-RUN make
+# `make install` lays out what the runtime image copies: the same paths as on
+# a host (bin/chatd, share/chatd/web, the man page, the units).
+RUN make && make install DESTDIR=/staging PREFIX=/usr/local
 
 # --- runtime: the binary, the web app and their shared libraries -------------
 FROM debian:12-slim
@@ -24,8 +26,7 @@ RUN apt-get update -qq \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --uid 10001 --user-group --no-create-home \
         --home-dir /nonexistent --shell /usr/sbin/nologin chatd
-COPY --from=build /src/build/chatd /usr/local/bin/chatd
-COPY --from=build /src/web/dist /usr/local/share/chatd/web
+COPY --from=build /staging/usr/local/ /usr/local/
 
 # Every setting can be overridden with `docker run -e`.  REDIS_URL names a
 # Redis container or service called "redis"; SEED_DEMO=1 brings back the demo

@@ -53,7 +53,8 @@ CONFORMANCE     := $(BUILD)/chatd-conformance
 CONFORMANCE_OBJ := $(filter-out $(BUILD)/server/main.o,$(SERVER_OBJ)) $(BUILD)/server/conformance/echo.o
 VERSION    := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
 
-.PHONY: all deps web run test layers unit api protocol chat fleet tsan e2e webunit conformance fuzz bench clean help
+.PHONY: all deps web run test layers unit api protocol chat fleet tsan e2e webunit conformance fuzz bench clean help \
+        install uninstall
 all: $(CHATD) $(CONFORMANCE) web
 
 help:
@@ -68,6 +69,8 @@ help:
 	@echo "make layers       no include cycle in server/ and lib/, layers include only down"
 	@echo "make conformance  the echo server on :3000 for the official protocol suites"
 	@echo "make bench        benchmarks (docs/benchmarks.md)"
+	@echo "make install      chatd, the web app, chatd(8), the systemd units, the nginx site and an"
+	@echo "                  example env file (PREFIX=/usr/local, DESTDIR); make uninstall removes them"
 	@echo "make SAN=1 …      the same under AddressSanitizer + UBSan (build-san/)"
 	@echo "make tsan         protocol and chat suites under ThreadSanitizer (build-tsan/, WORKERS=4)"
 	@echo "make TSAN=1 …     the same under ThreadSanitizer (build-tsan/)"
@@ -178,6 +181,53 @@ test:
 	@$(MAKE) --no-print-directory SAN=1 protocol
 	@$(MAKE) --no-print-directory SAN=1 chat
 	@$(MAKE) --no-print-directory tsan
+
+# ---- install (docs/deployment.md, "make install") -------------------------
+# PREFIX for the program and its data; the settings live in /etc/chatd
+# (SYSCONFDIR), which the units read whatever the PREFIX.  UNITDIR is in
+# systemd's search path for PREFIX=/usr/local or /usr; /etc/systemd/system
+# stays the administrator's.  The nginx site goes to $(DATADIR)/nginx, to
+# be copied into /etc/nginx: an existing site is never overwritten.
+PREFIX     ?= /usr/local
+BINDIR     ?= $(PREFIX)/bin
+DATADIR    ?= $(PREFIX)/share/chatd
+MANDIR     ?= $(PREFIX)/share/man
+UNITDIR    ?= $(PREFIX)/lib/systemd/system
+SYSCONFDIR ?= /etc
+# The shipped files name the default paths; installing rewrites them.
+INSTALL_PATHS = sed -e 's|/usr/local/bin/chatd|$(BINDIR)/chatd|g' \
+                    -e 's|/usr/local/share/chatd|$(DATADIR)|g' \
+                    -e 's|/etc/chatd/|$(SYSCONFDIR)/chatd/|g'
+INSTALLED_UNITS := chatd.service chatd@.service
+
+# chatd(8): the man page chatd prints from the table --help prints.
+$(BUILD)/chatd.8: $(CHATD)
+	$(CHATD) --help=man >$@.tmp && mv $@.tmp $@
+
+install: $(CHATD) $(BUILD)/chatd.8 web
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(DATADIR)/nginx $(DESTDIR)$(MANDIR)/man8 \
+	    $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSCONFDIR)/chatd
+	install -m 0755 $(CHATD) $(DESTDIR)$(BINDIR)/chatd
+	rm -rf $(DESTDIR)$(DATADIR)/web
+	cp -R web/dist $(DESTDIR)$(DATADIR)/web
+	chmod -R u=rwX,go=rX $(DESTDIR)$(DATADIR)/web
+	install -m 0644 $(BUILD)/chatd.8 $(DESTDIR)$(MANDIR)/man8/chatd.8
+	set -e; for u in $(INSTALLED_UNITS); do \
+	    $(INSTALL_PATHS) scripts/$$u >$(DESTDIR)$(UNITDIR)/$$u; chmod 0644 $(DESTDIR)$(UNITDIR)/$$u; done
+	$(INSTALL_PATHS) scripts/nginx-chatd.conf >$(DESTDIR)$(DATADIR)/nginx/chatd.conf
+	chmod 0644 $(DESTDIR)$(DATADIR)/nginx/chatd.conf
+	$(INSTALL_PATHS) scripts/chatd.env.example >$(DESTDIR)$(SYSCONFDIR)/chatd/chatd.env.example
+	chmod 0644 $(DESTDIR)$(SYSCONFDIR)/chatd/chatd.env.example
+
+# Exactly what install put; a directory only when that leaves it empty
+# (/etc/chatd keeps the operator's env files).
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/chatd $(DESTDIR)$(MANDIR)/man8/chatd.8 \
+	    $(addprefix $(DESTDIR)$(UNITDIR)/,$(INSTALLED_UNITS)) \
+	    $(DESTDIR)$(DATADIR)/nginx/chatd.conf $(DESTDIR)$(SYSCONFDIR)/chatd/chatd.env.example
+	rm -rf $(DESTDIR)$(DATADIR)/web
+	set -e; for d in $(DESTDIR)$(DATADIR)/nginx $(DESTDIR)$(DATADIR) $(DESTDIR)$(SYSCONFDIR)/chatd; do \
+	    [ ! -d $$d ] || rmdir --ignore-fail-on-non-empty $$d; done
 
 run:
 	@scripts/deps.sh

@@ -190,6 +190,13 @@ void metrics_gauge_add(enum metrics_gauge gauge, long delta)
         atomic_fetch_add_explicit(&gauge_values[gauge], delta, memory_order_relaxed);
 }
 
+long metrics_gauge_value(enum metrics_gauge gauge)
+{
+    if ((unsigned)gauge >= METRICS_GAUGE_COUNT)
+        return 0;
+    return atomic_load_explicit(&gauge_values[gauge], memory_order_relaxed);
+}
+
 /* A growing output buffer whose out-of-memory state is sticky, so rendering
  * code can append freely and check once at the end. */
 struct text {

@@ -90,6 +90,9 @@ void metrics_inc(enum metrics_counter counter);
 /* Adds delta to a gauge. */
 void metrics_gauge_add(enum metrics_gauge gauge, long delta);
 
+/* A gauge's value now (0 for a value outside the enum). */
+long metrics_gauge_value(enum metrics_gauge gauge);
+
 /* Renders every metric as Prometheus text (with # HELP and # TYPE lines).
  * Returns a malloc'd NUL-terminated buffer the caller frees, its length (NUL
  * excluded) in *len when len is not NULL; NULL when memory ran out. */

@@ -24,6 +24,10 @@ RUN_PKGS=(
 # Chromium for the browser tests, with a colour emoji font for reactions
 # (the screenshots show them).
 TEST_PKGS=(libcmocka-dev clang libclang-rt-14-dev chromium fonts-noto-color-emoji)
+# The fleet suite's systemd and install tests (test/fleet/): socat receives
+# the notify datagrams, systemd brings systemd-analyze (it verifies units
+# without systemd running), mandoc and groff-base lint and render chatd(8).
+TEST_PKGS+=(socat systemd mandoc groff-base)
 
 case "${1-}" in
     "")   wanted=("${RUN_PKGS[@]}") ;;

@@ -1,10 +1,14 @@
 /* runtime: start and orderly stop of a server process (see runtime.h). */
 #include "runtime.h"
 
+#include <errno.h>
+#include <inttypes.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "acceptor.h"
 #include "addrcap.h"
@@ -13,14 +17,24 @@
 #include "engine.h"
 #include "hashpool.h"
 #include "http.h"
+#include "liveness.h"
 #include "log.h"
+#include "metrics.h"
 #include "rconn.h"
+#include "sdnotify.h"
 #include "worker.h"
 
 /* Rounds of handing work between stopped workers before giving up: work
  * crosses workers a few times at most (a close posts to a session's home,
  * which wakes its transports). */
 #define DRAIN_ROUNDS_MAX 64
+/* Without a watchdog, how often systemd's STATUS= line is refreshed. */
+#define STATUS_PERIOD_MS 10000
+#define NOTIFY_PERIOD_MIN_MS 10
+/* A worker whose loop has not turned for this long is stuck (it turns at
+ * least every WORKER_TICK_MS when it is not). */
+#define WORKER_STALL_MS 2000
+#define NOTIFY_STATE_MAX 256
 
 static sigset_t wait_set;
 
@@ -31,6 +45,7 @@ struct runtime_worker {
     struct worker *loop;
     struct http_server *http;
     struct rconn *redis; /* NULL without Redis, and once closed */
+    struct liveness turning; /* the watchdog's samples of the loop's rounds */
 };
 
 /* The workers of the running server. */
@@ -167,11 +182,74 @@ static void shutdown_workers(struct app *app, struct runtime_workers *ws)
     ws->count = 0;
 }
 
+/* Every worker's loop turns (worker_rounds moves; a loop turns at least
+ * every WORKER_TICK_MS, busy or idle): the process is alive, not merely its
+ * main thread.  Logs the workers that are stuck. */
+static bool workers_turning(struct runtime_workers *ws, int64_t now_ms)
+{
+    bool all = true;
+    for (unsigned i = 0; i < ws->count; i++) {
+        struct runtime_worker *rw = &ws->at[i];
+        if (!liveness_sample(&rw->turning, worker_rounds(rw->loop), now_ms, WORKER_STALL_MS)) {
+            log_error("worker %u has not turned its loop for %" PRId64
+                      " ms: no watchdog ping for systemd",
+                      i, liveness_still_ms(&rw->turning, now_ms));
+            all = false;
+        }
+    }
+    return all;
+}
+
+/* What systemctl status shows: where chatd serves, and how busy it is. */
+static void notify_state(struct sdnotify *notify, const struct config *cfg, const char *first)
+{
+    char state[NOTIFY_STATE_MAX];
+    snprintf(state, sizeof state, "%s%sSTATUS=serving on %s port %u, %ld sessions", first,
+             first[0] ? "\n" : "", cfg->bind, cfg->port, metrics_gauge_value(METRICS_SESSIONS));
+    sdnotify_send(notify, state);
+}
+
+/* Waits for SIGTERM or SIGINT (SIGHUP is ignored) and returns it.  Under
+ * systemd, meanwhile, pings its watchdog every half of its timeout while
+ * the workers' loops turn, and refreshes the status line. */
+static int wait_for_stop(struct runtime_workers *ws, struct sdnotify *notify,
+                         const struct config *cfg)
+{
+    int64_t watchdog_ms = sdnotify_watchdog_ms(notify);
+    int64_t period_ms = watchdog_ms ? watchdog_ms / 2 : STATUS_PERIOD_MS;
+    if (period_ms < NOTIFY_PERIOD_MIN_MS)
+        period_ms = NOTIFY_PERIOD_MIN_MS; /* a watchdog of a few ms cannot be kept */
+    for (;;) {
+        int sig;
+        if (notify) {
+            struct timespec period = {.tv_sec = period_ms / 1000,
+                                      .tv_nsec = (long)(period_ms % 1000) * 1000000};
+            sig = sigtimedwait(&wait_set, NULL, &period);
+        } else if (sigwait(&wait_set, &sig) != 0) {
+            sig = -1;
+        }
+        if (sig == SIGHUP) {
+            log_info("SIGHUP ignored: restart chatd to change its configuration");
+        } else if (sig >= 0) {
+            return sig;
+        } else if (errno == EAGAIN) {
+            bool alive = !watchdog_ms || workers_turning(ws, worker_now_ms());
+            notify_state(notify, cfg, watchdog_ms && alive ? "WATCHDOG=1" : "");
+        } else if (errno != EINTR) {
+            log_error("waiting for signals: %s", strerror(errno));
+            return SIGTERM;
+        }
+    }
+}
+
 int runtime_run(struct app *app)
 {
     const struct config *cfg = app->cfg;
     int exit_code = 1;
     struct acceptor *acceptor = NULL;
+    /* Under systemd (Type=notify): READY=1 once serving, STOPPING=1 at the
+     * start of the shutdown, and the watchdog. */
+    struct sdnotify *notify = sdnotify_open();
     /* Behind a proxy (TRUST_PROXY) every peer is the proxy: capping it would
      * cap the site; the proxy caps its clients instead. */
     struct addrcap *per_addr = cfg->trust_proxy ? NULL : addrcap_new(cfg->max_connections_per_addr);
@@ -200,10 +278,10 @@ int runtime_run(struct app *app)
     log_info("chatd %s listening on %s port %u, %u workers, Redis %s, server id %s", CHATD_VERSION,
              cfg->bind, cfg->port, cfg->workers, config_redis_describe(cfg, redis, sizeof redis),
              cfg->server_id);
-    int sig = 0;
-    while (sigwait(&wait_set, &sig) == 0 && sig == SIGHUP)
-        log_info("SIGHUP ignored: restart chatd to change its configuration");
+    notify_state(notify, cfg, "READY=1");
+    int sig = wait_for_stop(&ws, notify, cfg);
     log_info("%s: shutting down", strsignal(sig));
+    sdnotify_send(notify, "STOPPING=1\nSTATUS=shutting down");
     exit_code = 0;
 
 out:
@@ -213,6 +291,7 @@ out:
     addrcap_free(per_addr); /* after the last connection gave its slot back */
     free(ws.at);
     free(ws.loops);
+    sdnotify_close(notify);
     return exit_code;
 }
 

@@ -29,6 +29,7 @@ struct worker {
     struct timerheap timers;
     atomic_bool stop;
     atomic_uint load;
+    atomic_uint_fast64_t rounds; /* turns of the loop: the watchdog's sign of life */
     struct addrcap *addrcap; /* the acceptor's per-address counts; NULL: none */
 
     pthread_mutex_t inbox_lock;
@@ -75,6 +76,10 @@ int worker_stopping(const struct worker *w)
 unsigned worker_load(const struct worker *w)
 {
     return atomic_load_explicit(&w->load, memory_order_relaxed);
+}
+uint64_t worker_rounds(const struct worker *w)
+{
+    return atomic_load_explicit(&w->rounds, memory_order_relaxed);
 }
 
 int worker_watch(struct worker *w, struct watcher *wt, uint32_t events)
@@ -264,6 +269,7 @@ static void *worker_main(void *arg)
         }
         if (w->hooks.after_round)
             w->hooks.after_round(w->ctx);
+        atomic_fetch_add_explicit(&w->rounds, 1, memory_order_relaxed);
     }
     return NULL;
 }

@@ -115,6 +115,11 @@ void worker_set_addrcap(struct worker *w, struct addrcap *cap);
  * thread; approximate). */
 unsigned worker_load(const struct worker *w);
 
+/* Rounds the worker's loop has turned (any thread).  A running loop turns
+ * at least every WORKER_TICK_MS, busy or idle, so a count that stands
+ * still for longer means a stuck loop. */
+uint64_t worker_rounds(const struct worker *w);
+
 unsigned worker_index(const struct worker *w);
 int worker_stopping(const struct worker *w);
 

@@ -22,6 +22,56 @@ test('--help exits 0 and lists every configuration variable', async () => {
   for (const v of CONTRACT_VARS) assert.ok(out.includes(v), `--help mentions ${v}:\n${out}`);
 });
 
+/** --help's settings: name → { flag, def }. */
+function helpSettings(text) {
+  const out = new Map();
+  for (const m of text.matchAll(/^ {2}([A-Z][A-Z0-9_]*), --([a-z0-9-]+) VALUE\n {6}default: (.*)$/gm)) {
+    out.set(m[1], { flag: `--${m[2]}`, def: m[3] });
+  }
+  return out;
+}
+
+/** The man page's settings (ENVIRONMENT), roff undone: name → { flag, def }. */
+function manSettings(roff) {
+  const plain = (s) => s.replaceAll('\\-', '-').replaceAll('\\e', '\\').replaceAll('\\&', '');
+  const out = new Map();
+  const re = /^\.BR ([A-Z][A-Z0-9_]*) ", " (\S+) " \\fIvalue\\fR"\n[\s\S]*?^Default: (.*)$/gm;
+  for (const m of roff.matchAll(re)) out.set(m[1], { flag: plain(m[2]), def: plain(m[3]) });
+  return out;
+}
+
+/** docs/configuration.md's settings table: name → { flag, def } (cells as written). */
+function docSettings() {
+  const doc = readFileSync(path.join(REPO, 'docs/configuration.md'), 'utf8');
+  const table = doc.split(/^## Settings$/m)[1].split(/^#/m)[0];
+  const rows = table.split('\n').filter((l) => l.startsWith('|') && !/^\| (variable|---)/.test(l));
+  const out = new Map();
+  for (const row of rows) {
+    const cells = row.split(' | ').map((c) => c.replace(/^\| |\s*\|$/g, ''));
+    const name = /^`([A-Z][A-Z0-9_]*)`$/.exec(cells[0]);
+    assert.ok(name && cells.length >= 5, `docs/configuration.md: a settings row that is not | \`NAME\` | flag | default | values | meaning |:\n${row}`);
+    out.set(name[1], { flag: cells[1].replaceAll('`', ''), def: cells[2].replaceAll('`', '') });
+  }
+  return out;
+}
+
+test('docs/configuration.md and the man page (--help=man) list the settings of --help, with the same flags and defaults', async () => {
+  const help = helpSettings((await runChatd({ args: ['--help'] })).stdout);
+  assert.ok(help.size >= CONTRACT_VARS.length, `--help parsed: ${[...help.keys()]}`);
+  const man = await runChatd({ args: ['--help=man'] });
+  assert.equal(man.code, 0, `--help=man exit code; stderr: ${man.stderr}`);
+  assert.match(man.stdout, /^\.TH CHATD 8 /);
+  const docs = docSettings();
+  for (const [where, listed] of [['docs/configuration.md', docs], ['chatd --help=man', manSettings(man.stdout)]]) {
+    assert.deepEqual([...listed.keys()].sort(), [...help.keys()].sort(), `${where} lists the settings --help lists`);
+    for (const [name, h] of help) {
+      const d = listed.get(name);
+      assert.equal(d.flag, h.flag, `${where}: ${name}'s flag`);
+      assert.ok(d.def.includes(h.def), `${where}: ${name}'s default "${d.def}" says --help's "${h.def}"`);
+    }
+  }
+});
+
 test('--version exits 0 and prints the VERSION', async () => {
   const r = await runChatd({ args: ['--version'] });
   assert.equal(r.code, 0, `exit code; stderr: ${r.stderr}`);

@@ -337,7 +337,7 @@ export async function runChatd({ args = [], env = {}, timeoutMs = STOP_TIMEOUT_M
  * within 5 s), kill(), alive() }.
  */
 export async function startChatd({ redisUrl, env = {}, webRoot } = {}) {
-  const port = await freePort();
+  const port = env.PORT ? Number(env.PORT) : await freePort(); // a test may pick it first
   if (!webRoot) webRoot = writeWebRoot(tempDir('chatd-web-'));
   const fullEnv = {
     ...baseEnv(),

@@ -682,6 +682,42 @@ static void test_help(void **state)
     clear_env(NULL);
 }
 
+/* --help=man: chatd(8) in roff, every setting from the same table. */
+static void test_help_man(void **state)
+{
+    struct result r;
+    char flag[64], line[160];
+
+    (void)state;
+    load(&r, "--help=man", NULL);
+    assert_int_equal(r.rc, 1);
+    assert_int_equal(r.err_len, 0);
+    assert_memory_equal(r.out, ".TH CHATD 8 ", strlen(".TH CHATD 8 "));
+    for (size_t i = 0; i < N_VARS; i++) {
+        size_t j = 0, k = 0;
+
+        /* The flag as roff writes it: every '-' a minus, \-. */
+        for (; vars[i][j] != '\0' && k + 3 < sizeof flag; j++) {
+            char c = vars[i][j];
+            if (c == '_') {
+                flag[k++] = '\\';
+                flag[k++] = '-';
+            } else {
+                flag[k++] = c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
+            }
+        }
+        flag[k] = '\0';
+        snprintf(line, sizeof line, "\n.TP\n.BR %s \", \" \\-\\-%s \" \\fIvalue\\fR\"\n", vars[i], flag);
+        if (strstr(r.out, line) == NULL)
+            fail_msg("--help=man lacks \"%s\"", line);
+    }
+    assert_non_null(strstr(r.out, "TCP port to listen on.\nAn integer 1\\-65535.\n.br\nDefault: 8000\n"));
+    /* No line of the page starts with a control character it did not mean. */
+    assert_null(strstr(r.out, "\n'"));
+    assert_non_null(strstr(r.out, "\n.SH \"SEE ALSO\"\n"));
+    done(&r);
+}
+
 static void test_version(void **state)
 {
     struct result r;
@@ -972,6 +1008,7 @@ int main(void)
         cmocka_unit_test_setup(test_flag_syntaxes, clear_env),
         cmocka_unit_test_setup(test_bad_arguments, clear_env),
         cmocka_unit_test_setup(test_help, clear_env),
+        cmocka_unit_test_setup(test_help_man, clear_env),
         cmocka_unit_test_setup(test_version, clear_env),
         cmocka_unit_test_setup(test_redis_url, clear_env),
         cmocka_unit_test_setup(test_redis_errors_hide_secrets, clear_env),

@@ -105,6 +105,8 @@ static void test_render_exact(void **state)
     metrics_gauge_add(METRICS_SESSIONS, 5);
     metrics_gauge_add(METRICS_SESSIONS, -1);
     metrics_gauge_add(METRICS_HASH_QUEUE_DEPTH, 2);
+    assert_int_equal(metrics_gauge_value(METRICS_SESSIONS), 4);
+    assert_int_equal(metrics_gauge_value(METRICS_HASH_QUEUE_DEPTH), 2);
 
     char *text = render();
     static const char *const lines[] = {
@@ -300,6 +302,7 @@ static void test_out_of_range_is_ignored(void **state)
     metrics_event_out((enum metrics_event)99, 5);
     metrics_inc((enum metrics_counter)METRICS_COUNTER_COUNT);
     metrics_gauge_add((enum metrics_gauge)METRICS_GAUGE_COUNT, 3);
+    assert_int_equal(metrics_gauge_value((enum metrics_gauge)METRICS_GAUGE_COUNT), 0);
     after = render();
     drop_uptime(before);
     drop_uptime(after);
