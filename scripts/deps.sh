@@ -23,7 +23,7 @@ RUN_PKGS=(
 # runtimes for libFuzzer and the sanitizers (Debian 12's clang is 14), and
 # Chromium for the browser tests, with a colour emoji font for reactions
 # (the screenshots show them).
-TEST_PKGS=(libcmocka-dev clang libclang-rt-14-dev chromium fonts-noto-color-emoji)
+TEST_PKGS=(libcmocka-dev clang libclang-rt-14-dev chromium fonts-noto-color-emoji redis-sentinel)
 
 case "${1-}" in
     "")   wanted=("${RUN_PKGS[@]}") ;;
