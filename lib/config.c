@@ -1210,6 +1210,21 @@ const char *config_redis_describe(const struct config *cfg, char *buf, size_t n)
 
     if (n == 0)
         return buf;
+    if (cfg->n_sentinels > 0) {
+        /* "sentinel://h1:26379,h2:26379/mymaster/0" (password as ***) */
+        size_t at = (size_t)snprintf(buf, n, "sentinel://%s%s%s", r->username,
+                                     r->password[0] != '\0' ? ":***" : "",
+                                     r->username[0] != '\0' || r->password[0] != '\0' ? "@" : "");
+        for (size_t i = 0; i < cfg->n_sentinels && at < n; i++) {
+            const struct config_sentinel *sn = &cfg->sentinels[i];
+            bool v6s = strchr(sn->host, ':') != NULL;
+            at += (size_t)snprintf(buf + at, n - at, "%s%s%s%s:%u", i ? "," : "", v6s ? "[" : "",
+                                   sn->host, v6s ? "]" : "", sn->port);
+        }
+        if (at < n)
+            snprintf(buf + at, n - at, "/%s/%u", cfg->master_name, r->db);
+        return buf;
+    }
     if (r->unix_path[0] != '\0')
         snprintf(buf, n, "unix://%s?db=%u%s", r->unix_path, r->db,
                  r->password[0] != '\0' ? "&password=***" : "");

@@ -123,8 +123,8 @@ int config_load(struct config *cfg, int argc, char **argv, FILE *out, FILE *err)
 /* Releases what config_load allocated; NULL-safe, and safe on a zeroed struct. */
 void config_free(struct config *cfg);
 
-/* Writes the Redis target for logs into buf[0..n) — "redis://host:6379/0" or
- * "unix:///run/redis.sock?db=1", a password shown as "***", never itself.
+/* Writes the Redis target for logs into buf[0..n) — "redis://host:6379/0",
+ * "unix:///run/redis.sock?db=1" or "sentinel://s1:26379,s2:26379/mymaster/0", a password shown as "***", never itself.
  * Returns buf (truncated to fit, always NUL-terminated when n > 0). */
 const char *config_redis_describe(const struct config *cfg, char *buf, size_t n);
 
