@@ -644,9 +644,20 @@ static void ack(struct sio_socket *s, bool has_ack, uint64_t ack_id, const char 
 /* The message may be on the master only: a failover now would lose it. */
 #define NOT_REPLICATED "Not stored safely; try again"
 
-/* SCRIPT_SEND_MESSAGE's answer: NULL when stored, else the ack's error. */
-static const char *send_error(const redisReply *reply)
+/* SCRIPT_SEND_MESSAGE's answer: NULL when stored, else the ack's error.
+ * A retry of a message stored before (same clientId) counts as stored: p's
+ * message becomes that one, so the ack carries the id it got then. */
+static const char *send_error(struct pending *p, const redisReply *reply)
 {
+    if (reply && reply->type == REDIS_REPLY_ARRAY && reply->elements == 2 &&
+        reply->element[1]->type == REDIS_REPLY_STRING) {
+        char *earlier = strdup(reply->element[1]->str);
+        if (!earlier)
+            return "Out of memory";
+        free(p->message);
+        p->message = earlier;
+        return NULL;
+    }
     const char *status = rconn_str(reply, NULL);
     if (rconn_is_error(reply) || !status)
         return UNAVAILABLE;
@@ -668,7 +679,7 @@ static void ack_sent(struct pending *p, const char *error)
 static void message_stored(void *priv, redisReply *reply)
 {
     struct pending *p = priv;
-    const char *error = send_error(reply);
+    const char *error = send_error(p, reply);
     if (p->awaits_replicas)
         p->stored_error = error; /* WAIT's answer follows */
     else
@@ -699,12 +710,17 @@ static void on_message_event(struct chat *c, struct sio_socket *s, struct worker
         return;
     }
     const cJSON *text = cJSON_GetObjectItemCaseSensitive(arg, "message");
+    const cJSON *client_id = cJSON_GetObjectItemCaseSensitive(arg, "clientId");
     struct room_ref room;
     const char *problem = NULL;
     if (!cJSON_IsObject(arg) || !cJSON_IsString(text))
         problem = "Expected {roomId, message}";
     else if (!room_from_json(cJSON_GetObjectItemCaseSensitive(arg, "roomId"), &room))
         problem = "Invalid room id";
+    else if (client_id && (!cJSON_IsString(client_id) ||
+                           !store_client_id_valid(client_id->valuestring,
+                                                  strlen(client_id->valuestring))))
+        problem = "Invalid clientId";
     else
         problem = store_message_problem(text->valuestring, strlen(text->valuestring),
                                         c->cfg->max_message_bytes);
@@ -739,6 +755,7 @@ static void on_message_event(struct chat *c, struct sio_socket *s, struct worker
         .sent_ms = sent_ms,
         .per_minute = c->cfg->messages_per_minute,
         .server_id = c->cfg->server_id,
+        .client_id = client_id ? client_id->valuestring : NULL,
     };
     struct store_call call;
     if (!envelope || store_call_send_message(&call, &params) < 0) {
