@@ -126,20 +126,26 @@ async function settled(masterPort, replicaPorts, timeoutMs = 30000) {
 
 // ---- clients that chat all along ----------------------------------------------------
 
+let run = 0;
 /** CLIENT_COUNT clients sending to General one after another, each send with
- *  an ack; every attempt is recorded {at, done, ok, id, error}. */
+ *  an ack; a refused send is retried with the same clientId (so that it is
+ *  never stored twice) until acked.  Every attempt is recorded
+ *  {at, done, ok, id, error, text}. */
 function chatters(base, users) {
   const attempts = [];
   let running = true;
+  run += 1;
   const loops = users.map(async (user, i) => {
     const socket = await connected(sio(CLIENTS[0], base, user, {
       reconnection: true, reconnectionDelay: 100, reconnectionDelayMax: 500,
     }));
-    for (let seq = 0; running; seq++) {
-      const a = { at: Date.now(), text: `c${i}-${seq}` };
+    let acked = true;
+    for (let seq = 0; running; acked && seq++) {
+      const text = `r${run}-c${i}-${seq}`;
+      const a = { at: Date.now(), text };
       attempts.push(a);
       try {
-        const res = await socket.timeout(ACK_TIMEOUT_MS).emitWithAck('message', { roomId: ROOM, message: a.text });
+        const res = await socket.timeout(ACK_TIMEOUT_MS).emitWithAck('message', { roomId: ROOM, message: text, clientId: text });
         a.ok = res?.ok === true;
         a.id = res?.message?.id;
         a.error = res?.error;
@@ -148,6 +154,7 @@ function chatters(base, users) {
         a.error = e.message; // no ack in time, or sent while disconnected
       }
       a.done = Date.now();
+      acked = a.ok;
       await sleep(SEND_GAP_MS);
     }
   });
@@ -175,13 +182,17 @@ function outage(attempts, t0) {
   };
 }
 
-/** Every acked message's id must be in General's history on the master at port. */
+/** Every acked message must be in General's history on the master at port,
+ *  and no text twice (retries carry the same clientId). */
 async function assertAckedKept(port, attempts) {
-  const members = await cmd(port, 'ZRANGE', `room:${ROOM}`, '0', '-1');
-  const kept = new Set(members.map((m) => JSON.parse(m).id));
+  const history = (await cmd(port, 'ZRANGE', `room:${ROOM}`, '0', '-1')).map((m) => JSON.parse(m));
+  const kept = new Set(history.map((m) => m.id));
   const acked = attempts.filter((a) => a.ok);
   const missing = acked.filter((a) => !kept.has(a.id));
   assert.deepEqual(missing.map((a) => a.text), [], `acked messages missing on the new master (${missing.length} of ${acked.length})`);
+  const texts = history.map((m) => m.message).filter((t) => t.startsWith(`r${run}-`));
+  const twice = texts.filter((t, i) => texts.indexOf(t) !== i);
+  assert.deepEqual(twice, [], 'a retried message stored twice');
   return acked.length;
 }
 
@@ -246,9 +257,9 @@ async function chatThrough(what, event, oldMasterPort, boundMs) {
     `${o.refused} sends refused meanwhile (${(o.errors || []).join('; ') || 'none'}); ` +
     `sends succeed again ${o.firstOkAfterMs} ms after the ${what}; ` +
     `${acked} of ${chat.attempts.length} sends acked`;
-  console.log(`# ${figures}`);
+  console.log(figures);
   await assertAckedKept(newMasterPort, chat.attempts);
-  console.log(`# ${what}: all ${acked} acked messages are in history on the new master`);
+  console.log(`${what}: all ${acked} acked messages are in history on the new master, none twice`);
   assert.ok(o.firstOkAfterMs <= boundMs, `sends succeed again within ${boundMs} ms: ${figures}\n${chatd.stderr}`);
   const health = await (await fetch(`${chatd.base}/healthz`)).json();
   assert.deepEqual(health, { status: 'ok', redis: 'ok', redisServer: `127.0.0.1:${newMasterPort}` });
