@@ -650,6 +650,7 @@ static void ack(struct sio_socket *s, bool has_ack, uint64_t ack_id, const char 
 static const char *send_error(struct pending *p, const redisReply *reply)
 {
     if (reply && reply->type == REDIS_REPLY_ARRAY && reply->elements == 2 &&
+        rconn_str(reply->element[0], NULL) && strcmp(reply->element[0]->str, "dup") == 0 &&
         reply->element[1]->type == REDIS_REPLY_STRING) {
         char *earlier = strdup(reply->element[1]->str);
         if (!earlier)

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <hiredis/hiredis.h>
@@ -265,6 +266,13 @@ static void drain(int fd)
     (void)n;
 }
 
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 static void *sentinel_main(void *arg)
 {
     struct sentinel *s = arg;
@@ -272,6 +280,7 @@ static void *sentinel_main(void *arg)
     redisContext *sub = NULL;
     bool known = true; /* sentinel_start resolved once */
     bool warned = false;
+    int64_t recheck_at = now_ms() + RECHECK_MS;
     while (!atomic_load(&s->stopping)) {
         if (!sub && !(sub = subscribe_switch(s)) && !warned) {
             log_warn("sentinel: cannot subscribe to %s on any Sentinel; retrying", SWITCH_CHANNEL);
@@ -279,23 +288,27 @@ static void *sentinel_main(void *arg)
         } else if (sub) {
             warned = false;
         }
+        /* Without a master or a subscription, retry soon; else sleep until
+         * the periodic check, or until woken. */
+        int64_t wait_ms = !known || !sub ? RETRY_MS : recheck_at - now_ms();
         struct pollfd fds[2] = {{.fd = s->wake_fd, .events = POLLIN},
                                 {.fd = sub ? sub->fd : -1, .events = POLLIN}};
-        int wait_ms = !known || !sub ? RETRY_MS : RECHECK_MS;
-        int n = poll(fds, 2, wait_ms);
+        int n = poll(fds, 2, wait_ms < 0 ? 0 : (int)wait_ms);
         if (n < 0 && errno != EINTR)
             break;
         if (atomic_load(&s->stopping))
             break;
-        bool ask = n == 0; /* a retry or the periodic check */
+        bool ask = !known || now_ms() >= recheck_at;
         if (n > 0 && fds[0].revents) {
             drain(s->wake_fd);
             ask = true;
         }
         if (n > 0 && fds[1].revents && read_switch(s->cfg, &sub))
             ask = true;
-        if (ask)
+        if (ask) {
             known = resolve(s);
+            recheck_at = now_ms() + RECHECK_MS;
+        }
     }
     redisFree(sub);
     return NULL;
