@@ -1031,8 +1031,9 @@ static int load_redis(struct config *c, const char *const flags[OPT_COUNT], FILE
     }
     if (c->n_sentinels > 0 && c->redis.unix_path[0] != '\0') {
         bool sflag = flags[OPT_REDIS_SENTINELS] != NULL;
-        snprintf(why, sizeof why, "a Unix socket cannot be followed through a failover; "
-                                  "use redis:// in REDIS_URL (its host is then ignored)");
+        snprintf(why, sizeof why,
+                 "a Unix socket cannot be followed through a failover; "
+                 "use redis:// in REDIS_URL (its host is then ignored)");
         return refuse(err, &opts[OPT_REDIS_SENTINELS], sflag,
                       sflag ? flags[OPT_REDIS_SENTINELS] : env_value(&opts[OPT_REDIS_SENTINELS]),
                       why);

@@ -718,9 +718,9 @@ static void on_message_event(struct chat *c, struct sio_socket *s, struct worker
         problem = "Expected {roomId, message}";
     else if (!room_from_json(cJSON_GetObjectItemCaseSensitive(arg, "roomId"), &room))
         problem = "Invalid room id";
-    else if (client_id && (!cJSON_IsString(client_id) ||
-                           !store_client_id_valid(client_id->valuestring,
-                                                  strlen(client_id->valuestring))))
+    else if (client_id &&
+             (!cJSON_IsString(client_id) ||
+              !store_client_id_valid(client_id->valuestring, strlen(client_id->valuestring))))
         problem = "Invalid clientId";
     else
         problem = store_message_problem(text->valuestring, strlen(text->valuestring),

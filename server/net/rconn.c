@@ -45,9 +45,9 @@ struct rconn {
     int64_t retry_at_ms;
     int64_t backoff_ms;
     unsigned seen_generation;
-    bool logged_down; /* log an outage once, not every retry */
-    bool demoted;     /* a write was refused as READONLY: the master moved */
-    unsigned target_generation; /* sentinel_generation() of the address in use */
+    bool logged_down;                /* log an outage once, not every retry */
+    bool demoted;                    /* a write was refused as READONLY: the master moved */
+    unsigned target_generation;      /* sentinel_generation() of the address in use */
     char where[CONFIG_HOST_MAX + 8]; /* "host:port" or the socket path, for /healthz */
     int64_t replicas_short_until;    /* see REPLICAS_SHORT_MS */
 };

@@ -33,8 +33,8 @@ struct sentinel {
     pthread_t thread;
     int wake_fd; /* eventfd: sentinel_suspect, and stop */
     atomic_bool stopping;
-    size_t next;          /* the Sentinel to ask first: the last that answered */
-    bool warned_silent;   /* "no Sentinel answers" logged once per outage */
+    size_t next;        /* the Sentinel to ask first: the last that answered */
+    bool warned_silent; /* "no Sentinel answers" logged once per outage */
 };
 
 /* The current answer, shared by every thread. */
@@ -42,11 +42,11 @@ static pthread_mutex_t answer_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct sentinel_addr answer;
 static bool answer_known;
 static atomic_uint answer_generation;
-static atomic_int wake_fd = -1;
+static atomic_int suspect_fd = -1; /* the running thread's wake_fd, -1 when none */
 
 bool sentinel_enabled(void)
 {
-    return atomic_load(&wake_fd) >= 0;
+    return atomic_load(&suspect_fd) >= 0;
 }
 
 unsigned sentinel_generation(void)
@@ -72,7 +72,7 @@ bool sentinel_master(const struct config *cfg, struct sentinel_addr *out)
 
 void sentinel_suspect(void)
 {
-    int fd = atomic_load(&wake_fd);
+    int fd = atomic_load(&suspect_fd);
     uint64_t one = 1;
     if (fd >= 0 && write(fd, &one, sizeof one) < 0 && errno != EAGAIN)
         log_warn("sentinel: cannot wake: %s", strerror(errno));
@@ -83,8 +83,8 @@ void sentinel_suspect(void)
 static void publish_answer(bool known, const char *host, unsigned port)
 {
     pthread_mutex_lock(&answer_lock);
-    bool changed = known != answer_known ||
-                   (known && (port != answer.port || strcmp(host, answer.host) != 0));
+    bool changed =
+        known != answer_known || (known && (port != answer.port || strcmp(host, answer.host) != 0));
     if (changed) {
         answer_known = known;
         if (known) {
@@ -338,7 +338,7 @@ struct sentinel *sentinel_start(const struct config *cfg)
         free(s);
         return NULL;
     }
-    atomic_store(&wake_fd, s->wake_fd);
+    atomic_store(&suspect_fd, s->wake_fd);
     return s;
 }
 
@@ -351,7 +351,7 @@ void sentinel_stop(struct sentinel *s)
     ssize_t n = write(s->wake_fd, &one, sizeof one);
     (void)n;
     pthread_join(s->thread, NULL);
-    atomic_store(&wake_fd, -1);
+    atomic_store(&suspect_fd, -1);
     close(s->wake_fd);
     free(s);
 }

@@ -942,7 +942,8 @@ static void test_redis_sentinels(void **state)
     setenv("REDIS_SENTINEL_PASSWORD", long_pw, 1);
     load(&r, NULL);
     assert_int_equal(r.rc, 2);
-    assert_string_equal(r.err, "chatd: invalid REDIS_SENTINEL_PASSWORD: expected at most 512 bytes\n");
+    assert_string_equal(r.err,
+                        "chatd: invalid REDIS_SENTINEL_PASSWORD: expected at most 512 bytes\n");
     done(&r);
     unsetenv("REDIS_SENTINEL_PASSWORD");
 

@@ -606,14 +606,14 @@ static void test_call_socket_and_message(void **state)
     EXPECT_ARGS(&call, "0", "0", "{\"m\":1}", "1795868576.007", "{\"e\":1}", "30", "srv", "0", "0",
                 "0", "00112233445566778899aabb", "2592000", "1", "600");
     static const char *const bad_client_ids[] = {
-        "", "a b", "a:b", "ü",
-        "0123456789012345678901234567890123456789012345678901234567890123x"};
+        "", "a b", "a:b", "ü", "0123456789012345678901234567890123456789012345678901234567890123x"};
     for (size_t i = 0; i < sizeof bad_client_ids / sizeof bad_client_ids[0]; i++) {
         send.client_id = bad_client_ids[i];
         assert_false(store_client_id_valid(send.client_id, strlen(send.client_id)));
         assert_int_equal(store_call_send_message(&call, &send), -1);
     }
-    assert_true(store_client_id_valid("0123456789012345678901234567890123456789012345678901234567890123", 64));
+    assert_true(store_client_id_valid(
+        "0123456789012345678901234567890123456789012345678901234567890123", 64));
     send.client_id = NULL;
     /* Every message is indexed: no id, no call. */
     send.message_id = "not-an-id";
