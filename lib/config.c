@@ -26,6 +26,7 @@
 #define FLAG_NAME_MAX 32         /* "redis-endpoint-url" and friends */
 #define SERVER_ID_RANDOM_BYTES 8 /* the default SERVER_ID: 16 hex digits */
 #define REDIS_DEFAULT_PORT 6379
+#define SENTINEL_DEFAULT_PORT 26379
 #define SECONDS_PER_DAY 86400u
 
 #define REDIS_URL_FORMS "redis://[[user]:password@]host[:port][/db] or unix:///path/to.sock[?db=N]"
@@ -36,6 +37,11 @@ enum opt_id {
     OPT_REDIS_URL,
     OPT_REDIS_ENDPOINT_URL,
     OPT_REDIS_PASSWORD,
+    OPT_REDIS_SENTINELS,
+    OPT_REDIS_MASTER_NAME,
+    OPT_REDIS_SENTINEL_PASSWORD,
+    OPT_REDIS_WAIT_REPLICAS,
+    OPT_REDIS_WAIT_TIMEOUT,
     OPT_WEB_ROOT,
     OPT_WORKERS,
     OPT_SERVER_ID,
@@ -99,6 +105,7 @@ struct opt {
     compute_fn *compute;
 };
 
+static parse_fn parse_sentinels, parse_master_name, parse_sentinel_password;
 static parse_fn parse_bind, parse_web_root, parse_server_id, parse_origins, parse_registration,
     parse_password_hash, parse_log_level, parse_links;
 static compute_fn default_workers, default_server_id;
@@ -124,6 +131,28 @@ static const struct opt opts[OPT_COUNT] = {
     [OPT_REDIS_PASSWORD] = {"REDIS_PASSWORD", NULL, "unset",
                             "Redis password, used when the Redis URL carries none.",
                             .kind = KIND_REDIS, .secret = true},
+    [OPT_REDIS_SENTINELS] =
+        {"REDIS_SENTINELS", "", "unset",
+         "Comma-separated host:port of Redis Sentinels (port 26379 when not\n"
+         "given; at most 8): the master is asked of them and followed through a\n"
+         "failover, and REDIS_URL then gives only the user, password and db.",
+         .parse = parse_sentinels},
+    [OPT_REDIS_MASTER_NAME] = {"REDIS_MASTER_NAME", "mymaster", NULL,
+                               "The master's name in the Sentinels' configuration\n"
+                               "(1-64 characters of A-Z a-z 0-9 . _ -).",
+                               .parse = parse_master_name},
+    [OPT_REDIS_SENTINEL_PASSWORD] = {"REDIS_SENTINEL_PASSWORD", NULL, "unset",
+                                     "The Sentinels' own password (their requirepass),\n"
+                                     "when they have one.",
+                                     .secret = true, .parse = parse_sentinel_password},
+    [OPT_REDIS_WAIT_REPLICAS] = {"REDIS_WAIT_REPLICAS", "0", NULL,
+                                 "Replicas that must have a chat message (Redis WAIT) before\n"
+                                 "it is acknowledged; 0 acknowledges once the master has it.",
+                                 UINT_FIELD(wait_replicas, 0, CONFIG_WAIT_REPLICAS_MAX)},
+    [OPT_REDIS_WAIT_TIMEOUT] = {"REDIS_WAIT_TIMEOUT", "1000", NULL,
+                                "Milliseconds to wait for REDIS_WAIT_REPLICAS; fewer replicas\n"
+                                "by then and the message's ack is an error.",
+                                UINT_FIELD(wait_timeout_ms, 10, 4000)},
     [OPT_WEB_ROOT] = {"WEB_ROOT", "web/dist", NULL,
                       "Directory of the web app, served for every other GET\n"
                       "(index.html for unknown paths).",
@@ -487,6 +516,32 @@ static int parse_server_id(struct config *c, const char *value, char *why, size_
     return 0;
 }
 
+/* REDIS_MASTER_NAME: a Sentinel's name for a master. */
+static int parse_master_name(struct config *c, const char *value, char *why, size_t n)
+{
+    size_t len = strlen(value);
+    bool ok = len >= 1 && len <= CONFIG_MASTER_NAME_MAX;
+
+    for (size_t i = 0; ok && i < len; i++)
+        ok = is_host_char(value[i]);
+    if (!ok) {
+        snprintf(why, n, "expected 1-%d characters of A-Z a-z 0-9 . _ -", CONFIG_MASTER_NAME_MAX);
+        return -1;
+    }
+    memcpy(c->master_name, value, len + 1);
+    return 0;
+}
+
+static int parse_sentinel_password(struct config *c, const char *value, char *why, size_t n)
+{
+    if (strlen(value) > CONFIG_SECRET_MAX) {
+        snprintf(why, n, "expected at most %d bytes", CONFIG_SECRET_MAX);
+        return -1;
+    }
+    snprintf(c->sentinel_password, sizeof c->sentinel_password, "%s", value);
+    return 0;
+}
+
 /* Normalises one origin, s[0..len), the way browsers serialise the Origin
  * header: lowercase scheme and host, no path, no default port. So an operator's
  * "https://Chat.Example.com:443/" still matches what Chrome sends. Returns 0, or
@@ -799,6 +854,38 @@ static int parse_redis_query(const char *s, size_t len, struct config_redis *r, 
     return 0;
 }
 
+/* REDIS_SENTINELS: host[:port] or [ipv6][:port], comma-separated. */
+static int parse_sentinels(struct config *c, const char *value, char *why, size_t n)
+{
+    c->n_sentinels = 0;
+    if (*value == '\0')
+        return 0;
+    for (const char *item = value;;) {
+        size_t len = strcspn(item, ",");
+        const char *close = item[0] == '[' ? memchr(item, ']', len) : item;
+        bool has_port = close != NULL && memchr(close, ':', len - (size_t)(close - item)) != NULL;
+        struct config_redis r;
+
+        if (c->n_sentinels == CONFIG_SENTINELS_MAX) {
+            snprintf(why, n, "at most %d sentinels", CONFIG_SENTINELS_MAX);
+            return -1;
+        }
+        memset(&r, 0, sizeof r);
+        if (parse_host_port(item, len, &r, why, n) < 0) {
+            size_t at = strlen(why);
+            snprintf(why + at, n - at, "; expected host:port,host:port,...");
+            return -1;
+        }
+        struct config_sentinel *s = &c->sentinels[c->n_sentinels++];
+        memcpy(s->host, r.host, sizeof s->host);
+        s->port = has_port ? r.port : SENTINEL_DEFAULT_PORT;
+        if (item[len] == '\0')
+            break;
+        item += len + 1;
+    }
+    return 0;
+}
+
 static int parse_redis_url(const char *url, struct config_redis *r, char *why, size_t n)
 {
     memset(r, 0, sizeof *r);
@@ -941,6 +1028,15 @@ static int load_redis(struct config *c, const char *const flags[OPT_COUNT], FILE
             return refuse(err, src, from_flag, value, why);
         }
         snprintf(c->redis.password, sizeof c->redis.password, "%s", value);
+    }
+    if (c->n_sentinels > 0 && c->redis.unix_path[0] != '\0') {
+        bool sflag = flags[OPT_REDIS_SENTINELS] != NULL;
+        snprintf(why, sizeof why,
+                 "a Unix socket cannot be followed through a failover; "
+                 "use redis:// in REDIS_URL (its host is then ignored)");
+        return refuse(err, &opts[OPT_REDIS_SENTINELS], sflag,
+                      sflag ? flags[OPT_REDIS_SENTINELS] : env_value(&opts[OPT_REDIS_SENTINELS]),
+                      why);
     }
     return 0;
 }
@@ -1263,6 +1359,7 @@ void config_free(struct config *cfg)
     free(cfg->links);
     cfg->links = NULL;
     sodium_memzero(cfg->redis.password, sizeof cfg->redis.password);
+    sodium_memzero(cfg->sentinel_password, sizeof cfg->sentinel_password);
 }
 
 const char *config_redis_describe(const struct config *cfg, char *buf, size_t n)
@@ -1272,6 +1369,21 @@ const char *config_redis_describe(const struct config *cfg, char *buf, size_t n)
 
     if (n == 0)
         return buf;
+    if (cfg->n_sentinels > 0) {
+        /* "sentinel://h1:26379,h2:26379/mymaster/0" (password as ***) */
+        size_t at = (size_t)snprintf(buf, n, "sentinel://%s%s%s", r->username,
+                                     r->password[0] != '\0' ? ":***" : "",
+                                     r->username[0] != '\0' || r->password[0] != '\0' ? "@" : "");
+        for (size_t i = 0; i < cfg->n_sentinels && at < n; i++) {
+            const struct config_sentinel *sn = &cfg->sentinels[i];
+            bool v6s = strchr(sn->host, ':') != NULL;
+            at += (size_t)snprintf(buf + at, n - at, "%s%s%s%s:%u", i ? "," : "", v6s ? "[" : "",
+                                   sn->host, v6s ? "]" : "", sn->port);
+        }
+        if (at < n)
+            snprintf(buf + at, n - at, "/%s/%u", cfg->master_name, r->db);
+        return buf;
+    }
     if (r->unix_path[0] != '\0')
         snprintf(buf, n, "unix://%s?db=%u%s", r->unix_path, r->db,
                  r->password[0] != '\0' ? "&password=***" : "");

@@ -27,7 +27,10 @@
 #define CONFIG_ORIGIN_MAX 255     /* one origin: scheme://host[:port] */
 #define CONFIG_LINKS_MAX 16384    /* LINKS, in bytes */
 #define CONFIG_WORKERS_MAX 256
-#define CONFIG_BIND_MAX 45 /* INET6_ADDRSTRLEN - 1 */
+#define CONFIG_BIND_MAX 45          /* INET6_ADDRSTRLEN - 1 */
+#define CONFIG_SENTINELS_MAX 8      /* entries of REDIS_SENTINELS */
+#define CONFIG_MASTER_NAME_MAX 64   /* REDIS_MASTER_NAME */
+#define CONFIG_WAIT_REPLICAS_MAX 16 /* REDIS_WAIT_REPLICAS */
 
 enum config_registration {
     CONFIG_REGISTRATION_OPEN,   /* an unknown username at /login registers it */
@@ -46,14 +49,28 @@ struct config_redis {
     unsigned db;                          /* SELECT after connecting when > 0 */
 };
 
+/* One Redis Sentinel of REDIS_SENTINELS. */
+struct config_sentinel {
+    char host[CONFIG_HOST_MAX + 1]; /* a name or an IP literal, without brackets */
+    unsigned port;                  /* 1-65535, 26379 when not given */
+};
+
 struct config {
-    unsigned port;                      /* PORT */
-    char bind[CONFIG_BIND_MAX + 1];     /* BIND, a valid IPv4 or IPv6 literal */
-    int bind_family;                    /* AF_INET or AF_INET6, matching bind */
-    struct config_redis redis;          /* REDIS_URL, or REDIS_ENDPOINT_URL + REDIS_PASSWORD */
-    char web_root[CONFIG_PATH_MAX + 1]; /* WEB_ROOT, as given (not checked to exist) */
-    unsigned workers;                   /* WORKERS */
-    char server_id[CONFIG_SERVER_ID_MAX + 1]; /* SERVER_ID, [A-Za-z0-9._-]+ */
+    unsigned port;                  /* PORT */
+    char bind[CONFIG_BIND_MAX + 1]; /* BIND, a valid IPv4 or IPv6 literal */
+    int bind_family;                /* AF_INET or AF_INET6, matching bind */
+    struct config_redis redis;      /* REDIS_URL, or REDIS_ENDPOINT_URL + REDIS_PASSWORD */
+    /* REDIS_SENTINELS: when n_sentinels > 0 the master is asked of them, and
+     * redis.host/port are not used (its user, password and db still are). */
+    struct config_sentinel sentinels[CONFIG_SENTINELS_MAX];
+    size_t n_sentinels;
+    char master_name[CONFIG_MASTER_NAME_MAX + 1];  /* REDIS_MASTER_NAME */
+    char sentinel_password[CONFIG_SECRET_MAX + 1]; /* REDIS_SENTINEL_PASSWORD, "" for none */
+    unsigned wait_replicas;                        /* REDIS_WAIT_REPLICAS */
+    unsigned wait_timeout_ms;                      /* REDIS_WAIT_TIMEOUT */
+    char web_root[CONFIG_PATH_MAX + 1];            /* WEB_ROOT, as given (not checked to exist) */
+    unsigned workers;                              /* WORKERS */
+    char server_id[CONFIG_SERVER_ID_MAX + 1];      /* SERVER_ID, [A-Za-z0-9._-]+ */
     /* ALLOWED_ORIGINS, normalised as browsers send them: lowercase, no trailing
      * '/', no default port. n_origins == 0: only the request's own host. */
     char origins[CONFIG_ORIGINS_MAX][CONFIG_ORIGIN_MAX + 1];
@@ -106,9 +123,9 @@ int config_load(struct config *cfg, int argc, char **argv, FILE *out, FILE *err)
 /* Releases what config_load allocated; NULL-safe, and safe on a zeroed struct. */
 void config_free(struct config *cfg);
 
-/* Writes the Redis target for logs into buf[0..n) — "redis://host:6379/0" or
- * "unix:///run/redis.sock?db=1", a password shown as "***", never itself.
- * Returns buf (truncated to fit, always NUL-terminated when n > 0). */
+/* Writes the Redis target for logs into buf[0..n) — "redis://host:6379/0",
+ * "unix:///run/redis.sock?db=1" or "sentinel://s1:26379,s2:26379/mymaster/0", a password shown as
+ * "***", never itself. Returns buf (truncated to fit, always NUL-terminated when n > 0). */
 const char *config_redis_describe(const struct config *cfg, char *buf, size_t n);
 
 #endif

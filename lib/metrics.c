@@ -64,6 +64,11 @@ static const struct {
                                   "Connections closed because their outbound queue was full."},
     [METRICS_LOGIN_FAILURES] = {"chatd_login_failures_total",
                                 "Logins refused: wrong password or rate-limited."},
+    [METRICS_REDIS_MASTER_CHANGES] = {"chatd_redis_master_changes_total",
+                                      "Times the Sentinels' answer for the Redis master changed."},
+    [METRICS_WAIT_SHORT] = {"chatd_redis_wait_short_total",
+                            "Chat messages refused: fewer than REDIS_WAIT_REPLICAS replicas had "
+                            "them in time."},
 };
 
 static const struct {

@@ -37,10 +37,12 @@ enum metrics_event {
 
 /* Unlabelled counters (names in the comments). */
 enum metrics_counter {
-    METRICS_REDIS_ERRORS,     /* chatd_redis_errors_total */
-    METRICS_BROADCASTS,       /* chatd_broadcasts_total: events fanned out by the subscriber */
-    METRICS_OUTBOX_OVERFLOWS, /* chatd_outbox_overflows_total: slow consumers disconnected */
-    METRICS_LOGIN_FAILURES,   /* chatd_login_failures_total: wrong passwords and rate limits */
+    METRICS_REDIS_ERRORS,         /* chatd_redis_errors_total */
+    METRICS_BROADCASTS,           /* chatd_broadcasts_total: events fanned out by the subscriber */
+    METRICS_OUTBOX_OVERFLOWS,     /* chatd_outbox_overflows_total: slow consumers disconnected */
+    METRICS_LOGIN_FAILURES,       /* chatd_login_failures_total: wrong passwords and rate limits */
+    METRICS_REDIS_MASTER_CHANGES, /* chatd_redis_master_changes_total: Sentinel answers changed */
+    METRICS_WAIT_SHORT,           /* chatd_redis_wait_short_total: messages fewer replicas had */
     METRICS_COUNTER_COUNT
 };
 

@@ -118,6 +118,11 @@ int store_key_presence(char *buf, size_t n, const char *server_id)
     return key_printf(buf, n, "%spresence:%s", STORE_OWN_PREFIX, server_id);
 }
 
+int store_key_sent(char *buf, size_t n, uint64_t user_id, const char *client_id)
+{
+    return key_printf(buf, n, "%ssent:%" PRIu64 ":%s", STORE_OWN_PREFIX, user_id, client_id);
+}
+
 int store_key_message_rate(char *buf, size_t n, uint64_t user_id)
 {
     return key_printf(buf, n, "%sratelimit:msg:%" PRIu64, STORE_OWN_PREFIX, user_id);
@@ -267,6 +272,12 @@ bool store_room_is_private_member(const struct room_ref *room, uint64_t user_id)
 bool store_message_id_valid(const char *s, size_t len)
 {
     return s && len == STORE_MESSAGE_ID_LEN && strspn(s, "0123456789abcdef") == len;
+}
+
+bool store_client_id_valid(const char *s, size_t len)
+{
+    return s && len >= 1 && len <= STORE_CLIENT_ID_MAX &&
+           strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-") == len;
 }
 
 /* ---- text validation ------------------------------------------------- */
@@ -1098,19 +1109,27 @@ static const char *const script_source[SCRIPT_COUNT] = {
     "return drop(KEYS[1], KEYS[2], ARGV[1], ARGV[1], live)\n",
     [SCRIPT_SEND_MESSAGE] =
         /* KEYS: room, sender's rooms, sender's rate counter, rooms of a,
-         * rooms of b, the room's message index; ARGV: room id, '1' when a
-         * member by the id of a private room, message JSON, score,
-         * envelope JSON to publish, messages per minute, server id, '1'
-         * for a private room, a, b, message id, index ttl.
-         * -> 'ok' | 'forbidden' | 'nouser' | 'limited'.  A private room
-         * needs both its users to exist (else nothing is written).  Its
-         * first message announces the room (show.room) before the message. */
+         * rooms of b, the room's message index, the sent key of the
+         * client's id; ARGV: room id, '1' when a member by the id of a
+         * private room, message JSON, score, envelope JSON to publish,
+         * messages per minute, server id, '1' for a private room, a, b,
+         * message id, index ttl, '1' when the client gave an id, its ttl.
+         * -> 'ok' | {'dup', earlier JSON} | 'forbidden' | 'nouser' |
+         * 'limited'.  A private room needs both its users to exist (else
+         * nothing is written).  Its first message announces the room
+         * (show.room) before the message.  A duplicate writes the sent
+         * key's ttl, so that a WAIT after it also covers the earlier send. */
     LUA_PUBLISH
     "if ARGV[2] ~= '1' and redis.call('SISMEMBER', KEYS[2], ARGV[1]) == 0 then\n"
     "  return 'forbidden' end\n"
     "local private = ARGV[8] == '1'\n"
     "if private and (redis.call('HEXISTS', 'user:' .. ARGV[9], 'username') == 0 or\n"
     "    redis.call('HEXISTS', 'user:' .. ARGV[10], 'username') == 0) then return 'nouser' end\n"
+    "local once = ARGV[13] == '1'\n"
+    "if once then\n"
+    "  local earlier = redis.call('GET', KEYS[7])\n"
+    "  if earlier then redis.call('EXPIRE', KEYS[7], ARGV[14]) return {'dup', earlier} end\n"
+    "end\n"
     "local n = redis.call('INCR', KEYS[3])\n"
     "if n == 1 or redis.call('TTL', KEYS[3]) < 0 then redis.call('EXPIRE', KEYS[3], 60) end\n"
     "if n > tonumber(ARGV[6]) then return 'limited' end\n"
@@ -1118,6 +1137,7 @@ static const char *const script_source[SCRIPT_COUNT] = {
     "redis.call('ZADD', KEYS[1], ARGV[4], ARGV[3])\n"
     "redis.call('HSET', KEYS[6], ARGV[11], ARGV[4])\n"
     "redis.call('EXPIRE', KEYS[6], ARGV[12])\n"
+    "if once then redis.call('SET', KEYS[7], ARGV[3], 'EX', ARGV[14]) end\n"
     "if private then\n"
     "  redis.call('SADD', KEYS[4], ARGV[1])\n"
     "  redis.call('SADD', KEYS[5], ARGV[1])\n"
@@ -1573,6 +1593,11 @@ static const char *key_message_rate(struct store_call *call, uint64_t user_id)
     return keep(call, store_key_message_rate(free_space(call), space_left(call), user_id));
 }
 
+static const char *key_sent(struct store_call *call, uint64_t user_id, const char *client_id)
+{
+    return keep(call, store_key_sent(free_space(call), space_left(call), user_id, client_id));
+}
+
 static const char *key_message_index(struct store_call *call, const char *room_id)
 {
     return keep(call, store_key_message_index(free_space(call), space_left(call), room_id));
@@ -1869,7 +1894,8 @@ int store_call_send_message(struct store_call *call, const struct store_send_mes
 {
     call_begin(call, SCRIPT_SEND_MESSAGE);
     const struct room_ref *room = p->room;
-    if (!room || !p->message_id || !store_message_id_valid(p->message_id, strlen(p->message_id))) {
+    if (!room || !p->message_id || !store_message_id_valid(p->message_id, strlen(p->message_id)) ||
+        (p->client_id && !store_client_id_valid(p->client_id, strlen(p->client_id)))) {
         call->failed = true;
         return call_end(call);
     }
@@ -1894,6 +1920,13 @@ int store_call_send_message(struct store_call *call, const struct store_send_mes
     add_arg(call, stored_u64(call, room->b));
     add_arg(call, p->message_id);
     add_arg(call, stored_u64(call, STORE_MESSAGE_INDEX_TTL_S));
+    /* Without a client id, the rate counter stands in for the sent key. */
+    if (p->client_id)
+        add_key(call, key_sent(call, p->sender, p->client_id));
+    else
+        add_key(call, key_message_rate(call, p->sender));
+    add_flag(call, p->client_id != NULL);
+    add_arg(call, stored_u64(call, STORE_CLIENT_ID_TTL_S));
     return call_end(call);
 }
 
@@ -2089,7 +2122,7 @@ int store_call_groups_public(struct store_call *call, unsigned count)
 int store_call_eval_argv(const struct store_call *call, const char *argv[STORE_CALL_ARGV_MAX])
 {
     /* The key count as text, without storage: there are at most a few. */
-    static const char *const counts[] = {"0", "1", "2", "3", "4", "5", "6"};
+    static const char *const counts[] = {"0", "1", "2", "3", "4", "5", "6", "7"};
     _Static_assert(sizeof counts / sizeof *counts == STORE_CALL_KEYS_MAX + 1,
                    "a count for every number of keys");
     if (call->failed || call->script < 0 || call->script >= SCRIPT_COUNT)

@@ -62,6 +62,9 @@ int store_key_registrations_addr(char *buf, size_t n, const char *addr);
 int store_key_presence(char *buf, size_t n, const char *server_id);
 /* A user's message counter of the current minute (rate limit). */
 int store_key_message_rate(char *buf, size_t n, uint64_t user_id);
+/* A message a user sent with a clientId: its JSON, for
+ * STORE_CLIENT_ID_TTL_S, so a retry with the same clientId is not stored twice. */
+int store_key_sent(char *buf, size_t n, uint64_t user_id, const char *client_id);
 /* A user's typing gate: exists while their last typing is too recent. */
 int store_key_typing(char *buf, size_t n, uint64_t user_id);
 /* A room's message index: hash message id -> its score in `room:{id}`, so
@@ -178,6 +181,12 @@ const char *store_emoji_problem(const char *s, size_t len);
 /* Whether s (len bytes) is a message id as chatd writes it
  * (STORE_MESSAGE_ID_LEN lowercase hex digits). */
 bool store_message_id_valid(const char *s, size_t len);
+
+/* A client's own id for a message it sends (retries carry the same one):
+ * 1..STORE_CLIENT_ID_MAX of A-Z a-z 0-9 _ - */
+#define STORE_CLIENT_ID_MAX 64
+#define STORE_CLIENT_ID_TTL_S 600u
+bool store_client_id_valid(const char *s, size_t len);
 
 /* Validates a group's name: 1..STORE_GROUP_NAME_MAX_CHARS code points of
  * valid UTF-8, no control characters, no bidirectional embedding, override
@@ -326,7 +335,7 @@ int store_control_read(const char *payload, size_t len, char digest_hex[65]);
  * they must outlive the sending.  Do not copy a call: its pointers may
  * point into its own storage. */
 #define STORE_CALL_USERS_MAX 100 /* ids one SCRIPT_USERS call looks up */
-#define STORE_CALL_KEYS_MAX 6
+#define STORE_CALL_KEYS_MAX 7
 /* The most args of any script: SCRIPT_GROUP_CREATE's members and four. */
 #define STORE_CALL_ARGS_MAX (STORE_CALL_USERS_MAX + 8)
 #define STORE_CALL_STORAGE (STORE_CALL_KEYS_MAX * STORE_KEY_MAX + STORE_CALL_ARGS_MAX * 24)
@@ -441,6 +450,10 @@ struct store_send_message_params {
     int64_t sent_ms;          /* the score: keeps the order within a second */
     unsigned per_minute;      /* the sender's rate limit */
     const char *server_id;    /* this server */
+    /* The client's id for the message (store_client_id_valid), or NULL: a
+     * second send with the same one within STORE_CLIENT_ID_TTL_S answers
+     * {'dup', the first's JSON} and stores nothing. */
+    const char *client_id;
 };
 /* SCRIPT_SEND_MESSAGE */
 int store_call_send_message(struct store_call *call, const struct store_send_message_params *p);

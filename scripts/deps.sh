@@ -28,6 +28,8 @@ TEST_PKGS=(libcmocka-dev clang libclang-rt-14-dev chromium fonts-noto-color-emoj
 # the notify datagrams, systemd brings systemd-analyze (it verifies units
 # without systemd running), mandoc and groff-base lint and render chatd(8).
 TEST_PKGS+=(socat systemd mandoc groff-base)
+# The Sentinel failover test: Redis replicas and three redis-sentinel.
+TEST_PKGS+=(redis-sentinel)
 
 case "${1-}" in
     "")   wanted=("${RUN_PKGS[@]}") ;;

@@ -18,6 +18,7 @@
 #include "routes.h"
 #include "runtime.h"
 #include "seed.h"
+#include "sentinel.h"
 #include "sio_server.h"
 #include "static.h"
 
@@ -127,6 +128,7 @@ int main(int argc, char **argv)
         .cfg = &cfg, .origins = allowed_origins(&cfg), .n_origins = cfg.n_origins};
     struct engine *socketio = sio ? socketio_engine(&cfg, sio) : NULL;
     int exit_code = 1;
+    struct sentinel *sentinel = NULL;
 
     routes.web = static_root_open(cfg.web_root);
     if (!routes.web)
@@ -138,6 +140,11 @@ int main(int argc, char **argv)
     }
     http_mount_fallback(&app.mounts, routes_handle, &routes);
 
+    /* Before any Redis connection: with REDIS_SENTINELS they ask it where
+     * the master is. */
+    sentinel = sentinel_start(&cfg);
+    if (cfg.n_sentinels > 0 && !sentinel)
+        goto out;
     if (prepare_redis(&cfg) < 0) {
         log_warn("Redis is unavailable: serving anyway; the demo data and the username index"
                  " follow when it is back");
@@ -157,6 +164,7 @@ out:
         atomic_store(&seeder.stop, true);
         pthread_join(seeder.thread, NULL);
     }
+    sentinel_stop(sentinel);
     hashpool_free(app.hashes);
     engine_free(socketio);
     sio_server_free(sio);

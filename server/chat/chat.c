@@ -572,6 +572,11 @@ struct pending {
     bool has_ack;
     uint64_t ack_id;
     char *message; /* SCRIPT_SEND_MESSAGE: the stored JSON */
+    /* SCRIPT_SEND_MESSAGE followed by WAIT (REDIS_WAIT_REPLICAS): the
+     * script's answer waits for WAIT's, which acks. */
+    bool awaits_replicas;
+    bool wait_unsent;         /* WAIT could not be queued: not known to be safe */
+    const char *stored_error; /* the script's refusal, NULL when stored */
     /* SCRIPT_SOCKET_OPEN and SCRIPT_REPLAY: what a recovering CONNECT
      * brought ("" when nothing), and the record's rooms (a replay). */
     char pid[STORE_PID_LEN + 1];
@@ -635,22 +640,65 @@ static void ack(struct sio_socket *s, bool has_ack, uint64_t ack_id, const char 
 
 /* ---- events ---------------------------------------------------------------------- */
 
+#define UNAVAILABLE "Service unavailable; try again"
+/* The message may be on the master only: a failover now would lose it. */
+#define NOT_REPLICATED "Not stored safely; try again"
+
+/* SCRIPT_SEND_MESSAGE's answer: NULL when stored, else the ack's error.
+ * A retry of a message stored before (same clientId) counts as stored: p's
+ * message becomes that one, so the ack carries the id it got then. */
+static const char *send_error(struct pending *p, const redisReply *reply)
+{
+    if (reply && reply->type == REDIS_REPLY_ARRAY && reply->elements == 2 &&
+        rconn_str(reply->element[0], NULL) && strcmp(reply->element[0]->str, "dup") == 0 &&
+        reply->element[1]->type == REDIS_REPLY_STRING) {
+        char *earlier = strdup(reply->element[1]->str);
+        if (!earlier)
+            return "Out of memory";
+        free(p->message);
+        p->message = earlier;
+        return NULL;
+    }
+    const char *status = rconn_str(reply, NULL);
+    if (rconn_is_error(reply) || !status)
+        return UNAVAILABLE;
+    if (strcmp(status, "ok") == 0)
+        return NULL;
+    if (strcmp(status, "limited") == 0)
+        return "Too many messages; slow down";
+    if (strcmp(status, "nouser") == 0)
+        return "No such user";
+    return "You are not a member of this room";
+}
+
+static void ack_sent(struct pending *p, const char *error)
+{
+    ack(p->s, p->has_ack, p->ack_id, error, error ? NULL : cJSON_Parse(p->message));
+    pending_free(p);
+}
+
 static void message_stored(void *priv, redisReply *reply)
 {
     struct pending *p = priv;
-    const char *status = rconn_str(reply, NULL);
-    if (rconn_is_error(reply) || !status) {
-        ack(p->s, p->has_ack, p->ack_id, "Service unavailable; try again", NULL);
-    } else if (strcmp(status, "ok") == 0) {
-        ack(p->s, p->has_ack, p->ack_id, NULL, cJSON_Parse(p->message));
-    } else if (strcmp(status, "limited") == 0) {
-        ack(p->s, p->has_ack, p->ack_id, "Too many messages; slow down", NULL);
-    } else if (strcmp(status, "nouser") == 0) {
-        ack(p->s, p->has_ack, p->ack_id, "No such user", NULL);
-    } else {
-        ack(p->s, p->has_ack, p->ack_id, "You are not a member of this room", NULL);
+    const char *error = send_error(p, reply);
+    if (p->awaits_replicas)
+        p->stored_error = error; /* WAIT's answer follows */
+    else
+        ack_sent(p, error ? error : p->wait_unsent ? NOT_REPLICATED : NULL);
+}
+
+/* WAIT's answer: how many replicas have the message. */
+static void message_replicated(void *priv, redisReply *reply)
+{
+    struct pending *p = priv;
+    unsigned wanted = p->chat->cfg->wait_replicas;
+    bool enough = reply && reply->type == REDIS_REPLY_INTEGER && reply->integer >= wanted;
+    if (!p->stored_error && !enough) {
+        metrics_inc(METRICS_WAIT_SHORT);
+        log_warn("chat: a message reached %lld of %u replicas in time; refused",
+                 reply && reply->type == REDIS_REPLY_INTEGER ? reply->integer : -1LL, wanted);
     }
-    pending_free(p);
+    ack_sent(p, p->stored_error ? p->stored_error : enough ? NULL : NOT_REPLICATED);
 }
 
 static void on_message_event(struct chat *c, struct sio_socket *s, struct worker *w,
@@ -663,15 +711,22 @@ static void on_message_event(struct chat *c, struct sio_socket *s, struct worker
         return;
     }
     const cJSON *text = cJSON_GetObjectItemCaseSensitive(arg, "message");
+    const cJSON *client_id = cJSON_GetObjectItemCaseSensitive(arg, "clientId");
     struct room_ref room;
     const char *problem = NULL;
     if (!cJSON_IsObject(arg) || !cJSON_IsString(text))
         problem = "Expected {roomId, message}";
     else if (!room_from_json(cJSON_GetObjectItemCaseSensitive(arg, "roomId"), &room))
         problem = "Invalid room id";
+    else if (client_id &&
+             (!cJSON_IsString(client_id) ||
+              !store_client_id_valid(client_id->valuestring, strlen(client_id->valuestring))))
+        problem = "Invalid clientId";
     else
         problem = store_message_problem(text->valuestring, strlen(text->valuestring),
                                         c->cfg->max_message_bytes);
+    if (!problem && c->cfg->wait_replicas && rconn_replicas_short(rconn_of(w)))
+        problem = UNAVAILABLE; /* the master lacks replicas now: not even stored */
     struct pending *p = problem ? NULL : pending_new(c, s, has_ack, ack_id);
     if (!p) {
         ack(s, has_ack, ack_id, problem ? problem : "Out of memory", NULL);
@@ -701,6 +756,7 @@ static void on_message_event(struct chat *c, struct sio_socket *s, struct worker
         .sent_ms = sent_ms,
         .per_minute = c->cfg->messages_per_minute,
         .server_id = c->cfg->server_id,
+        .client_id = client_id ? client_id->valuestring : NULL,
     };
     struct store_call call;
     if (!envelope || store_call_send_message(&call, &params) < 0) {
@@ -709,12 +765,20 @@ static void on_message_event(struct chat *c, struct sio_socket *s, struct worker
         pending_free(p);
         return;
     }
-    int rc = rconn_call(rconn_of(w), &call, message_stored, p);
+    struct rconn *r = rconn_of(w);
+    int rc = rconn_call(r, &call, message_stored, p);
     free(envelope);
     if (rc < 0) {
-        ack(s, has_ack, ack_id, "Service unavailable; try again", NULL);
+        ack(s, has_ack, ack_id, UNAVAILABLE, NULL);
         pending_free(p);
+        return;
     }
+    /* Right after the script on the same connection: WAIT then counts the
+     * replicas that have it (WAIT cannot run inside a script). */
+    unsigned replicas = c->cfg->wait_replicas;
+    p->awaits_replicas = replicas > 0 && rconn_wait_replicas(r, replicas, c->cfg->wait_timeout_ms,
+                                                             message_replicated, p) == 0;
+    p->wait_unsent = replicas > 0 && !p->awaits_replicas;
 }
 
 /* ---- edits, deletes and reactions ---------------------------------------- */

@@ -1181,6 +1181,8 @@ static void health_answer(void *priv, redisReply *reply)
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "status", up ? "ok" : "error");
     cJSON_AddStringToObject(o, "redis", up ? "ok" : "down");
+    /* Which Redis: with REDIS_SENTINELS, the master this worker follows. */
+    cJSON_AddStringToObject(o, "redisServer", rconn_where(rconn_of(req->worker)));
     http_respond_json(req, up ? MHD_HTTP_OK : MHD_HTTP_SERVICE_UNAVAILABLE, o);
 }
 

@@ -12,6 +12,7 @@
 #include "config.h"
 #include "log.h"
 #include "metrics.h"
+#include "sentinel.h"
 #include "worker.h"
 
 #define RECONNECT_MIN_MS 100
@@ -20,6 +21,10 @@
  * so waiting requests fail (503) instead of hanging. */
 #define STALL_TIMEOUT_MS 5000
 #define CONNECT_TIMEOUT_MS 3000
+/* After a WAIT found too few replicas, messages are refused before they are
+ * stored for this long: each WAIT that falls short holds the connection for
+ * its whole timeout, and everything queued behind it waits too. */
+#define REPLICAS_SHORT_MS 500
 
 enum rconn_state { RC_DOWN, RC_CONNECTING, RC_INITIALIZING, RC_READY };
 
@@ -40,7 +45,11 @@ struct rconn {
     int64_t retry_at_ms;
     int64_t backoff_ms;
     unsigned seen_generation;
-    bool logged_down; /* log an outage once, not every retry */
+    bool logged_down;                /* log an outage once, not every retry */
+    bool demoted;                    /* a write was refused as READONLY: the master moved */
+    unsigned target_generation;      /* sentinel_generation() of the address in use */
+    char where[CONFIG_HOST_MAX + 8]; /* "host:port" or the socket path, for /healthz */
+    int64_t replicas_short_until;    /* see REPLICAS_SHORT_MS */
 };
 
 /* One command in flight. */
@@ -49,6 +58,7 @@ struct pending_cmd {
     rconn_cb *cb;
     void *priv;
     int64_t sent_ms;
+    unsigned replicas; /* a WAIT for this many, else 0 */
 };
 
 static void connection_lost(struct rconn *r, const char *why);
@@ -118,6 +128,7 @@ static void on_connect(const redisAsyncContext *ac, int status)
         if (!r->logged_down)
             log_warn("redis: connect failed: %s", ac->errstr);
         r->logged_down = true;
+        sentinel_suspect();
         schedule_retry(r);
     }
 }
@@ -129,6 +140,7 @@ static void on_disconnect(const redisAsyncContext *ac, int status)
         log_warn("redis: connection lost%s%s", status == REDIS_OK ? "" : ": ",
                  status == REDIS_OK ? "" : ac->errstr);
     r->logged_down = true;
+    sentinel_suspect();
     schedule_retry(r);
 }
 
@@ -163,9 +175,22 @@ static int send_init(struct rconn *r, int argc, const char **argv)
 static void start_connect(struct rconn *r)
 {
     const struct config *cfg = r->cfg;
+    struct sentinel_addr master;
+    r->demoted = false;
+    r->target_generation = sentinel_generation();
+    if (!cfg->redis.unix_path[0] && !sentinel_master(cfg, &master)) {
+        r->logged_down = true; /* the Sentinels know of no master: wait for them */
+        schedule_retry(r);
+        return;
+    }
+    if (cfg->redis.unix_path[0])
+        snprintf(r->where, sizeof r->where, "%s", cfg->redis.unix_path);
+    else
+        snprintf(r->where, sizeof r->where, "%s:%u", master.host, master.port);
+    r->target_generation = cfg->redis.unix_path[0] ? 0 : master.generation;
     redisAsyncContext *ac = cfg->redis.unix_path[0]
                                 ? redisAsyncConnectUnix(cfg->redis.unix_path)
-                                : redisAsyncConnect(cfg->redis.host, cfg->redis.port);
+                                : redisAsyncConnect(master.host, (int)master.port);
     if (!ac || ac->err) {
         if (!r->logged_down)
             log_warn("redis: connect failed: %s", ac ? ac->errstr : "out of memory");
@@ -272,9 +297,17 @@ void rconn_free(struct rconn *r)
 
 void rconn_tick(struct rconn *r, int64_t now_ms)
 {
+    bool moved = sentinel_generation() != r->target_generation;
+    if (r->state != RC_DOWN && (moved || r->demoted)) {
+        connection_lost(r, moved ? "the Redis master moved" : "the Redis master became a replica");
+        if (r->state == RC_DOWN)
+            r->retry_at_ms = now_ms; /* to the new master at once */
+        return;
+    }
     switch (r->state) {
     case RC_DOWN:
-        if (now_ms >= r->retry_at_ms || atomic_load(&ready_generation) != r->seen_generation) {
+        if (now_ms >= r->retry_at_ms || moved ||
+            atomic_load(&ready_generation) != r->seen_generation) {
             r->seen_generation = atomic_load(&ready_generation);
             start_connect(r);
         }
@@ -296,6 +329,11 @@ bool rconn_ready(const struct rconn *r)
     return r->state == RC_READY;
 }
 
+const char *rconn_where(const struct rconn *r)
+{
+    return r->where;
+}
+
 /* ---- commands -------------------------------------------------------- */
 
 static void on_reply(redisAsyncContext *ac, void *reply, void *privdata)
@@ -310,22 +348,30 @@ static void on_reply(redisAsyncContext *ac, void *reply, void *privdata)
         metrics_inc(METRICS_REDIS_ERRORS);
     else
         metrics_redis_latency((double)(now - pc->sent_ms) / 1000.0);
-    if (rep && rep->type == REDIS_REPLY_ERROR)
+    if (rep && rep->type == REDIS_REPLY_ERROR) {
         log_warn("redis: %s", rep->str);
+        if (strncmp(rep->str, "READONLY", 8) == 0 && !r->demoted) {
+            r->demoted = true; /* dropped at the next tick, not inside hiredis' callback */
+            sentinel_suspect();
+        }
+    }
+    if (pc->replicas && (!rep || rep->type != REDIS_REPLY_INTEGER || rep->integer < pc->replicas))
+        r->replicas_short_until = now + REPLICAS_SHORT_MS;
     pc->cb(pc->priv, rep);
     free(pc);
     (void)ac;
 }
 
-int rconn_command(struct rconn *r, rconn_cb *cb, void *priv, int argc, const char **argv,
-                  const size_t *lens)
+static int send_command(struct rconn *r, rconn_cb *cb, void *priv, int argc, const char **argv,
+                        const size_t *lens, unsigned replicas)
 {
     if (r->state != RC_READY)
         return -1;
     struct pending_cmd *pc = malloc(sizeof *pc);
     if (!pc)
         return -1;
-    *pc = (struct pending_cmd){.r = r, .cb = cb, .priv = priv, .sent_ms = worker_now_ms()};
+    *pc = (struct pending_cmd){
+        .r = r, .cb = cb, .priv = priv, .sent_ms = worker_now_ms(), .replicas = replicas};
     if (redisAsyncCommandArgv(r->ac, on_reply, pc, argc, argv, lens) != REDIS_OK) {
         free(pc);
         return -1;
@@ -333,6 +379,12 @@ int rconn_command(struct rconn *r, rconn_cb *cb, void *priv, int argc, const cha
     if (r->pending++ == 0)
         r->progress_ms = pc->sent_ms;
     return 0;
+}
+
+int rconn_command(struct rconn *r, rconn_cb *cb, void *priv, int argc, const char **argv,
+                  const size_t *lens)
+{
+    return send_command(r, cb, priv, argc, argv, lens, 0);
 }
 
 int rconn_commandv(struct rconn *r, rconn_cb *cb, void *priv, int argc, const char **argv)
@@ -382,4 +434,18 @@ int rconn_call(struct rconn *r, const struct store_call *call, rconn_cb *cb, voi
     /* rconn_script only reads the arrays. */
     return rconn_script(r, call->script, cb, priv, call->nkeys, (const char **)call->keys,
                         call->nargs, (const char **)call->args);
+}
+
+int rconn_wait_replicas(struct rconn *r, unsigned replicas, unsigned timeout_ms, rconn_cb *cb,
+                        void *priv)
+{
+    char n[12], ms[12];
+    snprintf(n, sizeof n, "%u", replicas);
+    snprintf(ms, sizeof ms, "%u", timeout_ms);
+    return send_command(r, cb, priv, 3, (const char *[]){"WAIT", n, ms}, NULL, replicas);
+}
+
+bool rconn_replicas_short(const struct rconn *r)
+{
+    return worker_now_ms() < r->replicas_short_until;
 }

@@ -37,6 +37,11 @@ struct rconn *rconn_of(const struct worker *w);
 /* Whether commands can be sent now. */
 bool rconn_ready(const struct rconn *r);
 
+/* Where the connection goes or went last: "host:port" (the master the
+ * Sentinels named, with REDIS_SENTINELS) or a socket path; "" before the
+ * first attempt. */
+const char *rconn_where(const struct rconn *r);
+
 /* Sends a command.  0 when queued (cb will be called exactly once), -1
  * when Redis is unavailable (cb is not called). */
 int rconn_command(struct rconn *r, rconn_cb *cb, void *priv, int argc, const char **argv,
@@ -62,5 +67,15 @@ const char *rconn_str(const redisReply *reply, size_t *len);
 /* Sends a script call built by store.h's store_call_… (EVALSHA).  As
  * rconn_command; -1 also for a call whose build failed. */
 int rconn_call(struct rconn *r, const struct store_call *call, rconn_cb *cb, void *priv);
+
+/* Sends WAIT replicas timeout_ms: its integer reply is how many replicas
+ * have every write this connection sent before it.  As rconn_command;
+ * the connection answers nothing else meanwhile (Redis blocks it). */
+int rconn_wait_replicas(struct rconn *r, unsigned replicas, unsigned timeout_ms, rconn_cb *cb,
+                        void *priv);
+
+/* Whether a WAIT on this connection fell short in the last half second:
+ * then a write that must reach replicas had better be refused unsent. */
+bool rconn_replicas_short(const struct rconn *r);
 
 #endif

@@ -6,6 +6,7 @@
 
 #include "config.h"
 #include "log.h"
+#include "sentinel.h"
 
 static bool ok(redisContext *c, redisReply *r, const char *who, const char *what)
 {
@@ -19,9 +20,15 @@ static bool ok(redisContext *c, redisReply *r, const char *who, const char *what
 redisContext *redis_sync_connect(const struct config *cfg, int timeout_s, const char *who)
 {
     struct timeval tv = {.tv_sec = timeout_s};
+    struct sentinel_addr master;
+    if (!cfg->redis.unix_path[0] && !sentinel_master(cfg, &master)) {
+        if (who)
+            log_warn("%s: the Sentinels know of no Redis master now", who);
+        return NULL;
+    }
     redisContext *c = cfg->redis.unix_path[0]
                           ? redisConnectUnixWithTimeout(cfg->redis.unix_path, tv)
-                          : redisConnectWithTimeout(cfg->redis.host, cfg->redis.port, tv);
+                          : redisConnectWithTimeout(master.host, (int)master.port, tv);
     if (!c || c->err) {
         if (who)
             log_warn("%s: cannot reach Redis: %s", who, c ? c->errstr : "out of memory");

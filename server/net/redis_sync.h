@@ -8,7 +8,7 @@
 
 struct config;
 
-/* Connects with timeout_s for the connection and every command.  NULL when
+/* Connects to the master (sentinel.h: REDIS_URL's, or the Sentinels') with timeout_s for the connection and every command.  NULL when
  * Redis cannot be reached or refuses (logged at warn when log is set). */
 redisContext *redis_sync_connect(const struct config *cfg, int timeout_s, const char *who);
 

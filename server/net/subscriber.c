@@ -20,11 +20,14 @@
 #include "log.h"
 #include "metrics.h"
 #include "redis_sync.h"
+#include "sentinel.h"
 
 #define CONNECT_TIMEOUT_S 3
 #define RETRY_MIN_MS 100
 /* Short: while unsubscribed this server refuses chat messages. */
 #define RETRY_MAX_MS 500
+/* How often a quiet subscription checks whether the master moved. */
+#define MASTER_CHECK_MS 100
 
 struct subscriber {
     const struct config *cfg;
@@ -80,19 +83,27 @@ static void deliver(struct subscriber *s, redisReply *r)
             s->fn(s->ctx, s->channels[i], r->element[2]->str, r->element[2]->len);
 }
 
-/* Reads and delivers until the connection fails or stop is asked.
+/* Reads and delivers until the connection fails, the master moves
+ * (generation: sentinel_generation() when it connected) or stop is asked.
  * Returns true when stopping. */
-static bool listen_until_error(struct subscriber *s, redisContext *c)
+static bool listen_until_error(struct subscriber *s, redisContext *c, unsigned generation)
 {
     struct pollfd fds[2] = {{.fd = c->fd, .events = POLLIN}, {.fd = s->stop_fd, .events = POLLIN}};
     for (;;) {
-        if (poll(fds, 2, -1) < 0) {
+        int n = poll(fds, 2, sentinel_enabled() ? MASTER_CHECK_MS : -1);
+        if (n < 0) {
             if (errno == EINTR)
                 continue;
             return false;
         }
         if (fds[1].revents)
             return true;
+        if (sentinel_generation() != generation) {
+            log_info("subscriber: the Redis master moved; following it");
+            return false;
+        }
+        if (n == 0)
+            continue;
         if (redisBufferRead(c) != REDIS_OK)
             return false;
         void *reply;
@@ -118,6 +129,7 @@ static void *subscriber_main(void *arg)
     int retry_ms = RETRY_MIN_MS;
     bool warned = false;
     for (;;) {
+        unsigned generation = sentinel_generation();
         redisContext *c = subscribe(s);
         if (!c) {
             if (!warned)
@@ -133,9 +145,10 @@ static void *subscriber_main(void *arg)
         warned = false;
         retry_ms = RETRY_MIN_MS;
         atomic_store(&s->listening, true);
-        bool stopping = listen_until_error(s, c);
+        bool stopping = listen_until_error(s, c, generation);
         atomic_store(&s->listening, false);
-        if (!stopping) {
+        if (!stopping && c->err) { /* else the master moved: follow it at once */
+            sentinel_suspect();
             metrics_inc(METRICS_REDIS_ERRORS);
             log_warn("subscriber: connection lost: %s", c->errstr[0] ? c->errstr : "closed");
             warned = true;

@@ -43,9 +43,9 @@ test('GET /stream is 204 with an empty body', async () => {
   }
 });
 
-test('GET /healthz reports Redis', async () => {
+test('GET /healthz reports Redis, and which one', async () => {
   const r = await client(chatd.base).get('/healthz');
-  assert.deepEqual(assertJson(r, 200), { status: 'ok', redis: 'ok' });
+  assert.deepEqual(assertJson(r, 200), { status: 'ok', redis: 'ok', redisServer: `127.0.0.1:${redis.port}` });
 });
 
 const sample = (text, re) => {

@@ -52,7 +52,8 @@ test('while Redis is down chatd answers 503, and recovers by itself', async () =
     }
     return true;
   }, { timeoutMs: 10000, intervalMs: 200, what: '/healthz 200 on every worker after Redis is back' });
-  assert.deepEqual(assertJson(await anon.get('/healthz')), { status: 'ok', redis: 'ok' });
+  assert.deepEqual(assertJson(await anon.get('/healthz')),
+    { status: 'ok', redis: 'ok', redisServer: redis.url.replace('redis://', '') });
   // Every worker reconnects: fresh connections land on different workers.
   for (let i = 0; i < 8; i++) {
     const r = await until(async () => {

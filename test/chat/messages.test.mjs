@@ -297,3 +297,29 @@ test('a burst from three sockets: each message once, in one order on every socke
     eventsOf(joePoll, 'message', (x) => x?.message?.startsWith(tag)).map((m) => m.id), 'the same order on both sockets');
   for (const s of [...senders, joe, joePoll]) s.disconnect();
 });
+
+test('a retry with the same clientId is stored and delivered once; its ack is the first one\'s', async () => {
+  const pablo = await connect(CLIENTS[0], base, users.Pablo);
+  const joe = await connect(CLIENTS[0], base, users.Joe);
+  const text = uniqueText('retry');
+  const clientId = `c-${Date.now().toString(36)}_1`;
+  const first = await sendOk(pablo, '1:2', text, { clientId });
+  // The same clientId again, even with another text: the first message.
+  const again = await sendOk(pablo, '1:2', `${text} (changed)`, { clientId });
+  assert.deepEqual(again, first);
+  const stored = (await storedMessages(redis, '1:2')).filter((m) => m.message.startsWith(text));
+  assert.deepEqual(stored, [first], 'stored once');
+  await expectOnce([joe], 'message', (m) => m?.id === first.id);
+  await expectNone([joe], 'message', (m) => m?.message === `${text} (changed)`);
+  // Another clientId is another message; no clientId never dedupes.
+  const other = await sendOk(pablo, '1:2', text, { clientId: `${clientId}x` });
+  assert.notEqual(other.id, first.id);
+  const [p, q] = [await sendOk(pablo, '1:2', text), await sendOk(pablo, '1:2', text)];
+  assert.notEqual(p.id, q.id);
+  for (const bad of ['', 'a b', 'x'.repeat(65), 7, 'é']) {
+    const ack = await send(pablo, '1:2', text, { clientId: bad });
+    assert.deepEqual(ack, { ok: false, error: 'Invalid clientId' }, JSON.stringify(bad));
+  }
+  pablo.disconnect();
+  joe.disconnect();
+});

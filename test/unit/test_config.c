@@ -23,6 +23,11 @@ static const char *const vars[] = {
     "REDIS_URL",
     "REDIS_ENDPOINT_URL",
     "REDIS_PASSWORD",
+    "REDIS_SENTINELS",
+    "REDIS_MASTER_NAME",
+    "REDIS_SENTINEL_PASSWORD",
+    "REDIS_WAIT_REPLICAS",
+    "REDIS_WAIT_TIMEOUT",
     "WEB_ROOT",
     "WORKERS",
     "SERVER_ID",
@@ -208,6 +213,11 @@ static void test_defaults(void **state)
     assert_int_equal(r.cfg.events_burst, 50);
     assert_int_equal(r.cfg.sockets_per_user, 32);
     assert_string_equal(r.cfg.links, "{}");
+    assert_int_equal(r.cfg.n_sentinels, 0);
+    assert_string_equal(r.cfg.master_name, "mymaster");
+    assert_string_equal(r.cfg.sentinel_password, "");
+    assert_int_equal(r.cfg.wait_replicas, 0);
+    assert_int_equal(r.cfg.wait_timeout_ms, 1000);
 
     /* A random id is a different one each start. */
     load(&again, NULL);
@@ -513,6 +523,10 @@ static void test_chatd_knobs(void **state)
          "0", "1000001", "expected an integer 1-1000000"},
         {"LOGIN_DELAY_MAX", offsetof(struct config, login_delay_max), "1", "86400", "0", "86401",
          "expected a duration 1s-1d"},
+        {"REDIS_WAIT_REPLICAS", offsetof(struct config, wait_replicas), "0", "16", "-1", "17",
+         "expected an integer 0-16"},
+        {"REDIS_WAIT_TIMEOUT", offsetof(struct config, wait_timeout_ms), "10", "4000", "9", "4001",
+         "expected an integer 10-4000"},
     };
 
     (void)state;
@@ -910,6 +924,76 @@ static void test_redis_endpoint_fallback(void **state)
     unsetenv("REDIS_PASSWORD");
 }
 
+static void test_redis_sentinels(void **state)
+{
+    struct result r;
+    char nine[128] = "";
+
+    (void)state;
+    load_env(&r, "REDIS_SENTINELS", "127.0.0.1:26380,sentinel-b,[::1]:5000");
+    assert_int_equal(r.cfg.n_sentinels, 3);
+    assert_string_equal(r.cfg.sentinels[0].host, "127.0.0.1");
+    assert_int_equal(r.cfg.sentinels[0].port, 26380);
+    assert_string_equal(r.cfg.sentinels[1].host, "sentinel-b");
+    assert_int_equal(r.cfg.sentinels[1].port, 26379); /* Sentinel's own default */
+    assert_string_equal(r.cfg.sentinels[2].host, "::1");
+    assert_int_equal(r.cfg.sentinels[2].port, 5000);
+    /* REDIS_URL still gives the password and the database. */
+    assert_string_equal(r.cfg.redis.host, "127.0.0.1");
+    done(&r);
+    load_env(&r, "REDIS_SENTINELS", "[::1]");
+    assert_int_equal(r.cfg.sentinels[0].port, 26379);
+    done(&r);
+
+    expect_invalid_env("REDIS_SENTINELS", "a:0", "port \"0\" is not 1-65535");
+    expect_invalid_env("REDIS_SENTINELS", "a,,b", "expected a host");
+    expect_invalid_env("REDIS_SENTINELS", "a:1,", "expected host:port,host:port");
+    expect_invalid_env("REDIS_SENTINELS", "a b", "expected a host");
+    for (int i = 0; i < 9; i++)
+        strcat(nine, i ? ",s:1" : "s:1");
+    expect_invalid_env("REDIS_SENTINELS", nine, "at most 8 sentinels");
+
+    /* A socket cannot be followed to another host. */
+    setenv("REDIS_URL", "unix:///tmp/r.sock", 1);
+    setenv("REDIS_SENTINELS", "s:1", 1);
+    load(&r, NULL);
+    assert_int_equal(r.rc, 2);
+    assert_non_null(strstr(r.err, "chatd: invalid REDIS_SENTINELS"));
+    assert_non_null(strstr(r.err, "a Unix socket cannot be followed"));
+    done(&r);
+    unsetenv("REDIS_URL");
+    unsetenv("REDIS_SENTINELS");
+
+    load_env(&r, "REDIS_MASTER_NAME", "prod-chat.1");
+    assert_string_equal(r.cfg.master_name, "prod-chat.1");
+    done(&r);
+    expect_invalid_env("REDIS_MASTER_NAME", "my master", "expected 1-64 characters");
+
+    load_env(&r, "REDIS_SENTINEL_PASSWORD", "s3cret");
+    assert_string_equal(r.cfg.sentinel_password, "s3cret");
+    done(&r);
+    char long_pw[CONFIG_SECRET_MAX + 2];
+    memset(long_pw, 'q', sizeof long_pw - 1);
+    long_pw[sizeof long_pw - 1] = '\0';
+    setenv("REDIS_SENTINEL_PASSWORD", long_pw, 1);
+    load(&r, NULL);
+    assert_int_equal(r.rc, 2);
+    assert_string_equal(r.err,
+                        "chatd: invalid REDIS_SENTINEL_PASSWORD: expected at most 512 bytes\n");
+    done(&r);
+    unsetenv("REDIS_SENTINEL_PASSWORD");
+
+    /* Logged as the Sentinels and the master's name, the password hidden. */
+    char buf[256];
+    setenv("REDIS_URL", "redis://:hunter2@ignored:1/2", 1);
+    load_env(&r, "REDIS_SENTINELS", "s1,[::1]:7");
+    assert_string_equal(config_redis_describe(&r.cfg, buf, sizeof buf),
+                        "sentinel://:***@s1:26379,[::1]:7/mymaster/2");
+    assert_string_equal(config_redis_describe(&r.cfg, buf, 12), "sentinel://");
+    done(&r);
+    unsetenv("REDIS_URL");
+}
+
 static void test_redis_describe(void **state)
 {
     static const struct {
@@ -1013,6 +1097,7 @@ int main(void)
         cmocka_unit_test_setup(test_redis_url, clear_env),
         cmocka_unit_test_setup(test_redis_errors_hide_secrets, clear_env),
         cmocka_unit_test_setup(test_redis_endpoint_fallback, clear_env),
+        cmocka_unit_test_setup(test_redis_sentinels, clear_env),
         cmocka_unit_test_setup(test_redis_describe, clear_env),
         cmocka_unit_test_setup(test_refusal_leaves_cfg_alone, clear_env),
         cmocka_unit_test_setup(test_error_echo_is_escaped_and_bounded, clear_env),

@@ -587,17 +587,34 @@ static void test_call_socket_and_message(void **state)
     assert_int_equal(store_call_send_message(&call, &send), 0);
     assert_int_equal(call.script, SCRIPT_SEND_MESSAGE);
     EXPECT_KEYS(&call, "room:1:2", "user:1:rooms", "chatd:ratelimit:msg:1", "user:1:rooms",
-                "user:2:rooms", "chatd:msgidx:1:2");
+                "user:2:rooms", "chatd:msgidx:1:2", "chatd:ratelimit:msg:1");
     EXPECT_ARGS(&call, "1:2", "1", "{\"m\":1}", "1795868576.007", "{\"e\":1}", "30", "srv", "1",
-                "1", "2", "00112233445566778899aabb", "2592000");
+                "1", "2", "00112233445566778899aabb", "2592000", "0", "600");
     /* A named room: membership by the sender's set, no second user. */
     send.room = &general;
     send.sender = 3;
     assert_int_equal(store_call_send_message(&call, &send), 0);
     EXPECT_KEYS(&call, "room:0", "user:3:rooms", "chatd:ratelimit:msg:3", "user:3:rooms",
-                "user:3:rooms", "chatd:msgidx:0");
+                "user:3:rooms", "chatd:msgidx:0", "chatd:ratelimit:msg:3");
     EXPECT_ARGS(&call, "0", "0", "{\"m\":1}", "1795868576.007", "{\"e\":1}", "30", "srv", "0", "0",
-                "0", "00112233445566778899aabb", "2592000");
+                "0", "00112233445566778899aabb", "2592000", "0", "600");
+    /* A client's id: a retry with it finds the first send. */
+    send.client_id = "c-17_x";
+    assert_int_equal(store_call_send_message(&call, &send), 0);
+    EXPECT_KEYS(&call, "room:0", "user:3:rooms", "chatd:ratelimit:msg:3", "user:3:rooms",
+                "user:3:rooms", "chatd:msgidx:0", "chatd:sent:3:c-17_x");
+    EXPECT_ARGS(&call, "0", "0", "{\"m\":1}", "1795868576.007", "{\"e\":1}", "30", "srv", "0", "0",
+                "0", "00112233445566778899aabb", "2592000", "1", "600");
+    static const char *const bad_client_ids[] = {
+        "", "a b", "a:b", "ü", "0123456789012345678901234567890123456789012345678901234567890123x"};
+    for (size_t i = 0; i < sizeof bad_client_ids / sizeof bad_client_ids[0]; i++) {
+        send.client_id = bad_client_ids[i];
+        assert_false(store_client_id_valid(send.client_id, strlen(send.client_id)));
+        assert_int_equal(store_call_send_message(&call, &send), -1);
+    }
+    assert_true(store_client_id_valid(
+        "0123456789012345678901234567890123456789012345678901234567890123", 64));
+    send.client_id = NULL;
     /* Every message is indexed: no id, no call. */
     send.message_id = "not-an-id";
     assert_int_equal(store_call_send_message(&call, &send), -1);
@@ -846,7 +863,7 @@ static void test_call_eval_argv(void **state)
     down.server_id = NULL;
     assert_int_equal(store_call_server_down(&call, &down), -1);
     assert_int_equal(store_call_eval_argv(&call, argv), -1);
-    /* The most keys a call has: the send script's six. */
+    /* The most keys a call has: the send script's seven. */
     struct room_ref general;
     store_room_parse("0", 1, &general);
     struct store_send_message_params send = {.room = &general,
@@ -856,8 +873,8 @@ static void test_call_eval_argv(void **state)
                                              .envelope = "{}",
                                              .server_id = "srv"};
     assert_int_equal(store_call_send_message(&call, &send), 0);
-    assert_int_equal(store_call_eval_argv(&call, argv), 3 + 6 + 12);
-    assert_string_equal(argv[2], "6");
+    assert_int_equal(store_call_eval_argv(&call, argv), 3 + 7 + 14);
+    assert_string_equal(argv[2], "7");
     assert_string_equal(argv[3 + 5], "chatd:msgidx:0");
 }
 
