@@ -317,7 +317,9 @@ export function createChatClient({
     // Emitted while offline, socket.io holds the message until it reconnects,
     // and drops it when the ack times out first: then it was never sent.
     const offlineSince = socket.connected ? null : connections;
-    socket.timeout(ACK_TIMEOUT_MS).emit('message', { roomId, message: text }, (err, res) => {
+    // The clientId makes a retry safe: chatd stores a message once per
+    // clientId and answers a retry with the first one (docs/api.md).
+    socket.timeout(ACK_TIMEOUT_MS).emit('message', { roomId, message: text, clientId }, (err, res) => {
       if (stopped) return;
       if (err && offlineSince === connections && !socket.connected) {
         dispatch({ type: 'message/failed', roomId, clientId, uncertain: false, error: 'You are offline' });

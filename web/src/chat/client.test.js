@@ -224,7 +224,9 @@ describe('sending', () => {
   it('emits with an ack and a timeout, pending until the ack', () => {
     client.send('0', 'hello');
     const out = lastAck();
-    expect(out.data).toEqual({ roomId: '0', message: 'hello' });
+    const { clientId } = state().rooms['0'].messages[0];
+    expect(out.data).toEqual({ roomId: '0', message: 'hello', clientId });
+    expect(clientId).toMatch(/^[A-Za-z0-9_-]{1,64}$/); // what chatd accepts
     expect(out.timeout).toBe(ACK_TIMEOUT_MS);
     expect(state().rooms['0'].messages[0].status).toBe('pending');
     const stored = api.addMessage('0', 1, 'hello');
@@ -241,6 +243,7 @@ describe('sending', () => {
     expect(entry).toMatchObject({ status: 'failed', error: 'Slow down' });
     client.retry('0', entry.clientId);
     expect(socket.sent('message')).toHaveLength(2);
+    expect(lastAck().data.clientId).toBe(entry.clientId); // a retry is the same message
     expect(state().rooms['0'].messages[0].status).toBe('pending');
     lastAck().ack(null, { ok: true, message: api.addMessage('0', 1, 'too fast') });
     expect(state().rooms['0'].messages[0].status).toBe('sent');
