@@ -63,6 +63,7 @@ enum opt_id {
     OPT_HEADER_TIMEOUT,
     OPT_HASH_THREADS,
     OPT_REGISTRATIONS_PER_HOUR,
+    OPT_LOGINS_PER_MINUTE,
     OPT_LOGIN_MAX_FAILS_USER,
     OPT_LOGIN_MAX_FAILS_ADDR,
     OPT_LOGIN_FAIL_WINDOW,
@@ -226,6 +227,11 @@ static const struct opt opts[OPT_COUNT] = {
         {"REGISTRATIONS_PER_HOUR", "10", NULL,
          "New users one client address may register per hour; beyond, 429.",
          UINT_FIELD(registrations_per_hour, 1, 1000000)},
+    [OPT_LOGINS_PER_MINUTE] =
+        {"LOGINS_PER_MINUTE", "30", NULL,
+         "Logins and registrations one client address may attempt per minute,\n"
+         "right or wrong (each costs a password hash); beyond, 429.",
+         UINT_FIELD(logins_per_minute, 1, 1000000)},
     [OPT_LOGIN_MAX_FAILS_USER] =
         {"LOGIN_MAX_FAILS_USER", "5", NULL,
          "Failed logins for one username from one address in LOGIN_FAIL_WINDOW\n"

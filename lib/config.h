@@ -91,6 +91,7 @@ struct config {
     unsigned max_connections_per_addr;     /* MAX_CONNECTIONS_PER_ADDR */
     unsigned header_timeout;               /* HEADER_TIMEOUT, seconds */
     unsigned registrations_per_hour;       /* REGISTRATIONS_PER_HOUR, per address */
+    unsigned logins_per_minute;            /* LOGINS_PER_MINUTE, per address */
     unsigned hash_threads;                 /* HASH_THREADS */
     unsigned login_max_fails_user;         /* LOGIN_MAX_FAILS_USER */
     unsigned login_max_fails_addr;         /* LOGIN_MAX_FAILS_ADDR */

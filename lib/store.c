@@ -113,6 +113,11 @@ int store_key_registrations_addr(char *buf, size_t n, const char *addr)
     return key_printf(buf, n, "%sregistrations:addr:%s", STORE_OWN_PREFIX, addr);
 }
 
+int store_key_logins_addr(char *buf, size_t n, const char *addr)
+{
+    return key_printf(buf, n, "%slogins:addr:%s", STORE_OWN_PREFIX, addr);
+}
+
 int store_key_presence(char *buf, size_t n, const char *server_id)
 {
     return key_printf(buf, n, "%spresence:%s", STORE_OWN_PREFIX, server_id);
@@ -883,22 +888,29 @@ static const char *const script_source[SCRIPT_COUNT] = {
     [SCRIPT_LOGIN_LOOKUP] =
         /* KEYS: username, fails of (canonical name, address), fails of
          * the address, registrations of the address, the canonical name's
-         * index entry; ARGV: failures of a pair before delays, max address
-         * failures, window seconds, longest delay seconds, registrations
-         * per hour (0: registration closed), '1' when the name may be
-         * registered.  -> {'limited', seconds} | {'registrations',
-         * seconds} (too many from the address) | {'badname'} | {'none'} |
+         * index entry, attempts of the address this minute; ARGV:
+         * failures of a pair before delays, max address failures, window
+         * seconds, longest delay seconds, registrations per hour (0:
+         * registration closed), '1' when the name may be registered,
+         * attempts per minute of an address.  -> {'limited', seconds} | {'registrations',
+         * seconds} (too many from the address) | {'attempts', seconds}
+         * (too many attempts from the address this minute) | {'badname'} | {'none'} |
          * {'found', ref, hash, stored name}.  A name unknown as spelled
          * is the user its canonical form names; a user found as spelled
          * and missing from the index is added to it.
          * An attempt counts as a failure from here until
          * SCRIPT_LOGIN_RELEASE, so parallel guesses are held to the limits
          * too.  A pair past its free failures waits 1 s, 2 s, 4 s ... (at
-         * most the longest delay) after its last attempt. */
-    "if tonumber(redis.call('GET', KEYS[3]) or '0') >= tonumber(ARGV[2]) then\n"
-    "  local ttl = redis.call('TTL', KEYS[3])\n"
-    "  if ttl < 1 then ttl = 1 end\n"
-    "  return {'limited', ttl}\n"
+         * most the longest delay) after its last attempt.  Every attempt
+         * that goes on to a hash, right or wrong, counts against the
+         * address's attempts per minute: hashing is what strangers could
+         * otherwise take from everyone. */
+    "for _, limit in ipairs({{KEYS[3], ARGV[2], 'limited'}, {KEYS[6], ARGV[7], 'attempts'}}) do\n"
+    "  if tonumber(redis.call('GET', limit[1]) or '0') >= tonumber(limit[2]) then\n"
+    "    local ttl = redis.call('TTL', limit[1])\n"
+    "    if ttl < 1 then ttl = 1 end\n"
+    "    return {limit[3], ttl}\n"
+    "  end\n"
     "end\n"
     "local t = redis.call('TIME')\n"
     "local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"
@@ -928,6 +940,8 @@ static const char *const script_source[SCRIPT_COUNT] = {
     "redis.call('EXPIRE', KEYS[2], tonumber(ARGV[3]) + tonumber(ARGV[4]))\n"
     "if redis.call('INCR', KEYS[3]) == 1 or redis.call('TTL', KEYS[3]) < 0 then\n"
     "  redis.call('EXPIRE', KEYS[3], ARGV[3]) end\n"
+    "if redis.call('INCR', KEYS[6]) == 1 or redis.call('TTL', KEYS[6]) < 0 then\n"
+    "  redis.call('EXPIRE', KEYS[6], 60) end\n"
     "if not ref then return {'none'} end\n"
     "return {'found', ref, redis.call('HGET', ref, 'password') or '',\n"
     "        redis.call('HGET', ref, 'username') or ''}\n",
@@ -1699,12 +1713,16 @@ int store_call_login_lookup(struct store_call *call, const struct store_login_lo
         add_key(call, keep(call, store_key_registrations_addr(free_space(call), space_left(call),
                                                               p->client_addr)));
     add_key(call, key_username_canonical(call, p->canonical));
+    if (p->client_addr)
+        add_key(call, keep(call, store_key_logins_addr(free_space(call), space_left(call),
+                                                       p->client_addr)));
     add_arg(call, stored_u64(call, p->max_fails_user));
     add_arg(call, stored_u64(call, p->max_fails_addr));
     add_arg(call, stored_u64(call, p->window_s));
     add_arg(call, stored_u64(call, p->delay_max_s));
     add_arg(call, stored_u64(call, p->registrations_per_hour));
     add_arg(call, p->may_register ? "1" : "0");
+    add_arg(call, stored_u64(call, p->logins_per_minute));
     return call_end(call);
 }
 

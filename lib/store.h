@@ -58,6 +58,7 @@ int store_key_login_fails_pair(char *buf, size_t n, const char *name, size_t len
                                const char *addr);
 int store_key_login_fails_addr(char *buf, size_t n, const char *addr);
 int store_key_registrations_addr(char *buf, size_t n, const char *addr);
+int store_key_logins_addr(char *buf, size_t n, const char *addr);
 /* A server's presence: hash user id -> sockets of that user on it. */
 int store_key_presence(char *buf, size_t n, const char *server_id);
 /* A user's message counter of the current minute (rate limit). */
@@ -373,6 +374,7 @@ struct store_login_lookup_params {
     unsigned window_s;               /* how long failed attempts count */
     unsigned delay_max_s;            /* the longest delay of a pair */
     unsigned registrations_per_hour; /* of one address; 0: registration is closed */
+    unsigned logins_per_minute;      /* attempts of one address that cost a hash */
 };
 /* SCRIPT_LOGIN_LOOKUP: checks the limits, counts the attempt against them
  * (and a registration against the address's, when the name is new). */

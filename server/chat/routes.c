@@ -346,13 +346,18 @@ static void login_looked_up(void *priv, redisReply *reply)
     }
     const char *what = rconn_str(reply->element[0], NULL);
     if (what && reply->elements == 2 && reply->element[1]->type == REDIS_REPLY_INTEGER) {
-        bool registrations = strcmp(what, "registrations") == 0;
-        if (registrations || strcmp(what, "limited") == 0) {
-            too_many(req, reply->element[1]->integer,
-                     registrations ? "Too many new accounts from this address; try again later"
-                                   : "Too many failed sign-ins; try again later");
-            return;
-        }
+        static const struct {
+            const char *status, *message;
+        } limits[] = {
+            {"limited", "Too many failed sign-ins; try again later"},
+            {"registrations", "Too many new accounts from this address; try again later"},
+            {"attempts", "Too many sign-ins from this address; try again later"},
+        };
+        for (size_t i = 0; i < sizeof limits / sizeof limits[0]; i++)
+            if (strcmp(what, limits[i].status) == 0) {
+                too_many(req, reply->element[1]->integer, limits[i].message);
+                return;
+            }
     }
     if (what && strcmp(what, "badname") == 0) {
         http_respond_error(req, MHD_HTTP_BAD_REQUEST, l->name_problem);
@@ -405,6 +410,7 @@ static void lookup(struct http_req *req)
         .delay_max_s = cfg->login_delay_max,
         .registrations_per_hour =
             cfg->registration == CONFIG_REGISTRATION_OPEN ? cfg->registrations_per_hour : 0,
+        .logins_per_minute = cfg->logins_per_minute,
     };
     struct store_call call;
     if (store_call_login_lookup(&call, &params) < 0 || send_call(req, &call, login_looked_up) < 0)

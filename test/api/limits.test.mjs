@@ -81,6 +81,24 @@ test('registrations per address are limited before any hashing; a real user stil
   assertJson(await client(chatd.base).login('newcomer', 'secret-pw', from('10.7.7.7')), 201, 'another address registers');
 });
 
+test('logins per address are limited, right or wrong: a stranger\'s own account cannot keep the hashing busy', async () => {
+  const { redis, chatd } = await setup({ LOGINS_PER_MINUTE: '4', TRUST_PROXY: '1' });
+  const from = (addr) => ({ headers: { 'x-forwarded-for': addr } });
+  const login = (name, pw, addr) => client(chatd.base).login(name, pw, from(addr));
+  assertJson(await login('own1', 'whatever1', '10.8.8.8'), 201, 'a registration is an attempt');
+  assertJson(await login('own1', 'whatever1', '10.8.8.8'), 200, 'a right password is an attempt');
+  assertError(await login('own1', 'wrong-pw', '10.8.8.8'), 404, 'so is a wrong one');
+  assertJson(await login('own1', 'whatever1', '10.8.8.8'), 200, 'the fourth attempt');
+  const over = await login('own1', 'whatever1', '10.8.8.8');
+  assertError(over, 429, 'the fifth attempt within the minute');
+  assert.equal(over.json.message, 'Too many sign-ins from this address; try again later');
+  const ra = Number(over.headers.get('retry-after'));
+  assert.ok(ra >= 1 && ra <= 60, `Retry-After within the minute: ${over.headers.get('retry-after')}`);
+  assert.equal(over.setCookie, null, 'no session past the limit');
+  assert.equal(await redis.cmd('GET', 'chatd:logins:addr:10.8.8.8'), '4', 'a refused attempt is not counted (it costs no hash)');
+  assertJson(await login('Pablo', DEMO_PASSWORD, '10.9.9.9'), 200, 'another address signs in');
+});
+
 test('a request head trickled byte by byte is cut at HEADER_TIMEOUT; a prompt one is answered', async () => {
   const { chatd } = await setup({ HEADER_TIMEOUT: '2s' });
   const sock = await connectFrom(chatd.port, '127.0.0.1');

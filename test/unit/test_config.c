@@ -208,6 +208,7 @@ static void test_defaults(void **state)
     assert_int_equal(r.cfg.max_connections_per_addr, 500);
     assert_int_equal(r.cfg.header_timeout, 10);
     assert_int_equal(r.cfg.registrations_per_hour, 10);
+    assert_int_equal(r.cfg.logins_per_minute, 30);
     assert_int_equal(r.cfg.messages_per_minute, 120);
     assert_int_equal(r.cfg.events_per_second, 20);
     assert_int_equal(r.cfg.events_burst, 50);
@@ -521,6 +522,8 @@ static void test_chatd_knobs(void **state)
          "expected a duration 1s-1h"},
         {"REGISTRATIONS_PER_HOUR", offsetof(struct config, registrations_per_hour), "1", "1000000",
          "0", "1000001", "expected an integer 1-1000000"},
+        {"LOGINS_PER_MINUTE", offsetof(struct config, logins_per_minute), "1", "1000000", "0",
+         "1000001", "expected an integer 1-1000000"},
         {"LOGIN_DELAY_MAX", offsetof(struct config, login_delay_max), "1", "86400", "0", "86401",
          "expected a duration 1s-1d"},
         {"REDIS_WAIT_REPLICAS", offsetof(struct config, wait_replicas), "0", "16", "-1", "17",

@@ -425,13 +425,14 @@ static void test_call_session_and_login(void **state)
                                                .max_fails_addr = 50,
                                                .window_s = 900,
                                                .delay_max_s = 600,
-                                               .registrations_per_hour = 10};
+                                               .registrations_per_hour = 10,
+                                               .logins_per_minute = 30};
     assert_int_equal(store_call_login_lookup(&call, &lookup), 0);
     assert_int_equal(call.script, SCRIPT_LOGIN_LOOKUP);
     /* The limits count the canonical name: other spellings get no more tries. */
     EXPECT_KEYS(&call, "username:Joe", "chatd:loginfail:pair:::1 joe", "chatd:loginfail:addr:::1",
-                "chatd:registrations:addr:::1", "chatd:username:joe");
-    EXPECT_ARGS(&call, "5", "50", "900", "600", "10", "1");
+                "chatd:registrations:addr:::1", "chatd:username:joe", "chatd:logins:addr:::1");
+    EXPECT_ARGS(&call, "5", "50", "900", "600", "10", "1", "30");
 
     const char *key = "chatd:session:"
                       "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
