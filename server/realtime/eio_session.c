@@ -30,6 +30,9 @@ struct eio_sessions {
     pthread_rwlock_t lock;      /* the table */
     struct eio_session **table; /* open addressing, linear probing */
     size_t cap, count;
+    /* Transport objects alive (a pending poll, a WebSocket until its
+     * goodbye is written): a drain waits for them (eio_sessions_idle). */
+    atomic_uint transports;
 };
 
 struct eio_session {
@@ -60,6 +63,7 @@ struct eio_session {
     const char *close_reason;
     bool client_closed;         /* a pending poll ends with a noop */
     bool aborted;               /* a slow consumer: drop, don't flush */
+    bool going_away;            /* closed by a shutting-down server */
     bool upgraded;              /* the WebSocket carries the session */
     bool noop_pending;          /* end the pending poll: upgrading */
     struct eio_transport *ws;   /* probing or upgraded WebSocket */
@@ -440,8 +444,9 @@ static void run_close(struct worker *w, struct inbox_item *item)
 }
 
 /* Closes s with a close packet first, so the client knows this is no
- * network error. */
-static void close_with_packet(struct eio_session *s, const char *reason)
+ * network error.  going_away: the server is shutting down (a WebSocket
+ * then closes with 1001). */
+static void close_with_packet(struct eio_session *s, const char *reason, bool going_away)
 {
     pthread_mutex_lock(&s->out_lock);
     struct sbuf *b = outpkt_new(EIO_CLOSE, false, NULL, 0);
@@ -449,6 +454,8 @@ static void close_with_packet(struct eio_session *s, const char *reason)
         queue_locked(s, b);
         sbuf_unref(b);
     }
+    if (s->state == SESSION_OPEN)
+        s->going_away = going_away;
     close_locked(s, reason);
     pthread_mutex_unlock(&s->out_lock);
 }
@@ -459,7 +466,7 @@ typedef bool session_match_fn(const struct eio_session *s, const void *arg);
  * that is not closing yet; the table's lock is a leaf, so each is closed
  * after it is released.  How many were closed. */
 static size_t close_matching(struct eio_sessions *t, session_match_fn *match, const void *arg,
-                             const char *reason)
+                             const char *reason, bool going_away)
 {
     for (size_t closed = 0;; closed++) {
         struct eio_session *found = NULL;
@@ -474,7 +481,7 @@ static size_t close_matching(struct eio_sessions *t, session_match_fn *match, co
         pthread_rwlock_unlock(&t->lock);
         if (!found)
             return closed;
-        close_with_packet(found, reason);
+        close_with_packet(found, reason, going_away);
         eio_session_unref(found);
     }
 }
@@ -484,9 +491,60 @@ static bool home_is(const struct eio_session *s, const void *worker)
     return s->home == worker;
 }
 
+/* The reason a shutdown gives: socket.io's, which a client may recover from. */
+#define REASON_SHUTDOWN "server shutting down"
+
 void eio_sessions_close_worker(struct eio_sessions *t, struct worker *w)
 {
-    close_matching(t, home_is, w, "server shutting down");
+    close_matching(t, home_is, w, REASON_SHUTDOWN, true);
+}
+
+static bool any_session(const struct eio_session *s, const void *arg)
+{
+    (void)s;
+    (void)arg;
+    return true;
+}
+
+/* References to every session not closing yet, taken in one pass (a
+ * drain of many sessions must not rescan the table for each); *n of them.
+ * NULL when there is none, or out of memory (*n is then 0 too). */
+static struct eio_session **snapshot_open(struct eio_sessions *t, size_t *n)
+{
+    *n = 0;
+    pthread_rwlock_rdlock(&t->lock);
+    struct eio_session **all = t->count ? malloc(t->count * sizeof *all) : NULL;
+    for (size_t i = 0; all && i < t->cap; i++) {
+        struct eio_session *s = t->table[i];
+        if (s && !atomic_load(&s->close_posted)) {
+            eio_session_ref(s);
+            all[(*n)++] = s;
+        }
+    }
+    pthread_rwlock_unlock(&t->lock);
+    return all;
+}
+
+void eio_sessions_drain(struct eio_sessions *t)
+{
+    size_t n;
+    struct eio_session **all = snapshot_open(t, &n);
+    for (size_t i = 0; i < n; i++) {
+        close_with_packet(all[i], REASON_SHUTDOWN, true);
+        eio_session_unref(all[i]);
+    }
+    free(all);
+    /* Out of memory: one at a time, however slow. */
+    n += close_matching(t, any_session, NULL, REASON_SHUTDOWN, true);
+    log_info("shutdown: %zu sessions told to reconnect", n);
+}
+
+bool eio_sessions_idle(struct eio_sessions *t)
+{
+    pthread_rwlock_rdlock(&t->lock);
+    size_t count = t->count;
+    pthread_rwlock_unlock(&t->lock);
+    return count == 0 && atomic_load(&t->transports) == 0;
 }
 
 static bool bound_to(const struct eio_session *s, const void *digest)
@@ -499,7 +557,7 @@ size_t eio_sessions_close_bound(struct eio_sessions *t,
                                 const unsigned char digest[EIO_CREDENTIAL_BYTES],
                                 const char *reason)
 {
-    return close_matching(t, bound_to, digest, reason);
+    return close_matching(t, bound_to, digest, reason, false);
 }
 
 /* ---- heartbeat (home worker) ------------------------------------------------- */
@@ -765,6 +823,26 @@ void eio_session_poll_release(struct eio_session *s, struct eio_transport *t)
     if (s->poll == t)
         s->poll = NULL;
     pthread_mutex_unlock(&s->out_lock);
+}
+
+/* ---- transports' life ------------------------------------------------------------ */
+
+void eio_transport_made(struct eio_session *s)
+{
+    atomic_fetch_add(&s->owner->transports, 1);
+}
+
+void eio_transport_freed(struct eio_session *s)
+{
+    atomic_fetch_sub(&s->owner->transports, 1);
+}
+
+bool eio_session_going_away(struct eio_session *s)
+{
+    pthread_mutex_lock(&s->out_lock);
+    bool going = s->going_away;
+    pthread_mutex_unlock(&s->out_lock);
+    return going;
 }
 
 /* ---- WebSocket ----------------------------------------------------------------- */
