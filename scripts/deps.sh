@@ -22,8 +22,11 @@ RUN_PKGS=(
 # What `make test` needs on top: cmocka for the unit tests, clang and its
 # runtimes for libFuzzer and the sanitizers (Debian 12's clang is 14), and
 # Chromium for the browser tests, with a colour emoji font for reactions
-# (the screenshots show them).
-TEST_PKGS=(libcmocka-dev clang libclang-rt-14-dev chromium fonts-noto-color-emoji)
+# (the screenshots show them).  The fleet tests run the real nginx with the
+# shipped site (their own process, their own ports; Debian's package also
+# enables its own site on port 80) and make its certificate with openssl.
+TEST_PKGS=(libcmocka-dev clang libclang-rt-14-dev chromium fonts-noto-color-emoji
+           nginx openssl)
 
 case "${1-}" in
     "")   wanted=("${RUN_PKGS[@]}") ;;
