@@ -226,7 +226,8 @@ void engine_handle(struct engine *e, struct http_req *req)
      * changes nothing, and learns nothing of whether the sid exists. */
     struct eio_session *s = session_of(e, req, sid);
     if (!s) {
-        eio_http_error(req, MHD_HTTP_BAD_REQUEST, EIO_ERR_SESSION_UNKNOWN);
+        eio_http_error(req, e->opt.behind_proxy ? MHD_HTTP_SERVICE_UNAVAILABLE : MHD_HTTP_BAD_REQUEST,
+                       EIO_ERR_SESSION_UNKNOWN);
         return;
     }
     handle_session(e, req, s, websocket, get);

@@ -34,6 +34,11 @@ struct engine_options {
     struct eio_binding bind;
     /* Handshakes one client address may make per minute (0: no limit). */
     unsigned handshakes_per_minute;
+    /* Behind a proxy in front of several servers: a request naming a
+     * session this server does not hold answers 503 rather than 400, so
+     * the proxy passes it on to the server that holds it (nginx's
+     * proxy_next_upstream http_503). */
+    bool behind_proxy;
 };
 
 /* Creates an endpoint.  NULL on OOM. */
