@@ -30,6 +30,10 @@ TEST_PKGS=(libcmocka-dev clang libclang-rt-14-dev chromium fonts-noto-color-emoj
 TEST_PKGS+=(socat systemd mandoc groff-base)
 # The Sentinel failover test: Redis replicas and three redis-sentinel.
 TEST_PKGS+=(redis-sentinel)
+# The nginx fleet tests run the real nginx with the shipped site (their own
+# process, their own ports; Debian's package also enables its own site on
+# port 80) and make its certificate with openssl.
+TEST_PKGS+=(nginx openssl)
 
 case "${1-}" in
     "")   wanted=("${RUN_PKGS[@]}") ;;

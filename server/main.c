@@ -95,6 +95,7 @@ static struct engine *socketio_engine(const struct config *cfg, struct sio_serve
         .n_origins = cfg->n_origins,
         .bind = {.credential = session_cookie_credential},
         .handshakes_per_minute = cfg->handshakes_per_minute,
+        .behind_proxy = cfg->trust_proxy,
     };
     return engine_new(&opt, sio_server_handlers(sio));
 }

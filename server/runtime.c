@@ -36,6 +36,12 @@
 #define WORKER_STALL_MS 2000
 #define NOTIFY_STATE_MAX 256
 
+/* How long a shutdown waits for its clients to be told to reconnect and
+ * for their transports to finish (a WebSocket lingers up to 1 s for its
+ * peer's close) before closing what is left. */
+#define DRAIN_TIMEOUT_MS 2000
+#define DRAIN_POLL_MS 10
+
 static sigset_t wait_set;
 
 /* What runs on one worker's loop: its HTTP server and its Redis
@@ -149,6 +155,31 @@ static void drain_all(const struct runtime_workers *ws)
             return;
     }
     log_warn("shutdown: workers still handing work over; stopping anyway");
+}
+
+static bool engines_drained(struct app *app)
+{
+    for (unsigned e = 0; e < app->nengines; e++)
+        if (!engine_drained(app->engines[e]))
+            return false;
+    return true;
+}
+
+/* While the workers still run (the acceptor closed: new connections go to
+ * another server): every client is told to reconnect, and its goodbye
+ * written, within DRAIN_TIMEOUT_MS. */
+static void drain_engines(struct app *app)
+{
+    for (unsigned e = 0; e < app->nengines; e++)
+        engine_drain(app->engines[e]);
+    const struct timespec pause = {.tv_nsec = DRAIN_POLL_MS * 1000 * 1000};
+    for (int waited = 0; !engines_drained(app); waited += DRAIN_POLL_MS) {
+        if (waited >= DRAIN_TIMEOUT_MS) {
+            log_warn("shutdown: clients still connected after %d ms; closing them", DRAIN_TIMEOUT_MS);
+            return;
+        }
+        nanosleep(&pause, NULL);
+    }
 }
 
 /* Stops and frees every worker that was made, in the order worker.h asks. */
@@ -283,9 +314,14 @@ int runtime_run(struct app *app)
     log_info("%s: shutting down", strsignal(sig));
     sdnotify_send(notify, "STOPPING=1\nSTATUS=shutting down");
     exit_code = 0;
+    /* New connections stop first (a proxy's next attempt goes to another
+     * server), then the clients are sent there. */
+    acceptor_free(acceptor);
+    acceptor = NULL;
+    drain_engines(app);
 
 out:
-    /* New connections stop first; then the loops; then what they owe. */
+    /* Then the loops; then what they owe. */
     acceptor_free(acceptor);
     shutdown_workers(app, &ws);
     addrcap_free(per_addr); /* after the last connection gave its slot back */

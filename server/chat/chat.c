@@ -1220,12 +1220,13 @@ static bool recovery_asked(const cJSON *auth, struct pending *p)
     return true;
 }
 
-/* A lost transport may come back; a client that left (its DISCONNECT) or
- * a server that refused it may not, as socket.io decides. */
+/* A lost transport may come back, and so may the clients of a server
+ * shutting down (to another of the fleet); a client that left (its
+ * DISCONNECT) or a server that refused it may not, as socket.io decides. */
 static bool recoverable(const char *reason)
 {
     static const char *const lost[] = {"transport close", "client close", "ping timeout",
-                                       "slow consumer"};
+                                       "slow consumer", "server shutting down"};
     for (size_t i = 0; i < sizeof lost / sizeof *lost; i++)
         if (strcmp(reason, lost[i]) == 0)
             return true;

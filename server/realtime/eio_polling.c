@@ -105,6 +105,7 @@ struct poll {
 
 static void poll_free(struct poll *p)
 {
+    eio_transport_freed(p->s);
     eio_session_unref(p->s);
     free(p);
 }
@@ -162,6 +163,7 @@ void eio_polling_get(struct eio_session *s, struct http_req *req,
     p->worker = req->worker;
     p->s = s;
     eio_session_ref(s);
+    eio_transport_made(s);
     p->item.run = poll_run;
     p->opt = *opt;
     /* Owned by the request from here: released with it, whatever happens. */

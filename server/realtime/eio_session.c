@@ -20,6 +20,9 @@
 
 #define TABLE_MIN_CAP 64
 #define OUTBOX_MIN_CAP 16
+/* How long a polling session closed by a server going away stays
+ * reachable for its last packets (lingers). */
+#define LINGER_MS 1000
 
 enum session_state { SESSION_OPEN, SESSION_CLOSING, SESSION_CLOSED };
 
@@ -30,6 +33,9 @@ struct eio_sessions {
     pthread_rwlock_t lock;      /* the table */
     struct eio_session **table; /* open addressing, linear probing */
     size_t cap, count;
+    /* Transport objects alive (a pending poll, a WebSocket until its
+     * goodbye is written): a drain waits for them (eio_sessions_idle). */
+    atomic_uint transports;
 };
 
 struct eio_session {
@@ -46,6 +52,10 @@ struct eio_session {
     /* Home worker only. */
     struct timer timer;
     struct timer first_tick; /* eio_handlers.first_tick_ms after the open */
+    struct timer linger;     /* a closed session still reachable (lingers) */
+    bool lingering;
+    struct inbox_item linger_end; /* a poll took its last packet */
+    atomic_bool linger_end_posted;
     int64_t ping_sent_ms;
     bool awaiting_pong;
     struct inbox_item close_item;
@@ -60,6 +70,7 @@ struct eio_session {
     const char *close_reason;
     bool client_closed;         /* a pending poll ends with a noop */
     bool aborted;               /* a slow consumer: drop, don't flush */
+    bool going_away;            /* closed by a shutting-down server */
     bool upgraded;              /* the WebSocket carries the session */
     bool noop_pending;          /* end the pending poll: upgrading */
     struct eio_transport *ws;   /* probing or upgraded WebSocket */
@@ -409,8 +420,60 @@ static void transport_gauge(struct eio_session *s, int delta)
     metrics_conn_add(s->upgraded ? METRICS_TRANSPORT_WEBSOCKET : METRICS_TRANSPORT_POLLING, delta);
 }
 
-/* The close's second half, on the home worker: tell the layer above, leave
- * the table, let the transports finish. */
+/* The close's end, on the home worker: leave the table, let the
+ * transports finish. */
+static void finish_close(struct eio_session *s)
+{
+    table_remove(s->owner, s);
+
+    pthread_mutex_lock(&s->out_lock);
+    s->state = SESSION_CLOSED;
+    const char *reason = s->close_reason;
+    wake_transports(s);
+    transport_gauge(s, -1);
+    pthread_mutex_unlock(&s->out_lock);
+    log_debug("session %s closed: %s", s->tag, reason);
+    eio_session_unref(s); /* the table's */
+    eio_session_unref(s); /* the close item's */
+}
+
+static void on_linger(struct timer *tm)
+{
+    struct eio_session *s = (struct eio_session *)((char *)tm - offsetof(struct eio_session, linger));
+    s->lingering = false;
+    finish_close(s);
+}
+
+/* A poll took the last packet of a lingering session: it ends now rather
+ * than at its timer (whichever comes first ends it).  Holds a reference. */
+static void run_linger_end(struct worker *w, struct inbox_item *item)
+{
+    struct eio_session *s =
+        (struct eio_session *)((char *)item - offsetof(struct eio_session, linger_end));
+    if (s->lingering) {
+        s->lingering = false;
+        worker_timer_cancel(w, &s->linger);
+        finish_close(s);
+    }
+    eio_session_unref(s);
+}
+
+/* Whether a closed session stays reachable a while: a long-polling client
+ * of a server going away, with packets (its close packet at least) still
+ * queued because no poll was pending, gets them with its next poll, rather
+ * than "Session ID unknown".  Not once the loops are stopping. */
+static bool lingers(struct eio_session *s, struct worker *w)
+{
+    pthread_mutex_lock(&s->out_lock);
+    bool linger = s->going_away && !s->upgraded && s->out_count > 0;
+    pthread_mutex_unlock(&s->out_lock);
+    s->lingering = linger && !worker_stopping(w) &&
+                   worker_timer_schedule(w, &s->linger, worker_now_ms() + LINGER_MS) == 0;
+    return s->lingering;
+}
+
+/* The close's second half, on the home worker: tell the layer above, then
+ * end (now, or after lingering). */
 static void run_close(struct worker *w, struct inbox_item *item)
 {
     struct eio_session *s =
@@ -427,21 +490,14 @@ static void run_close(struct worker *w, struct inbox_item *item)
         h->on_close(h->ctx, s, reason);
     pthread_mutex_unlock(&s->in_lock);
 
-    table_remove(s->owner, s);
-
-    pthread_mutex_lock(&s->out_lock);
-    s->state = SESSION_CLOSED;
-    wake_transports(s);
-    transport_gauge(s, -1);
-    pthread_mutex_unlock(&s->out_lock);
-    log_debug("session %s closed: %s", s->tag, reason);
-    eio_session_unref(s); /* the table's */
-    eio_session_unref(s); /* the close item's */
+    if (!lingers(s, w))
+        finish_close(s);
 }
 
 /* Closes s with a close packet first, so the client knows this is no
- * network error. */
-static void close_with_packet(struct eio_session *s, const char *reason)
+ * network error.  going_away: the server is shutting down (a WebSocket
+ * then closes with 1001). */
+static void close_with_packet(struct eio_session *s, const char *reason, bool going_away)
 {
     pthread_mutex_lock(&s->out_lock);
     struct sbuf *b = outpkt_new(EIO_CLOSE, false, NULL, 0);
@@ -449,6 +505,8 @@ static void close_with_packet(struct eio_session *s, const char *reason)
         queue_locked(s, b);
         sbuf_unref(b);
     }
+    if (s->state == SESSION_OPEN)
+        s->going_away = going_away;
     close_locked(s, reason);
     pthread_mutex_unlock(&s->out_lock);
 }
@@ -459,7 +517,7 @@ typedef bool session_match_fn(const struct eio_session *s, const void *arg);
  * that is not closing yet; the table's lock is a leaf, so each is closed
  * after it is released.  How many were closed. */
 static size_t close_matching(struct eio_sessions *t, session_match_fn *match, const void *arg,
-                             const char *reason)
+                             const char *reason, bool going_away)
 {
     for (size_t closed = 0;; closed++) {
         struct eio_session *found = NULL;
@@ -474,7 +532,7 @@ static size_t close_matching(struct eio_sessions *t, session_match_fn *match, co
         pthread_rwlock_unlock(&t->lock);
         if (!found)
             return closed;
-        close_with_packet(found, reason);
+        close_with_packet(found, reason, going_away);
         eio_session_unref(found);
     }
 }
@@ -484,9 +542,81 @@ static bool home_is(const struct eio_session *s, const void *worker)
     return s->home == worker;
 }
 
+/* The reason a shutdown gives: socket.io's, which a client may recover from. */
+#define REASON_SHUTDOWN "server shutting down"
+
+/* A lingering session whose home is w (its linger timer is w's). */
+static bool lingers_at(const struct eio_session *s, const void *worker)
+{
+    return s->home == worker && s->lingering;
+}
+
 void eio_sessions_close_worker(struct eio_sessions *t, struct worker *w)
 {
-    close_matching(t, home_is, w, "server shutting down");
+    close_matching(t, home_is, w, REASON_SHUTDOWN, true);
+    /* The loop is stopped: its timers will not fire, so what still
+     * lingers ends now. */
+    for (;;) {
+        struct eio_session *found = NULL;
+        pthread_rwlock_rdlock(&t->lock);
+        for (size_t i = 0; i < t->cap && !found; i++)
+            if (t->table[i] && lingers_at(t->table[i], w))
+                found = t->table[i];
+        pthread_rwlock_unlock(&t->lock);
+        if (!found)
+            return;
+        worker_timer_cancel(w, &found->linger);
+        found->lingering = false;
+        finish_close(found);
+    }
+}
+
+static bool any_session(const struct eio_session *s, const void *arg)
+{
+    (void)s;
+    (void)arg;
+    return true;
+}
+
+/* References to every session not closing yet, taken in one pass (a
+ * drain of many sessions must not rescan the table for each); *n of them.
+ * NULL when there is none, or out of memory (*n is then 0 too). */
+static struct eio_session **snapshot_open(struct eio_sessions *t, size_t *n)
+{
+    *n = 0;
+    pthread_rwlock_rdlock(&t->lock);
+    struct eio_session **all = t->count ? malloc(t->count * sizeof *all) : NULL;
+    for (size_t i = 0; all && i < t->cap; i++) {
+        struct eio_session *s = t->table[i];
+        if (s && !atomic_load(&s->close_posted)) {
+            eio_session_ref(s);
+            all[(*n)++] = s;
+        }
+    }
+    pthread_rwlock_unlock(&t->lock);
+    return all;
+}
+
+void eio_sessions_drain(struct eio_sessions *t)
+{
+    size_t n;
+    struct eio_session **all = snapshot_open(t, &n);
+    for (size_t i = 0; i < n; i++) {
+        close_with_packet(all[i], REASON_SHUTDOWN, true);
+        eio_session_unref(all[i]);
+    }
+    free(all);
+    /* Out of memory: one at a time, however slow. */
+    n += close_matching(t, any_session, NULL, REASON_SHUTDOWN, true);
+    log_info("shutdown: %zu sessions told to reconnect", n);
+}
+
+bool eio_sessions_idle(struct eio_sessions *t)
+{
+    pthread_rwlock_rdlock(&t->lock);
+    size_t count = t->count;
+    pthread_rwlock_unlock(&t->lock);
+    return count == 0 && atomic_load(&t->transports) == 0;
 }
 
 static bool bound_to(const struct eio_session *s, const void *digest)
@@ -499,7 +629,7 @@ size_t eio_sessions_close_bound(struct eio_sessions *t,
                                 const unsigned char digest[EIO_CREDENTIAL_BYTES],
                                 const char *reason)
 {
-    return close_matching(t, bound_to, digest, reason);
+    return close_matching(t, bound_to, digest, reason, false);
 }
 
 /* ---- heartbeat (home worker) ------------------------------------------------- */
@@ -575,6 +705,8 @@ static struct eio_session *session_new(struct eio_sessions *t, struct worker *ho
     pthread_mutex_init(&s->out_lock, NULL);
     timer_init(&s->timer, on_timer);
     timer_init(&s->first_tick, on_first_tick);
+    timer_init(&s->linger, on_linger);
+    s->linger_end.run = run_linger_end;
     s->close_item.run = run_close;
 
     /* 15 random bytes are 20 base64url characters. */
@@ -714,15 +846,54 @@ void eio_session_status(struct eio_session *s, bool *open, bool *upgraded)
 
 /* ---- long-polling -------------------------------------------------------------- */
 
+static bool is_close_packet(struct sbuf *b)
+{
+    size_t len;
+    const uint8_t *payload = outpkt_payload(b, &len);
+    return !outpkt_binary(b) && len == 1 && payload[0] == '0' + EIO_CLOSE;
+}
+
+/* One poll answer's packets: a close packet goes in an answer of its own.
+ * socket.io-client hands an answer's packets to its sockets a tick after
+ * it handled the close that came with them, when its socket is already
+ * disconnected: it would keep them for its next connection without their
+ * offsets, which a recovery then replays a second time. */
+struct poll_take {
+    eio_take_fn *fn;
+    void *ctx;
+    size_t taken;
+};
+
+static bool poll_take_one(void *arg, struct sbuf *b)
+{
+    struct poll_take *pt = arg;
+    if ((pt->taken && is_close_packet(b)) || !pt->fn(pt->ctx, b))
+        return false;
+    pt->taken++;
+    return true;
+}
+
 static enum eio_batch poll_batch_locked(struct eio_session *s, eio_take_fn *fn, void *ctx)
 {
+    struct poll_take pt = {.fn = fn, .ctx = ctx};
     if (s->noop_pending) {
         s->noop_pending = false;
         return EIO_BATCH_NOOP;
     }
     if (!s->out_count && s->state != SESSION_OPEN)
         return s->client_closed ? EIO_BATCH_NOOP : EIO_BATCH_END;
-    return take_locked(s, fn, ctx) ? EIO_BATCH_PACKETS : EIO_BATCH_NONE;
+    return take_locked(s, poll_take_one, &pt) ? EIO_BATCH_PACKETS : EIO_BATCH_NONE;
+}
+
+/* After a poll's batch (out lock held): a closing session that may
+ * linger and has handed out its last packet need not wait any more. */
+static void poll_took_locked(struct eio_session *s, enum eio_batch r)
+{
+    if (r == EIO_BATCH_PACKETS && s->state == SESSION_CLOSING && !s->out_count && s->going_away &&
+        !atomic_exchange(&s->linger_end_posted, true)) {
+        eio_session_ref(s);
+        worker_post(s->home, &s->linger_end);
+    }
 }
 
 enum eio_batch eio_session_poll(struct eio_session *s, struct eio_transport *t, eio_take_fn *fn,
@@ -730,7 +901,9 @@ enum eio_batch eio_session_poll(struct eio_session *s, struct eio_transport *t, 
 {
     enum eio_batch r;
     pthread_mutex_lock(&s->out_lock);
-    if (s->state != SESSION_OPEN) {
+    /* A closing session still hands out what it queued (its close packet
+     * last); then it is gone. */
+    if (s->state == SESSION_CLOSED || (s->state != SESSION_OPEN && !s->out_count)) {
         r = EIO_BATCH_GONE;
     } else if (s->poll) {
         /* One poll at a time: a second one is a broken or hostile client. */
@@ -740,6 +913,7 @@ enum eio_batch eio_session_poll(struct eio_session *s, struct eio_transport *t, 
         r = poll_batch_locked(s, fn, ctx);
         if (r == EIO_BATCH_NONE)
             s->poll = t;
+        poll_took_locked(s, r);
     }
     pthread_mutex_unlock(&s->out_lock);
     return r;
@@ -754,6 +928,7 @@ enum eio_batch eio_session_poll_take(struct eio_session *s, struct eio_transport
         r = poll_batch_locked(s, fn, ctx);
         if (r != EIO_BATCH_NONE)
             s->poll = NULL;
+        poll_took_locked(s, r);
     }
     pthread_mutex_unlock(&s->out_lock);
     return r;
@@ -765,6 +940,26 @@ void eio_session_poll_release(struct eio_session *s, struct eio_transport *t)
     if (s->poll == t)
         s->poll = NULL;
     pthread_mutex_unlock(&s->out_lock);
+}
+
+/* ---- transports' life ------------------------------------------------------------ */
+
+void eio_transport_made(struct eio_session *s)
+{
+    atomic_fetch_add(&s->owner->transports, 1);
+}
+
+void eio_transport_freed(struct eio_session *s)
+{
+    atomic_fetch_sub(&s->owner->transports, 1);
+}
+
+bool eio_session_going_away(struct eio_session *s)
+{
+    pthread_mutex_lock(&s->out_lock);
+    bool going = s->going_away;
+    pthread_mutex_unlock(&s->out_lock);
+    return going;
 }
 
 /* ---- WebSocket ----------------------------------------------------------------- */

@@ -103,6 +103,15 @@ bool eio_session_presented_by(struct eio_session *s, struct http_req *req);
 /* Closes every session whose home is w with a close packet (shutdown). */
 void eio_sessions_close_worker(struct eio_sessions *t, struct worker *w);
 
+/* A shutdown's first step, while the workers still run (any thread): every
+ * session is closed with a close packet (a WebSocket with 1001, going
+ * away), as "server shutting down", which a client may recover from. */
+void eio_sessions_drain(struct eio_sessions *t);
+
+/* Whether no session is left and every transport has finished (its last
+ * answer or close frame handed to the socket). */
+bool eio_sessions_idle(struct eio_sessions *t);
+
 /* Closes every session opened with the credential of this digest, with a
  * close packet (any thread): how a credential's end (a logout) ends its
  * sessions.  Returns how many it closed. */

@@ -64,6 +64,17 @@ void eio_session_receive(struct eio_session *s, struct worker *w, const struct e
  * requests are refused). */
 void eio_session_status(struct eio_session *s, bool *open, bool *upgraded);
 
+/* A transport object carrying s (a pending poll, a WebSocket) is made or
+ * freed (any thread): the table counts the live ones, so that a drain can
+ * wait for their last words (eio_sessions_idle).  Call freed before
+ * dropping the reference to s. */
+void eio_transport_made(struct eio_session *s);
+void eio_transport_freed(struct eio_session *s);
+
+/* Whether s was closed by a server going away (eio_sessions_drain): a
+ * WebSocket then says 1001. */
+bool eio_session_going_away(struct eio_session *s);
+
 /* ---- long-polling --------------------------------------------------------- */
 
 /* A GET: a batch now, or NONE after attaching t as the pending poll (woken

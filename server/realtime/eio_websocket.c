@@ -153,6 +153,12 @@ static void pump(struct eio_ws *ws)
             return;
         }
         bool done = r == EIO_BATCH_END || r == EIO_BATCH_DETACHED;
+        if (done && !ws->closing && eio_session_going_away(ws->s)) {
+            /* The server is going away: 1001, written after what is queued,
+             * and lingering so the peer reads it before the socket closes. */
+            ws_close(ws, WS_CLOSE_GOING_AWAY);
+            return;
+        }
         if (done && !ws->closing) {
             uint8_t payload[2];
             int len = ws_close_payload(WS_CLOSE_NORMAL, NULL, payload, sizeof payload);
@@ -303,6 +309,8 @@ static void ws_free(struct worker *w, struct inbox_item *item)
 {
     struct eio_ws *ws = (struct eio_ws *)((char *)item - offsetof(struct eio_ws, free_item));
     (void)w;
+    if (ws->connected)
+        eio_transport_freed(ws->s);
     eio_session_unref(ws->s);
     free(ws);
 }
@@ -404,6 +412,9 @@ static void on_upgraded(void *cls, struct MHD_Connection *connection, void *con_
     ws->urh = urh;
     ws->watch.fd = sock;
     ws->connected = true;
+    /* Counted from here: a client that vanished before the 101 never gets
+     * here, and a drain must not wait for it. */
+    eio_transport_made(ws->s);
     /* libmicrohttpd clears TCP_NODELAY when it hands the socket over; with
      * Nagle and delayed ACKs small frames would wait up to 40 ms. */
     int one = 1;

@@ -2,6 +2,7 @@
 #include "engine.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +33,7 @@ struct engine {
      * for a lookup. */
     pthread_mutex_t handshakes_lock;
     struct addrlimit *handshakes;
+    atomic_bool draining; /* shutting down: no new session */
     char path[64];
     size_t path_len;
 };
@@ -84,6 +86,17 @@ bool engine_owns(const struct engine *e, const char *url)
 size_t engine_max_body(const struct engine *e)
 {
     return e->opt.max_payload;
+}
+
+void engine_drain(struct engine *e)
+{
+    atomic_store(&e->draining, true);
+    eio_sessions_drain(e->sessions);
+}
+
+bool engine_drained(struct engine *e)
+{
+    return eio_sessions_idle(e->sessions);
 }
 
 void engine_close_worker_sessions(struct engine *e, struct worker *w)
@@ -196,6 +209,10 @@ void engine_handle(struct engine *e, struct http_req *req)
     if (!sid) {
         if (!get)
             eio_http_error(req, MHD_HTTP_BAD_REQUEST, EIO_ERR_BAD_HANDSHAKE_METHOD);
+        else if (atomic_load(&e->draining))
+            /* 503: a proxy passes the handshake to another server. */
+            eio_http_error_message(req, MHD_HTTP_SERVICE_UNAVAILABLE, EIO_ERR_BAD_REQUEST,
+                                   "Server shutting down; try again");
         else if (!handshake_allowed(e, req))
             eio_http_error_message(req, MHD_HTTP_TOO_MANY_REQUESTS, EIO_ERR_BAD_REQUEST,
                                    "Too many handshakes from this address; try again later");
@@ -209,7 +226,8 @@ void engine_handle(struct engine *e, struct http_req *req)
      * changes nothing, and learns nothing of whether the sid exists. */
     struct eio_session *s = session_of(e, req, sid);
     if (!s) {
-        eio_http_error(req, MHD_HTTP_BAD_REQUEST, EIO_ERR_SESSION_UNKNOWN);
+        eio_http_error(req, e->opt.behind_proxy ? MHD_HTTP_SERVICE_UNAVAILABLE : MHD_HTTP_BAD_REQUEST,
+                       EIO_ERR_SESSION_UNKNOWN);
         return;
     }
     handle_session(e, req, s, websocket, get);

@@ -34,6 +34,11 @@ struct engine_options {
     struct eio_binding bind;
     /* Handshakes one client address may make per minute (0: no limit). */
     unsigned handshakes_per_minute;
+    /* Behind a proxy in front of several servers: a request naming a
+     * session this server does not hold answers 503 rather than 400, so
+     * the proxy passes it on to the server that holds it (nginx's
+     * proxy_next_upstream http_503). */
+    bool behind_proxy;
 };
 
 /* Creates an endpoint.  NULL on OOM. */
@@ -56,6 +61,17 @@ void engine_body_too_large(struct engine *e, struct http_req *req);
 /* Handles a request under the path (handshake, poll, post, upgrade);
  * answers it itself, now or later. */
 void engine_handle(struct engine *e, struct http_req *req);
+
+/* A shutdown's first step, while the workers still run (any thread): new
+ * handshakes answer 503 (a proxy then tries another server), and every
+ * session is closed with a close packet, a WebSocket with 1001 (going
+ * away), as "server shutting down": its client reconnects, elsewhere, and
+ * may recover its state there. */
+void engine_drain(struct engine *e);
+
+/* Whether a drained endpoint has no session left and every transport has
+ * written its goodbye (or given up on its peer). */
+bool engine_drained(struct engine *e);
 
 /* Closes every session whose home is w, with a close packet (shutdown). */
 void engine_close_worker_sessions(struct engine *e, struct worker *w);
