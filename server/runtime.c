@@ -42,6 +42,11 @@
 #define DRAIN_TIMEOUT_MS 2000
 #define DRAIN_POLL_MS 10
 
+/* Under systemd, how long READY=1 waits for every worker to reach Redis:
+ * `systemctl start` then returns when chatd can serve.  A Redis still down
+ * by then does not hold the start up (chatd answers 503 until it is back). */
+#define READY_REDIS_WAIT_MS 5000
+
 static sigset_t wait_set;
 
 /* What runs on one worker's loop: its HTTP server and its Redis
@@ -182,6 +187,28 @@ static void drain_engines(struct app *app)
     }
 }
 
+/* Whether every worker's Redis connection has been ready once. */
+static bool workers_reached_redis(const struct runtime_workers *ws)
+{
+    for (unsigned i = 0; i < ws->count; i++)
+        if (ws->at[i].redis && !rconn_was_ready(ws->at[i].redis))
+            return false;
+    return true;
+}
+
+static void await_redis(const struct runtime_workers *ws)
+{
+    const struct timespec pause = {.tv_nsec = DRAIN_POLL_MS * 1000 * 1000};
+    for (int waited = 0; !workers_reached_redis(ws); waited += DRAIN_POLL_MS) {
+        if (waited >= READY_REDIS_WAIT_MS) {
+            log_warn("Redis not reached by every worker within %d ms; ready anyway (503 until it is)",
+                     READY_REDIS_WAIT_MS);
+            return;
+        }
+        nanosleep(&pause, NULL);
+    }
+}
+
 /* Stops and frees every worker that was made, in the order worker.h asks. */
 static void shutdown_workers(struct app *app, struct runtime_workers *ws)
 {
@@ -309,6 +336,8 @@ int runtime_run(struct app *app)
     log_info("chatd %s listening on %s port %u, %u workers, Redis %s, server id %s", CHATD_VERSION,
              cfg->bind, cfg->port, cfg->workers, config_redis_describe(cfg, redis, sizeof redis),
              cfg->server_id);
+    if (notify)
+        await_redis(&ws);
     notify_state(notify, cfg, "READY=1");
     int sig = wait_for_stop(&ws, notify, cfg);
     log_info("%s: shutting down", strsignal(sig));

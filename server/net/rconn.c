@@ -50,6 +50,7 @@ struct rconn {
     unsigned target_generation;      /* sentinel_generation() of the address in use */
     char where[CONFIG_HOST_MAX + 8]; /* "host:port" or the socket path, for /healthz */
     int64_t replicas_short_until;    /* see REPLICAS_SHORT_MS */
+    atomic_bool was_ready;           /* read by the main thread: rconn_was_ready */
 };
 
 /* One command in flight. */
@@ -157,6 +158,7 @@ static void on_init_reply(redisAsyncContext *ac, void *reply, void *privdata)
     }
     if (--r->init_pending == 0) {
         r->state = RC_READY;
+        atomic_store_explicit(&r->was_ready, true, memory_order_relaxed);
         r->backoff_ms = RECONNECT_MIN_MS;
         r->seen_generation = atomic_fetch_add(&ready_generation, 1) + 1;
         if (r->logged_down)
@@ -327,6 +329,11 @@ void rconn_tick(struct rconn *r, int64_t now_ms)
 bool rconn_ready(const struct rconn *r)
 {
     return r->state == RC_READY;
+}
+
+bool rconn_was_ready(const struct rconn *r)
+{
+    return atomic_load_explicit(&r->was_ready, memory_order_relaxed);
 }
 
 const char *rconn_where(const struct rconn *r)

@@ -37,6 +37,9 @@ struct rconn *rconn_of(const struct worker *w);
 /* Whether commands can be sent now. */
 bool rconn_ready(const struct rconn *r);
 
+/* Whether the connection has been ready at least once; any thread. */
+bool rconn_was_ready(const struct rconn *r);
+
 /* Where the connection goes or went last: "host:port" (the master the
  * Sentinels named, with REDIS_SENTINELS) or a socket path; "" before the
  * first attempt. */

@@ -110,7 +110,7 @@ test('the HTTP API works through nginx: every kind of route, the session cookie,
     return r;
   };
   assert.equal((await anon('/me', 200)).json, null);
-  assert.deepEqual((await anon('/healthz', 200)).json, { status: 'ok', redis: 'ok' });
+  assert.deepEqual((await anon('/healthz', 200)).json, { status: 'ok', redis: 'ok', redisServer: `127.0.0.1:${redis.port}` });
   assert.match((await anon('/randomname', 200)).text, /^\S+$/);
   assert.deepEqual((await anon('/links', 200)).json, {});
   await anon('/stream', 204);

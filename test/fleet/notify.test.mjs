@@ -47,7 +47,7 @@ test('READY=1 comes once chatd serves (/healthz answers at once), STOPPING=1 onc
 
   const ready = await healthAtReady;
   assert.equal(ready.status, 200, `/healthz at READY=1: ${JSON.stringify(ready.body)}`);
-  assert.deepEqual(ready.body, { status: 'ok', redis: 'ok' });
+  assert.deepEqual(ready.body, { status: 'ok', redis: 'ok', redisServer: `127.0.0.1:${redis.port}` });
   assert.ok(lines(ready.msg).some((l) => l.startsWith('STATUS=') && l.includes(`port ${port}`)),
     `READY=1 comes with a STATUS= line naming the port: ${JSON.stringify(ready.msg.text)}`);
   assert.equal(notify.count(STOPPING), 0, 'no STOPPING=1 while serving');
