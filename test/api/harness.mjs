@@ -306,6 +306,14 @@ function baseEnv() {
   return env;
 }
 
+/** A Redis of its own and a chatd on it with env: for a test whose counters
+ *  must not leak into another's. */
+export async function startStack(env = {}) {
+  const redis = await startRedis();
+  const chatd = await startChatd({ redisUrl: redis.url, env });
+  return { redis, chatd };
+}
+
 /** Runs chatd to completion (config errors, --help): { code, signal, stdout, stderr }. */
 export async function runChatd({ args = [], env = {}, timeoutMs = STOP_TIMEOUT_MS } = {}) {
   const child = spawn(CHATD_BIN, args, { env: { ...baseEnv(), ...env }, stdio: ['ignore', 'pipe', 'pipe'] });

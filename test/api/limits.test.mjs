@@ -4,16 +4,10 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import {
-  startRedis, startChatd, stopAll, client, assertJson, assertError, sleep, DEMO_PASSWORD,
+  startStack, stopAll, client, assertJson, assertError, sleep, DEMO_PASSWORD,
 } from './harness.mjs';
 
 after(stopAll);
-
-async function setup(env) {
-  const redis = await startRedis();
-  const chatd = await startChatd({ redisUrl: redis.url, env });
-  return { redis, chatd };
-}
 
 /** A plain TCP connection from localAddress; resolves once connected. */
 function connectFrom(port, localAddress) {
@@ -60,7 +54,7 @@ function heldRequest(port, localAddress, timeoutMs = 3000) {
 }
 
 test('registrations per address are limited before any hashing; a real user still signs in', async () => {
-  const { redis, chatd } = await setup({ REGISTRATIONS_PER_HOUR: '3', TRUST_PROXY: '1', HASH_THREADS: '1' });
+  const { redis, chatd } = await startStack({ REGISTRATIONS_PER_HOUR: '3', TRUST_PROXY: '1', HASH_THREADS: '1' });
   const from = (addr) => ({ headers: { 'x-forwarded-for': addr } });
   // A flood from one address, all at once: exactly the limit gets through.
   const flood = await Promise.all(Array.from({ length: 20 }, (_, i) =>
@@ -82,7 +76,7 @@ test('registrations per address are limited before any hashing; a real user stil
 });
 
 test('logins per address are limited, right or wrong: a stranger\'s own account cannot keep the hashing busy', async () => {
-  const { redis, chatd } = await setup({ LOGINS_PER_MINUTE: '4', TRUST_PROXY: '1' });
+  const { redis, chatd } = await startStack({ LOGINS_PER_MINUTE: '4', TRUST_PROXY: '1' });
   const from = (addr) => ({ headers: { 'x-forwarded-for': addr } });
   const login = (name, pw, addr) => client(chatd.base).login(name, pw, from(addr));
   assertJson(await login('own1', 'whatever1', '10.8.8.8'), 201, 'a registration is an attempt');
@@ -100,7 +94,7 @@ test('logins per address are limited, right or wrong: a stranger\'s own account 
 });
 
 test('a request head trickled byte by byte is cut at HEADER_TIMEOUT; a prompt one is answered', async () => {
-  const { chatd } = await setup({ HEADER_TIMEOUT: '2s' });
+  const { chatd } = await startStack({ HEADER_TIMEOUT: '2s' });
   const sock = await connectFrom(chatd.port, '127.0.0.1');
   const start = Date.now();
   const closed = closedAfter(sock, start);
@@ -121,7 +115,7 @@ test('a request head trickled byte by byte is cut at HEADER_TIMEOUT; a prompt on
 });
 
 test('MAX_CONNECTIONS_PER_ADDR: one address cannot take every slot; others still connect', async () => {
-  const { chatd } = await setup({ MAX_CONNECTIONS: '8', MAX_CONNECTIONS_PER_ADDR: '4', HEADER_TIMEOUT: '60s' });
+  const { chatd } = await startStack({ MAX_CONNECTIONS: '8', MAX_CONNECTIONS_PER_ADDR: '4', HEADER_TIMEOUT: '60s' });
   // 127.0.0.1 tries to hold every slot (and more).
   const held = [];
   let refused = 0;
@@ -144,7 +138,7 @@ test('MAX_CONNECTIONS_PER_ADDR: one address cannot take every slot; others still
 });
 
 test('behind a proxy (TRUST_PROXY=1) every peer is the proxy: the per-address cap is the proxy\'s job', async () => {
-  const { chatd } = await setup({ MAX_CONNECTIONS_PER_ADDR: '2', TRUST_PROXY: '1', HEADER_TIMEOUT: '60s' });
+  const { chatd } = await startStack({ MAX_CONNECTIONS_PER_ADDR: '2', TRUST_PROXY: '1', HEADER_TIMEOUT: '60s' });
   const held = [];
   for (let i = 0; i < 4; i++) held.push(await heldRequest(chatd.port, '127.0.0.1'));
   assert.deepEqual(held.map((r) => r.status), [200, 200, 200, 200]);

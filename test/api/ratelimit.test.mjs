@@ -3,16 +3,10 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  startRedis, startChatd, stopAll, client, assertJson, assertError, sleep,
+  startStack, stopAll, client, assertJson, assertError, sleep,
 } from './harness.mjs';
 
 after(stopAll);
-
-async function setup(env) {
-  const redis = await startRedis();
-  const chatd = await startChatd({ redisUrl: redis.url, env });
-  return { redis, chatd };
-}
 
 function login(chatd, username, password, xff) {
   const headers = xff ? { 'x-forwarded-for': xff } : {};
@@ -30,7 +24,7 @@ function assertLimited(r, what, windowSeconds) {
 
 test('wrong passwords for one username from one address slow that pair only, doubling each try; the right password from elsewhere signs in', async () => {
   const WINDOW = 10; // the smallest LOGIN_FAIL_WINDOW chatd accepts
-  const { redis, chatd } = await setup({
+  const { redis, chatd } = await startStack({
     LOGIN_MAX_FAILS_USER: '3', LOGIN_MAX_FAILS_ADDR: '50', LOGIN_FAIL_WINDOW: String(WINDOW),
     LOGIN_DELAY_MAX: '4', TRUST_PROXY: '1',
   });
@@ -68,7 +62,7 @@ test('wrong passwords for one username from one address slow that pair only, dou
 });
 
 test('parallel wrong passwords cannot get more guesses than the limit', async () => {
-  const { chatd } = await setup({ LOGIN_MAX_FAILS_USER: '3', LOGIN_MAX_FAILS_ADDR: '1000', LOGIN_DELAY_MAX: '1h' });
+  const { chatd } = await startStack({ LOGIN_MAX_FAILS_USER: '3', LOGIN_MAX_FAILS_ADDR: '1000', LOGIN_DELAY_MAX: '1h' });
   const rs = await Promise.all(Array.from({ length: 12 }, (_, i) => login(chatd, 'Alex', `guess-${i}`)));
   const counts = {};
   for (const r of rs) counts[r.status] = (counts[r.status] || 0) + 1;
@@ -78,7 +72,7 @@ test('parallel wrong passwords cannot get more guesses than the limit', async ()
 });
 
 test('too many failures from one address: 429 for every username; X-Forwarded-For ignored without TRUST_PROXY', async () => {
-  const { chatd } = await setup({ LOGIN_MAX_FAILS_USER: '50', LOGIN_MAX_FAILS_ADDR: '6' });
+  const { chatd } = await startStack({ LOGIN_MAX_FAILS_USER: '50', LOGIN_MAX_FAILS_ADDR: '6' });
   const users = ['Pablo', 'Joe', 'Mary', 'Alex', 'Pablo', 'Joe'];
   for (const [i, u] of users.entries()) {
     assertError(await login(chatd, u, 'nope', `10.0.0.${i + 1}`), 404, `failure ${i + 1} (${u})`);
@@ -91,7 +85,7 @@ test('too many failures from one address: 429 for every username; X-Forwarded-Fo
 // the last entry is the one the proxy vouches for; earlier ones come from the
 // client and may be forged, so they must not let a client dodge the limit.
 test('with TRUST_PROXY=1 the address is the proxy-appended (last) X-Forwarded-For entry', async () => {
-  const { chatd } = await setup({ LOGIN_MAX_FAILS_USER: '50', LOGIN_MAX_FAILS_ADDR: '6', TRUST_PROXY: '1' });
+  const { chatd } = await startStack({ LOGIN_MAX_FAILS_USER: '50', LOGIN_MAX_FAILS_ADDR: '6', TRUST_PROXY: '1' });
   // Eight failures, each from another client behind the proxy: no address reaches 6.
   const users = ['Pablo', 'Joe', 'Mary', 'Alex', 'Pablo', 'Joe', 'Mary', 'Alex'];
   for (const [i, u] of users.entries()) {
