@@ -176,6 +176,13 @@ static bool is_master(const struct config *cfg, const char *host, unsigned port)
     return master;
 }
 
+/* Whether the master last published still says it is one. */
+static bool current_still_master(const struct config *cfg)
+{
+    struct sentinel_addr now;
+    return sentinel_master(cfg, &now) && is_master(cfg, now.host, now.port);
+}
+
 /* Asks each Sentinel in turn for a master that confirms it is one, and
  * publishes the answer.  Returns whether one was found.  When no Sentinel
  * answers at all, the last answer stands: the Sentinels being away says
@@ -200,7 +207,10 @@ static bool resolve(struct sentinel *s)
         publish_answer(true, host, port);
         return true;
     }
-    if (answered)
+    /* No Sentinel named a confirmed master (a stale one, a master just
+     * killed): the master in use stays while it still says it is one, so
+     * a Sentinel that lags does not cut every connection. */
+    if (answered && !current_still_master(cfg))
         publish_answer(false, NULL, 0);
     else if (!s->warned_silent)
         log_warn("sentinel: no Sentinel answers");
