@@ -88,10 +88,12 @@ export function roomButton(page, roomId) {
   return page.locator(`.room-item[data-room-id="${roomId}"]`);
 }
 
-/** The unread count a room's entry shows (0 without a badge). */
+/** The unread count a room's entry shows (0 without a badge).  Read in one
+ *  step: a badge that goes between a count() and a getAttribute() would
+ *  make the latter wait for it until its timeout. */
 export async function badge(page, roomId) {
-  const b = roomButton(page, roomId).locator('.badge');
-  return (await b.count()) ? Number(await b.getAttribute('data-unread')) : 0;
+  return roomButton(page, roomId).locator('.badge')
+    .evaluateAll((els) => (els.length ? Number(els[0].getAttribute('data-unread')) : 0));
 }
 
 /** A user's id, from the originals' `username:{name}` key. */
