@@ -3,14 +3,13 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  startRedis, startChatd, stopAll, client, loggedIn, assertJson, assertError, sha256hex, sleep,
+  startStack, startChatd, stopAll, client, loggedIn, assertJson, assertError, sha256hex, sleep,
 } from './harness.mjs';
 
 let redis, chatd;
 
 before(async () => {
-  redis = await startRedis();
-  chatd = await startChatd({ redisUrl: redis.url });
+  ({ redis, chatd } = await startStack());
 });
 after(stopAll);
 
