@@ -8,7 +8,7 @@
 
 import { spawn, execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, mkdirSync, writeFileSync, copyFileSync, chmodSync, rmSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, writeFileSync, copyFileSync, chmodSync, rmSync, readFileSync, readdirSync, readlinkSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -79,6 +79,29 @@ function canListen(port) {
     srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
   });
 }
+
+/** Whether process pid holds the socket listening on 127.0.0.1:port (IPv4, from
+ *  /proc). A port free when picked can still be taken by another program (a
+ *  second suite on the same machine) before the server binds it; the server
+ *  then exits with EADDRINUSE, and until it does, whoever took the port
+ *  answers in its place. An answer counts only from the process started. */
+export function listensOn(pid, port) {
+  const local = `0100007F:${port.toString(16).toUpperCase().padStart(4, '0')}`;
+  let inode = null;
+  for (const line of readFileSync('/proc/net/tcp', 'utf8').split('\n').slice(1)) {
+    const f = line.trim().split(/\s+/);
+    if (f[1] === local && f[3] === '0A') { inode = f[9]; break; } // 0A: LISTEN
+  }
+  if (!inode) return false;
+  try {
+    return readdirSync(`/proc/${pid}/fd`).some((fd) => {
+      try { return readlinkSync(`/proc/${pid}/fd/${fd}`) === `socket:[${inode}]`; } catch { return false; }
+    });
+  } catch { return false; } // gone
+}
+
+const PORT_TAKEN = /Address already in use/;
+const START_ATTEMPTS = 5; // new ports tried when another program took the picked one
 
 /** A loopback port nobody listens on now, from PORT_MIN..PORT_MIN+PORT_SPAN-1. */
 export async function freePort() {
@@ -192,7 +215,7 @@ export function redisPipeline(port, commands, timeoutMs = 5000) {
  *           stop(), start() }.
  */
 export async function startRedis({ rdbFile, persist = false } = {}) {
-  const port = await freePort();
+  let port = await freePort();
   const dir = tempDir('chatd-redis-');
   let dbfilename = 'dump.rdb';
   if (rdbFile) {
@@ -200,17 +223,31 @@ export async function startRedis({ rdbFile, persist = false } = {}) {
     copyFileSync(rdbFile, path.join(dir, dbfilename));
     chmodSync(path.join(dir, dbfilename), 0o644);
   }
-  const args = ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir,
-    '--dbfilename', dbfilename, '--save', '', '--daemonize', 'no', '--logfile', ''];
-  args.push(...(persist ? ['--appendonly', 'yes', '--appendfsync', 'always'] : ['--appendonly', 'no']));
+  const args = () => ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir,
+    '--dbfilename', dbfilename, '--save', '', '--daemonize', 'no', '--logfile', '',
+    ...(persist ? ['--appendonly', 'yes', '--appendfsync', 'always'] : ['--appendonly', 'no'])];
+  let started = false; // once it ran, a restart keeps its port: tests hold the url
 
   let child = null;
   const log = tailBuffer();
+  // Until this redis-server answers PING on its port (true), or exits (false).
+  const answered = async (c) => {
+    const deadline = Date.now() + START_TIMEOUT_MS;
+    for (;;) {
+      if (c.exitCode !== null) return false;
+      try {
+        const [r] = await redisPipeline(port, [['PING']], 1000);
+        if (r === 'PONG' && listensOn(c.pid, port)) return true;
+      } catch { /* not yet */ }
+      if (Date.now() > deadline) throw new Error(`redis-server did not answer PING:\n${log.text}`);
+      await sleep(25);
+    }
+  };
   const handle = {
     kind: 'redis',
-    port,
+    get port() { return port; },
     dir,
-    url: `redis://127.0.0.1:${port}`,
+    get url() { return `redis://127.0.0.1:${port}`; },
     get log() { return log.text; },
     /** Runs redis-cli with raw output; resolves to its stdout. */
     cli(...cliArgs) {
@@ -238,19 +275,16 @@ export async function startRedis({ rdbFile, persist = false } = {}) {
       return [...out].sort();
     },
     async start() {
-      child = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] });
-      child.stdout.on('data', (d) => log.push(d));
-      child.stderr.on('data', (d) => log.push(d));
-      live.add(handle);
-      const deadline = Date.now() + START_TIMEOUT_MS;
-      for (;;) {
-        if (child.exitCode !== null) throw new Error(`redis-server exited ${child.exitCode}:\n${log.text}`);
-        try {
-          const [r] = await redisPipeline(port, [['PING']], 1000);
-          if (r === 'PONG') return handle;
-        } catch { /* not yet */ }
-        if (Date.now() > deadline) throw new Error(`redis-server did not answer PING:\n${log.text}`);
-        await sleep(25);
+      for (let attempt = 1; ; attempt++) {
+        child = spawn('redis-server', args(), { stdio: ['ignore', 'pipe', 'pipe'] });
+        child.stdout.on('data', (d) => log.push(d));
+        child.stderr.on('data', (d) => log.push(d));
+        live.add(handle);
+        if (await answered(child)) { started = true; return handle; }
+        if (started || attempt === START_ATTEMPTS || !PORT_TAKEN.test(log.text)) {
+          throw new Error(`redis-server exited ${child.exitCode}:\n${log.text}`);
+        }
+        port = await freePort(); // another program took it first
       }
     },
     async stop() {
@@ -346,7 +380,20 @@ export async function runChatd({ args = [], env = {}, timeoutMs = STOP_TIMEOUT_M
  * within 5 s), kill(), alive() }.
  */
 export async function startChatd({ redisUrl, env = {}, webRoot } = {}) {
-  const port = env.PORT ? Number(env.PORT) : await freePort(); // a test may pick it first
+  for (let attempt = 1; ; attempt++) {
+    const port = env.PORT ? Number(env.PORT) : await freePort(); // a test may pick it first
+    try {
+      return await startChatdOn(port, { redisUrl, env, webRoot });
+    } catch (e) {
+      // Another program took the port between freePort() and chatd's bind.
+      if (env.PORT || attempt === START_ATTEMPTS || !(e instanceof PortTaken)) throw e;
+    }
+  }
+}
+
+class PortTaken extends Error {}
+
+async function startChatdOn(port, { redisUrl, env, webRoot }) {
   if (!webRoot) webRoot = writeWebRoot(tempDir('chatd-web-'));
   const fullEnv = {
     ...baseEnv(),
@@ -401,12 +448,13 @@ export async function startChatd({ redisUrl, env = {}, webRoot } = {}) {
   for (;;) {
     if (!handle.alive()) {
       live.delete(handle);
-      throw new Error(`chatd exited during start-up (code ${child.exitCode}, signal ${child.signalCode}):\n${log.text}`);
+      const Failure = PORT_TAKEN.test(log.text) ? PortTaken : Error;
+      throw new Failure(`chatd exited during start-up (code ${child.exitCode}, signal ${child.signalCode}):\n${log.text}`);
     }
     try {
       const res = await fetch(`${base}/healthz`, { signal: AbortSignal.timeout(1000) });
       await res.arrayBuffer();
-      return handle;
+      if (listensOn(child.pid, port)) return handle;
     } catch { /* not listening yet */ }
     if (Date.now() > deadline) {
       throw new Error(`chatd did not answer /healthz within ${START_TIMEOUT_MS} ms:\n${log.text}`);
