@@ -12,7 +12,12 @@ import {
 
 let conf;
 
-before(async () => { conf = await startConformance(); });
+// Pings every 300 ms as in socket.io's own suite, but a client may hear
+// nothing for 1.5 s + 300 ms before it gives up: a 400 KiB event through a
+// sanitizer build on a loaded machine can stall the server, or the client's
+// event loop (its ping timer then fires before the answer that already
+// arrived is read), beyond 200 ms. Heartbeats have tests of their own.
+before(async () => { conf = await startConformance({ env: { PING_TIMEOUT: '1500' } }); });
 after(stopEverything);
 
 // Text that trips naive encoders: multi-byte UTF-8, an astral character, the
