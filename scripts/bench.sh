@@ -289,6 +289,12 @@ say() {
     printf '%s\n' "$*" | tee -a "$RESULTS"
 }
 
+# A row outside the side-by-side summary (a scenario of its own, such as a
+# fleet's): shown and kept in results.txt only.
+run() {
+    "$LOAD" "$@" | tee -a "$RESULTS"
+}
+
 # The figures after the label in chatload's rows, by report, as its header
 # names them; read from the end of the row, so a label may hold spaces.
 declare -A COLUMNS=(
