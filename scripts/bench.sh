@@ -95,7 +95,7 @@ rm -f "$LOGS"/*.log "$ROWS"
 for tool in redis-server redis-cli curl cc pkg-config node npm gnuplot; do
     command -v "$tool" >/dev/null || { echo "bench: $tool not found (scripts/deps.sh bench)" >&2; exit 1; }
 done
-if [ ! -d "$PEER_DIR/node_modules" ]; then
+if [[ " $SERVERS " == *" peer "* && ! -d "$PEER_DIR/node_modules" ]]; then
     echo "bench: installing the peer's packages (npm ci in ${PEER_DIR#"$ROOT"/})" >&2
     (cd "$PEER_DIR" && npm ci --no-audit --no-fund --loglevel=error) >&2
 fi
