@@ -99,7 +99,8 @@ function summaryLines(rows, steadyRate) {
 }
 
 function table(rows, servers, steadyRate) {
-  const others = servers.filter((s) => s !== 'chatd');
+  // Ratios are to chatd: none without it.
+  const others = servers.includes('chatd') ? servers.filter((s) => s !== 'chatd') : [];
   const head = ['scenario', 'better', ...servers.map((s) => SERVER_NAMES[s] ?? s), ...others.map((s) => `chatd ÷ ${s}`)];
   const out = [`| ${head.join(' | ')} |`, `| --- | --- | ${head.slice(2).map(() => '---:').join(' | ')} |`];
   let flagged = false;
@@ -116,7 +117,7 @@ function table(rows, servers, steadyRate) {
     out.push(`| ${line.title} | ${line.better} | ${[...cells, ...ratios].join(' | ')} |`);
   }
   out.push('');
-  out.push('Ratios are chatd\'s figure divided by the other\'s: above 1 is chatd ahead where higher is better, below 1 where lower is better; — where a server has no such row.');
+  if (others.length > 0) out.push('Ratios are chatd\'s figure divided by the other\'s: above 1 is chatd ahead where higher is better, below 1 where lower is better; — where a server has no such row.');
   if (flagged) out.push('⚠ that row had refusals or losses (non-2xx answers, errors, failed or dropped clients, or less than 100 % delivered): see results.txt.');
   return out.join('\n');
 }
