@@ -157,7 +157,7 @@ webunit: web
 # Node.js peer and (BENCH_ORIGINAL_DIR) the original, side by side.
 bench:
 	@scripts/deps.sh bench
-	@$(MAKE) --no-print-directory $(CHATD)
+	@$(MAKE) --no-print-directory -s $(CHATD)
 	@CHATD_BIN=$(CURDIR)/$(CHATD) scripts/bench.sh
 
 # The layer check, then every suite, each on its own Redis: C units (also
