@@ -7,7 +7,7 @@
 #
 #   CHATD_BIN=build/chatd scripts/bench.sh
 #
-# Settings (environment; the defaults take about 15 minutes on 2 cores):
+# Settings (environment; the defaults take about 10 minutes on 2 cores):
 #   BENCH_SCENARIOS        "http capacity fanout rtt"  which to run
 #   BENCH_SERVERS          "chatd peer"  which servers (the original joins
 #                                  them when BENCH_ORIGINAL_DIR is set)
