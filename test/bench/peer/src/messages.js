@@ -2,14 +2,18 @@
 // room:{id}, scored by the send time in seconds with milliseconds.
 import { randomBytes } from 'node:crypto';
 
-// C0 controls but tab and line feed, DEL, C1; bidi overrides and isolates.
-const FORBIDDEN = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/;
+const CONTROL = /[\u0001-\u0008\u000b-\u001f\u007f-\u009f]/; // C0 but tab and LF, DEL, C1
+const BIDI_OVERRIDE = /[\u202a-\u202e\u2066-\u2069]/;
 
 /** Why a message text is refused, or null (chatd's rules and wording). */
 export function textProblem(text, maxBytes) {
   if (text.trim() === '') return 'Message must not be empty';
   if (Buffer.byteLength(text) > maxBytes) return 'Message is too long';
-  if (FORBIDDEN.test(text)) return 'Message must not contain control or bidi override characters';
+  if (text.includes('\u0000')) return 'Message must not contain NUL characters';
+  if (CONTROL.test(text)) return 'Message must not contain control characters (but tab and line feed)';
+  if (BIDI_OVERRIDE.test(text)) {
+    return 'Message must not contain bidirectional override or isolate characters';
+  }
   return null;
 }
 
