@@ -7,7 +7,7 @@
 # the server's name, then "deliveries/s p50_ms p99_ms" per fan-out row.
 if (!exists("data") || !exists("out")) { print "usage: gnuplot -e \"data='…'; out='…'\" latency.gp"; exit status 2 }
 
-set terminal svg size 800,520 dynamic enhanced font "sans,13" background "white"
+set terminal svg size 900,520 dynamic enhanced font "sans,13" background "white"
 set output out
 set title "Broadcast fan-out: latency against delivered rate (1 room, every client receives)"
 set xlabel "deliveries per second"
@@ -16,7 +16,7 @@ set logscale xy
 set format x "10^{%L}"
 set format y "%g"
 set grid xtics ytics mxtics mytics lc "#dddddd"
-set key top left box opaque title "solid: p50, dashed: p99"
+set key outside right top vertical box title "solid: p50\ndashed: p99"
 set style data linespoints
 # Issue 11's fan-out target: p99 within 50 ms.
 set arrow from graph 0, first 50 to graph 1, first 50 nohead dt 3 lc "#888888"
