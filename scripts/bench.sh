@@ -429,7 +429,11 @@ fanout_scenarios() {
         sio fanout "$rate msg/s" "$who" --report fanout --clients "$FANOUT_CLIENTS" \
             --procs "$(procs_for "$FANOUT_CLIENTS")" --senders "$SENDERS" --rate "$rate" \
             --seconds "$SECONDS_EACH" --hold 1 --drain 2 "${ack[@]}"
-        if [ -z "$ROW" ] || saturated; then
+        if [ -z "$ROW" ]; then
+            say "($who failed at $rate msg/s: its sweep stops here)"
+            return 0
+        fi
+        if saturated; then
             say "($who saturated at $rate msg/s: its sweep stops here)"
             return 0
         fi
