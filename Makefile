@@ -68,7 +68,7 @@ help:
 	@echo "make webunit      the web app's unit tests"
 	@echo "make layers       no include cycle in server/ and lib/, layers include only down"
 	@echo "make conformance  the echo server on :3000 for the official protocol suites"
-	@echo "make bench        benchmarks (docs/benchmarks.md)"
+	@echo "make bench        benchmarks: chatd next to a Socket.IO 4 peer (docs/benchmarks.md)"
 	@echo "make install      chatd, the web app, chatd(8), the systemd units, the nginx site and an"
 	@echo "                  example env file (PREFIX=/usr/local, DESTDIR); make uninstall removes them"
 	@echo "make SAN=1 …      the same under AddressSanitizer + UBSan (build-san/)"
@@ -153,8 +153,11 @@ e2e: $(CHATD) web
 webunit: web
 	@cd web && npm test --silent
 
-# Measures; asserts nothing (docs/benchmarks.md has the figures).
-bench: $(CHATD)
+# Measures; asserts nothing (docs/benchmarks.md has the figures). chatd, the
+# Node.js peer and (BENCH_ORIGINAL_DIR) the original, side by side.
+bench:
+	@scripts/deps.sh bench
+	@$(MAKE) --no-print-directory -s $(CHATD)
 	@CHATD_BIN=$(CURDIR)/$(CHATD) scripts/bench.sh
 
 # The layer check, then every suite, each on its own Redis: C units (also

@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Install, from Debian's packages, whatever building and running chatd needs and
-# is not installed yet.  `scripts/deps.sh test` adds what the test suites need.
+# is not installed yet.  `scripts/deps.sh test` adds what the test suites need,
+# `scripts/deps.sh bench` what `make bench` needs.
 #
 # Made for Debian 12.  Idempotent and quiet: when everything is there it asks
 # apt nothing and prints nothing; otherwise it runs `apt-get update` once,
 # installs only the missing packages, and shows apt's output only on failure.
 set -euo pipefail
 
-usage() { echo "usage: $0 [test]" >&2; exit 2; }
+usage() { echo "usage: $0 [test|bench]" >&2; exit 2; }
 
 # What `make`, `make run` and the web build need.  redis-tools brings redis-cli,
 # which scripts/run.sh uses to ping the Redis it starts.
@@ -35,9 +36,14 @@ TEST_PKGS+=(redis-sentinel)
 # port 80) and make its certificate with openssl.
 TEST_PKGS+=(nginx openssl)
 
+# What `make bench` needs on top: gnuplot (without X) draws the latency plot.
+# The Node.js peer's own packages come from npm (scripts/bench.sh runs npm ci).
+BENCH_PKGS=(gnuplot-nox)
+
 case "${1-}" in
-    "")   wanted=("${RUN_PKGS[@]}") ;;
-    test) wanted=("${RUN_PKGS[@]}" "${TEST_PKGS[@]}") ;;
+    "")    wanted=("${RUN_PKGS[@]}") ;;
+    test)  wanted=("${RUN_PKGS[@]}" "${TEST_PKGS[@]}") ;;
+    bench) wanted=("${RUN_PKGS[@]}" "${BENCH_PKGS[@]}") ;;
     *)    usage ;;
 esac
 

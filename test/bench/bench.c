@@ -2,11 +2,13 @@
 #include "bench.h"
 
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -66,9 +68,9 @@ long bench_raise_nofile(void)
     return (long)rl.rlim_cur;
 }
 
-/* utime and stime, fields 14 and 15 of /proc/<pid>/stat, counted after the
- * command name's closing parenthesis (the name itself may hold spaces). */
-static int proc_cpu_ns(pid_t pid, uint64_t *out)
+/* ppid, utime and stime, fields 4, 14 and 15 of /proc/<pid>/stat, counted
+ * after the command name's closing parenthesis (the name may hold spaces). */
+static int proc_stat(pid_t pid, pid_t *ppid, uint64_t *cpu_ns)
 {
     char path[64], line[PROC_LINE_MAX];
     snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
@@ -79,18 +81,20 @@ static int proc_cpu_ns(pid_t pid, uint64_t *out)
     fclose(f);
     line[n] = '\0';
     const char *p = strrchr(line, ')');
+    int parent;
     unsigned long long utime, stime;
-    /* After ')': state(3) ppid pgrp session tty_nr tpgid flags minflt cminflt
-     * majflt cmajflt utime(14) stime(15). */
-    if (!p || sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &utime,
-                     &stime) != 2)
+    /* After ')': state(3) ppid(4) pgrp session tty_nr tpgid flags minflt
+     * cminflt majflt cmajflt utime(14) stime(15). */
+    if (!p || sscanf(p + 1, " %*c %d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &parent,
+                     &utime, &stime) != 3)
         return -1;
     long hz = sysconf(_SC_CLK_TCK);
-    *out = (utime + stime) * (BENCH_NS_PER_SEC / (uint64_t)(hz > 0 ? hz : 100));
+    *ppid = (pid_t)parent;
+    *cpu_ns = (utime + stime) * (BENCH_NS_PER_SEC / (uint64_t)(hz > 0 ? hz : 100));
     return 0;
 }
 
-int bench_proc_sample(pid_t pid, struct bench_proc *out)
+static int proc_sample_one(pid_t pid, struct bench_proc *out)
 {
     memset(out, 0, sizeof *out);
     if (pid <= 0)
@@ -108,10 +112,37 @@ int bench_proc_sample(pid_t pid, struct bench_proc *out)
             out->hwm_kib = v;
     }
     fclose(f);
-    if (proc_cpu_ns(pid, &out->cpu_ns) < 0) {
+    pid_t ppid;
+    if (proc_stat(pid, &ppid, &out->cpu_ns) < 0) {
         memset(out, 0, sizeof *out);
         return -1;
     }
+    return 0;
+}
+
+int bench_proc_sample(pid_t pid, struct bench_proc *out)
+{
+    if (proc_sample_one(pid, out) < 0)
+        return -1;
+    /* A server of several processes (the Node.js peer's cluster) counts
+     * whole: its children are added to it. */
+    DIR *d = opendir("/proc");
+    struct dirent *e;
+    while (d && (e = readdir(d)) != NULL) {
+        char *end;
+        long child = strtol(e->d_name, &end, 10);
+        pid_t ppid;
+        uint64_t cpu_ns;
+        struct bench_proc c;
+        if (*end || child <= 0 || child == pid || proc_stat((pid_t)child, &ppid, &cpu_ns) < 0 ||
+            ppid != pid || proc_sample_one((pid_t)child, &c) < 0)
+            continue;
+        out->rss_kib += c.rss_kib;
+        out->hwm_kib += c.hwm_kib;
+        out->cpu_ns += c.cpu_ns;
+    }
+    if (d)
+        closedir(d);
     return 0;
 }
 

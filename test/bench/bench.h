@@ -33,8 +33,9 @@ struct bench_proc {
     uint64_t cpu_ns;
 };
 
-/* Fills *out for pid. Returns 0, or -1 (out zeroed) when the process is gone
- * or pid is 0. */
+/* Fills *out for pid and its child processes together (a server may be a
+ * primary and its workers; their peaks are added, an upper bound). Returns
+ * 0, or -1 (out zeroed) when the process is gone or pid is 0. */
 int bench_proc_sample(pid_t pid, struct bench_proc *out);
 
 /* CPU time (user + system) used by the calling process so far, in ns. */
