@@ -21,6 +21,16 @@ int bench_connect(const char *host, unsigned port);
  * socket's error (an errno value). */
 int bench_connect_result(int fd);
 
+/* How many ephemeral ports connect() may pick from (ip_local_port_range):
+ * at most this many connections from one address to one server port.
+ * Returns -1 when it cannot be read. */
+long bench_ephemeral_ports(void);
+
+/* Reads one unlabelled metric (a line "name value") from a server's
+ * GET /metrics, over a blocking connection bounded by a 2 s timeout.
+ * Returns 0 with *out set, or -1. */
+int bench_metric(const char *host, unsigned port, const char *name, double *out);
+
 /* Raises the soft open-files limit to the hard one. Returns the new soft
  * limit, or -1 when it cannot be read. */
 long bench_raise_nofile(void);
