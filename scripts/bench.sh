@@ -294,6 +294,14 @@ rtt_scenario() {
         --senders 1 --rate "$RTT_RATE" --seconds "$SECONDS_EACH" --hold 1 --drain 1 "${ack[@]}"
 }
 
+# ---- the fleet: several chatd on one Redis, in scripts/bench-fleet.sh ---------
+
+fleet_scenario() {
+    # shellcheck source=SCRIPTDIR/bench-fleet.sh
+    . "$ROOT/scripts/bench-fleet.sh"
+    fleet_run
+}
+
 # ---- main ----------------------------------------------------------------------
 
 build_chatload
@@ -354,6 +362,9 @@ for scenario in $SCENARIOS; do
             rtt_scenario "$t"
             stop_all
         done
+        ;;
+    fleet) # not in the defaults: 72,000 sessions take about two minutes
+        fleet_scenario
         ;;
     *)
         echo "bench: unknown scenario '$scenario'" >&2
