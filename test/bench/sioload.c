@@ -851,7 +851,7 @@ static int check_opts(const struct sioload_opts *o)
         bad = "clients must be 1..19000 per process: add processes";
     else if (o->users == 0 || o->senders > o->clients)
         bad = "users must be > 0 and senders at most clients";
-    else if (o->senders > 0 && !(o->rate > 0))
+    else if (o->senders > 0 && !(o->rate > 0) && o->report != SIOLOAD_FLEET)
         bad = "rate must be > 0 with senders";
     else if (o->msg_bytes > SIOLOAD_MSG_BYTES_MAX)
         bad = "msg-bytes must be at most 4000";
