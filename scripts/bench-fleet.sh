@@ -20,8 +20,12 @@
 #   BENCH_FLEET_WORKERS        1      each chatd's WORKERS
 #   BENCH_FLEET_HOLD           60     seconds between the two messages
 #   BENCH_FLEET_DRAIN          5      seconds each message has to arrive
-#   BENCH_FLEET_PING_INTERVAL  10000  chatd's PING_INTERVAL (ms; its default is
-#                                     25000): six pings per session in 60 s
+#   BENCH_FLEET_PING_INTERVAL  10000  chatd's PING_INTERVAL and PING_TIMEOUT (ms;
+#                                     its defaults are 25000 and 20000): six
+#                                     pings per session in 60 s. Both: chatd
+#                                     sends a ping only once the last one's
+#                                     timeout has passed, so pings come every
+#                                     max(PING_INTERVAL, PING_TIMEOUT).
 #
 # Why these numbers:
 # - A process may hold 20,000 open files here, so a chatd takes at most
@@ -64,6 +68,7 @@ start_fleet_chatd() {
     env $(fleet_env "$max_conn") PORT="$port" BIND=127.0.0.1 \
         REDIS_URL="redis://127.0.0.1:$REDIS_PORT" SERVER_ID="fleet-$i" WORKERS="$FLEET_WORKERS" \
         SEED_DEMO="$seed" LOG_LEVEL=warn PING_INTERVAL="$FLEET_PING_INTERVAL" \
+        PING_TIMEOUT="$FLEET_PING_INTERVAL" \
         WEB_ROOT="$(web_root)" "$CHATD_BIN" >"$LOGS/chatd-fleet-$i.log" 2>&1 &
     pid=$!
     PIDS+=("$pid")
@@ -91,7 +96,7 @@ fleet_run() {
     fi
     local procs=$(((sessions + FLEET_CLIENTS_PER_PROC - 1) / FLEET_CLIENTS_PER_PROC))
 
-    section "Fleet: $sessions sessions over $servers chatd (WORKERS=$FLEET_WORKERS, PING_INTERVAL=${FLEET_PING_INTERVAL} ms), one Redis, $users users, $procs load processes" fleet
+    section "Fleet: $sessions sessions over $servers chatd (WORKERS=$FLEET_WORKERS, pings every ${FLEET_PING_INTERVAL} ms), one Redis, $users users, $procs load processes" fleet
     start_redis fleet
     FLEET_PORTS=()
     FLEET_PIDS=()
@@ -112,7 +117,7 @@ fleet_run() {
         --clients "$sessions" --procs "$procs" --users "$users" --first-id "$FIRST_ID" \
         --senders 1 --ack --hold "$hold" --drain "$drain" \
         --timeout $((FLEET_CONNECT_SECONDS + hold + 2 * drain))
-    say "  (chatd: $(fleet_env "$max_conn") WORKERS=$FLEET_WORKERS PING_INTERVAL=$FLEET_PING_INTERVAL)"
+    say "  (chatd: $(fleet_env "$max_conn") WORKERS=$FLEET_WORKERS PING_INTERVAL=$FLEET_PING_INTERVAL PING_TIMEOUT=$FLEET_PING_INTERVAL)"
     stop_all
 }
 
