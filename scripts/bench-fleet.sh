@@ -49,6 +49,8 @@
 FLEET_SESSIONS_PER_SERVER=18500
 FLEET_CLIENTS_PER_PROC=5000
 FLEET_CONNECT_SECONDS=90
+FLEET_INFLIGHT=256 # handshakes at a time over all load processes: more only queue in
+                   # chatd and Redis, and a Redis reply 5 s late makes chatd reconnect
 
 # chatd's limits for the run: one client address, many sessions per user.
 fleet_env() {
@@ -115,6 +117,7 @@ fleet_run() {
     run sio --report fleet --label "fleet $servers x $per_server" --kind chatd \
         --ports "$ports" --server-pids "$pids" --redis-pid "$REDIS_PID" \
         --clients "$sessions" --procs "$procs" --users "$users" --first-id "$FIRST_ID" \
+        --inflight $(((FLEET_INFLIGHT + procs - 1) / procs)) \
         --senders 1 --ack --hold "$hold" --drain "$drain" \
         --timeout $((FLEET_CONNECT_SECONDS + hold + 2 * drain))
     say "  (chatd: $(fleet_env "$max_conn") WORKERS=$FLEET_WORKERS PING_INTERVAL=$FLEET_PING_INTERVAL PING_TIMEOUT=$FLEET_PING_INTERVAL)"

@@ -75,6 +75,7 @@ struct result_msg {
     uint64_t present[SIOLOAD_FLEET_ROUNDS]; /* sessions up when the message was sent */
     uint64_t got[SIOLOAD_FLEET_ROUNDS];     /* sessions it reached */
     uint64_t sent_round[SIOLOAD_FLEET_ROUNDS];
+    uint64_t dropped_after; /* of `dropped`: once every process was connected */
     struct hist round[SIOLOAD_FLEET_ROUNDS];
 };
 
@@ -718,6 +719,7 @@ static int fleet_rounds(struct proc *p, uint64_t go, uint64_t hard_end)
 {
     const struct sioload_opts *o = p->o;
     uint64_t drain = ns_of(o->drain), step = drain + ns_of(o->hold);
+    uint64_t dropped0 = p->res.dropped;
     for (unsigned r = 0; r < SIOLOAD_FLEET_ROUNDS; r++) {
         uint64_t at = go + r * step;
         if (loop(p, at < hard_end ? at : hard_end, NULL, NULL, 0, 0, 0) < 0)
@@ -736,6 +738,7 @@ static int fleet_rounds(struct proc *p, uint64_t go, uint64_t hard_end)
     unsigned ports = o->n_ports ? o->n_ports : 1;
     for (unsigned i = 0; i < ports; i++)
         p->res.alive_on[i] = ready_on_port(p, i);
+    p->res.dropped_after = p->res.dropped - dropped0;
     return 0;
 }
 
@@ -963,6 +966,10 @@ static void print_fleet(const struct sioload_opts *o, const struct result_msg *r
             snprintf(when, sizeof when, " (%.0f s later)", o->hold + o->drain);
         print_round(r, i, when, out);
     }
+    fprintf(out,
+            "  sessions dropped: %" PRIu64 " while the others connected, %" PRIu64
+            " once all were (the messages and the hold)\n",
+            r->dropped - r->dropped_after, r->dropped_after);
     for (unsigned i = 0; i < o->n_ports; i++) {
         uint64_t grown =
             f->held[i].rss_kib > f->base[i].rss_kib ? f->held[i].rss_kib - f->base[i].rss_kib : 0;
@@ -1056,6 +1063,7 @@ static void result_add(struct result_msg *total, const struct result_msg *r)
     total->other_events += r->other_events;
     total->unexpected += r->unexpected;
     total->pings += r->pings;
+    total->dropped_after += r->dropped_after;
     hist_merge(&total->handshake, &r->handshake);
     hist_merge(&total->delivery, &r->delivery);
     hist_merge(&total->ack, &r->ack);
