@@ -228,6 +228,14 @@ static void machine_ticks(uint64_t *busy, uint64_t *total)
     *busy = *total - v[3] - v[4];
 }
 
+uint64_t bench_machine_busy_ns(void)
+{
+    uint64_t busy, total;
+    machine_ticks(&busy, &total);
+    long hz = sysconf(_SC_CLK_TCK);
+    return busy * (BENCH_NS_PER_SEC / (uint64_t)(hz > 0 ? hz : 100));
+}
+
 void bench_meter_start(struct bench_meter *m, pid_t server, pid_t redis)
 {
     memset(m, 0, sizeof *m);

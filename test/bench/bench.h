@@ -47,6 +47,9 @@ struct bench_proc {
  * or pid is 0. */
 int bench_proc_sample(pid_t pid, struct bench_proc *out);
 
+/* CPU time the whole machine has been busy (all CPUs, /proc/stat), in ns. */
+uint64_t bench_machine_busy_ns(void);
+
 /* CPU time (user + system) used by the calling process so far, in ns. */
 uint64_t bench_self_cpu_ns(void);
 

@@ -75,7 +75,8 @@ struct result_msg {
     uint64_t present[SIOLOAD_FLEET_ROUNDS]; /* sessions up when the message was sent */
     uint64_t got[SIOLOAD_FLEET_ROUNDS];     /* sessions it reached */
     uint64_t sent_round[SIOLOAD_FLEET_ROUNDS];
-    uint64_t dropped_after; /* of `dropped`: once every process was connected */
+    uint64_t dropped_after;           /* of `dropped`: once every process was connected */
+    uint64_t cpu_msg_ns, cpu_idle_ns; /* drain seconds from message 1, and the next */
     struct hist round[SIOLOAD_FLEET_ROUNDS];
 };
 
@@ -711,6 +712,22 @@ static uint64_t ready_count(const struct proc *p)
     return n;
 }
 
+/* Marks this process's CPU time at go + drain and go + 2 x drain (when the
+ * hold is that long): message 1's window and an idle one to compare. */
+static int fleet_cpu_windows(struct proc *p, uint64_t go, uint64_t drain, uint64_t hard_end,
+                             uint64_t cpu[3])
+{
+    for (unsigned i = 1; i < 3; i++) {
+        uint64_t t = go + i * drain;
+        if (i == 2 && p->o->hold < p->o->drain)
+            t = go + drain;
+        if (loop(p, t < hard_end ? t : hard_end, NULL, NULL, 0, 0, 0) < 0)
+            return -1;
+        cpu[i] = bench_self_cpu_ns();
+    }
+    return 0;
+}
+
 /* The fleet's rounds from go on: round r's message leaves at
  * go + r * (drain + hold) and has drain seconds to arrive; the time between
  * is the hold, when every session only answers pings. The sender is client 0,
@@ -719,11 +736,15 @@ static int fleet_rounds(struct proc *p, uint64_t go, uint64_t hard_end)
 {
     const struct sioload_opts *o = p->o;
     uint64_t drain = ns_of(o->drain), step = drain + ns_of(o->hold);
-    uint64_t dropped0 = p->res.dropped;
+    uint64_t dropped0 = p->res.dropped, cpu[3] = {0};
     for (unsigned r = 0; r < SIOLOAD_FLEET_ROUNDS; r++) {
         uint64_t at = go + r * step;
+        if (r == 1 && fleet_cpu_windows(p, go, drain, hard_end, cpu) < 0)
+            return -1;
         if (loop(p, at < hard_end ? at : hard_end, NULL, NULL, 0, 0, 0) < 0)
             return -1;
+        if (r == 0)
+            cpu[0] = bench_self_cpu_ns();
         p->res.present[r] = ready_count(p);
         struct client *sender = p->n_senders ? p->senders[0] : NULL;
         if (sender && sender->st == CL_READY) {
@@ -739,6 +760,8 @@ static int fleet_rounds(struct proc *p, uint64_t go, uint64_t hard_end)
     for (unsigned i = 0; i < ports; i++)
         p->res.alive_on[i] = ready_on_port(p, i);
     p->res.dropped_after = p->res.dropped - dropped0;
+    p->res.cpu_msg_ns = cpu[1] - cpu[0];
+    p->res.cpu_idle_ns = cpu[2] - cpu[1];
     return 0;
 }
 
@@ -923,7 +946,46 @@ struct fleet_samples {
         held[SIOLOAD_PORTS_MAX];
     struct bench_proc redis_base, redis_held;
     double sessions_connected[SIOLOAD_PORTS_MAX], sessions_held[SIOLOAD_PORTS_MAX];
+    struct fleet_cpu {
+        uint64_t servers, redis, machine; /* CPU used so far, ns */
+    } cpu[3]; /* at message 1, drain seconds later, and drain more (idle) */
 };
+
+static void fleet_cpu_mark(const struct sioload_opts *o, struct fleet_cpu *m)
+{
+    struct bench_proc p;
+    *m = (struct fleet_cpu){.machine = bench_machine_busy_ns()};
+    for (unsigned i = 0; i < o->n_ports; i++)
+        if (bench_proc_sample(o->server_pids[i], &p) == 0)
+            m->servers += p.cpu_ns;
+    if (bench_proc_sample(o->redis_pid, &p) == 0)
+        m->redis = p.cpu_ns;
+}
+
+/* Where the CPU went in the drain seconds after message 1 and in as many
+ * idle seconds after them (pings only): what the message cost is the
+ * difference, spread over its deliveries. */
+static void print_fleet_cpu(const struct result_msg *r, const struct fleet_samples *f, FILE *out)
+{
+    const struct fleet_cpu *c = f->cpu;
+    double srv[2], rds[2], gen[2], oth[2];
+    for (int w = 0; w < 2; w++) {
+        srv[w] = (double)(c[w + 1].servers - c[w].servers) / 1e9;
+        rds[w] = (double)(c[w + 1].redis - c[w].redis) / 1e9;
+        gen[w] = (double)(w ? r->cpu_idle_ns : r->cpu_msg_ns) / 1e9;
+        oth[w] = (double)(c[w + 1].machine - c[w].machine) / 1e9 - srv[w] - rds[w] - gen[w];
+        if (oth[w] < 0) /* sampling jitter */
+            oth[w] = 0;
+    }
+    fprintf(out,
+            "  CPU s after message 1 / as long idle: chatd %.2f / %.2f, load generator %.2f / "
+            "%.2f, redis %.2f / %.2f, other work %.2f / %.2f\n",
+            srv[0], srv[1], gen[0], gen[1], rds[0], rds[1], oth[0], oth[1]);
+    if (r->got[0])
+        fprintf(out, "  per delivery of message 1: chatd %.1f us, load generator %.1f us\n",
+                (srv[0] - srv[1]) * 1e6 / (double)r->got[0],
+                (gen[0] - gen[1]) * 1e6 / (double)r->got[0]);
+}
 
 static void fleet_sample(const struct sioload_opts *o, struct bench_proc *mem, double *sessions)
 {
@@ -970,6 +1032,7 @@ static void print_fleet(const struct sioload_opts *o, const struct result_msg *r
             "  sessions dropped: %" PRIu64 " while the others connected, %" PRIu64
             " once all were (the messages and the hold)\n",
             r->dropped - r->dropped_after, r->dropped_after);
+    print_fleet_cpu(r, f, out);
     for (unsigned i = 0; i < o->n_ports; i++) {
         uint64_t grown =
             f->held[i].rss_kib > f->base[i].rss_kib ? f->held[i].rss_kib - f->base[i].rss_kib : 0;
@@ -1064,6 +1127,8 @@ static void result_add(struct result_msg *total, const struct result_msg *r)
     total->unexpected += r->unexpected;
     total->pings += r->pings;
     total->dropped_after += r->dropped_after;
+    total->cpu_msg_ns += r->cpu_msg_ns;
+    total->cpu_idle_ns += r->cpu_idle_ns;
     hist_merge(&total->handshake, &r->handshake);
     hist_merge(&total->delivery, &r->delivery);
     hist_merge(&total->ack, &r->ack);
@@ -1119,6 +1184,11 @@ static int fleet_parent(const struct sioload_opts *o, struct fleet_samples *f, c
     uint64_t go = send_go(down, procs);
     if (!go)
         return -1;
+    uint64_t drain = ns_of(o->drain);
+    for (unsigned i = 0; i < 3; i++) {
+        sleep_until(go + (i == 2 && o->hold < o->drain ? 1 : i) * drain);
+        fleet_cpu_mark(o, &f->cpu[i]);
+    }
     uint64_t second = go + ns_of(o->drain + o->hold);
     uint64_t before = ns_of(o->hold < 2 ? o->hold / 2 : 1); /* ahead of the second message */
     sleep_until(second - before);
