@@ -981,7 +981,8 @@ static void print_fleet_cpu(const struct result_msg *r, const struct fleet_sampl
             "  CPU s after message 1 / as long idle: chatd %.2f / %.2f, load generator %.2f / "
             "%.2f, redis %.2f / %.2f, other work %.2f / %.2f\n",
             srv[0], srv[1], gen[0], gen[1], rds[0], rds[1], oth[0], oth[1]);
-    if (r->got[0])
+    /* A busier idle window (a shutdown, a burst of pings) says nothing. */
+    if (r->got[0] && srv[0] > srv[1] && gen[0] > gen[1])
         fprintf(out, "  per delivery of message 1: chatd %.1f us, load generator %.1f us\n",
                 (srv[0] - srv[1]) * 1e6 / (double)r->got[0],
                 (gen[0] - gen[1]) * 1e6 / (double)r->got[0]);
