@@ -38,6 +38,8 @@
 # - A user's first connection is a presence broadcast to every connected
 #   session, so many distinct users make the ramp quadratic; 1,000 users of
 #   72 sessions each keep it linear (their first connections come first).
+#   Dealt round-robin over 4 servers, a user's 72 sessions all land on one
+#   server (1,000 is a multiple of 4); the General messages cross all four.
 # - chatd's per-address and per-user limits are raised (fleet_env): all the
 #   sessions come from one address and 72 of them belong to each user.
 #
