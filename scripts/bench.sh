@@ -465,6 +465,14 @@ summarize() {
     fi
 }
 
+# ---- the fleet: several chatd on one Redis, in scripts/bench-fleet.sh ---------
+
+fleet_scenario() {
+    # shellcheck source=SCRIPTDIR/bench-fleet.sh
+    . "$ROOT/scripts/bench-fleet.sh"
+    fleet_run
+}
+
 # ---- main ----------------------------------------------------------------------
 
 build_chatload
@@ -540,6 +548,9 @@ for scenario in $SCENARIOS; do
             rtt_scenario "$t"
             stop_all
         done
+        ;;
+    fleet) # not in the defaults: 72,000 sessions take about two minutes
+        fleet_scenario
         ;;
     *)
         echo "bench: unknown scenario '$scenario'" >&2

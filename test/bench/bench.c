@@ -12,10 +12,13 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
 #define PROC_LINE_MAX 512
+#define METRICS_PAGE_MAX (1024 * 1024) /* chatd's page is a few KiB */
+#define METRICS_TIMEOUT_S 2
 
 uint64_t bench_now_ns(void)
 {
@@ -24,14 +27,21 @@ uint64_t bench_now_ns(void)
     return (uint64_t)ts.tv_sec * BENCH_NS_PER_SEC + (uint64_t)ts.tv_nsec;
 }
 
-int bench_connect(const char *host, unsigned port)
+/* A TCP socket of `flags` (SOCK_NONBLOCK or 0) and the address of host:port. */
+static int tcp_socket(const char *host, unsigned port, int flags, struct sockaddr_in *sa)
 {
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
-    if (inet_pton(AF_INET, host, &sa.sin_addr) != 1) {
+    *sa = (struct sockaddr_in){.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    if (inet_pton(AF_INET, host, &sa->sin_addr) != 1) {
         errno = EINVAL;
         return -1;
     }
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    return socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | flags, 0);
+}
+
+int bench_connect(const char *host, unsigned port)
+{
+    struct sockaddr_in sa;
+    int fd = tcp_socket(host, port, SOCK_NONBLOCK, &sa);
     if (fd < 0)
         return -1;
     /* Requests and chat frames are small and latency is what we measure. */
@@ -53,6 +63,81 @@ int bench_connect_result(int fd)
     if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
         return errno;
     return err;
+}
+
+long bench_ephemeral_ports(void)
+{
+    FILE *f = fopen("/proc/sys/net/ipv4/ip_local_port_range", "r");
+    if (!f)
+        return -1;
+    long lo, hi;
+    int n = fscanf(f, "%ld %ld", &lo, &hi);
+    fclose(f);
+    return n == 2 && hi >= lo ? hi - lo + 1 : -1;
+}
+
+/* Connects a blocking socket whose reads and writes time out. */
+static int connect_blocking(const char *host, unsigned port, int timeout_s)
+{
+    struct sockaddr_in sa;
+    int fd = tcp_socket(host, port, 0, &sa);
+    if (fd < 0)
+        return -1;
+    struct timeval tv = {.tv_sec = timeout_s};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+    if (connect(fd, (struct sockaddr *)&sa, sizeof sa) < 0) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+/* Reads until the peer closes, at most n - 1 bytes, NUL-terminated. */
+static ssize_t read_to_close(int fd, char *buf, size_t n)
+{
+    size_t len = 0;
+    while (len < n - 1) {
+        ssize_t r = read(fd, buf + len, n - 1 - len);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0)
+            return -1;
+        if (r == 0)
+            break;
+        len += (size_t)r;
+    }
+    buf[len] = '\0';
+    return (ssize_t)len;
+}
+
+int bench_metric(const char *host, unsigned port, const char *name, double *out)
+{
+    char req[256];
+    int rl = snprintf(req, sizeof req, "GET /metrics HTTP/1.0\r\nHost: %s:%u\r\n\r\n", host, port);
+    if (rl < 0 || (size_t)rl >= sizeof req)
+        return -1;
+    int fd = connect_blocking(host, port, METRICS_TIMEOUT_S);
+    if (fd < 0)
+        return -1;
+    char *page = malloc(METRICS_PAGE_MAX);
+    int rc = -1;
+    if (page && bench_write_all(fd, req, (size_t)rl) == 0 &&
+        read_to_close(fd, page, METRICS_PAGE_MAX) > 0) {
+        /* The value's line: "\nname value", not "\nname{label...}" or a longer name. */
+        size_t nl = strlen(name);
+        for (const char *at = strstr(page, name); at; at = strstr(at + 1, name)) {
+            if (at > page && at[-1] == '\n' && at[nl] == ' ') {
+                char *end;
+                *out = strtod(at + nl + 1, &end);
+                rc = end == at + nl + 1 ? -1 : 0;
+                break;
+            }
+        }
+    }
+    free(page);
+    close(fd);
+    return rc;
 }
 
 long bench_raise_nofile(void)
@@ -171,6 +256,14 @@ static void machine_ticks(uint64_t *busy, uint64_t *total)
     for (int i = 0; i < 8; i++)
         *total += v[i];
     *busy = *total - v[3] - v[4];
+}
+
+uint64_t bench_machine_busy_ns(void)
+{
+    uint64_t busy, total;
+    machine_ticks(&busy, &total);
+    long hz = sysconf(_SC_CLK_TCK);
+    return busy * (BENCH_NS_PER_SEC / (uint64_t)(hz > 0 ? hz : 100));
 }
 
 void bench_meter_start(struct bench_meter *m, pid_t server, pid_t redis)

@@ -21,6 +21,16 @@ int bench_connect(const char *host, unsigned port);
  * socket's error (an errno value). */
 int bench_connect_result(int fd);
 
+/* How many ephemeral ports connect() may pick from (ip_local_port_range):
+ * at most this many connections from one address to one server port.
+ * Returns -1 when it cannot be read. */
+long bench_ephemeral_ports(void);
+
+/* Reads one unlabelled metric (a line "name value") from a server's
+ * GET /metrics, over a blocking connection bounded by a 2 s timeout.
+ * Returns 0 with *out set, or -1. */
+int bench_metric(const char *host, unsigned port, const char *name, double *out);
+
 /* Raises the soft open-files limit to the hard one. Returns the new soft
  * limit, or -1 when it cannot be read. */
 long bench_raise_nofile(void);
@@ -37,6 +47,9 @@ struct bench_proc {
  * primary and its workers; their peaks are added, an upper bound). Returns
  * 0, or -1 (out zeroed) when the process is gone or pid is 0. */
 int bench_proc_sample(pid_t pid, struct bench_proc *out);
+
+/* CPU time the whole machine has been busy (all CPUs, /proc/stat), in ns. */
+uint64_t bench_machine_busy_ns(void);
 
 /* CPU time (user + system) used by the calling process so far, in ns. */
 uint64_t bench_self_cpu_ns(void);

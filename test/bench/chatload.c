@@ -6,7 +6,7 @@
  *                   RESP for `redis-cli --pipe`: bench users and sessions
  *   chatload cookie --kind chatd|node --id N
  *                   the Cookie header value of a bench user's session
- *   chatload header http|capacity|fanout|rtt
+ *   chatload header http|capacity|fanout|rtt|fleet
  *   chatload http   --label L --port P --path /p [--method M] [--cookie C]
  *                   [--body JSON]... [--conns N] [--seconds S] [--max-requests N]
  *                   [--server-pid PID] [--redis-pid PID]
@@ -15,6 +15,10 @@
  *                   [--senders N] [--rate R] [--seconds S] [--hold S]
  *                   [--drain S] [--inflight N] [--msg-bytes N] [--ack]
  *                   [--server-pid PID] [--redis-pid PID] [--timeout S]
+ *   chatload sio    --report fleet --ports P1,P2,... --server-pids PID1,PID2,...
+ *                   --senders 1 [--spread rr|block] [--hold S] [--drain S] and
+ *                   the options above: several servers on one Redis, two
+ *                   General messages `hold` seconds apart (sioload.h)
  *
  * Exit status: 0, 1 when the run failed or nothing succeeded, 2 on bad usage. */
 #include <errno.h>
@@ -64,6 +68,9 @@ enum opt_id {
     O_TIMEOUT,
     O_TTL,
     O_ID,
+    O_PORTS,
+    O_SPREAD,
+    O_SERVER_PIDS,
 };
 
 static const struct option long_opts[] = {
@@ -95,6 +102,9 @@ static const struct option long_opts[] = {
     {"timeout", required_argument, NULL, O_TIMEOUT},
     {"ttl", required_argument, NULL, O_TTL},
     {"id", required_argument, NULL, O_ID},
+    {"ports", required_argument, NULL, O_PORTS},
+    {"spread", required_argument, NULL, O_SPREAD},
+    {"server-pids", required_argument, NULL, O_SERVER_PIDS},
     {NULL, 0, NULL, 0},
 };
 
@@ -128,6 +138,29 @@ static int num(const char *name, const char *s, double lo, double hi, double *ou
     return 0;
 }
 
+/* A comma-separated list of at most max numbers in lo..hi, into out[]. */
+static int num_list(const char *name, const char *s, double lo, double hi, unsigned max,
+                    double *out, unsigned *n)
+{
+    char item[32];
+    *n = 0;
+    for (const char *at = s;; at++) {
+        size_t len = strcspn(at, ",");
+        if (*n == max || len == 0 || len >= sizeof item) {
+            fprintf(stderr, "chatload: --%s is 1 to %u numbers separated by commas, not '%s'\n",
+                    name, max, s);
+            return -1;
+        }
+        memcpy(item, at, len);
+        item[len] = '\0';
+        if (num(name, item, lo, hi, &out[(*n)++]) < 0)
+            return -1;
+        at += len;
+        if (*at == '\0')
+            return 0;
+    }
+}
+
 static int parse_report(const char *s, enum sioload_report *out)
 {
     if (strcmp(s, "capacity") == 0)
@@ -136,6 +169,8 @@ static int parse_report(const char *s, enum sioload_report *out)
         *out = SIOLOAD_FANOUT;
     else if (strcmp(s, "rtt") == 0)
         *out = SIOLOAD_RTT;
+    else if (strcmp(s, "fleet") == 0)
+        *out = SIOLOAD_FLEET;
     else
         return -1;
     return 0;
@@ -171,7 +206,8 @@ static int parse_args(int argc, char **argv, struct args *a)
     a->users = 100;
     a->ttl = DEFAULT_TTL;
     int c;
-    double v;
+    double v, list[SIOLOAD_PORTS_MAX];
+    unsigned n_list, n_pids = 0;
     while ((c = getopt_long(argc, argv, "", long_opts, NULL)) != -1) {
         switch (c) {
         case O_LABEL:
@@ -225,7 +261,7 @@ static int parse_args(int argc, char **argv, struct args *a)
             break;
         case O_REPORT:
             if (parse_report(optarg, &s->report) < 0) {
-                fprintf(stderr, "chatload: --report is capacity, fanout or rtt\n");
+                fprintf(stderr, "chatload: --report is capacity, fanout, rtt or fleet\n");
                 return -1;
             }
             break;
@@ -309,6 +345,29 @@ static int parse_args(int argc, char **argv, struct args *a)
                 return -1;
             a->id = (uint64_t)v;
             break;
+        case O_PORTS:
+            if (num_list("ports", optarg, 1, 65535, SIOLOAD_PORTS_MAX, list, &n_list) < 0)
+                return -1;
+            for (unsigned i = 0; i < n_list; i++)
+                s->ports[i] = (unsigned)list[i];
+            s->n_ports = n_list;
+            break;
+        case O_SPREAD:
+            if (strcmp(optarg, "rr") == 0) {
+                s->spread = SIOLOAD_SPREAD_RR;
+            } else if (strcmp(optarg, "block") == 0) {
+                s->spread = SIOLOAD_SPREAD_BLOCK;
+            } else {
+                fprintf(stderr, "chatload: --spread is rr or block\n");
+                return -1;
+            }
+            break;
+        case O_SERVER_PIDS:
+            if (num_list("server-pids", optarg, 1, 1e9, SIOLOAD_PORTS_MAX, list, &n_pids) < 0)
+                return -1;
+            for (unsigned i = 0; i < n_pids; i++)
+                s->server_pids[i] = (pid_t)list[i];
+            break;
         default:
             return -1;
         }
@@ -317,8 +376,12 @@ static int parse_args(int argc, char **argv, struct args *a)
         fprintf(stderr, "chatload: unexpected argument '%s'\n", argv[optind]);
         return -1;
     }
+    if (s->report == SIOLOAD_FLEET && (s->n_ports == 0 || n_pids != s->n_ports)) {
+        fprintf(stderr, "chatload: --report fleet needs --ports and one --server-pids each\n");
+        return -1;
+    }
     if (!a->timeout_set)
-        s->timeout = TIMEOUT_MARGIN + s->hold + s->seconds + s->drain;
+        s->timeout = TIMEOUT_MARGIN + sioload_phases_seconds(s);
     return 0;
 }
 

@@ -25,8 +25,7 @@
 #define SENDS_PER_TICK_MAX 16 /* a late sender catches up at most this much per loop turn */
 #define GO_DELAY_NS (100 * 1000000ULL)       /* lets every process see "go" before the window */
 #define EXIT_GRACE_NS (5 * BENCH_NS_PER_SEC) /* beyond the timeout before children are killed */
-#define CONNECT_RESERVE_NS (10 * BENCH_NS_PER_SEC) /* of the timeout, kept for the parent's pace   \
-                                                    */
+#define CONNECT_RESERVE_NS (10 * BENCH_NS_PER_SEC) /* of the timeout, for the parent's pace */
 #define MARKER "\"message\":\"b:" /* where a bench message's text starts in an event */
 
 enum client_state {
@@ -42,7 +41,9 @@ enum client_state {
 struct client {
     int fd;
     enum client_state st;
-    uint32_t gidx; /* index among all clients of the run */
+    uint32_t gidx;       /* index among all clients of the run */
+    uint8_t port_ix;     /* which of the run's ports (servers) */
+    uint8_t rounds_seen; /* fleet: bit r set once round r's message arrived */
     uint64_t user_id;
     uint64_t t_start; /* connect() time, for the handshake latency */
     size_t len;       /* bytes in buf */
@@ -67,7 +68,16 @@ struct result_msg {
     uint64_t connected, failed, dropped;
     uint64_t sent, acked, ack_errors, delivered, echoed, other_events, unexpected;
     uint64_t cpu_window_ns; /* CPU this process used during the send window */
+    uint64_t pings;         /* Engine.IO pings answered */
     struct hist handshake, delivery, ack, echo;
+    /* The fleet report: per port (server), and per General message. */
+    uint64_t connected_on[SIOLOAD_PORTS_MAX], alive_on[SIOLOAD_PORTS_MAX];
+    uint64_t present[SIOLOAD_FLEET_ROUNDS]; /* sessions up when the message was sent */
+    uint64_t got[SIOLOAD_FLEET_ROUNDS];     /* sessions it reached */
+    uint64_t sent_round[SIOLOAD_FLEET_ROUNDS];
+    uint64_t dropped_after;           /* of `dropped`: once every process was connected */
+    uint64_t cpu_msg_ns, cpu_idle_ns; /* drain seconds from message 1, and the next */
+    struct hist round[SIOLOAD_FLEET_ROUNDS];
 };
 
 struct proc {
@@ -189,10 +199,25 @@ static int client_send_control(struct proc *p, struct client *c, enum ws_opcode 
 
 /* ---- connecting --------------------------------------------------------------- */
 
+static unsigned client_port(const struct sioload_opts *o, const struct client *c)
+{
+    return o->n_ports ? o->ports[c->port_ix] : o->port;
+}
+
+/* Which port client gidx goes to (see enum sioload_spread). */
+static unsigned port_index(const struct sioload_opts *o, uint32_t gidx)
+{
+    if (o->n_ports <= 1)
+        return 0;
+    if (o->spread == SIOLOAD_SPREAD_BLOCK)
+        return (unsigned)((uint64_t)gidx * o->n_ports / o->clients);
+    return gidx % o->n_ports;
+}
+
 static int client_start(struct proc *p, struct client *c)
 {
     c->t_start = bench_now_ns();
-    c->fd = bench_connect(p->o->host, p->o->port);
+    c->fd = bench_connect(p->o->host, client_port(p->o, c));
     if (c->fd < 0)
         return -1;
     c->st = CL_CONNECTING;
@@ -233,7 +258,7 @@ static int send_upgrade(struct proc *p, struct client *c)
                        "Host: %s:%u\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
                        "Sec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\n"
                        "Cookie: %s\r\n\r\n",
-                       p->o->host, p->o->port, c->key, cookie);
+                       p->o->host, client_port(p->o, c), c->key, cookie);
     if (len < 0 || (size_t)len >= sizeof req)
         return -1;
     c->st = CL_UPGRADING;
@@ -287,12 +312,25 @@ static void on_delivery(struct proc *p, struct client *c, const char *d, size_t 
         p->res.unexpected++;
         return;
     }
-    uint64_t g = parse_u64(s + used + 1, rest - used - 1, NULL);
+    size_t gused;
+    uint64_t g = parse_u64(s + used + 1, rest - used - 1, &gused);
     p->res.delivered++;
     hist_add(&p->res.delivery, (now - t) / 1000);
     if (g == c->gidx) {
         p->res.echoed++;
         hist_add(&p->res.echo, (now - t) / 1000);
+    }
+    if (p->o->report == SIOLOAD_FLEET) {
+        size_t at = used + 1 + gused; /* the sender's sequence number follows */
+        uint64_t r = at + 1 < rest && s[at] == ':' ? parse_u64(s + at + 1, rest - at - 1, NULL)
+                                                   : SIOLOAD_FLEET_ROUNDS;
+        if (r >= SIOLOAD_FLEET_ROUNDS || (c->rounds_seen & (1u << r))) {
+            p->res.unexpected++; /* not a round's message, or one seen twice */
+            return;
+        }
+        c->rounds_seen |= (uint8_t)(1u << r);
+        p->res.got[r]++;
+        hist_add(&p->res.round[r], (now - t) / 1000);
     }
 }
 
@@ -337,6 +375,8 @@ static void on_packet(struct proc *p, struct client *c, const char *d, size_t le
     case '2':
         if (client_send_text(p, c, "3", 1) < 0) /* pong */
             client_kill(p, c, "cannot send pong");
+        else
+            p->res.pings++;
         return;
     case '4':
         break;
@@ -354,6 +394,7 @@ static void on_packet(struct proc *p, struct client *c, const char *d, size_t le
             c->st = CL_READY;
             p->inflight--;
             p->res.connected++;
+            p->res.connected_on[c->port_ix]++;
             hist_add(&p->res.handshake, (now - c->t_start) / 1000);
         }
         return;
@@ -498,14 +539,15 @@ static void on_client_event(struct proc *p, struct client *c, uint32_t events)
 static void send_message(struct proc *p, struct client *c, uint64_t now)
 {
     char text[SIOLOAD_MSG_BYTES_MAX + 64];
-    int tl = snprintf(text, sizeof text, "b:%" PRIu64 ":%" PRIu32 ":", now, c->gidx);
+    uint32_t seq = c->seq++;
+    int tl =
+        snprintf(text, sizeof text, "b:%" PRIu64 ":%" PRIu32 ":%" PRIu32 ":", now, c->gidx, seq);
     while ((unsigned)tl < p->o->msg_bytes && (size_t)tl < sizeof text - 1)
         text[tl++] = 'x';
     text[tl] = '\0';
 
     char pkt[SIOLOAD_MSG_BYTES_MAX + 256];
     int len;
-    uint32_t seq = c->seq++;
     if (p->o->kind == CREDS_NODE) /* the original trusts the client's from and date */
         len = snprintf(pkt, sizeof pkt,
                        "42[\"message\",{\"roomId\":\"0\",\"message\":\"%s\",\"from\":\"%" PRIu64
@@ -611,6 +653,7 @@ static int proc_init(struct proc *p, const struct sioload_opts *o, unsigned inde
         struct client *c = &p->clients[i];
         c->gidx = index + i * o->procs;
         c->user_id = o->first_id + c->gidx % o->users;
+        c->port_ix = (uint8_t)port_index(o, c->gidx);
         c->buf = malloc(CLIENT_BUF);
         if (!c->buf)
             return -1;
@@ -641,6 +684,87 @@ static void proc_free(struct proc *p)
         close(p->ep);
 }
 
+static uint64_t ns_of(double seconds)
+{
+    return (uint64_t)(seconds * (double)BENCH_NS_PER_SEC);
+}
+
+double sioload_phases_seconds(const struct sioload_opts *o)
+{
+    if (o->report == SIOLOAD_FLEET)
+        return o->hold + SIOLOAD_FLEET_ROUNDS * o->drain;
+    return o->hold + o->seconds + o->drain;
+}
+
+static uint64_t ready_on_port(const struct proc *p, unsigned port_ix)
+{
+    uint64_t n = 0;
+    for (unsigned i = 0; i < p->n; i++)
+        n += p->clients[i].st == CL_READY && p->clients[i].port_ix == port_ix;
+    return n;
+}
+
+static uint64_t ready_count(const struct proc *p)
+{
+    uint64_t n = 0;
+    for (unsigned i = 0; i < p->n; i++)
+        n += p->clients[i].st == CL_READY;
+    return n;
+}
+
+/* Marks this process's CPU time at go + drain and go + 2 x drain (when the
+ * hold is that long): message 1's window and an idle one to compare. */
+static int fleet_cpu_windows(struct proc *p, uint64_t go, uint64_t drain, uint64_t hard_end,
+                             uint64_t cpu[3])
+{
+    for (unsigned i = 1; i < 3; i++) {
+        uint64_t t = go + i * drain;
+        if (i == 2 && p->o->hold < p->o->drain)
+            t = go + drain;
+        if (loop(p, t < hard_end ? t : hard_end, NULL, NULL, 0, 0, 0) < 0)
+            return -1;
+        cpu[i] = bench_self_cpu_ns();
+    }
+    return 0;
+}
+
+/* The fleet's rounds from go on: round r's message leaves at
+ * go + r * (drain + hold) and has drain seconds to arrive; the time between
+ * is the hold, when every session only answers pings. The sender is client 0,
+ * so only its process sends. */
+static int fleet_rounds(struct proc *p, uint64_t go, uint64_t hard_end)
+{
+    const struct sioload_opts *o = p->o;
+    uint64_t drain = ns_of(o->drain), step = drain + ns_of(o->hold);
+    uint64_t dropped0 = p->res.dropped, cpu[3] = {0};
+    for (unsigned r = 0; r < SIOLOAD_FLEET_ROUNDS; r++) {
+        uint64_t at = go + r * step;
+        if (r == 1 && fleet_cpu_windows(p, go, drain, hard_end, cpu) < 0)
+            return -1;
+        if (loop(p, at < hard_end ? at : hard_end, NULL, NULL, 0, 0, 0) < 0)
+            return -1;
+        if (r == 0)
+            cpu[0] = bench_self_cpu_ns();
+        p->res.present[r] = ready_count(p);
+        struct client *sender = p->n_senders ? p->senders[0] : NULL;
+        if (sender && sender->st == CL_READY) {
+            uint64_t sent0 = p->res.sent;
+            send_message(p, sender, bench_now_ns());
+            p->res.sent_round[r] = p->res.sent - sent0;
+        }
+    }
+    uint64_t end = go + (SIOLOAD_FLEET_ROUNDS - 1) * step + drain;
+    if (loop(p, end < hard_end ? end : hard_end, NULL, NULL, 0, 0, 0) < 0)
+        return -1;
+    unsigned ports = o->n_ports ? o->n_ports : 1;
+    for (unsigned i = 0; i < ports; i++)
+        p->res.alive_on[i] = ready_on_port(p, i);
+    p->res.dropped_after = p->res.dropped - dropped0;
+    p->res.cpu_msg_ns = cpu[1] - cpu[0];
+    p->res.cpu_idle_ns = cpu[2] - cpu[1];
+    return 0;
+}
+
 /* A load process: connect, report, wait for go, send, report. */
 static int child_main(const struct sioload_opts *o, unsigned index, int up, int down)
 {
@@ -655,8 +779,7 @@ static int child_main(const struct sioload_opts *o, unsigned index, int up, int 
 
     /* Connecting may take what the later phases leave of the timeout; a
      * handshake still unfinished then has failed. */
-    uint64_t later = (uint64_t)((o->hold + o->seconds + o->drain) * (double)BENCH_NS_PER_SEC) +
-                     CONNECT_RESERVE_NS;
+    uint64_t later = ns_of(sioload_phases_seconds(o)) + CONNECT_RESERVE_NS;
     uint64_t connect_end = hard_end - start > later ? hard_end - later : hard_end;
     start_more(&p);
     if (loop(&p, connect_end, all_started, NULL, 0, 0, 0) < 0)
@@ -676,6 +799,11 @@ static int child_main(const struct sioload_opts *o, unsigned index, int up, int 
     uint64_t go = 0;
     if (loop(&p, hard_end, NULL, &go, 0, 0, 0) != 1) /* the parent is gone, or time is up */
         goto out;
+    if (o->report == SIOLOAD_FLEET) {
+        if (fleet_rounds(&p, go, hard_end) == 0)
+            rc = bench_write_all(up, &p.res, sizeof p.res);
+        goto out;
+    }
     /* The original registers its room.join handler only after a Redis round
      * trip of its connection handler, so a join sent right after CONNECT may
      * be lost; a second one, now, is not (joining twice is harmless). */
@@ -721,7 +849,22 @@ void sioload_header(enum sioload_report report, FILE *out)
         fprintf(out, "%-34s %7s %6s %9s %9s %9s %9s %9s %9s %5s\n", "scenario", "clients", "msgs",
                 "ack p50", "ack p99", "ack max", "echo p50", "echo p99", "echo max", "oth%");
         break;
+    case SIOLOAD_FLEET:
+        fprintf(out, "%-34s %8s %7s %6s %7s %7s %8s %8s %7s %10s\n", "scenario", "sessions",
+                "servers", "failed", "ramp s", "conn/s", "hs p50", "hs p99", "dropped",
+                "pings/sess");
+        break;
     }
+}
+
+/* Every connection to one server port needs its own source port (one source
+ * address: 127.0.0.1), so the busiest port's clients must fit the range. */
+static bool fits_ephemeral_ports(const struct sioload_opts *o)
+{
+    unsigned ports = o->n_ports ? o->n_ports : 1;
+    uint64_t per_port = (o->clients + ports - 1) / ports;
+    long range = bench_ephemeral_ports();
+    return range < 0 || per_port <= (uint64_t)range;
 }
 
 static int check_opts(const struct sioload_opts *o)
@@ -734,12 +877,19 @@ static int check_opts(const struct sioload_opts *o)
         bad = "clients must be 1..19000 per process: add processes";
     else if (o->users == 0 || o->senders > o->clients)
         bad = "users must be > 0 and senders at most clients";
-    else if (o->senders > 0 && !(o->rate > 0))
+    else if (o->senders > 0 && !(o->rate > 0) && o->report != SIOLOAD_FLEET)
         bad = "rate must be > 0 with senders";
     else if (o->msg_bytes > SIOLOAD_MSG_BYTES_MAX)
         bad = "msg-bytes must be at most 4000";
     else if (o->inflight == 0 || !(o->timeout > 0) || o->seconds < 0 || o->hold < 0 || o->drain < 0)
         bad = "inflight and timeout must be > 0, durations >= 0";
+    else if (o->n_ports > SIOLOAD_PORTS_MAX)
+        bad = "at most 16 ports";
+    else if (o->report == SIOLOAD_FLEET && o->senders != 1)
+        bad = "the fleet report has one sender (--senders 1)";
+    else if (!fits_ephemeral_ports(o))
+        bad =
+            "more clients per server port than ephemeral ports (ip_local_port_range): add servers";
     if (bad)
         fprintf(stderr, "sioload: %s\n", bad);
     else if (o->senders > o->users)
@@ -788,6 +938,121 @@ struct samples {
     struct bench_meter meter; /* over the send window */
     uint64_t ramp_ns, gen_cpu_ns;
 };
+
+/* The fleet's servers and Redis, once connected and at the end of the hold:
+ * memory from /proc, sessions from each server's own /metrics (-1: unread). */
+struct fleet_samples {
+    struct bench_proc base[SIOLOAD_PORTS_MAX], connected[SIOLOAD_PORTS_MAX],
+        held[SIOLOAD_PORTS_MAX];
+    struct bench_proc redis_base, redis_held;
+    double sessions_connected[SIOLOAD_PORTS_MAX], sessions_held[SIOLOAD_PORTS_MAX];
+    struct fleet_cpu {
+        uint64_t servers, redis, machine; /* CPU used so far, ns */
+    } cpu[3]; /* at message 1, drain seconds later, and drain more (idle) */
+};
+
+static void fleet_cpu_mark(const struct sioload_opts *o, struct fleet_cpu *m)
+{
+    struct bench_proc p;
+    *m = (struct fleet_cpu){.machine = bench_machine_busy_ns()};
+    for (unsigned i = 0; i < o->n_ports; i++)
+        if (bench_proc_sample(o->server_pids[i], &p) == 0)
+            m->servers += p.cpu_ns;
+    if (bench_proc_sample(o->redis_pid, &p) == 0)
+        m->redis = p.cpu_ns;
+}
+
+/* Where the CPU went in the drain seconds after message 1 and in as many
+ * idle seconds after them (pings only): what the message cost is the
+ * difference, spread over its deliveries. */
+static void print_fleet_cpu(const struct result_msg *r, const struct fleet_samples *f, FILE *out)
+{
+    const struct fleet_cpu *c = f->cpu;
+    double srv[2], rds[2], gen[2], oth[2];
+    for (int w = 0; w < 2; w++) {
+        srv[w] = (double)(c[w + 1].servers - c[w].servers) / 1e9;
+        rds[w] = (double)(c[w + 1].redis - c[w].redis) / 1e9;
+        gen[w] = (double)(w ? r->cpu_idle_ns : r->cpu_msg_ns) / 1e9;
+        oth[w] = (double)(c[w + 1].machine - c[w].machine) / 1e9 - srv[w] - rds[w] - gen[w];
+        if (oth[w] < 0) /* sampling jitter */
+            oth[w] = 0;
+    }
+    fprintf(out,
+            "  CPU s after message 1 / as long idle: chatd %.2f / %.2f, load generator %.2f / "
+            "%.2f, redis %.2f / %.2f, other work %.2f / %.2f\n",
+            srv[0], srv[1], gen[0], gen[1], rds[0], rds[1], oth[0], oth[1]);
+    /* A busier idle window (a shutdown, a burst of pings) says nothing. */
+    if (r->got[0] && srv[0] > srv[1] && gen[0] > gen[1])
+        fprintf(out, "  per delivery of message 1: chatd %.1f us, load generator %.1f us\n",
+                (srv[0] - srv[1]) * 1e6 / (double)r->got[0],
+                (gen[0] - gen[1]) * 1e6 / (double)r->got[0]);
+}
+
+static void fleet_sample(const struct sioload_opts *o, struct bench_proc *mem, double *sessions)
+{
+    for (unsigned i = 0; i < o->n_ports; i++) {
+        bench_proc_sample(o->server_pids[i], &mem[i]);
+        if (sessions && bench_metric(o->host, o->ports[i], "chatd_sessions", &sessions[i]) < 0)
+            sessions[i] = -1;
+    }
+}
+
+static void print_round(const struct result_msg *r, unsigned round, const char *when, FILE *out)
+{
+    char a[16], b[16], c[16];
+    const struct hist *h = &r->round[round];
+    fprintf(out,
+            "  message %u%s: sent %" PRIu64 ", reached %" PRIu64 " of %" PRIu64
+            " sessions (%.2f %%), p50 %s ms, p99 %s ms, max %s ms\n",
+            round + 1, when, r->sent_round[round], r->got[round], r->present[round],
+            r->present[round] ? 100.0 * (double)r->got[round] / (double)r->present[round] : 0.0,
+            bench_fmt_ms(a, sizeof a, hist_quantile(h, 0.50)),
+            bench_fmt_ms(b, sizeof b, hist_quantile(h, 0.99)),
+            bench_fmt_ms(c, sizeof c, h->max_us));
+}
+
+static void print_fleet(const struct sioload_opts *o, const struct result_msg *r,
+                        const struct samples *s, const struct fleet_samples *f, FILE *out)
+{
+    char a[16], b[16], when[64];
+    double ramp = (double)s->ramp_ns / 1e9;
+    fprintf(out, "%-34s %8" PRIu64 " %7u %6" PRIu64 " %7.2f %7.0f %8s %8s %7" PRIu64 " %10.1f\n",
+            o->label, r->connected, o->n_ports, r->failed, ramp,
+            ramp > 0 ? (double)r->connected / ramp : 0.0,
+            bench_fmt_ms(a, sizeof a, hist_quantile(&r->handshake, 0.50)),
+            bench_fmt_ms(b, sizeof b, hist_quantile(&r->handshake, 0.99)), r->dropped,
+            r->connected ? (double)r->pings / (double)r->connected : 0.0);
+    for (unsigned i = 0; i < SIOLOAD_FLEET_ROUNDS; i++) {
+        if (i == 0)
+            snprintf(when, sizeof when, " (all connected)");
+        else
+            snprintf(when, sizeof when, " (%.0f s later)", o->hold + o->drain);
+        print_round(r, i, when, out);
+    }
+    fprintf(out,
+            "  sessions dropped: %" PRIu64 " while the others connected, %" PRIu64
+            " once all were (the messages and the hold)\n",
+            r->dropped - r->dropped_after, r->dropped_after);
+    print_fleet_cpu(r, f, out);
+    for (unsigned i = 0; i < o->n_ports; i++) {
+        uint64_t grown =
+            f->held[i].rss_kib > f->base[i].rss_kib ? f->held[i].rss_kib - f->base[i].rss_kib : 0;
+        fprintf(out,
+                "  server :%u (pid %d): %" PRIu64 " sessions connected, %" PRIu64
+                " at the end; its /metrics: %.0f, %.0f before message 2; RSS idle/connected/held "
+                "%.1f / %.1f / %.1f MiB, %.2f KiB/session\n",
+                o->ports[i], (int)o->server_pids[i], r->connected_on[i], r->alive_on[i],
+                f->sessions_connected[i], f->sessions_held[i], mib(f->base[i].rss_kib),
+                mib(f->connected[i].rss_kib), mib(f->held[i].rss_kib),
+                r->connected_on[i] ? (double)grown / (double)r->connected_on[i] : 0.0);
+    }
+    fprintf(out, "  redis (pid %d): RSS %.1f MiB before, %.1f MiB held\n", (int)o->redis_pid,
+            mib(f->redis_base.rss_kib), mib(f->redis_held.rss_kib));
+    if (r->unexpected || r->ack_errors)
+        fprintf(stderr, "sioload: %s: %" PRIu64 " unexpected packets, %" PRIu64 " ack errors\n",
+                o->label, r->unexpected, r->ack_errors);
+    fflush(out);
+}
 
 static void print_row(const struct sioload_opts *o, const struct result_msg *r,
                       const struct samples *s, FILE *out)
@@ -838,6 +1103,8 @@ static void print_row(const struct sioload_opts *o, const struct result_msg *r,
                 bench_fmt_ms(f, sizeof f, r->echo.max_us), cpu.other);
         break;
     }
+    case SIOLOAD_FLEET: /* several lines: print_fleet */
+        break;
     }
     if (r->ack_errors || r->unexpected || (o->senders && r->sent && !r->delivered))
         fprintf(stderr,
@@ -845,6 +1112,90 @@ static void print_row(const struct sioload_opts *o, const struct result_msg *r,
                 " sent, %" PRIu64 " delivered\n",
                 o->label, r->ack_errors, r->unexpected, r->sent, r->delivered);
     fflush(out);
+}
+
+static void result_add(struct result_msg *total, const struct result_msg *r)
+{
+    total->connected += r->connected;
+    total->failed += r->failed;
+    total->dropped += r->dropped;
+    total->sent += r->sent;
+    total->acked += r->acked;
+    total->ack_errors += r->ack_errors;
+    total->delivered += r->delivered;
+    total->echoed += r->echoed;
+    total->other_events += r->other_events;
+    total->unexpected += r->unexpected;
+    total->pings += r->pings;
+    total->dropped_after += r->dropped_after;
+    total->cpu_msg_ns += r->cpu_msg_ns;
+    total->cpu_idle_ns += r->cpu_idle_ns;
+    hist_merge(&total->handshake, &r->handshake);
+    hist_merge(&total->delivery, &r->delivery);
+    hist_merge(&total->ack, &r->ack);
+    hist_merge(&total->echo, &r->echo);
+    for (unsigned i = 0; i < SIOLOAD_PORTS_MAX; i++) {
+        total->connected_on[i] += r->connected_on[i];
+        total->alive_on[i] += r->alive_on[i];
+    }
+    for (unsigned i = 0; i < SIOLOAD_FLEET_ROUNDS; i++) {
+        total->present[i] += r->present[i];
+        total->got[i] += r->got[i];
+        total->sent_round[i] += r->sent_round[i];
+        hist_merge(&total->round[i], &r->round[i]);
+    }
+}
+
+/* Tells every load process when to go, a little ahead so all see it in
+ * time. Returns the go time, or 0 when a process is gone. */
+static uint64_t send_go(const int *down, unsigned procs)
+{
+    uint64_t go = bench_now_ns() + GO_DELAY_NS;
+    for (unsigned i = 0; i < procs; i++)
+        if (bench_write_all(down[i], &go, sizeof go) < 0)
+            return 0;
+    return go;
+}
+
+/* The parent's part of a run once every process is connected: hold, sample
+ * the server, send go, and meter the send window. */
+static int window_parent(const struct sioload_opts *o, struct samples *s, const int *down,
+                         unsigned procs)
+{
+    bench_proc_sample(o->server_pid, &s->connected);
+    sleep_until(bench_now_ns() + ns_of(o->hold));
+    bench_proc_sample(o->server_pid, &s->held);
+    uint64_t go = send_go(down, procs);
+    if (!go)
+        return -1;
+    sleep_until(go);
+    bench_meter_start(&s->meter, o->server_pid, o->redis_pid);
+    sleep_until(go + ns_of(o->seconds));
+    bench_meter_stop(&s->meter);
+    return 0;
+}
+
+/* The parent's part of the fleet run, once every process is connected:
+ * samples the servers, sends go, and samples them again at the end of the
+ * hold (just before the second message). */
+static int fleet_parent(const struct sioload_opts *o, struct fleet_samples *f, const int *down,
+                        unsigned procs)
+{
+    fleet_sample(o, f->connected, f->sessions_connected);
+    uint64_t go = send_go(down, procs);
+    if (!go)
+        return -1;
+    uint64_t drain = ns_of(o->drain);
+    for (unsigned i = 0; i < 3; i++) {
+        sleep_until(go + (i == 2 && o->hold < o->drain ? 1 : i) * drain);
+        fleet_cpu_mark(o, &f->cpu[i]);
+    }
+    uint64_t second = go + ns_of(o->drain + o->hold);
+    uint64_t before = ns_of(o->hold < 2 ? o->hold / 2 : 1); /* ahead of the second message */
+    sleep_until(second - before);
+    fleet_sample(o, f->held, f->sessions_held);
+    bench_proc_sample(o->redis_pid, &f->redis_held);
+    return 0;
 }
 
 int sioload_run(const struct sioload_opts *o, FILE *out)
@@ -855,13 +1206,20 @@ int sioload_run(const struct sioload_opts *o, FILE *out)
     int up[SIOLOAD_PROCS_MAX], down[SIOLOAD_PROCS_MAX];
     unsigned started = 0;
     struct samples s = {0};
-    struct result_msg total = {0};
+    struct fleet_samples *f = calloc(1, sizeof *f);
+    struct result_msg *total = calloc(1, sizeof *total);
     struct result_msg *r = malloc(sizeof *r);
     int rc = -1;
-    if (!r)
+    if (!r || !total || !f) {
+        free(r);
+        free(total);
+        free(f);
         return -1;
+    }
 
     bench_proc_sample(o->server_pid, &s.base);
+    fleet_sample(o, f->base, NULL);
+    bench_proc_sample(o->redis_pid, &f->redis_base);
     uint64_t start = bench_now_ns();
     uint64_t timeout_ns = (uint64_t)(o->timeout * (double)BENCH_NS_PER_SEC);
     fflush(out);
@@ -912,42 +1270,22 @@ int sioload_run(const struct sioload_opts *o, FILE *out)
         if (ready.connect_ns > s.ramp_ns)
             s.ramp_ns = ready.connect_ns;
     }
-    bench_proc_sample(o->server_pid, &s.connected);
-    sleep_until(bench_now_ns() + (uint64_t)(o->hold * (double)BENCH_NS_PER_SEC));
-    bench_proc_sample(o->server_pid, &s.held);
-
-    uint64_t go = bench_now_ns() + GO_DELAY_NS;
-    for (unsigned i = 0; i < started; i++)
-        if (bench_write_all(down[i], &go, sizeof go) < 0)
-            goto out;
-    sleep_until(go);
-    bench_meter_start(&s.meter, o->server_pid, o->redis_pid);
-    sleep_until(go + (uint64_t)(o->seconds * (double)BENCH_NS_PER_SEC));
-    bench_meter_stop(&s.meter);
-
+    if ((o->report == SIOLOAD_FLEET ? fleet_parent(o, f, down, started)
+                                    : window_parent(o, &s, down, started)) < 0)
+        goto out;
     for (unsigned i = 0; i < started; i++) {
         if (bench_read_all(up[i], r, sizeof *r) < 0) {
             fprintf(stderr, "sioload: load process %u died\n", i);
             goto out;
         }
-        total.connected += r->connected;
-        total.failed += r->failed;
-        total.dropped += r->dropped;
-        total.sent += r->sent;
-        total.acked += r->acked;
-        total.ack_errors += r->ack_errors;
-        total.delivered += r->delivered;
-        total.echoed += r->echoed;
-        total.other_events += r->other_events;
-        total.unexpected += r->unexpected;
+        result_add(total, r);
         s.gen_cpu_ns += r->cpu_window_ns;
-        hist_merge(&total.handshake, &r->handshake);
-        hist_merge(&total.delivery, &r->delivery);
-        hist_merge(&total.ack, &r->ack);
-        hist_merge(&total.echo, &r->echo);
     }
-    print_row(o, &total, &s, out);
-    rc = total.connected > 0 ? 0 : -1;
+    if (o->report == SIOLOAD_FLEET)
+        print_fleet(o, total, &s, f, out);
+    else
+        print_row(o, total, &s, out);
+    rc = total->connected > 0 ? 0 : -1;
 out:
     for (unsigned i = 0; i < started; i++) {
         close(down[i]); /* end of file: a child still waiting gives up */
@@ -956,5 +1294,7 @@ out:
     if (reap(pids, started, start + timeout_ns + EXIT_GRACE_NS) < 0 && rc == 0)
         fprintf(stderr, "sioload: a load process failed\n");
     free(r);
+    free(total);
+    free(f);
     return rc;
 }
