@@ -43,9 +43,12 @@ function fmt(v, better) {
   return Math.round(v).toLocaleString('en-US');
 }
 
-function ratio(a, b) {
-  if (!Number.isFinite(a) || !Number.isFinite(b) || b === 0) return '—';
-  const r = a / b;
+/** How many times better chatd's figure a is than another's, b: a ÷ b where
+ *  higher is better, b ÷ a where lower is (so above 1 is chatd ahead either way). */
+function advantage(a, b, better) {
+  const [num, den] = better === 'lower' ? [b, a] : [a, b];
+  if (!Number.isFinite(num) || !Number.isFinite(den) || den === 0) return '—';
+  const r = num / den;
   return r >= 10 ? `${Math.round(r)}×` : `${r.toFixed(r >= 1 ? 1 : 2)}×`;
 }
 
@@ -101,7 +104,7 @@ function summaryLines(rows, steadyRate) {
 function table(rows, servers, steadyRate) {
   // Ratios are to chatd: none without it.
   const others = servers.includes('chatd') ? servers.filter((s) => s !== 'chatd') : [];
-  const head = ['scenario', 'better', ...servers.map((s) => SERVER_NAMES[s] ?? s), ...others.map((s) => `chatd ÷ ${s}`)];
+  const head = ['scenario', 'better', ...servers.map((s) => SERVER_NAMES[s] ?? s), ...others.map((s) => `chatd ahead of ${s === 'node' ? 'original' : s}`)];
   const out = [`| ${head.join(' | ')} |`, `| --- | --- | ${head.slice(2).map(() => '---:').join(' | ')} |`];
   let flagged = false;
   for (const line of summaryLines(rows, steadyRate)) {
@@ -113,11 +116,11 @@ function table(rows, servers, steadyRate) {
       return fmt(p.value, line.better) + flag;
     });
     const chatd = picked[servers.indexOf('chatd')]?.value;
-    const ratios = others.map((s) => ratio(chatd, picked[servers.indexOf(s)]?.value));
+    const ratios = others.map((s) => advantage(chatd, picked[servers.indexOf(s)]?.value, line.better));
     out.push(`| ${line.title} | ${line.better} | ${[...cells, ...ratios].join(' | ')} |`);
   }
   out.push('');
-  if (others.length > 0) out.push('Ratios are chatd\'s figure divided by the other\'s: above 1 is chatd ahead where higher is better, below 1 where lower is better; — where a server has no such row.');
+  if (others.length > 0) out.push('"chatd ahead of": how many times better chatd\'s figure is (the other\'s ÷ chatd\'s where lower is better, chatd\'s ÷ the other\'s where higher is); below 1× the other is ahead; — where a server has no such row.');
   if (flagged) out.push('⚠ that row had refusals or losses (non-2xx answers, errors, failed or dropped clients, or less than 100 % delivered): see results.txt.');
   return out.join('\n');
 }
