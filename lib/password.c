@@ -156,7 +156,9 @@ static int argon2id_verify(const char *stored, const char *password, size_t len)
     struct argon2id_params p;
 
     /* crypto_pwhash_str_verify answers -1 both for "wrong password" and for "not
-     * a hash", so the format is checked first. */
+     * a hash", so the format is checked first. A stored hash sets the cost of
+     * checking it: the caps keep a corrupt or planted record from stalling a
+     * pool thread or passing the memory the pool's size is meant to bound. */
     if (argon2id_params(stored, &p) < 0 || p.mem_kib > PW_ARGON2ID_MEM_KIB_MAX ||
         p.passes > PW_ARGON2ID_PASSES_MAX)
         return -1;
