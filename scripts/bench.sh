@@ -169,6 +169,7 @@ start_chatd() {
     PORT=$(free_port)
     PORT="$PORT" BIND=127.0.0.1 REDIS_URL="redis://127.0.0.1:$REDIS_PORT" WORKERS="$WORKERS" \
         SEED_DEMO=1 LOG_LEVEL=warn MESSAGES_PER_MINUTE=100000 MAX_CONNECTIONS="$max_conn" MAX_CONNECTIONS_PER_ADDR="$max_conn" \
+        LOGINS_PER_MINUTE=1000000 \
         WEB_ROOT="$(web_root)" "$CHATD_BIN" >"$LOGS/chatd-$tag.log" 2>&1 &
     SERVER_PID=$!
     PIDS+=("$SERVER_PID")
