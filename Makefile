@@ -160,6 +160,12 @@ bench:
 	@$(MAKE) --no-print-directory -s $(CHATD)
 	@CHATD_BIN=$(CURDIR)/$(CHATD) scripts/bench.sh
 
+# One Argon2id hash's time at several costs, libsodium alone (the default
+# PASSWORD_MEMORY and PASSWORD_ITERATIONS come from it; docs/benchmarks.md).
+$(BUILD)/bench/argon2-cost: test/bench/argon2/argon2-cost.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(PKG_LIBS)
+
 # The layer check, then every suite, each on its own Redis: C units (also
 # under ASan+UBSan), the fuzzers briefly, the API, protocol and chat suites
 # against the real chatd (and its sanitizer build), the web app's units and

@@ -53,6 +53,9 @@ enum opt_id {
     OPT_REGISTRATION,
     OPT_SEED_DEMO,
     OPT_PASSWORD_HASH,
+    OPT_PASSWORD_MEMORY,
+    OPT_PASSWORD_ITERATIONS,
+    OPT_PASSWORD_REHASH,
     OPT_LOG_LEVEL,
     OPT_PING_INTERVAL,
     OPT_PING_TIMEOUT,
@@ -84,6 +87,7 @@ enum opt_kind {
     KIND_CUSTOM,   /* opt.parse does the work */
     KIND_UINT,     /* an unsigned field in [min, max] */
     KIND_DURATION, /* seconds in [min, max], with an optional s/m/h/d suffix */
+    KIND_SIZE_KIB, /* KiB in [min, max], with an optional KiB/MiB/GiB suffix */
     KIND_BOOL,     /* a bool field */
     KIND_REDIS,    /* REDIS_*: three variables make one target, see load_redis */
 };
@@ -99,8 +103,9 @@ struct opt {
     const char *def_text; /* how --help shows the default when def does not say it */
     const char *help;     /* one sentence, lines broken with '\n' */
     enum opt_kind kind;
-    bool secret;   /* never echo the value in an error */
-    size_t offset; /* of the field, for the generic kinds */
+    bool secret;              /* never echo the value in an error */
+    const char *refusal_note; /* why the range is what it is, added to an error */
+    size_t offset;            /* of the field, for the generic kinds */
     unsigned min, max;
     parse_fn *parse;
     compute_fn *compute;
@@ -108,14 +113,19 @@ struct opt {
 
 static parse_fn parse_sentinels, parse_master_name, parse_sentinel_password;
 static parse_fn parse_bind, parse_web_root, parse_server_id, parse_origins, parse_registration,
-    parse_password_hash, parse_log_level, parse_links;
+    parse_password_hash, parse_password_rehash, parse_log_level, parse_links;
 static compute_fn default_workers, default_server_id;
 
 #define UINT_FIELD(field, lo, hi)                                                                  \
     .kind = KIND_UINT, .offset = offsetof(struct config, field), .min = (lo), .max = (hi)
 #define DURATION_FIELD(field, lo, hi)                                                              \
     .kind = KIND_DURATION, .offset = offsetof(struct config, field), .min = (lo), .max = (hi)
+#define SIZE_KIB_FIELD(field, lo, hi)                                                              \
+    .kind = KIND_SIZE_KIB, .offset = offsetof(struct config, field), .min = (lo), .max = (hi)
 #define BOOL_FIELD(field) .kind = KIND_BOOL, .offset = offsetof(struct config, field)
+
+/* The floor of PASSWORD_MEMORY and PASSWORD_ITERATIONS, said where they are refused. */
+#define ARGON2ID_FLOOR_NOTE "OWASP's minimum for Argon2id is 19MiB with 2 iterations"
 
 static const struct opt opts[OPT_COUNT] = {
     [OPT_PORT] = {"PORT", "8000", NULL, "TCP port to listen on.", UINT_FIELD(port, 1, 65535)},
@@ -192,6 +202,24 @@ static const struct opt opts[OPT_COUNT] = {
                            "argon2id, or bcrypt while original demo servers share the Redis\n"
                            "(they only read bcrypt).",
                            .parse = parse_password_hash},
+    [OPT_PASSWORD_MEMORY] = {"PASSWORD_MEMORY", "19MiB", NULL,
+                             "Memory of one Argon2id password hash (its m), held while it runs\n"
+                             "(HASH_THREADS at once); at least OWASP's minimum, 19MiB.",
+                             SIZE_KIB_FIELD(password_cost.mem_kib, PW_ARGON2ID_MEM_KIB_MIN,
+                                            PW_ARGON2ID_MEM_KIB_MAX),
+                             .refusal_note = ARGON2ID_FLOOR_NOTE},
+    [OPT_PASSWORD_ITERATIONS] = {"PASSWORD_ITERATIONS", "2", NULL,
+                                 "Passes of one Argon2id password hash over its memory (its t);\n"
+                                 "at least 2, OWASP's minimum with 19MiB. A hash takes time in\n"
+                                 "proportion to PASSWORD_MEMORY times this.",
+                                 UINT_FIELD(password_cost.passes, PW_ARGON2ID_PASSES_MIN,
+                                            PW_ARGON2ID_PASSES_MAX),
+                                 .refusal_note = ARGON2ID_FLOOR_NOTE},
+    [OPT_PASSWORD_REHASH] = {"PASSWORD_REHASH", "weaker", NULL,
+                             "Stored Argon2id hashes a login rewrites at PASSWORD_MEMORY and\n"
+                             "PASSWORD_ITERATIONS: weaker (below them in either), or different\n"
+                             "(stronger ones too: to bring the cost down after lowering them).",
+                             .parse = parse_password_rehash},
     [OPT_LOG_LEVEL] = {"LOG_LEVEL", "info", NULL, "error, warn, info or debug.",
                        .parse = parse_log_level},
     [OPT_PING_INTERVAL] = {"PING_INTERVAL", "25000", NULL,
@@ -221,7 +249,8 @@ static const struct opt opts[OPT_COUNT] = {
                             "it opened (or after its last answer) is closed, however it trickles.",
                             DURATION_FIELD(header_timeout, 1, 3600)},
     [OPT_HASH_THREADS] = {"HASH_THREADS", "2", NULL,
-                          "Password hashes computed at once; each Argon2id takes 64 MiB.",
+                          "Password hashes computed at once; each Argon2id holds\n"
+                          "PASSWORD_MEMORY while it runs.",
                           UINT_FIELD(hash_threads, 1, 64)},
     [OPT_REGISTRATIONS_PER_HOUR] =
         {"REGISTRATIONS_PER_HOUR", "10", NULL,
@@ -339,6 +368,17 @@ static void format_duration(unsigned seconds, char *buf, size_t n)
     snprintf(buf, n, "%us", seconds);
 }
 
+/* Writes a size in KiB with the largest binary unit that divides it. */
+static void format_size_kib(unsigned kib, char *buf, size_t n)
+{
+    if (kib != 0 && kib % (1024u * 1024) == 0)
+        snprintf(buf, n, "%uGiB", kib / (1024u * 1024));
+    else if (kib != 0 && kib % 1024 == 0)
+        snprintf(buf, n, "%uMiB", kib / 1024);
+    else
+        snprintf(buf, n, "%uKiB", kib);
+}
+
 /* The flag of an option: "REDIS_URL" becomes "redis-url". */
 static void flag_name(const struct opt *o, char *buf, size_t n)
 {
@@ -442,6 +482,35 @@ static int parse_duration(struct config *c, const struct opt *o, const char *val
         format_duration(o->max, hi, sizeof hi);
         snprintf(why, n, "expected a duration %s-%s: seconds, or a number with s, m, h or d", lo,
                  hi);
+        return -1;
+    }
+    *uint_field(c, o) = (unsigned)(v * mult);
+    return 0;
+}
+
+/* A size in KiB: a bare number is KiB (as Argon2's m=), or a number with a
+ * binary unit: K or KiB, M or MiB, G or GiB, in any case. */
+static int parse_size_kib(struct config *c, const struct opt *o, const char *value, char *why,
+                          size_t n)
+{
+    static const struct {
+        const char *suffix;
+        unsigned kib;
+    } units[] = {{"kib", 1},           {"k", 1},          {"mib", 1024}, {"m", 1024},
+                 {"gib", 1024 * 1024}, {"g", 1024 * 1024}};
+    size_t len = strlen(value), digits = strspn(value, "0123456789");
+    unsigned mult = digits == len ? 1 : 0;
+    unsigned long v;
+
+    for (size_t i = 0; i < sizeof units / sizeof units[0] && mult == 0; i++) {
+        if (strcasecmp(value + digits, units[i].suffix) == 0)
+            mult = units[i].kib;
+    }
+    if (mult == 0 || !scan_uint(value, digits, o->max / mult, &v) || v * mult < o->min) {
+        char lo[16], hi[16];
+        format_size_kib(o->min, lo, sizeof lo);
+        format_size_kib(o->max, hi, sizeof hi);
+        snprintf(why, n, "expected a size %s-%s: KiB, or a number with KiB, MiB or GiB", lo, hi);
         return -1;
     }
     *uint_field(c, o) = (unsigned)(v * mult);
@@ -671,6 +740,20 @@ static int parse_password_hash(struct config *c, const char *value, char *why, s
         return -1;
     }
     c->password_hash = values[i];
+    return 0;
+}
+
+static int parse_password_rehash(struct config *c, const char *value, char *why, size_t n)
+{
+    static const char *const words[] = {"weaker", "different"};
+    static const enum pw_rehash values[] = {PW_REHASH_WEAKER, PW_REHASH_DIFFERENT};
+    int i = match_word(value, words, 2);
+
+    if (i < 0) {
+        snprintf(why, n, "expected weaker or different");
+        return -1;
+    }
+    c->password_rehash = values[i];
     return 0;
 }
 
@@ -1071,6 +1154,11 @@ static void describe_values(const struct opt *o, char *buf, size_t n)
         format_duration(o->max, hi, sizeof hi);
         snprintf(buf, n, "A duration %s-%s: seconds, or a number with s, m, h or d.", lo, hi);
         break;
+    case KIND_SIZE_KIB:
+        format_size_kib(o->min, lo, sizeof lo);
+        format_size_kib(o->max, hi, sizeof hi);
+        snprintf(buf, n, "A size %s-%s: KiB, or a number with KiB, MiB or GiB.", lo, hi);
+        break;
     case KIND_BOOL:
         snprintf(buf, n, "A boolean: 1/0, true/false, yes/no, on/off.");
         break;
@@ -1308,6 +1396,8 @@ static int apply(struct config *c, const struct opt *o, const char *value, char 
         return parse_uint(c, o, value, why, n);
     case KIND_DURATION:
         return parse_duration(c, o, value, why, n);
+    case KIND_SIZE_KIB:
+        return parse_size_kib(c, o, value, why, n);
     case KIND_BOOL:
         return parse_bool(c, o, value, why, n);
     case KIND_CUSTOM:
@@ -1335,6 +1425,10 @@ int config_load(struct config *cfg, int argc, char **argv, FILE *out, FILE *err)
 
         if (value != NULL) {
             rc = apply(&c, o, value, why, sizeof why);
+            if (rc < 0 && o->refusal_note != NULL) {
+                size_t at = strlen(why);
+                snprintf(why + at, sizeof why - at, " (%s)", o->refusal_note);
+            }
             if (rc < 0)
                 rc = refuse(err, o, from_flag, value, why);
         } else if (o->def != NULL) {

@@ -82,6 +82,9 @@ struct config {
     enum config_registration registration; /* REGISTRATION */
     bool seed_demo;                        /* SEED_DEMO */
     enum pw_scheme password_hash;          /* PASSWORD_HASH */
+    /* PASSWORD_MEMORY (KiB) and PASSWORD_ITERATIONS: never below OWASP's floor. */
+    struct pw_argon2id_cost password_cost;
+    enum pw_rehash password_rehash;        /* PASSWORD_REHASH */
     enum log_level log_level;              /* LOG_LEVEL */
     unsigned ping_interval_ms;             /* PING_INTERVAL */
     unsigned ping_timeout_ms;              /* PING_TIMEOUT */

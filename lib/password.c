@@ -9,21 +9,20 @@
 #include <string.h>
 
 #define ARGON2ID_PREFIX "$argon2id$"
-#define ARGON2ID_OPS crypto_pwhash_argon2id_OPSLIMIT_INTERACTIVE
-#define ARGON2ID_MEM crypto_pwhash_argon2id_MEMLIMIT_INTERACTIVE
 #define ARGON2ID_VERSION 19 /* Argon2 v1.3 ("v=19"), the one libsodium writes */
-/* A stored hash sets the cost of checking it. These caps keep a corrupt or
- * planted record from stalling a pool thread or blowing the memory budget
- * that the pool's size is meant to bound; each is far above what we write. */
-#define ARGON2ID_MEM_MAX crypto_pwhash_argon2id_MEMLIMIT_MODERATE /* 256 MiB */
-#define ARGON2ID_OPS_MAX 10
-#define BCRYPT_COST_MAX 14 /* 16 times our cost: about a second */
+#define ARGON2ID_LANES 1    /* libsodium computes one lane ("p=1") */
+#define BCRYPT_COST_MAX 14  /* 16 times our cost: about a second */
 
 /* What the original demos wrote ($2b$10$); cost 10 is ~50 ms on current hardware. */
 #define BCRYPT_PREFIX "$2b$"
 #define BCRYPT_COST 10
 #define BCRYPT_SALT_BYTES 16 /* bcrypt's salt is 128 bits */
 
+_Static_assert(PW_ARGON2ID_MEM_KIB_MIN <= PW_ARGON2ID_MEM_KIB_DEFAULT &&
+                   PW_ARGON2ID_MEM_KIB_DEFAULT <= PW_ARGON2ID_MEM_KIB_MAX &&
+                   PW_ARGON2ID_PASSES_MIN <= PW_ARGON2ID_PASSES_DEFAULT &&
+                   PW_ARGON2ID_PASSES_DEFAULT <= PW_ARGON2ID_PASSES_MAX,
+               "the default Argon2id cost must lie within the floor and the caps");
 _Static_assert(PW_HASH_MAX >= crypto_pwhash_argon2id_STRBYTES,
                "PW_HASH_MAX must hold an encoded Argon2id hash");
 _Static_assert(PW_PASSWORD_MAX < CRYPT_MAX_PASSPHRASE_SIZE,
@@ -37,9 +36,30 @@ struct crypt_scratch {
     char phrase[PW_PASSWORD_MAX + 1];
 };
 
+/* Set once by main before any thread starts (pw_set_argon2id), read after. */
+static struct pw_argon2id_cost argon2id_cost = {PW_ARGON2ID_MEM_KIB_DEFAULT,
+                                                PW_ARGON2ID_PASSES_DEFAULT};
+static enum pw_rehash rehash_policy = PW_REHASH_WEAKER;
+
 int pw_init(void)
 {
     return sodium_init() < 0 ? -1 : 0;
+}
+
+int pw_set_argon2id(struct pw_argon2id_cost cost, enum pw_rehash rehash)
+{
+    if (cost.mem_kib < PW_ARGON2ID_MEM_KIB_MIN || cost.mem_kib > PW_ARGON2ID_MEM_KIB_MAX ||
+        cost.passes < PW_ARGON2ID_PASSES_MIN || cost.passes > PW_ARGON2ID_PASSES_MAX ||
+        (rehash != PW_REHASH_WEAKER && rehash != PW_REHASH_DIFFERENT))
+        return -1;
+    argon2id_cost = cost;
+    rehash_policy = rehash;
+    return 0;
+}
+
+struct pw_argon2id_cost pw_argon2id_cost(void)
+{
+    return argon2id_cost;
 }
 
 static bool has_prefix(const char *s, const char *prefix)
@@ -100,36 +120,47 @@ int pw_hash(enum pw_scheme scheme, const char *password, size_t len, char out[PW
         return -1;
     switch (scheme) {
     case PW_ARGON2ID:
-        return crypto_pwhash_argon2id_str(out, password, len, ARGON2ID_OPS, ARGON2ID_MEM) == 0 ? 0
-                                                                                               : -1;
+        return crypto_pwhash_argon2id_str(out, password, len, argon2id_cost.passes,
+                                          (size_t)argon2id_cost.mem_kib * 1024) == 0
+                   ? 0
+                   : -1;
     case PW_BCRYPT:
         return bcrypt_hash(password, len, out);
     }
     return -1;
 }
 
-/* Reads the limits of a well-formed Argon2id hash in libsodium's encoding,
+/* The parameters an encoded Argon2id hash carries. */
+struct argon2id_params {
+    unsigned long version, mem_kib, passes, lanes;
+};
+
+/* Reads the parameters of a well-formed Argon2id hash in libsodium's encoding,
  * $argon2id$v=19$m=<KiB>,t=<passes>,p=<lanes>$<salt>$<hash>.
  * Returns 0, or -1 when it is not one. */
-static int argon2id_params(const char *stored, unsigned long *version, unsigned long *mem_kib,
-                           unsigned long *passes)
+static int argon2id_params(const char *stored, struct argon2id_params *p)
 {
     /* needs_rehash decodes the whole string with libsodium's own parser and
      * says -1 only for a malformed one; after it every number fits 32 bits. */
-    if (crypto_pwhash_argon2id_str_needs_rehash(stored, ARGON2ID_OPS, ARGON2ID_MEM) < 0)
+    if (crypto_pwhash_argon2id_str_needs_rehash(stored, argon2id_cost.passes,
+                                                (size_t)argon2id_cost.mem_kib * 1024) < 0)
         return -1;
-    return sscanf(stored, ARGON2ID_PREFIX "v=%lu$m=%lu,t=%lu,", version, mem_kib, passes) == 3 ? 0
-                                                                                               : -1;
+    return sscanf(stored, ARGON2ID_PREFIX "v=%lu$m=%lu,t=%lu,p=%lu$", &p->version, &p->mem_kib,
+                  &p->passes, &p->lanes) == 4
+               ? 0
+               : -1;
 }
 
 static int argon2id_verify(const char *stored, const char *password, size_t len)
 {
-    unsigned long version, mem_kib, passes;
+    struct argon2id_params p;
 
     /* crypto_pwhash_str_verify answers -1 both for "wrong password" and for "not
-     * a hash", so the format is checked first. */
-    if (argon2id_params(stored, &version, &mem_kib, &passes) < 0 ||
-        mem_kib > ARGON2ID_MEM_MAX / 1024 || passes > ARGON2ID_OPS_MAX)
+     * a hash", so the format is checked first. A stored hash sets the cost of
+     * checking it: the caps keep a corrupt or planted record from stalling a
+     * pool thread or passing the memory the pool's size is meant to bound. */
+    if (argon2id_params(stored, &p) < 0 || p.mem_kib > PW_ARGON2ID_MEM_KIB_MAX ||
+        p.passes > PW_ARGON2ID_PASSES_MAX)
         return -1;
     errno = 0;
     if (crypto_pwhash_argon2id_str_verify(stored, password, len) == 0)
@@ -181,14 +212,20 @@ int pw_verify(const char *stored_hash, const char *password, size_t len)
 }
 
 /* libsodium's needs_rehash says "differs from these limits", which would also
- * rewrite a hash made with stronger limits; only a weaker one is upgraded. */
-static bool argon2id_is_weaker(const char *stored)
+ * rewrite a hash made with stronger ones: by default only a weaker one is
+ * upgraded, and a stronger one is brought down only when the operator asked
+ * (PW_REHASH_DIFFERENT, after lowering the cost on purpose). */
+static bool argon2id_needs_rehash(const char *stored)
 {
-    unsigned long version, mem_kib, passes;
+    struct argon2id_params p;
 
-    if (argon2id_params(stored, &version, &mem_kib, &passes) < 0)
+    if (argon2id_params(stored, &p) < 0)
         return true; /* not a hash we could verify: replace it if one ever does */
-    return version < ARGON2ID_VERSION || mem_kib < ARGON2ID_MEM / 1024 || passes < ARGON2ID_OPS;
+    bool weaker = p.version < ARGON2ID_VERSION || p.mem_kib < argon2id_cost.mem_kib ||
+                  p.passes < argon2id_cost.passes;
+    bool different = p.version != ARGON2ID_VERSION || p.mem_kib != argon2id_cost.mem_kib ||
+                     p.passes != argon2id_cost.passes || p.lanes != ARGON2ID_LANES;
+    return rehash_policy == PW_REHASH_DIFFERENT ? different : weaker;
 }
 
 bool pw_needs_rehash(const char *stored_hash, enum pw_scheme wanted)
@@ -196,6 +233,6 @@ bool pw_needs_rehash(const char *stored_hash, enum pw_scheme wanted)
     if (wanted != PW_ARGON2ID || stored_hash == NULL)
         return false;
     if (has_prefix(stored_hash, ARGON2ID_PREFIX))
-        return argon2id_is_weaker(stored_hash);
+        return argon2id_needs_rehash(stored_hash);
     return true; /* bcrypt (or anything else) when Argon2id is wanted */
 }

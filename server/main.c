@@ -114,6 +114,12 @@ int main(int argc, char **argv)
         log_error("libsodium failed to initialize");
         return 1;
     }
+    /* config_load kept the cost within the floor and the caps; before the
+     * seeder and the hash pool, the only threads that hash. */
+    if (pw_set_argon2id(cfg.password_cost, cfg.password_rehash) < 0) {
+        log_error("Argon2id cost out of range");
+        return 2;
+    }
     runtime_block_signals();
 
     struct seeder seeder = {.cfg = &cfg};

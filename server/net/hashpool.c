@@ -41,9 +41,10 @@ static void job_run(struct hash_job *job)
             job->hash[0] = '\0';
     } else if (job->op == HASH_JOB_VERIFY && memchr(job->hash, '\0', sizeof job->hash) != NULL) {
         job->result = pw_verify(job->hash, job->password, job->password_len);
-        /* The upgrade is computed now, while the password is at hand, so a
-         * legacy login costs one trip through the queue, not two. A failed
-         * rehash costs nothing but the upgrade: the login still succeeded. */
+        /* The rehash (a legacy or weaker hash brought to today's cost) is
+         * computed now, while the password is at hand, so it costs one trip
+         * through the queue, not two. A failed rehash costs nothing but the
+         * rehash: the login still succeeded. */
         if (job->result == 0 && pw_needs_rehash(job->hash, job->scheme))
             job->rehashed =
                 pw_hash(job->scheme, job->password, job->password_len, job->new_hash) == 0;

@@ -1,9 +1,9 @@
 /* hashpool — password hashing off the workers' event loops.
  *
  * A fixed set of threads takes jobs from one bounded FIFO. Its size bounds both
- * the CPU a login flood can take and the memory Argon2id needs (64 MiB a
- * thread); a full queue is refused at once, so the caller can answer 503/429
- * instead of queuing without limit.
+ * the CPU a login flood can take and the memory Argon2id needs (its memory
+ * cost, PASSWORD_MEMORY, a thread); a full queue is refused at once, so the
+ * caller can answer 503/429 instead of queuing without limit.
  *
  * A job belongs to its caller before hashpool_submit and again once done() has
  * been called; in between the pool owns it, and the caller must not touch it.
@@ -31,8 +31,8 @@ struct hash_job {
 
     /* Out: valid when done() runs. */
     int result;                 /* HASH: 0/-1; VERIFY: pw_verify's 0/1/-1; HASHPOOL_CANCELLED */
-    bool rehashed;              /* VERIFY matched and new_hash holds an upgrade */
-    char new_hash[PW_HASH_MAX]; /* the password hashed again for scheme */
+    bool rehashed;              /* VERIFY matched and new_hash holds the rehash */
+    char new_hash[PW_HASH_MAX]; /* the password hashed again for scheme, at today's cost */
 
     /* Called once per submitted job, on a pool thread (or on the thread calling
      * hashpool_free for a cancelled job), after which the job is the caller's

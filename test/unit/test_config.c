@@ -39,6 +39,9 @@ static const char *const vars[] = {
     "REGISTRATION",
     "SEED_DEMO",
     "PASSWORD_HASH",
+    "PASSWORD_MEMORY",
+    "PASSWORD_ITERATIONS",
+    "PASSWORD_REHASH",
     "LOG_LEVEL",
     "PING_INTERVAL",
     "PING_TIMEOUT",
@@ -196,6 +199,10 @@ static void test_defaults(void **state)
     assert_int_equal(r.cfg.registration, CONFIG_REGISTRATION_OPEN);
     assert_true(r.cfg.seed_demo);
     assert_int_equal(r.cfg.password_hash, PW_ARGON2ID);
+    /* The table's Argon2id default is the password module's own. */
+    assert_int_equal(r.cfg.password_cost.mem_kib, PW_ARGON2ID_MEM_KIB_DEFAULT);
+    assert_int_equal(r.cfg.password_cost.passes, PW_ARGON2ID_PASSES_DEFAULT);
+    assert_int_equal(r.cfg.password_rehash, PW_REHASH_WEAKER);
     assert_int_equal(r.cfg.log_level, LOG_LEVEL_INFO);
     assert_int_equal(r.cfg.ping_interval_ms, 25000);
     assert_int_equal(r.cfg.ping_timeout_ms, 20000);
@@ -546,6 +553,67 @@ static void test_chatd_knobs(void **state)
         load_uint("LOGIN_FAIL_WINDOW", "30m", offsetof(struct config, login_fail_window)), 1800);
 }
 
+/* The Argon2id cost: sizes with binary units, OWASP's minimum as the floor
+ * (refused with a line that says so), libsodium-verifiable caps. */
+static void test_password_cost(void **state)
+{
+    static const struct {
+        const char *value;
+        unsigned kib;
+    } sizes[] = {
+        {"19456", 19456},   {"19456KiB", 19456}, {"19456k", 19456}, {"19MiB", 19456},
+        {"19m", 19456},     {"46MiB", 47104},    {"32768K", 32768}, {"256MiB", 262144},
+        {"262144", 262144}, {"20000", 20000},    {"19MIB", 19456},
+    };
+    static const char *const bad_sizes[] = {
+        "19455",  "18MiB", "1MiB", "0",       "257MiB", "262145", "1GiB",   "1G",
+        "19 MiB", "MiB",   "19MB", "19.5MiB", "-19MiB", "x",      "19MiBs", "99999999999999999999",
+    };
+    const size_t mem = offsetof(struct config, password_cost.mem_kib);
+    const size_t passes = offsetof(struct config, password_cost.passes);
+    static const char floor[] = "(OWASP's minimum for Argon2id is 19MiB with 2 iterations)";
+    struct result r;
+
+    (void)state;
+    for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++)
+        assert_int_equal(load_uint("PASSWORD_MEMORY", sizes[i].value, mem), sizes[i].kib);
+    for (size_t i = 0; i < sizeof bad_sizes / sizeof bad_sizes[0]; i++) {
+        expect_invalid_env("PASSWORD_MEMORY", bad_sizes[i], "expected a size 19MiB-256MiB");
+        expect_invalid_env("PASSWORD_MEMORY", bad_sizes[i], floor);
+    }
+
+    assert_int_equal(load_uint("PASSWORD_ITERATIONS", "2", passes), 2);
+    assert_int_equal(load_uint("PASSWORD_ITERATIONS", "10", passes), 10);
+    expect_invalid_env("PASSWORD_ITERATIONS", "1", "expected an integer 2-10 (OWASP's minimum");
+    expect_invalid_env("PASSWORD_ITERATIONS", "0", floor);
+    expect_invalid_env("PASSWORD_ITERATIONS", "11", "expected an integer 2-10");
+    expect_invalid_env("PASSWORD_ITERATIONS", "x", "expected an integer 2-10");
+
+    load_env(&r, "PASSWORD_REHASH", "Different");
+    assert_int_equal(r.cfg.password_rehash, PW_REHASH_DIFFERENT);
+    done(&r);
+    load_env(&r, "PASSWORD_REHASH", "weaker");
+    assert_int_equal(r.cfg.password_rehash, PW_REHASH_WEAKER);
+    done(&r);
+    expect_invalid_env("PASSWORD_REHASH", "always", "expected weaker or different");
+
+    /* The floor holds for flags too, and only the two settings carry its note. */
+    load(&r, "--password-memory=16MiB", NULL);
+    assert_int_equal(r.rc, 2);
+    assert_non_null(strstr(r.err, "chatd: invalid --password-memory \"16MiB\""));
+    assert_non_null(strstr(r.err, floor));
+    done(&r);
+    load(&r, "--password-memory", "24MiB", "--password-iterations", "3", NULL);
+    assert_int_equal(r.rc, 0);
+    assert_int_equal(r.cfg.password_cost.mem_kib, 24576);
+    assert_int_equal(r.cfg.password_cost.passes, 3);
+    done(&r);
+    load(&r, "--hash-threads=0", NULL);
+    assert_int_equal(r.rc, 2);
+    assert_null(strstr(r.err, "OWASP"));
+    done(&r);
+}
+
 static void test_links(void **state)
 {
     struct result r;
@@ -690,6 +758,7 @@ static void test_help(void **state)
     assert_non_null(strstr(r.out, "default: the number of online CPUs\n"));
     assert_non_null(strstr(r.out, "default: 7d\n"));
     assert_non_null(strstr(r.out, "TCP port to listen on.\n      An integer 1-65535.\n"));
+    assert_non_null(strstr(r.out, "A size 19MiB-256MiB: KiB, or a number with KiB, MiB or GiB.\n"));
     done(&r);
 
     load(&r, "-h", NULL);
@@ -724,11 +793,13 @@ static void test_help_man(void **state)
             }
         }
         flag[k] = '\0';
-        snprintf(line, sizeof line, "\n.TP\n.BR %s \", \" \\-\\-%s \" \\fIvalue\\fR\"\n", vars[i], flag);
+        snprintf(line, sizeof line, "\n.TP\n.BR %s \", \" \\-\\-%s \" \\fIvalue\\fR\"\n", vars[i],
+                 flag);
         if (strstr(r.out, line) == NULL)
             fail_msg("--help=man lacks \"%s\"", line);
     }
-    assert_non_null(strstr(r.out, "TCP port to listen on.\nAn integer 1\\-65535.\n.br\nDefault: 8000\n"));
+    assert_non_null(
+        strstr(r.out, "TCP port to listen on.\nAn integer 1\\-65535.\n.br\nDefault: 8000\n"));
     /* No line of the page starts with a control character it did not mean. */
     assert_null(strstr(r.out, "\n'"));
     assert_non_null(strstr(r.out, "\n.SH \"SEE ALSO\"\n"));
@@ -1090,6 +1161,7 @@ int main(void)
         cmocka_unit_test_setup(test_max_message_bytes, clear_env),
         cmocka_unit_test_setup(test_keywords, clear_env),
         cmocka_unit_test_setup(test_chatd_knobs, clear_env),
+        cmocka_unit_test_setup(test_password_cost, clear_env),
         cmocka_unit_test_setup(test_links, clear_env),
         cmocka_unit_test_setup(test_flags_override_env, clear_env),
         cmocka_unit_test_setup(test_flag_syntaxes, clear_env),

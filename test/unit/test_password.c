@@ -1,5 +1,6 @@
 /* Unit tests for lib/password: legacy bcrypt from the originals, Argon2id and
- * bcrypt round trips, malformed input, the rehash policy. */
+ * bcrypt round trips, malformed input, the configurable Argon2id cost and its
+ * floor, the rehash policy. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -7,9 +8,14 @@
 
 #include <cmocka.h>
 
+#include <sodium.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "password.h"
+
+static const struct pw_argon2id_cost DEFAULT_COST = {PW_ARGON2ID_MEM_KIB_DEFAULT,
+                                                     PW_ARGON2ID_PASSES_DEFAULT};
 
 /* Real hashes from test/fixtures (user:N "password" fields), written by
  * the original demo servers: demo users have "password123", Zoe "zoe-secret-1". */
@@ -27,6 +33,26 @@ static int setup(void **state)
 {
     (void)state;
     return pw_init();
+}
+
+/* Tests that change the cost put the default back, whatever they assert. */
+static int restore_default_cost(void **state)
+{
+    (void)state;
+    return pw_set_argon2id(DEFAULT_COST, PW_REHASH_WEAKER);
+}
+
+/* A well-formed Argon2id hash string with these parameters (salt and digest
+ * made up): pw_needs_rehash reads parameters, it does not verify. */
+static const char *argon2id_with(unsigned version, unsigned mem_kib, unsigned passes,
+                                 unsigned lanes)
+{
+    static char buf[PW_HASH_MAX];
+    snprintf(buf, sizeof buf,
+             "$argon2id$v=%u$m=%u,t=%u,p=%u$c29tZXNhbHRzb21lc2FsdA$"
+             "ZnVsbGhhc2hmdWxsaGFzaGZ1bGxoYXNoZnVsbGhhc2g",
+             version, mem_kib, passes, lanes);
+    return buf;
 }
 
 static void test_legacy_bcrypt(void **state)
@@ -223,6 +249,84 @@ static void test_needs_rehash(void **state)
     assert_false(pw_needs_rehash(NULL, PW_ARGON2ID));
 }
 
+static void test_cost_floor_and_caps(void **state)
+{
+    (void)state;
+    /* The default is OWASP's minimum or above, and is what pw_hash starts with. */
+    assert_true(DEFAULT_COST.mem_kib >= 19456 && DEFAULT_COST.passes >= 2);
+    assert_int_equal(pw_argon2id_cost().mem_kib, DEFAULT_COST.mem_kib);
+    assert_int_equal(pw_argon2id_cost().passes, DEFAULT_COST.passes);
+
+    /* OWASP's minimum, m = 19 MiB and t = 2, is the floor; the caps are what
+     * pw_verify accepts. Outside them nothing changes. */
+    static const struct pw_argon2id_cost refused[] = {
+        {19455, 2}, {19456, 1}, {19456, 0}, {0, 0}, {262145, 2}, {19456, 11}, {8192, 5},
+    };
+    for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
+        if (pw_set_argon2id(refused[i], PW_REHASH_WEAKER) != -1)
+            fail_msg("m=%u t=%u accepted", refused[i].mem_kib, refused[i].passes);
+        assert_int_equal(pw_argon2id_cost().mem_kib, DEFAULT_COST.mem_kib);
+        assert_int_equal(pw_argon2id_cost().passes, DEFAULT_COST.passes);
+    }
+    assert_int_equal(pw_set_argon2id(DEFAULT_COST, (enum pw_rehash)7), -1);
+    assert_int_equal(pw_set_argon2id((struct pw_argon2id_cost){19456, 2}, PW_REHASH_WEAKER), 0);
+    assert_int_equal(pw_set_argon2id((struct pw_argon2id_cost){262144, 10}, PW_REHASH_DIFFERENT),
+                     0);
+    assert_int_equal(pw_argon2id_cost().mem_kib, 262144);
+
+    /* New hashes carry the configured parameters, and verify. */
+    char h[PW_HASH_MAX];
+    assert_int_equal(pw_set_argon2id((struct pw_argon2id_cost){20480, 3}, PW_REHASH_WEAKER), 0);
+    assert_int_equal(pw_hash(PW_ARGON2ID, "pw", 2, h), 0);
+    assert_true(strncmp(h, "$argon2id$v=19$m=20480,t=3,p=1$", 31) == 0);
+    assert_int_equal(verify(h, "pw"), 0);
+    assert_false(pw_needs_rehash(h, PW_ARGON2ID));
+}
+
+static void test_rehash_against_configured_cost(void **state)
+{
+    (void)state;
+    static const struct pw_argon2id_cost cost = {24576, 3}; /* 24 MiB, 3 passes */
+    static const struct {
+        unsigned version, mem_kib, passes, lanes;
+        bool weaker, different; /* the answer under each policy */
+    } table[] = {
+        {19, 24576, 3, 1, false, false}, /* exactly the configured cost */
+        {19, 19456, 3, 1, true, true},   /* less memory */
+        {19, 24576, 2, 1, true, true},   /* fewer passes */
+        {19, 65536, 2, 1, true, true},   /* more memory, fewer passes: still below */
+        {19, 32768, 4, 1, false, true},  /* stronger: brought down only when asked */
+        {19, 24576, 4, 1, false, true},  {19, 262144, 10, 1, false, true}, /* at the caps */
+        {19, 24576, 3, 4, false, true}, /* other lanes (another implementation) */
+        {19, 4096, 1, 1, true, true},   /* far below OWASP's floor */
+    };
+
+    for (int policy = PW_REHASH_WEAKER; policy <= PW_REHASH_DIFFERENT; policy++) {
+        assert_int_equal(pw_set_argon2id(cost, (enum pw_rehash)policy), 0);
+        for (size_t i = 0; i < sizeof table / sizeof table[0]; i++) {
+            const char *h =
+                argon2id_with(table[i].version, table[i].mem_kib, table[i].passes, table[i].lanes);
+            bool want = policy == PW_REHASH_WEAKER ? table[i].weaker : table[i].different;
+            if (pw_needs_rehash(h, PW_ARGON2ID) != want)
+                fail_msg("policy %d: pw_needs_rehash(\"%s\") != %d", policy, h, want);
+            /* A fleet with original servers rewrites nothing. */
+            assert_false(pw_needs_rehash(h, PW_BCRYPT));
+        }
+    }
+
+    /* A real hash at an old, weaker cost (below even the floor: written by
+     * libsodium directly) verifies, needs a rehash, and the rehash is at the
+     * configured cost. */
+    char old[PW_HASH_MAX], fresh[PW_HASH_MAX];
+    assert_int_equal(crypto_pwhash_argon2id_str(old, "hunter2", 7, 1, 8192 * 1024), 0);
+    assert_int_equal(pw_set_argon2id(cost, PW_REHASH_WEAKER), 0);
+    assert_int_equal(verify(old, "hunter2"), 0);
+    assert_true(pw_needs_rehash(old, PW_ARGON2ID));
+    assert_int_equal(pw_hash(PW_ARGON2ID, "hunter2", 7, fresh), 0);
+    assert_true(strncmp(fresh, "$argon2id$v=19$m=24576,t=3,p=1$", 31) == 0);
+    assert_false(pw_needs_rehash(fresh, PW_ARGON2ID));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -233,6 +337,8 @@ int main(void)
         cmocka_unit_test(test_limits),
         cmocka_unit_test(test_malformed),
         cmocka_unit_test(test_needs_rehash),
+        cmocka_unit_test_teardown(test_cost_floor_and_caps, restore_default_cost),
+        cmocka_unit_test_teardown(test_rehash_against_configured_cost, restore_default_cost),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }
