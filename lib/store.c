@@ -873,18 +873,27 @@ cJSON *store_message_normalize(const char *json, size_t len)
     "    creator = redis.call('HGET', meta, 'creator') or '', members = members}\n"                \
     "end\n"
 
+/* A session's user, shared by the scripts that resolve one: the id and
+ * username of the session at key, or nil.  A session whose user is gone
+ * is deleted; one past half its ttl (seconds) is renewed. */
+#define LUA_SESSION                                                                                \
+    "local function session_user(key, ttl)\n"                                                      \
+    "  local id = redis.call('GET', key)\n"                                                        \
+    "  if not id then return nil end\n"                                                            \
+    "  local name = redis.call('HGET', 'user:' .. id, 'username')\n"                               \
+    "  if not name then redis.call('DEL', key) return nil end\n"                                   \
+    "  if redis.call('TTL', key) < tonumber(ttl) / 2 then redis.call('EXPIRE', key, ttl) end\n"    \
+    "  return id, name\n"                                                                          \
+    "end\n"
+
 /* Key names built inside scripts ('user:' .. id and so on) are the same
  * names as the builders above: keep both in step. */
 static const char *const script_source[SCRIPT_COUNT] = {
     [SCRIPT_SESSION] =
         /* KEYS: session; ARGV: ttl.  -> {id, username} or nil */
-    "local id = redis.call('GET', KEYS[1])\n"
-    "if not id then return false end\n"
-    "local name = redis.call('HGET', 'user:' .. id, 'username')\n"
-    "if not name then redis.call('DEL', KEYS[1]) return false end\n"
-    "if redis.call('TTL', KEYS[1]) < tonumber(ARGV[1]) / 2 then\n"
-    "  redis.call('EXPIRE', KEYS[1], ARGV[1]) end\n"
-    "return {id, name}\n",
+    LUA_SESSION "local id, name = session_user(KEYS[1], ARGV[1])\n"
+                "if not id then return false end\n"
+                "return {id, name}\n",
     [SCRIPT_LOGIN_LOOKUP] =
         /* KEYS: username, fails of (canonical name, address), fails of
          * the address, registrations of the address, the canonical name's
@@ -1041,12 +1050,16 @@ static const char *const script_source[SCRIPT_COUNT] = {
     "end\n"
     "return out\n",
     [SCRIPT_HISTORY] =
-        /* KEYS: room, user rooms; ARGV: room id, '1' when a member by the
-         * id of a private room, start, stop.  -> members, or nil when the
-         * user is not a member. */
-    "if ARGV[2] ~= '1' and redis.call('SISMEMBER', KEYS[2], ARGV[1]) == 0 then\n"
-    "  return false end\n"
-    "return redis.call('ZREVRANGE', KEYS[1], ARGV[3], ARGV[4])\n",
+        /* KEYS: session, room; ARGV: session ttl, room id, the private
+         * room's two user ids ('' for a named room), start, stop.  The
+         * session and the page in one round trip.  -> nil (no session),
+         * {id, username} (not a member), or {id, username, {members}}. */
+    LUA_SESSION "local id, name = session_user(KEYS[1], ARGV[1])\n"
+                "if not id then return false end\n"
+                "if id ~= ARGV[3] and id ~= ARGV[4] and\n"
+                "    redis.call('SISMEMBER', 'user:' .. id .. ':rooms', ARGV[2]) == 0 then\n"
+                "  return {id, name} end\n"
+                "return {id, name, redis.call('ZREVRANGE', KEYS[2], ARGV[5], ARGV[6])}\n",
     [SCRIPT_CREATE_PRIVATE] =
         /* KEYS: user a, user b, rooms of a, rooms of b; ARGV: room id.
          * -> {name a, name b}, or nil when a user does not exist. */
@@ -1797,10 +1810,13 @@ int store_call_history(struct store_call *call, const struct store_history_param
         call->failed = true;
         return call_end(call);
     }
+    bool private = p->room->kind == ROOM_PRIVATE;
+    add_key(call, p->session_key);
     add_key(call, key_room(call, p->room->id));
-    add_key(call, key_user_rooms(call, p->user_id));
+    add_arg(call, stored_u64(call, p->session_ttl));
     add_arg(call, p->room->id);
-    add_flag(call, store_room_is_private_member(p->room, p->user_id));
+    add_arg(call, private ? stored_u64(call, p->room->a) : "");
+    add_arg(call, private ? stored_u64(call, p->room->b) : "");
     add_arg(call, stored_printf(call, "%ld", p->offset));
     add_arg(call, stored_printf(call, "%ld", p->offset + p->size - 1));
     return call_end(call);

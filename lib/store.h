@@ -262,7 +262,7 @@ enum store_script {
     SCRIPT_ONLINE_USERS,   /* online ids with usernames */
     SCRIPT_USERS,          /* usernames and presence of ids */
     SCRIPT_ROOMS,          /* a user's rooms with names */
-    SCRIPT_HISTORY,        /* membership check + a page of messages */
+    SCRIPT_HISTORY,        /* session, membership check, a page of messages */
     SCRIPT_CREATE_PRIVATE, /* add a private room to both users' sets */
     SCRIPT_PRELOAD,        /* General's name and newest messages */
     SCRIPT_SOCKET_OPEN,    /* session, rooms, presence +1 (user.connected) */
@@ -414,12 +414,14 @@ int store_call_users(struct store_call *call, const uint64_t *ids, size_t count)
 int store_call_rooms(struct store_call *call, uint64_t user_id);
 
 struct store_history_params {
+    const char *session_key; /* who asks (a store_key_session key): a member */
+    unsigned session_ttl;    /* renews the session as SCRIPT_SESSION does */
     const struct room_ref *room;
-    uint64_t user_id; /* who asks: must be a member */
-    long offset;      /* >= 0, from the newest */
-    long size;        /* >= 1 */
+    long offset; /* >= 0, from the newest */
+    long size;   /* >= 1 */
 };
-/* SCRIPT_HISTORY */
+/* SCRIPT_HISTORY: resolves the session (as SCRIPT_SESSION) and reads a page
+ * of the room if its user is a member, in one round trip. */
 int store_call_history(struct store_call *call, const struct store_history_params *p);
 
 /* SCRIPT_CREATE_PRIVATE: a private room into both users' sets. */

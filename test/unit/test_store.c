@@ -518,16 +518,22 @@ static void test_call_users_and_rooms(void **state)
     struct room_ref general, private_room;
     store_room_parse("0", 1, &general);
     store_room_private(5, 2, &private_room);
-    struct store_history_params history = {
-        .room = &general, .user_id = 2, .offset = 30, .size = 15};
+    struct store_history_params history = {.session_key = "chatd:session:ab",
+                                           .session_ttl = 604800,
+                                           .room = &general,
+                                           .offset = 30,
+                                           .size = 15};
     assert_int_equal(store_call_history(&call, &history), 0);
     assert_int_equal(call.script, SCRIPT_HISTORY);
-    EXPECT_KEYS(&call, "room:0", "user:2:rooms");
-    EXPECT_ARGS(&call, "0", "0", "30", "44");
+    EXPECT_KEYS(&call, "chatd:session:ab", "room:0");
+    EXPECT_ARGS(&call, "604800", "0", "", "", "30", "44");
     history.room = &private_room;
     assert_int_equal(store_call_history(&call, &history), 0);
-    EXPECT_KEYS(&call, "room:2:5", "user:2:rooms");
-    EXPECT_ARGS(&call, "2:5", "1", "30", "44"); /* a member by the room's id */
+    EXPECT_KEYS(&call, "chatd:session:ab", "room:2:5");
+    EXPECT_ARGS(&call, "604800", "2:5", "2", "5", "30", "44"); /* members by the room's id */
+    history.session_key = NULL;
+    assert_int_equal(store_call_history(&call, &history), -1);
+    history.session_key = "chatd:session:ab";
     history.offset = -1;
     assert_int_equal(store_call_history(&call, &history), -1);
     history.offset = 0;
