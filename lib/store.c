@@ -778,6 +778,111 @@ cJSON *store_message_normalize(const char *json, size_t len)
     return out;
 }
 
+/* ---- messages already normal ------------------------------------------- */
+
+/* A cursor over a stored member, for the strict reading below. */
+struct scan {
+    const char *p, *end;
+};
+
+static bool scan_literal(struct scan *s, const char *lit)
+{
+    size_t n = strlen(lit);
+    if ((size_t)(s->end - s->p) < n || memcmp(s->p, lit, n) != 0)
+        return false;
+    s->p += n;
+    return true;
+}
+
+/* An escape cJSON prints as \u00xx: a control character without a short
+ * form. */
+static bool scan_control_escape(struct scan *s)
+{
+    static const char hex[] = "0123456789abcdef";
+    if (s->end - s->p < 6 || memcmp(s->p, "\\u00", 4) != 0 || (s->p[4] != '0' && s->p[4] != '1'))
+        return false;
+    const char *low = s->p[5] ? strchr(hex, s->p[5]) : NULL;
+    if (!low)
+        return false;
+    int c = (s->p[4] - '0') * 16 + (int)(low - hex);
+    if (c == 0 || strchr("\b\t\n\f\r", c))
+        return false;
+    s->p += 6;
+    return true;
+}
+
+/* The rest of a string, through its closing quote, escaped exactly as
+ * cJSON prints strings (and decoding to no NUL): then reading and printing
+ * it again gives these bytes back.  *plain: without any escape. */
+static bool scan_printed_string(struct scan *s, const char **start, size_t *len, bool *plain)
+{
+    const char *begin = s->p;
+    *plain = true;
+    while (s->p < s->end) {
+        unsigned char c = (unsigned char)*s->p;
+        if (c == '"') {
+            *start = begin;
+            *len = (size_t)(s->p - begin);
+            s->p++;
+            return true;
+        }
+        if (c < 0x20)
+            return false;
+        if (c == '\\') {
+            *plain = false;
+            if (s->end - s->p >= 2 && s->p[1] && strchr("\"\\bfnrt", s->p[1]))
+                s->p += 2;
+            else if (!scan_control_escape(s))
+                return false;
+            continue;
+        }
+        s->p++;
+    }
+    return false;
+}
+
+/* A date as normalize_date keeps it and cJSON prints it back: a whole
+ * number of at most 13 digits (under its 1e13 bound), no leading zero. */
+static bool scan_date(struct scan *s)
+{
+    const char *begin = s->p;
+    while (s->p < s->end && *s->p >= '0' && *s->p <= '9')
+        s->p++;
+    size_t n = (size_t)(s->p - begin);
+    return n >= 1 && n <= 13 && (begin[0] != '0' || n == 1);
+}
+
+bool store_message_is_normal(const char *json, size_t len)
+{
+    struct scan s = {json, json + len};
+    const char *str;
+    size_t n;
+    bool plain;
+    uint64_t from;
+    if (!scan_literal(&s, "{\"from\":\"") || !scan_printed_string(&s, &str, &n, &plain) ||
+        !plain || store_parse_id(str, n, true, &from) < 0)
+        return false;
+    if (!scan_literal(&s, ",\"date\":") || !scan_date(&s))
+        return false;
+    if (!scan_literal(&s, ",\"message\":\"") || !scan_printed_string(&s, &str, &n, &plain))
+        return false;
+    if (!scan_literal(&s, ",\"roomId\":\"") || !scan_printed_string(&s, &str, &n, &plain) ||
+        !plain || n >= STORE_ROOM_ID_MAX)
+        return false;
+    if (scan_literal(&s, ",\"id\":\"") && !scan_printed_string(&s, &str, &n, &plain))
+        return false;
+    return scan_literal(&s, "}") && s.p == s.end;
+}
+
+cJSON *store_message_output(const char *json, size_t len)
+{
+    /* A member is NUL-terminated (a Redis reply); a normal one holds no
+     * NUL, so its text is its whole length. */
+    if (json[len] == '\0' && store_message_is_normal(json, len))
+        return cJSON_CreateRaw(json);
+    return store_message_normalize(json, len);
+}
+
 /* Publishing, the prelude of every script that publishes: the only place
  * a script names the channel, spliced in from STORE_CHANNEL_NAME.  The
  * envelope is store_envelope's {serverId, type, data}; publish() encodes
