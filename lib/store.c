@@ -859,8 +859,8 @@ bool store_message_is_normal(const char *json, size_t len)
     size_t n;
     bool plain;
     uint64_t from;
-    if (!scan_literal(&s, "{\"from\":\"") || !scan_printed_string(&s, &str, &n, &plain) ||
-        !plain || store_parse_id(str, n, true, &from) < 0)
+    if (!scan_literal(&s, "{\"from\":\"") || !scan_printed_string(&s, &str, &n, &plain) || !plain ||
+        store_parse_id(str, n, true, &from) < 0)
         return false;
     if (!scan_literal(&s, ",\"date\":") || !scan_date(&s))
         return false;
