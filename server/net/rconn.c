@@ -13,6 +13,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "sentinel.h"
+#include "timerheap.h"
 #include "worker.h"
 
 #define RECONNECT_MIN_MS 100
@@ -52,6 +53,8 @@ struct rconn {
     char where[CONFIG_HOST_MAX + 8]; /* "host:port" or the socket path, for /healthz */
     int64_t replicas_short_until;    /* see REPLICAS_SHORT_MS */
     atomic_bool was_ready;           /* read by the main thread: rconn_was_ready */
+    struct timer flush;              /* see ev_add_write */
+    bool writing;                    /* inside hiredis's write: EPOLLOUT is meant */
 };
 
 /* One command in flight. */
@@ -84,9 +87,34 @@ static void ev_del_read(void *p)
 {
     update_interest(p, 0, EPOLLIN);
 }
+/* hiredis asks for EPOLLOUT after every command it queues.  Once connected,
+ * what a loop round queued is written by a timer due at once instead (the
+ * round's commands in one write, and no epoll_ctl to add EPOLLOUT and drop
+ * it again: 2 syscalls per batch, 4-6 % of a history page's CPU); EPOLLOUT
+ * only when the socket did not take everything, or while connecting. */
 static void ev_add_write(void *p)
 {
-    update_interest(p, EPOLLOUT, 0);
+    struct rconn *r = p;
+    bool connected = r->ac && (r->ac->c.flags & REDIS_CONNECTED);
+    if (connected && !r->writing &&
+        (timer_pending(&r->flush) ||
+         worker_timer_schedule(r->worker, &r->flush, worker_now_ms()) == 0))
+        return;
+    update_interest(r, EPOLLOUT, 0);
+}
+
+static void write_pending(struct rconn *r)
+{
+    r->writing = true;
+    redisAsyncHandleWrite(r->ac); /* may drop the connection: r->ac NULL */
+    r->writing = false;
+}
+
+static void on_flush(struct timer *t)
+{
+    struct rconn *r = (struct rconn *)((char *)t - offsetof(struct rconn, flush));
+    if (r->ac && (r->ac->c.flags & REDIS_CONNECTED))
+        write_pending(r);
 }
 static void ev_del_write(void *p)
 {
@@ -108,7 +136,7 @@ static void on_fd_ready(struct watcher *wt, uint32_t events)
     if (r->ac && (events & (EPOLLIN | EPOLLERR | EPOLLHUP)))
         redisAsyncHandleRead(r->ac);
     if (r->ac && (events & EPOLLOUT))
-        redisAsyncHandleWrite(r->ac);
+        write_pending(r);
 }
 
 /* ---- connection life ------------------------------------------------- */
@@ -279,6 +307,7 @@ struct rconn *rconn_new(struct worker *w, const struct config *cfg)
     r->cfg = cfg;
     r->watch.fd = -1;
     r->watch.fn = on_fd_ready;
+    timer_init(&r->flush, on_flush);
     r->backoff_ms = RECONNECT_MIN_MS;
     start_connect(r);
     return r;
@@ -289,6 +318,7 @@ void rconn_free(struct rconn *r)
     if (!r)
         return;
     of_worker[worker_index(r->worker)] = NULL;
+    worker_timer_cancel(r->worker, &r->flush);
     if (r->ac) {
         r->state = RC_DOWN;
         redisAsyncContext *ac = r->ac;
