@@ -778,6 +778,111 @@ cJSON *store_message_normalize(const char *json, size_t len)
     return out;
 }
 
+/* ---- messages already normal ------------------------------------------- */
+
+/* A cursor over a stored member, for the strict reading below. */
+struct scan {
+    const char *p, *end;
+};
+
+static bool scan_literal(struct scan *s, const char *lit)
+{
+    size_t n = strlen(lit);
+    if ((size_t)(s->end - s->p) < n || memcmp(s->p, lit, n) != 0)
+        return false;
+    s->p += n;
+    return true;
+}
+
+/* An escape cJSON prints as \u00xx: a control character without a short
+ * form. */
+static bool scan_control_escape(struct scan *s)
+{
+    static const char hex[] = "0123456789abcdef";
+    if (s->end - s->p < 6 || memcmp(s->p, "\\u00", 4) != 0 || (s->p[4] != '0' && s->p[4] != '1'))
+        return false;
+    const char *low = s->p[5] ? strchr(hex, s->p[5]) : NULL;
+    if (!low)
+        return false;
+    int c = (s->p[4] - '0') * 16 + (int)(low - hex);
+    if (c == 0 || strchr("\b\t\n\f\r", c))
+        return false;
+    s->p += 6;
+    return true;
+}
+
+/* The rest of a string, through its closing quote, escaped exactly as
+ * cJSON prints strings (and decoding to no NUL): then reading and printing
+ * it again gives these bytes back.  *plain: without any escape. */
+static bool scan_printed_string(struct scan *s, const char **start, size_t *len, bool *plain)
+{
+    const char *begin = s->p;
+    *plain = true;
+    while (s->p < s->end) {
+        unsigned char c = (unsigned char)*s->p;
+        if (c == '"') {
+            *start = begin;
+            *len = (size_t)(s->p - begin);
+            s->p++;
+            return true;
+        }
+        if (c < 0x20)
+            return false;
+        if (c == '\\') {
+            *plain = false;
+            if (s->end - s->p >= 2 && s->p[1] && strchr("\"\\bfnrt", s->p[1]))
+                s->p += 2;
+            else if (!scan_control_escape(s))
+                return false;
+            continue;
+        }
+        s->p++;
+    }
+    return false;
+}
+
+/* A date as normalize_date keeps it and cJSON prints it back: a whole
+ * number of at most 13 digits (under its 1e13 bound), no leading zero. */
+static bool scan_date(struct scan *s)
+{
+    const char *begin = s->p;
+    while (s->p < s->end && *s->p >= '0' && *s->p <= '9')
+        s->p++;
+    size_t n = (size_t)(s->p - begin);
+    return n >= 1 && n <= 13 && (begin[0] != '0' || n == 1);
+}
+
+bool store_message_is_normal(const char *json, size_t len)
+{
+    struct scan s = {json, json + len};
+    const char *str;
+    size_t n;
+    bool plain;
+    uint64_t from;
+    if (!scan_literal(&s, "{\"from\":\"") || !scan_printed_string(&s, &str, &n, &plain) || !plain ||
+        store_parse_id(str, n, true, &from) < 0)
+        return false;
+    if (!scan_literal(&s, ",\"date\":") || !scan_date(&s))
+        return false;
+    if (!scan_literal(&s, ",\"message\":\"") || !scan_printed_string(&s, &str, &n, &plain))
+        return false;
+    if (!scan_literal(&s, ",\"roomId\":\"") || !scan_printed_string(&s, &str, &n, &plain) ||
+        !plain || n >= STORE_ROOM_ID_MAX)
+        return false;
+    if (scan_literal(&s, ",\"id\":\"") && !scan_printed_string(&s, &str, &n, &plain))
+        return false;
+    return scan_literal(&s, "}") && s.p == s.end;
+}
+
+cJSON *store_message_output(const char *json, size_t len)
+{
+    /* A member is NUL-terminated (a Redis reply); a normal one holds no
+     * NUL, so its text is its whole length. */
+    if (json[len] == '\0' && store_message_is_normal(json, len))
+        return cJSON_CreateRaw(json);
+    return store_message_normalize(json, len);
+}
+
 /* Publishing, the prelude of every script that publishes: the only place
  * a script names the channel, spliced in from STORE_CHANNEL_NAME.  The
  * envelope is store_envelope's {serverId, type, data}; publish() encodes
@@ -873,18 +978,27 @@ cJSON *store_message_normalize(const char *json, size_t len)
     "    creator = redis.call('HGET', meta, 'creator') or '', members = members}\n"                \
     "end\n"
 
+/* A session's user, shared by the scripts that resolve one: the id and
+ * username of the session at key, or nil.  A session whose user is gone
+ * is deleted; one past half its ttl (seconds) is renewed. */
+#define LUA_SESSION                                                                                \
+    "local function session_user(key, ttl)\n"                                                      \
+    "  local id = redis.call('GET', key)\n"                                                        \
+    "  if not id then return nil end\n"                                                            \
+    "  local name = redis.call('HGET', 'user:' .. id, 'username')\n"                               \
+    "  if not name then redis.call('DEL', key) return nil end\n"                                   \
+    "  if redis.call('TTL', key) < tonumber(ttl) / 2 then redis.call('EXPIRE', key, ttl) end\n"    \
+    "  return id, name\n"                                                                          \
+    "end\n"
+
 /* Key names built inside scripts ('user:' .. id and so on) are the same
  * names as the builders above: keep both in step. */
 static const char *const script_source[SCRIPT_COUNT] = {
     [SCRIPT_SESSION] =
         /* KEYS: session; ARGV: ttl.  -> {id, username} or nil */
-    "local id = redis.call('GET', KEYS[1])\n"
-    "if not id then return false end\n"
-    "local name = redis.call('HGET', 'user:' .. id, 'username')\n"
-    "if not name then redis.call('DEL', KEYS[1]) return false end\n"
-    "if redis.call('TTL', KEYS[1]) < tonumber(ARGV[1]) / 2 then\n"
-    "  redis.call('EXPIRE', KEYS[1], ARGV[1]) end\n"
-    "return {id, name}\n",
+    LUA_SESSION "local id, name = session_user(KEYS[1], ARGV[1])\n"
+                "if not id then return false end\n"
+                "return {id, name}\n",
     [SCRIPT_LOGIN_LOOKUP] =
         /* KEYS: username, fails of (canonical name, address), fails of
          * the address, registrations of the address, the canonical name's
@@ -1041,12 +1155,16 @@ static const char *const script_source[SCRIPT_COUNT] = {
     "end\n"
     "return out\n",
     [SCRIPT_HISTORY] =
-        /* KEYS: room, user rooms; ARGV: room id, '1' when a member by the
-         * id of a private room, start, stop.  -> members, or nil when the
-         * user is not a member. */
-    "if ARGV[2] ~= '1' and redis.call('SISMEMBER', KEYS[2], ARGV[1]) == 0 then\n"
-    "  return false end\n"
-    "return redis.call('ZREVRANGE', KEYS[1], ARGV[3], ARGV[4])\n",
+        /* KEYS: session, room; ARGV: session ttl, room id, the private
+         * room's two user ids ('' for a named room), start, stop.  The
+         * session and the page in one round trip.  -> nil (no session),
+         * {id, username} (not a member), or {id, username, {members}}. */
+    LUA_SESSION "local id, name = session_user(KEYS[1], ARGV[1])\n"
+                "if not id then return false end\n"
+                "if id ~= ARGV[3] and id ~= ARGV[4] and\n"
+                "    redis.call('SISMEMBER', 'user:' .. id .. ':rooms', ARGV[2]) == 0 then\n"
+                "  return {id, name} end\n"
+                "return {id, name, redis.call('ZREVRANGE', KEYS[2], ARGV[5], ARGV[6])}\n",
     [SCRIPT_CREATE_PRIVATE] =
         /* KEYS: user a, user b, rooms of a, rooms of b; ARGV: room id.
          * -> {name a, name b}, or nil when a user does not exist. */
@@ -1797,10 +1915,13 @@ int store_call_history(struct store_call *call, const struct store_history_param
         call->failed = true;
         return call_end(call);
     }
+    bool private = p->room->kind == ROOM_PRIVATE;
+    add_key(call, p->session_key);
     add_key(call, key_room(call, p->room->id));
-    add_key(call, key_user_rooms(call, p->user_id));
+    add_arg(call, stored_u64(call, p->session_ttl));
     add_arg(call, p->room->id);
-    add_flag(call, store_room_is_private_member(p->room, p->user_id));
+    add_arg(call, private ? stored_u64(call, p->room->a) : "");
+    add_arg(call, private ? stored_u64(call, p->room->b) : "");
     add_arg(call, stored_printf(call, "%ld", p->offset));
     add_arg(call, stored_printf(call, "%ld", p->offset + p->size - 1));
     return call_end(call);

@@ -240,6 +240,19 @@ char *store_message_encode(const struct store_message *msg);
  * member is not a message. */
 cJSON *store_message_normalize(const char *json, size_t len);
 
+/* Whether a stored member is byte for byte its own normalized JSON
+ * (cJSON_PrintUnformatted of store_message_normalize): what chatd writes,
+ * {"from":"<id>","date":<integer>,"message":…,"roomId":…(,"id":…)}, every
+ * string escaped as cJSON escapes.  Other forms (the originals', edited or
+ * reacted messages, other spellings) are false and need normalizing. */
+bool store_message_is_normal(const char *json, size_t len);
+
+/* A stored member for output only (printed, never read): when it is normal,
+ * a raw cJSON item of its own bytes, without parsing it; else
+ * store_message_normalize's object.  json must be NUL-terminated at len.
+ * NULL when the member is not a message (or out of memory). */
+cJSON *store_message_output(const char *json, size_t len);
+
 /* The same for a message already parsed (e.g. an event's data).  chatd's
  * additions come along when well-formed: `edited` (integer seconds) and
  * `reactions` (store_reactions_normalize's, left out when empty). */
@@ -262,7 +275,7 @@ enum store_script {
     SCRIPT_ONLINE_USERS,   /* online ids with usernames */
     SCRIPT_USERS,          /* usernames and presence of ids */
     SCRIPT_ROOMS,          /* a user's rooms with names */
-    SCRIPT_HISTORY,        /* membership check + a page of messages */
+    SCRIPT_HISTORY,        /* session, membership check, a page of messages */
     SCRIPT_CREATE_PRIVATE, /* add a private room to both users' sets */
     SCRIPT_PRELOAD,        /* General's name and newest messages */
     SCRIPT_SOCKET_OPEN,    /* session, rooms, presence +1 (user.connected) */
@@ -414,12 +427,14 @@ int store_call_users(struct store_call *call, const uint64_t *ids, size_t count)
 int store_call_rooms(struct store_call *call, uint64_t user_id);
 
 struct store_history_params {
+    const char *session_key; /* who asks (a store_key_session key): a member */
+    unsigned session_ttl;    /* renews the session as SCRIPT_SESSION does */
     const struct room_ref *room;
-    uint64_t user_id; /* who asks: must be a member */
-    long offset;      /* >= 0, from the newest */
-    long size;        /* >= 1 */
+    long offset; /* >= 0, from the newest */
+    long size;   /* >= 1 */
 };
-/* SCRIPT_HISTORY */
+/* SCRIPT_HISTORY: resolves the session (as SCRIPT_SESSION) and reads a page
+ * of the room if its user is a member, in one round trip. */
 int store_call_history(struct store_call *call, const struct store_history_params *p);
 
 /* SCRIPT_CREATE_PRIVATE: a private room into both users' sets. */

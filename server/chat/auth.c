@@ -49,24 +49,28 @@ bool auth_cookie_digest(struct http_req *req, unsigned char digest[TOKEN_DIGEST_
     return true;
 }
 
+void auth_take_user(struct http_req *req, const redisReply *id_reply, const redisReply *name_reply)
+{
+    size_t nlen;
+    const char *id = rconn_str(id_reply, NULL);
+    const char *name = rconn_str(name_reply, &nlen);
+    uint64_t uid;
+    if (id && name && nlen < sizeof req->username &&
+        store_parse_id(id, strlen(id), false, &uid) == 0) {
+        req->user_id = uid;
+        memcpy(req->username, name, nlen);
+        req->username[nlen] = '\0';
+    }
+}
+
 /* Fills in the user of a SCRIPT_SESSION reply ({id, username} or nil);
  * false when Redis failed. */
 static bool take_user(struct http_req *req, const redisReply *reply)
 {
     if (rconn_is_error(reply))
         return false;
-    if (reply->type == REDIS_REPLY_ARRAY && reply->elements == 2) {
-        size_t nlen;
-        const char *id = rconn_str(reply->element[0], NULL);
-        const char *name = rconn_str(reply->element[1], &nlen);
-        uint64_t uid;
-        if (id && name && nlen < sizeof req->username &&
-            store_parse_id(id, strlen(id), false, &uid) == 0) {
-            req->user_id = uid;
-            memcpy(req->username, name, nlen);
-            req->username[nlen] = '\0';
-        }
-    }
+    if (reply->type == REDIS_REPLY_ARRAY && reply->elements == 2)
+        auth_take_user(req, reply->element[0], reply->element[1]);
     return true;
 }
 

@@ -11,6 +11,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include <hiredis/hiredis.h>
+
 #include "token.h"
 
 struct config;
@@ -31,6 +33,10 @@ bool auth_session_key(struct http_req *req, char *key, size_t n);
  * or not), into digest: what binds a Socket.IO connection to the login that
  * opened it.  false when the request has no session cookie. */
 bool auth_cookie_digest(struct http_req *req, unsigned char digest[TOKEN_DIGEST_BYTES]);
+
+/* Sets req->user_id and username from a session script's {id, username}
+ * replies (as auth_with_user does); leaves them unset when not valid. */
+void auth_take_user(struct http_req *req, const redisReply *id, const redisReply *name);
 
 /* Resolves the request's session (refreshing its lifetime, cfg->session_ttl)
  * and calls next(req) with req->user_id, username and session_key set;

@@ -79,7 +79,7 @@ static cJSON *messages_array(const redisReply *members)
     for (size_t i = 0; arr && i < members->elements; i++) {
         size_t len;
         const char *json = rconn_str(members->element[i], &len);
-        cJSON *m = json ? store_message_normalize(json, len) : NULL;
+        cJSON *m = json ? store_message_output(json, len) : NULL;
         if (m)
             cJSON_AddItemToArray(arr, m);
     }
@@ -585,7 +585,7 @@ static cJSON *last_message(const redisReply *r)
 {
     size_t len;
     const char *json = rconn_str(r, &len);
-    cJSON *m = json && len ? store_message_normalize(json, len) : NULL;
+    cJSON *m = json && len ? store_message_output(json, len) : NULL;
     return m ? m : cJSON_CreateNull();
 }
 
@@ -675,39 +675,67 @@ static bool query_long(struct http_req *req, const char *name, long dflt, long m
     return true;
 }
 
+/* SCRIPT_HISTORY's reply: nil (no session), {id, username} (not a
+ * member) or {id, username, {members}}. */
 static void history_answer(void *priv, redisReply *reply)
 {
     struct http_req *req = priv;
     if (rconn_is_error(reply)) {
         http_respond_unavailable(req);
-    } else if (reply->type == REDIS_REPLY_NIL) {
-        http_respond_error(req, MHD_HTTP_FORBIDDEN, "You are not a member of this room");
-    } else if (reply->type != REDIS_REPLY_ARRAY) {
-        http_respond_unavailable(req);
-    } else {
-        http_respond_json(req, MHD_HTTP_OK, messages_array(reply));
+        return;
     }
+    bool user = reply->type == REDIS_REPLY_ARRAY && reply->elements >= 2;
+    if (user)
+        auth_take_user(req, reply->element[0], reply->element[1]);
+    if (!req->user_id)
+        http_respond_error(req, MHD_HTTP_UNAUTHORIZED, "Not signed in");
+    else if (reply->elements == 2)
+        http_respond_error(req, MHD_HTTP_FORBIDDEN, "You are not a member of this room");
+    else if (reply->elements == 3 && reply->element[2]->type == REDIS_REPLY_ARRAY)
+        http_respond_json(req, MHD_HTTP_OK, messages_array(reply->element[2]));
+    else
+        http_respond_unavailable(req);
 }
 
-/* GET /room/{id}/messages?offset=&size= */
+static void history_bad_room(struct http_req *req)
+{
+    http_respond_error(req, MHD_HTTP_BAD_REQUEST, "Invalid room id");
+}
+
+static void history_bad_page(struct http_req *req)
+{
+    http_respond_error(req, MHD_HTTP_BAD_REQUEST, "offset must be 0 or more and size 1 or more");
+}
+
+/* GET /room/{id}/messages?offset=&size=: the session and the page in one
+ * Redis round trip (the busiest route).  A request that is not signed in
+ * is answered 401 before anything else, as by auth_with_user. */
 static void history_start(struct http_req *req)
 {
+    const struct config *cfg = cfg_of(req);
+    req->user_id = 0;
+    if (!auth_session_key(req, req->session_key, sizeof req->session_key)) {
+        http_respond_error(req, MHD_HTTP_UNAUTHORIZED, "Not signed in");
+        return;
+    }
     const char *id = req->url + strlen("/room/");
     const char *end = strchr(id, '/');
     struct room_ref room;
     long offset, size;
     if (!end || store_room_parse(id, (size_t)(end - id), &room) < 0) {
-        http_respond_error(req, MHD_HTTP_BAD_REQUEST, "Invalid room id");
+        auth_with_user(req, cfg, true, history_bad_room);
         return;
     }
     if (!query_long(req, "offset", 0, 0, HISTORY_MAX_OFFSET, &offset) ||
         !query_long(req, "size", HISTORY_DEFAULT_SIZE, 1, HISTORY_MAX_SIZE, &size)) {
-        http_respond_error(req, MHD_HTTP_BAD_REQUEST,
-                           "offset must be 0 or more and size 1 or more");
+        auth_with_user(req, cfg, true, history_bad_page);
         return;
     }
-    struct store_history_params params = {
-        .room = &room, .user_id = req->user_id, .offset = offset, .size = size};
+    struct store_history_params params = {.session_key = req->session_key,
+                                          .session_ttl = cfg->session_ttl,
+                                          .room = &room,
+                                          .offset = offset,
+                                          .size = size};
     struct store_call call;
     if (store_call_history(&call, &params) < 0 || send_call(req, &call, history_answer) < 0)
         http_respond_unavailable(req);
@@ -1214,7 +1242,9 @@ static void metrics_page(struct http_req *req)
 
 /* ---- dispatch ------------------------------------------------------------- */
 
-enum route_auth { PUBLIC, OPTIONAL_USER, USER };
+/* SESSION_IN_ROUTE: signed in only, the route resolving the session itself
+ * (in its own script's round trip). */
+enum route_auth { PUBLIC, OPTIONAL_USER, USER, SESSION_IN_ROUTE };
 
 struct route {
     const char *method;
@@ -1235,7 +1265,7 @@ static const struct route routes[] = {
     {"GET", "/rooms/", NULL, USER, rooms_start},
     {"POST", "/rooms", NULL, USER, group_create_start},
     {"GET", "/room/0/preload", NULL, PUBLIC, preload_start},
-    {"GET", "/room/", "/messages", USER, history_start},
+    {"GET", "/room/", "/messages", SESSION_IN_ROUTE, history_start},
     {"POST", "/room", NULL, USER, private_room_start},
     {"POST", "/room/", "/join", USER, group_join_start},
     {"GET", "/room/", "/members", USER, group_members_start},
@@ -1320,7 +1350,7 @@ void routes_handle(void *ctx, struct http_req *req)
             http_respond_error(req, status, problem);
             return;
         }
-        if (r->auth == PUBLIC)
+        if (r->auth == PUBLIC || r->auth == SESSION_IN_ROUTE)
             r->handler(req);
         else
             auth_with_user(req, cfg_of(req), r->auth == USER, r->handler);

@@ -92,7 +92,9 @@ function tableRoutes() {
     // is followed by one more segment.
     let key = p;
     if (p.endsWith('/')) key += '{}' + (suffix ? suffix + (suffix.endsWith('/') ? '{}' : '') : '');
-    return { method, key: `${method} ${key}`, auth: auth === 'USER' ? 'user' : 'none' };
+    // SESSION_IN_ROUTE: signed in only, the route resolving the session itself.
+    const signedIn = auth === 'USER' || auth === 'SESSION_IN_ROUTE';
+    return { method, key: `${method} ${key}`, auth: signedIn ? 'user' : 'none' };
   });
 }
 

@@ -244,6 +244,93 @@ static void test_message_legacy(void **state)
         assert_null(store_message_normalize(bad[i], strlen(bad[i])));
 }
 
+/* store_message_output prints as store_message_normalize does, whichever
+ * way it took. */
+static void expect_output_same(const char *stored, bool normal)
+{
+    size_t len = strlen(stored);
+    assert_int_equal(store_message_is_normal(stored, len), normal);
+    cJSON *slow = store_message_normalize(stored, len);
+    cJSON *fast = store_message_output(stored, len);
+    if (normal)
+        assert_true(cJSON_IsRaw(fast));
+    if (!slow) {
+        assert_null(fast);
+        return;
+    }
+    char *want = cJSON_PrintUnformatted(slow);
+    char *got = cJSON_PrintUnformatted(fast);
+    assert_string_equal(got, want);
+    if (normal)
+        assert_string_equal(got, stored); /* byte for byte its own normal form */
+    free(want);
+    free(got);
+    cJSON_Delete(slow);
+    cJSON_Delete(fast);
+}
+
+static void test_message_is_normal(void **state)
+{
+    (void)state;
+    /* What chatd writes, whatever the text. */
+    const char *texts[] = {"hi", "", "Tom & \"Jerry\" \\ </b>", "a\nb\tc\r\b\f", "\x01\x1f\x7f",
+                           "caf\xc3\xa9 \xf0\x9f\x98\x80", "\xff not utf-8"};
+    for (size_t i = 0; i < sizeof texts / sizeof *texts; i++) {
+        struct store_message m = {.from = 7,
+                                  .date = 1795868576,
+                                  .text = texts[i],
+                                  .text_len = strlen(texts[i]),
+                                  .room_id = "1:7",
+                                  .id = "00aa"};
+        char *json = store_message_encode(&m);
+        expect_output_same(json, true);
+        free(json);
+        m.id[0] = '\0';
+        m.date = 0;
+        json = store_message_encode(&m);
+        expect_output_same(json, true);
+        free(json);
+    }
+    expect_output_same("{\"from\":\"1\",\"date\":9999999999999,\"message\":\"x\",\"roomId\":\"0\"}",
+                       true);
+    /* Anything cJSON would print otherwise goes the slow way. */
+    const char *other[] = {
+        "{\"from\": \"1\",\"date\":1,\"message\":\"x\",\"roomId\":\"0\"}",   /* a space */
+        "{\"from\":1,\"date\":1,\"message\":\"x\",\"roomId\":\"0\"}",       /* numeric from */
+        "{\"from\":\"01\",\"date\":1,\"message\":\"x\",\"roomId\":\"0\"}", /* leading zero */
+        "{\"from\":\"1\",\"date\":01,\"message\":\"x\",\"roomId\":\"0\"}",
+        "{\"from\":\"1\",\"date\":1.5,\"message\":\"x\",\"roomId\":\"0\"}",
+        "{\"from\":\"1\",\"date\":1e3,\"message\":\"x\",\"roomId\":\"0\"}",
+        "{\"from\":\"1\",\"date\":10000000000000,\"message\":\"x\",\"roomId\":\"0\"}",
+        "{\"from\":\"1\",\"date\":\"1\",\"message\":\"x\",\"roomId\":\"0\"}",
+        "{\"from\":\"1\",\"date\":1,\"message\":\"a\\/b\",\"roomId\":\"0\"}",  /* \/ */
+        "{\"from\":\"1\",\"date\":1,\"message\":\"\\u0041\",\"roomId\":\"0\"}",
+        "{\"from\":\"1\",\"date\":1,\"message\":\"\\u001F\",\"roomId\":\"0\"}", /* upper case */
+        "{\"from\":\"1\",\"date\":1,\"message\":\"\\u000a\",\"roomId\":\"0\"}", /* is \n */
+        "{\"from\":\"1\",\"date\":1,\"message\":\"a\\u0000b\",\"roomId\":\"0\"}",
+        "{\"from\":\"1\",\"date\":1,\"message\":\"\\ud83d\\ude00\",\"roomId\":\"0\"}",
+        "{\"from\":\"1\",\"date\":1,\"message\":\"x\",\"roomId\":0}",
+        "{\"from\":\"1\",\"date\":1,\"message\":\"x\",\"roomId\":\"\\u0030\"}",
+        "{\"from\":\"1\",\"date\":1,\"message\":\"x\",\"roomId\":\"0\",\"edited\":2}",
+        "{\"from\":\"1\",\"date\":1,\"message\":\"x\",\"roomId\":\"0\",\"id\":\"a\","
+        "\"reactions\":{\"x\":[\"1\"]}}",
+        "{\"date\":1,\"from\":\"1\",\"message\":\"x\",\"roomId\":\"0\"}", /* another order */
+        "{\"from\":\"1\",\"date\":1,\"message\":\"x\",\"roomId\":\"0\"} ",  /* trailing */
+        "{\"from\":\"1\",\"date\":1,\"message\":\"x\",\"roomId\":\"0\"",   /* cut */
+        "{\"from\":\"1\",\"date\":1,\"message\":\"x\",\"roomId\":\"0\",\"id\":7}",
+        "{\"from\":\"1\",\"date\":1,\"message\":\"x\",\"roomId\":\"0\",\"id\":\"a\",\"id\":\"b\"}",
+        "{\"from\":\"1\",\"date\":1,\"message\":\"tab\there\",\"roomId\":\"0\"}", /* raw */
+    };
+    for (size_t i = 0; i < sizeof other / sizeof *other; i++)
+        expect_output_same(other[i], false);
+    /* A room id too long for the normal form is no message at all. */
+    char longroom[STORE_ROOM_ID_MAX + 80];
+    snprintf(longroom, sizeof longroom,
+             "{\"from\":\"1\",\"date\":1,\"message\":\"x\",\"roomId\":\"%0*d\"}",
+             STORE_ROOM_ID_MAX, 0);
+    expect_output_same(longroom, false);
+}
+
 static void test_scripts(void **state)
 {
     (void)state;
@@ -518,16 +605,22 @@ static void test_call_users_and_rooms(void **state)
     struct room_ref general, private_room;
     store_room_parse("0", 1, &general);
     store_room_private(5, 2, &private_room);
-    struct store_history_params history = {
-        .room = &general, .user_id = 2, .offset = 30, .size = 15};
+    struct store_history_params history = {.session_key = "chatd:session:ab",
+                                           .session_ttl = 604800,
+                                           .room = &general,
+                                           .offset = 30,
+                                           .size = 15};
     assert_int_equal(store_call_history(&call, &history), 0);
     assert_int_equal(call.script, SCRIPT_HISTORY);
-    EXPECT_KEYS(&call, "room:0", "user:2:rooms");
-    EXPECT_ARGS(&call, "0", "0", "30", "44");
+    EXPECT_KEYS(&call, "chatd:session:ab", "room:0");
+    EXPECT_ARGS(&call, "604800", "0", "", "", "30", "44");
     history.room = &private_room;
     assert_int_equal(store_call_history(&call, &history), 0);
-    EXPECT_KEYS(&call, "room:2:5", "user:2:rooms");
-    EXPECT_ARGS(&call, "2:5", "1", "30", "44"); /* a member by the room's id */
+    EXPECT_KEYS(&call, "chatd:session:ab", "room:2:5");
+    EXPECT_ARGS(&call, "604800", "2:5", "2", "5", "30", "44"); /* members by the room's id */
+    history.session_key = NULL;
+    assert_int_equal(store_call_history(&call, &history), -1);
+    history.session_key = "chatd:session:ab";
     history.offset = -1;
     assert_int_equal(store_call_history(&call, &history), -1);
     history.offset = 0;
@@ -1178,6 +1271,7 @@ int main(void)
         cmocka_unit_test(test_utf8_and_messages),
         cmocka_unit_test(test_message_encode),
         cmocka_unit_test(test_message_legacy),
+        cmocka_unit_test(test_message_is_normal),
         cmocka_unit_test(test_scripts),
         cmocka_unit_test(test_envelope),
         cmocka_unit_test(test_envelope_read),
