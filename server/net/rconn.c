@@ -26,7 +26,6 @@
  * stored for this long: each WAIT that falls short holds the connection for
  * its whole timeout, and everything queued behind it waits too. */
 #define REPLICAS_SHORT_MS 500
-_Static_assert(STORE_CALL_ARGV_MAX <= RCONN_ARGS_MAX, "a script call fits a command");
 
 enum rconn_state { RC_DOWN, RC_CONNECTING, RC_INITIALIZING, RC_READY };
 
@@ -400,77 +399,6 @@ static void on_reply(redisAsyncContext *ac, void *reply, void *privdata)
     (void)ac;
 }
 
-/* ---- the wire format ------------------------------------------------ */
-
-/* Commands are written in Redis's protocol here rather than by hiredis's
- * formatter, which builds each argument's header with a printf of its own
- * (7,000 instructions for a history page's EVALSHA, a tenth of the page). */
-#define RESP_STACK_BYTES 2048
-
-/* A RESP header: mark, decimal n, CRLF; returns the end. */
-static char *resp_header(char *p, char mark, size_t n)
-{
-    char digits[24];
-    size_t k = 0;
-    do {
-        digits[k++] = (char)('0' + n % 10);
-        n /= 10;
-    } while (n);
-    *p++ = mark;
-    while (k)
-        *p++ = digits[--k];
-    *p++ = '\r';
-    *p++ = '\n';
-    return p;
-}
-
-/* Bytes of argv as a RESP array of bulk strings: each header at most
- * mark + 20 digits + CRLF. */
-static size_t resp_bound(int argc, const size_t *lens)
-{
-    size_t n = 23;
-    for (int i = 0; i < argc; i++)
-        n += 23 + lens[i] + 2;
-    return n;
-}
-
-static size_t resp_format(char *out, int argc, const char **argv, const size_t *lens)
-{
-    char *p = resp_header(out, '*', (size_t)argc);
-    for (int i = 0; i < argc; i++) {
-        p = resp_header(p, '$', lens[i]);
-        memcpy(p, argv[i], lens[i]);
-        p += lens[i];
-        *p++ = '\r';
-        *p++ = '\n';
-    }
-    return (size_t)(p - out);
-}
-
-/* Queues the command on the connection (hiredis copies it). */
-static int queue_command(struct rconn *r, struct pending_cmd *pc, int argc, const char **argv,
-                         const size_t *lens)
-{
-    size_t given[RCONN_ARGS_MAX];
-    if (argc < 1 || argc > RCONN_ARGS_MAX)
-        return -1;
-    if (!lens) {
-        for (int i = 0; i < argc; i++)
-            given[i] = strlen(argv[i]);
-        lens = given;
-    }
-    char stack[RESP_STACK_BYTES];
-    size_t bound = resp_bound(argc, lens);
-    char *buf = bound <= sizeof stack ? stack : malloc(bound);
-    if (!buf)
-        return -1;
-    size_t len = resp_format(buf, argc, argv, lens);
-    int rc = redisAsyncFormattedCommand(r->ac, on_reply, pc, buf, len) == REDIS_OK ? 0 : -1;
-    if (buf != stack)
-        free(buf);
-    return rc;
-}
-
 static int send_command(struct rconn *r, rconn_cb *cb, void *priv, int argc, const char **argv,
                         const size_t *lens, unsigned replicas)
 {
@@ -481,7 +409,7 @@ static int send_command(struct rconn *r, rconn_cb *cb, void *priv, int argc, con
         return -1;
     *pc = (struct pending_cmd){
         .r = r, .cb = cb, .priv = priv, .sent_ms = worker_now_ms(), .replicas = replicas};
-    if (queue_command(r, pc, argc, argv, lens) < 0) {
+    if (redisAsyncCommandArgv(r->ac, on_reply, pc, argc, argv, lens) != REDIS_OK) {
         free(pc);
         return -1;
     }
@@ -501,12 +429,14 @@ int rconn_commandv(struct rconn *r, rconn_cb *cb, void *priv, int argc, const ch
     return rconn_command(r, cb, priv, argc, argv, NULL);
 }
 
+#define SCRIPT_MAX_ARGS 128
+
 int rconn_script(struct rconn *r, enum store_script s, rconn_cb *cb, void *priv, int nkeys,
                  const char **keys, int nargs, const char **args)
 {
-    if (nkeys < 0 || nargs < 0 || nkeys + nargs + 3 > RCONN_ARGS_MAX)
+    if (nkeys < 0 || nargs < 0 || nkeys + nargs + 3 > SCRIPT_MAX_ARGS)
         return -1;
-    const char *argv[RCONN_ARGS_MAX];
+    const char *argv[SCRIPT_MAX_ARGS];
     char nk[12];
     snprintf(nk, sizeof nk, "%d", nkeys);
     int argc = 0;

@@ -45,13 +45,8 @@ bool rconn_was_ready(const struct rconn *r);
  * first attempt. */
 const char *rconn_where(const struct rconn *r);
 
-/* Arguments of one command, its name included: the longest script call
- * (STORE_CALL_ARGV_MAX) and room to spare. */
-#define RCONN_ARGS_MAX 128
-
-/* Sends a command of 1..RCONN_ARGS_MAX arguments.  0 when queued (cb will
- * be called exactly once), -1 when Redis is unavailable or argc is out of
- * range (cb is not called). */
+/* Sends a command.  0 when queued (cb will be called exactly once), -1
+ * when Redis is unavailable (cb is not called). */
 int rconn_command(struct rconn *r, rconn_cb *cb, void *priv, int argc, const char **argv,
                   const size_t *lens);
 
