@@ -240,19 +240,6 @@ char *store_message_encode(const struct store_message *msg);
  * member is not a message. */
 cJSON *store_message_normalize(const char *json, size_t len);
 
-/* Whether a stored member is byte for byte its own normalized JSON
- * (cJSON_PrintUnformatted of store_message_normalize): what chatd writes,
- * {"from":"<id>","date":<integer>,"message":…,"roomId":…(,"id":…)}, every
- * string escaped as cJSON escapes.  Other forms (the originals', edited or
- * reacted messages, other spellings) are false and need normalizing. */
-bool store_message_is_normal(const char *json, size_t len);
-
-/* A stored member for output only (printed, never read): when it is normal,
- * a raw cJSON item of its own bytes, without parsing it; else
- * store_message_normalize's object.  json must be NUL-terminated at len.
- * NULL when the member is not a message (or out of memory). */
-cJSON *store_message_output(const char *json, size_t len);
-
 /* The same for a message already parsed (e.g. an event's data).  chatd's
  * additions come along when well-formed: `edited` (integer seconds) and
  * `reactions` (store_reactions_normalize's, left out when empty). */

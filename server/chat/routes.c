@@ -79,7 +79,7 @@ static cJSON *messages_array(const redisReply *members)
     for (size_t i = 0; arr && i < members->elements; i++) {
         size_t len;
         const char *json = rconn_str(members->element[i], &len);
-        cJSON *m = json ? store_message_output(json, len) : NULL;
+        cJSON *m = json ? store_message_normalize(json, len) : NULL;
         if (m)
             cJSON_AddItemToArray(arr, m);
     }
@@ -585,7 +585,7 @@ static cJSON *last_message(const redisReply *r)
 {
     size_t len;
     const char *json = rconn_str(r, &len);
-    cJSON *m = json && len ? store_message_output(json, len) : NULL;
+    cJSON *m = json && len ? store_message_normalize(json, len) : NULL;
     return m ? m : cJSON_CreateNull();
 }
 

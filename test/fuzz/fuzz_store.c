@@ -1,8 +1,7 @@
 /* Fuzzes the data model's parsers of outside bytes: stored or published
  * messages (any form the originals wrote), room and user ids, usernames and
  * message text.  Whatever normalizes must encode and normalize again to the
- * same thing, and a member taken as already normal must be exactly what
- * normalizing prints. */
+ * same thing. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,13 +22,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     (void)store_message_problem(s, size, 4096);
 
     cJSON *m = store_message_normalize(s, size);
-    if (store_message_is_normal(s, size)) {
-        /* Output takes it as it is: it must be what normalizing prints. */
-        char *printed = m ? cJSON_PrintUnformatted(m) : NULL;
-        if (!printed || strlen(printed) != size || memcmp(printed, s, size) != 0)
-            abort();
-        free(printed);
-    }
     if (m) {
         char *once = cJSON_PrintUnformatted(m);
         cJSON *again = once ? store_message_normalize(once, strlen(once)) : NULL;

@@ -244,93 +244,6 @@ static void test_message_legacy(void **state)
         assert_null(store_message_normalize(bad[i], strlen(bad[i])));
 }
 
-/* store_message_output prints as store_message_normalize does, whichever
- * way it took. */
-static void expect_output_same(const char *stored, bool normal)
-{
-    size_t len = strlen(stored);
-    assert_int_equal(store_message_is_normal(stored, len), normal);
-    cJSON *slow = store_message_normalize(stored, len);
-    cJSON *fast = store_message_output(stored, len);
-    if (normal)
-        assert_true(cJSON_IsRaw(fast));
-    if (!slow) {
-        assert_null(fast);
-        return;
-    }
-    char *want = cJSON_PrintUnformatted(slow);
-    char *got = cJSON_PrintUnformatted(fast);
-    assert_string_equal(got, want);
-    if (normal)
-        assert_string_equal(got, stored); /* byte for byte its own normal form */
-    free(want);
-    free(got);
-    cJSON_Delete(slow);
-    cJSON_Delete(fast);
-}
-
-static void test_message_is_normal(void **state)
-{
-    (void)state;
-    /* What chatd writes, whatever the text. */
-    const char *texts[] = {"hi", "", "Tom & \"Jerry\" \\ </b>", "a\nb\tc\r\b\f", "\x01\x1f\x7f",
-                           "caf\xc3\xa9 \xf0\x9f\x98\x80", "\xff not utf-8"};
-    for (size_t i = 0; i < sizeof texts / sizeof *texts; i++) {
-        struct store_message m = {.from = 7,
-                                  .date = 1795868576,
-                                  .text = texts[i],
-                                  .text_len = strlen(texts[i]),
-                                  .room_id = "1:7",
-                                  .id = "00aa"};
-        char *json = store_message_encode(&m);
-        expect_output_same(json, true);
-        free(json);
-        m.id[0] = '\0';
-        m.date = 0;
-        json = store_message_encode(&m);
-        expect_output_same(json, true);
-        free(json);
-    }
-    expect_output_same("{\"from\":\"1\",\"date\":9999999999999,\"message\":\"x\",\"roomId\":\"0\"}",
-                       true);
-    /* Anything cJSON would print otherwise goes the slow way. */
-    const char *other[] = {
-        "{\"from\": \"1\",\"date\":1,\"message\":\"x\",\"roomId\":\"0\"}",   /* a space */
-        "{\"from\":1,\"date\":1,\"message\":\"x\",\"roomId\":\"0\"}",       /* numeric from */
-        "{\"from\":\"01\",\"date\":1,\"message\":\"x\",\"roomId\":\"0\"}", /* leading zero */
-        "{\"from\":\"1\",\"date\":01,\"message\":\"x\",\"roomId\":\"0\"}",
-        "{\"from\":\"1\",\"date\":1.5,\"message\":\"x\",\"roomId\":\"0\"}",
-        "{\"from\":\"1\",\"date\":1e3,\"message\":\"x\",\"roomId\":\"0\"}",
-        "{\"from\":\"1\",\"date\":10000000000000,\"message\":\"x\",\"roomId\":\"0\"}",
-        "{\"from\":\"1\",\"date\":\"1\",\"message\":\"x\",\"roomId\":\"0\"}",
-        "{\"from\":\"1\",\"date\":1,\"message\":\"a\\/b\",\"roomId\":\"0\"}",  /* \/ */
-        "{\"from\":\"1\",\"date\":1,\"message\":\"\\u0041\",\"roomId\":\"0\"}",
-        "{\"from\":\"1\",\"date\":1,\"message\":\"\\u001F\",\"roomId\":\"0\"}", /* upper case */
-        "{\"from\":\"1\",\"date\":1,\"message\":\"\\u000a\",\"roomId\":\"0\"}", /* is \n */
-        "{\"from\":\"1\",\"date\":1,\"message\":\"a\\u0000b\",\"roomId\":\"0\"}",
-        "{\"from\":\"1\",\"date\":1,\"message\":\"\\ud83d\\ude00\",\"roomId\":\"0\"}",
-        "{\"from\":\"1\",\"date\":1,\"message\":\"x\",\"roomId\":0}",
-        "{\"from\":\"1\",\"date\":1,\"message\":\"x\",\"roomId\":\"\\u0030\"}",
-        "{\"from\":\"1\",\"date\":1,\"message\":\"x\",\"roomId\":\"0\",\"edited\":2}",
-        "{\"from\":\"1\",\"date\":1,\"message\":\"x\",\"roomId\":\"0\",\"id\":\"a\","
-        "\"reactions\":{\"x\":[\"1\"]}}",
-        "{\"date\":1,\"from\":\"1\",\"message\":\"x\",\"roomId\":\"0\"}", /* another order */
-        "{\"from\":\"1\",\"date\":1,\"message\":\"x\",\"roomId\":\"0\"} ",  /* trailing */
-        "{\"from\":\"1\",\"date\":1,\"message\":\"x\",\"roomId\":\"0\"",   /* cut */
-        "{\"from\":\"1\",\"date\":1,\"message\":\"x\",\"roomId\":\"0\",\"id\":7}",
-        "{\"from\":\"1\",\"date\":1,\"message\":\"x\",\"roomId\":\"0\",\"id\":\"a\",\"id\":\"b\"}",
-        "{\"from\":\"1\",\"date\":1,\"message\":\"tab\there\",\"roomId\":\"0\"}", /* raw */
-    };
-    for (size_t i = 0; i < sizeof other / sizeof *other; i++)
-        expect_output_same(other[i], false);
-    /* A room id too long for the normal form is no message at all. */
-    char longroom[STORE_ROOM_ID_MAX + 80];
-    snprintf(longroom, sizeof longroom,
-             "{\"from\":\"1\",\"date\":1,\"message\":\"x\",\"roomId\":\"%0*d\"}",
-             STORE_ROOM_ID_MAX, 0);
-    expect_output_same(longroom, false);
-}
-
 static void test_scripts(void **state)
 {
     (void)state;
@@ -1271,7 +1184,6 @@ int main(void)
         cmocka_unit_test(test_utf8_and_messages),
         cmocka_unit_test(test_message_encode),
         cmocka_unit_test(test_message_legacy),
-        cmocka_unit_test(test_message_is_normal),
         cmocka_unit_test(test_scripts),
         cmocka_unit_test(test_envelope),
         cmocka_unit_test(test_envelope_read),
