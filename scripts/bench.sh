@@ -8,12 +8,12 @@
 #   CHATD_BIN=build/chatd scripts/bench.sh
 #
 # Settings (environment; the defaults take about 10 minutes on 2 cores):
-#   BENCH_SCENARIOS        "http capacity fanout rtt"  which to run
+#   BENCH_SCENARIOS        "http capacity fanout rtt logins fleet"  which to run
 #   BENCH_SERVERS          "chatd peer"  which servers (the original joins
 #                                  them when BENCH_ORIGINAL_DIR is set)
 #   BENCH_SECONDS          10      length of each HTTP run and sending window
 #   BENCH_HTTP_CONNS       64      HTTP keep-alive connections (login uses 4)
-#   BENCH_CLIENTS          "2000 10000"  idle WebSocket clients, one capacity
+#   BENCH_CLIENTS          "2000 18000"  idle WebSocket clients, one capacity
 #                                  run each
 #   BENCH_PROCS            4       load processes the clients are spread over
 #                                  (more when over 5,000 clients each)
@@ -33,6 +33,9 @@
 #   BENCH_STEADY_RATE      50      the fan-out rate the summary calls steady
 #                                  (50 msg/s to 1,000 clients: 50,000/s)
 #   BENCH_RTT_CLIENTS      10      clients in the round-trip run
+#   BENCH_LOGINS_RATE      100     logins: the fan-out rate (msg/s to
+#                                  BENCH_FANOUT_CLIENTS) run alone, then
+#                                  beside POST /login flat out
 #   BENCH_RTT_RATE         20      messages per second in the round-trip run
 #   WORKERS                nproc   chatd's worker threads, the peer's processes
 #   BENCH_ORIGINAL_DIR     unset   a directory holding the original Node.js
@@ -56,11 +59,11 @@ CHATD_BIN="${CHATD_BIN:-$ROOT/build/chatd}"
 [ -x "$CHATD_BIN" ] || { echo "bench: $CHATD_BIN is not an executable (make build/chatd)" >&2; exit 1; }
 CHATD_BIN="$(realpath "$CHATD_BIN")"
 
-SCENARIOS="${BENCH_SCENARIOS:-http capacity fanout rtt}"
+SCENARIOS="${BENCH_SCENARIOS:-http capacity fanout rtt logins fleet}"
 SERVERS="${BENCH_SERVERS:-chatd peer}"
 SECONDS_EACH="${BENCH_SECONDS:-10}"
 HTTP_CONNS="${BENCH_HTTP_CONNS:-64}"
-CLIENTS="${BENCH_CLIENTS:-2000 10000}"
+CLIENTS="${BENCH_CLIENTS:-2000 18000}"
 PROCS="${BENCH_PROCS:-4}"
 USERS="${BENCH_USERS:-100}"
 DISTINCT_CLIENTS="${BENCH_DISTINCT_CLIENTS:-2000}"
@@ -72,6 +75,7 @@ SATURATED_MS="${BENCH_SATURATED_MS:-1000}"
 STEADY_RATE="${BENCH_STEADY_RATE:-50}"
 RTT_CLIENTS="${BENCH_RTT_CLIENTS:-10}"
 RTT_RATE="${BENCH_RTT_RATE:-20}"
+LOGINS_RATE="${BENCH_LOGINS_RATE:-100}"
 WORKERS="${WORKERS:-$(nproc)}"
 ORIGINAL_DIR="${BENCH_ORIGINAL_DIR:-}"
 ORIGINAL_CLIENTS="${BENCH_ORIGINAL_CLIENTS:-2000}"
@@ -301,6 +305,7 @@ declare -A COLUMNS=(
     [http]="conns requests req_s p50 p90 p99 max non2xx errors srv rds gen oth"
     [capacity]="clients connected failed ramp_s conn_s hs_p50 hs_p99 rss0_mib rss_mib kib_conn dropped"
     [fanout]="clients senders rate sent_s deliv_s deliv_pct p50 p99 max srv rds gen oth dropped"
+    [logins]="clients senders rate sent_s deliv_s deliv_pct p50 p99 max srv rds gen oth dropped"
     [rtt]="clients msgs ack_p50 ack_p99 ack_max echo_p50 echo_p99 echo_max oth"
 )
 
@@ -387,14 +392,16 @@ http_scenarios() {
     if [ "$who" != peer ]; then # the peer serves the API only, files are nginx's or a CDN's
         http_row "$who" "GET /index.html" --path /index.html --conns "$HTTP_CONNS"
     fi
-    # One connection per demo user: a user has one login in flight at a time,
-    # well under the failed-login limits, and 4 keep the hash pool busy.
-    local bodies=() u
-    for u in Pablo Joe Mary Alex; do
-        bodies+=(--body "{\"username\":\"$u\",\"password\":\"password123\"}")
-    done
-    http_row "$who" "POST /login" --method POST --path /login "${bodies[@]}" --conns 4
+    http_row "$who" "POST /login" "${LOGIN_ARGS[@]}"
 }
+
+# POST /login of the demo users, one connection each: a user has one login in
+# flight at a time, well under the failed-login limits, and 4 keep the hash
+# pool busy.
+LOGIN_ARGS=(--method POST --path /login --conns 4)
+for u in Pablo Joe Mary Alex; do
+    LOGIN_ARGS+=(--body "{\"username\":\"$u\",\"password\":\"password123\"}")
+done
 
 sio() { # sio SCENARIO KEY SERVER CHATLOAD-SIO-ARGS...
     local scenario="$1" key="$2" who="$3"
@@ -438,6 +445,24 @@ fanout_scenarios() {
             return 0
         fi
     done
+}
+
+# What logins cost the chat: fan-out at LOGINS_RATE alone, then the same
+# while POST /login runs flat out beside it, from before the sending window
+# opens (connecting and the hold take about 3 s) until after it closes.
+logins_scenario() {
+    local who="$1" ack=()
+    [ "$KIND" = chatd ] && ack=(--ack)
+    local fan=(--report fanout --clients "$FANOUT_CLIENTS" --procs "$(procs_for "$FANOUT_CLIENTS")"
+        --senders "$SENDERS" --rate "$LOGINS_RATE" --seconds "$SECONDS_EACH" --hold 1 --drain 2 "${ack[@]}")
+    sio logins "$LOGINS_RATE msg/s, alone" "$who" "${fan[@]}"
+    local beside="$OUT/logins-beside.txt"
+    (SECONDS_EACH=$((SECONDS_EACH + 6)) http_row "$who" "POST /login, beside fan-out" "${LOGIN_ARGS[@]}") \
+        >"$beside" &
+    local logins=$!
+    sio logins "$LOGINS_RATE msg/s, with logins" "$who" "${fan[@]}"
+    wait "$logins" || true
+    cat "$beside"
 }
 
 rtt_scenario() {
@@ -549,7 +574,16 @@ for scenario in $SCENARIOS; do
             stop_all
         done
         ;;
-    fleet) # not in the defaults: 72,000 sessions take about two minutes
+    logins)
+        section "Fan-out at $LOGINS_RATE msg/s to $FANOUT_CLIENTS clients, alone and beside POST /login flat out" fanout
+        for t in chatd peer; do
+            has_target "$t" || continue
+            start_server "$t" logins $((FANOUT_CLIENTS + 1000))
+            logins_scenario "$t"
+            stop_all
+        done
+        ;;
+    fleet) # 72,000 sessions: about two minutes
         fleet_scenario
         ;;
     *)
