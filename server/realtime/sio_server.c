@@ -52,9 +52,9 @@ struct sio_socket {
     struct eio_session *es;    /* a reference */
     struct sio_client *client; /* NULL once the client is gone */
     enum socket_state state;
-    char nsp[SIO_NSP_MAX + 1];
     char id[SIO_SOCKET_ID_LEN + 1];
     void *data;
+    char nsp[]; /* its own length: most are "/" or "" */
 };
 
 /* ---- sockets ------------------------------------------------------------- */
@@ -316,7 +316,9 @@ static void on_connect_packet(struct sio_client *c, struct worker *w, const stru
     size_t slot = 0;
     while (slot < SIO_CLIENT_MAX_SOCKETS && c->sockets[slot])
         slot++;
-    struct sio_socket *s = slot < SIO_CLIENT_MAX_SOCKETS ? calloc(1, sizeof *s) : NULL;
+    size_t nsp_len = strlen(p->nsp);
+    struct sio_socket *s =
+        slot < SIO_CLIENT_MAX_SOCKETS ? calloc(1, sizeof *s + nsp_len + 1) : NULL;
     if (!s) {
         connect_error(c->es, p->nsp, "Too many namespaces");
         return;
@@ -326,7 +328,7 @@ static void on_connect_packet(struct sio_client *c, struct worker *w, const stru
     eio_session_ref(s->es);
     s->client = c;
     s->state = SOCKET_CONNECTING;
-    snprintf(s->nsp, sizeof s->nsp, "%s", p->nsp);
+    memcpy(s->nsp, p->nsp, nsp_len + 1);
     unsigned char raw[15];
     randombytes_buf(raw, sizeof raw);
     sodium_bin2base64(s->id, sizeof s->id, raw, sizeof raw,
