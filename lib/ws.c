@@ -231,13 +231,11 @@ static int data_chunk(struct ws_parser *p, const uint8_t *data, size_t len, bool
     if (!last)
         return WS_OK;
     int rc = deliver(p, p->msg, p->msg_len, h, ctx);
+    /* Reassembly is the exception: an idle connection keeps no buffer. */
+    free(p->msg);
+    p->msg = NULL;
     p->msg_len = 0;
-    /* A burst of big messages must not pin its peak on an idle connection. */
-    if (p->msg_cap > WS_BUFFER_KEEP) {
-        free(p->msg);
-        p->msg = NULL;
-        p->msg_cap = 0;
-    }
+    p->msg_cap = 0;
     return rc;
 }
 

@@ -14,11 +14,10 @@
  *
  * Memory per parser: about 200 bytes, plus wslay's frame context (its 4 KiB
  * input buffer) only while a frame is partly received — it is released
- * whenever a feed ends on a frame boundary — plus a reassembly buffer that
- * never exceeds max_message. A message that arrives in
- * one piece (one frame, one read) is handed over from wslay's buffer without a
- * copy; only fragmented or large messages are reassembled, and a reassembly
- * buffer over WS_BUFFER_KEEP bytes is released once its message is delivered.
+ * whenever a feed ends on a frame boundary — plus a reassembly buffer, never
+ * over max_message, only while a message is being reassembled. A message that
+ * arrives in one piece (one frame, one read) is handed over from wslay's
+ * buffer without a copy; only fragmented or large messages are reassembled.
  */
 #ifndef CHAT_WS_H
 #define CHAT_WS_H
@@ -63,7 +62,6 @@ enum ws_close_status {
 #define WS_CONTROL_MAX 125   /* payload of a ping, pong or close frame */
 #define WS_REASON_MAX 123    /* a close reason: the control payload minus the code */
 #define WS_ACCEPT_KEY_LEN 28 /* base64 of a SHA-1 digest, without the NUL */
-#define WS_BUFFER_KEEP 4096  /* a reassembly buffer up to this size stays for the next message */
 
 /* Writes Sec-WebSocket-Accept for client_key[0..len) and a NUL into out.
  * Returns 0, or -1 (out untouched) unless the key is padded base64 of exactly

@@ -589,7 +589,7 @@ static void test_max_message(void **state)
     free(s);
 }
 
-/* Many fragments of a big message grow the buffer and reuse it afterwards. */
+/* Many fragments of a big message grow the buffer, freed once delivered; the same again. */
 static void test_many_fragments(void **state)
 {
     (void)state;
