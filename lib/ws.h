@@ -12,7 +12,7 @@
  * socket. The header is written here, by hand; the unit tests prove every
  * length class byte for byte against wslay_frame_send.
  *
- * Memory per parser: about 200 bytes, plus wslay's frame context (its 4 KiB
+ * Memory per parser: about 230 bytes, plus wslay's frame context (its 4 KiB
  * input buffer) only while a frame is partly received — it is released
  * whenever a feed ends on a frame boundary — plus a reassembly buffer, never
  * over max_message, only while a message is being reassembled. A message that
