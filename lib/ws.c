@@ -44,12 +44,17 @@ int ws_accept_key(const char *client_key, size_t len, char out[WS_ACCEPT_KEY_LEN
 }
 
 struct ws_parser {
+    /* wslay's frame context (its 4 KiB input buffer): only while a frame
+     * is partly received; NULL between frames. */
     wslay_frame_context_ptr frames;
     int err; /* sticky: WS_OK while the stream is open */
 
     /* The bytes of the current feed, which recv_bytes hands to wslay. */
     const uint8_t *in;
     size_t in_left;
+    /* Bytes handed to wslay and not yet seen come out as a frame's header
+     * or payload: 0 between frames means wslay's buffer is empty. */
+    uint64_t unparsed;
 
     /* The frame being received: set by its first chunk. */
     bool in_frame;
@@ -97,21 +102,30 @@ static ssize_t recv_bytes(uint8_t *buf, size_t len, int flags, void *user)
     memcpy(buf, p->in, n);
     p->in += n;
     p->in_left -= n;
+    p->unparsed += n;
     return (ssize_t)n;
 }
 
 struct ws_parser *ws_parser_new(size_t max_message)
 {
-    static const struct wslay_frame_callbacks callbacks = {.recv_callback = recv_bytes};
     struct ws_parser *p = calloc(1, sizeof *p);
     if (p == NULL)
         return NULL;
     p->max_message = max_message;
-    if (wslay_frame_context_init(&p->frames, &callbacks, p) != 0) {
-        free(p);
-        return NULL;
-    }
     return p;
+}
+
+bool ws_parser_idle(const struct ws_parser *p)
+{
+    return p->frames == NULL;
+}
+
+/* A frame header's length on the wire: wslay accepts lengths only in their
+ * shortest form, so the payload length tells the form. */
+static uint64_t header_length(const struct wslay_frame_iocb *io)
+{
+    uint64_t ext = io->payload_length < 126 ? 0 : io->payload_length <= UINT16_MAX ? 2 : 8;
+    return 2 + ext + (io->mask ? 4 : 0);
 }
 
 void ws_parser_free(struct ws_parser *p)
@@ -217,13 +231,11 @@ static int data_chunk(struct ws_parser *p, const uint8_t *data, size_t len, bool
     if (!last)
         return WS_OK;
     int rc = deliver(p, p->msg, p->msg_len, h, ctx);
+    /* Reassembly is the exception: an idle connection keeps no buffer. */
+    free(p->msg);
+    p->msg = NULL;
     p->msg_len = 0;
-    /* A burst of big messages must not pin its peak on an idle connection. */
-    if (p->msg_cap > WS_BUFFER_KEEP) {
-        free(p->msg);
-        p->msg = NULL;
-        p->msg_cap = 0;
-    }
+    p->msg_cap = 0;
     return rc;
 }
 
@@ -272,12 +284,14 @@ static int frame_chunk(struct ws_parser *p, const struct wslay_frame_iocb *io,
         int rc = frame_start(p, io);
         if (rc != WS_OK)
             return rc;
+        p->unparsed -= header_length(io);
     }
     /* wslay never hands over more than the header announced; if it ever did,
      * ctrl[] and the max_message check would be at stake. */
     if (io->data_length > p->frame_left)
         return WS_EPROTO;
     p->frame_left -= io->data_length;
+    p->unparsed -= io->data_length;
     bool frame_done = p->frame_left == 0;
     if (frame_done)
         p->in_frame = false;
@@ -298,6 +312,15 @@ int ws_parser_feed(struct ws_parser *p, const uint8_t *data, size_t len,
         return p->err;
     if (h == NULL)
         h = &no_handlers;
+    if (p->frames == NULL) {
+        static const struct wslay_frame_callbacks callbacks = {.recv_callback = recv_bytes};
+        if (len == 0)
+            return WS_OK;
+        if (wslay_frame_context_init(&p->frames, &callbacks, p) != 0) {
+            p->frames = NULL;
+            return p->err = WS_ENOMEM;
+        }
+    }
     p->in = data;
     p->in_left = len;
     /* Each round consumes header or payload bytes, so the loop ends. wslay
@@ -316,6 +339,12 @@ int ws_parser_feed(struct ws_parser *p, const uint8_t *data, size_t len,
     p->in = NULL;
     p->in_left = 0;
     p->err = rc;
+    /* At a frame boundary wslay holds nothing but its empty buffer: give it
+     * back, so an idle connection keeps only this parser. */
+    if (rc == WS_OK && !p->in_frame && p->unparsed == 0) {
+        wslay_frame_context_free(p->frames);
+        p->frames = NULL;
+    }
     return rc;
 }
 

@@ -12,11 +12,12 @@
  * socket. The header is written here, by hand; the unit tests prove every
  * length class byte for byte against wslay_frame_send.
  *
- * Memory per parser: wslay's frame context (its 4 KiB input buffer) plus a
- * reassembly buffer that never exceeds max_message. A message that arrives in
- * one piece (one frame, one read) is handed over from wslay's buffer without a
- * copy; only fragmented or large messages are reassembled, and a reassembly
- * buffer over WS_BUFFER_KEEP bytes is released once its message is delivered.
+ * Memory per parser: about 230 bytes, plus wslay's frame context (its 4 KiB
+ * input buffer) only while a frame is partly received — it is released
+ * whenever a feed ends on a frame boundary — plus a reassembly buffer, never
+ * over max_message, only while a message is being reassembled. A message that
+ * arrives in one piece (one frame, one read) is handed over from wslay's
+ * buffer without a copy; only fragmented or large messages are reassembled.
  */
 #ifndef CHAT_WS_H
 #define CHAT_WS_H
@@ -61,7 +62,6 @@ enum ws_close_status {
 #define WS_CONTROL_MAX 125   /* payload of a ping, pong or close frame */
 #define WS_REASON_MAX 123    /* a close reason: the control payload minus the code */
 #define WS_ACCEPT_KEY_LEN 28 /* base64 of a SHA-1 digest, without the NUL */
-#define WS_BUFFER_KEEP 4096  /* a reassembly buffer up to this size stays for the next message */
 
 /* Writes Sec-WebSocket-Accept for client_key[0..len) and a NUL into out.
  * Returns 0, or -1 (out untouched) unless the key is padded base64 of exactly
@@ -91,6 +91,11 @@ struct ws_parser;
 /* A parser for one connection, accepting messages of up to max_message bytes.
  * Returns NULL when out of memory. Free with ws_parser_free. */
 struct ws_parser *ws_parser_new(size_t max_message);
+
+/* Whether the parser holds no partial frame (and so no frame buffer): the
+ * last feed ended on a frame boundary. A fragmented message may still be
+ * pending between its frames (in its own reassembly buffer). */
+bool ws_parser_idle(const struct ws_parser *p);
 
 /* Frees the parser and any partial message. NULL-safe. */
 void ws_parser_free(struct ws_parser *p);

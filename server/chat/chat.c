@@ -59,11 +59,6 @@ struct chat {
     struct worker *heartbeat_worker;
 };
 
-/* What a client brought to its handshake. */
-struct chat_client {
-    char session_key[STORE_KEY_MAX]; /* "" without a well-formed cookie */
-};
-
 /* A connected socket's user and place in the roster. */
 struct chat_user {
     uint64_t id;
@@ -1150,16 +1145,17 @@ static void on_unreadable(void *ctx, struct sio_socket *s, bool has_ack, uint64_
 
 /* ---- connect and disconnect ------------------------------------------------------------------ */
 
+/* A client's data: the session key of its handshake's cookie ("" without
+ * a well-formed one), kept for its life at its own length. */
 static void *on_open(void *ctx, struct http_req *req, bool *refuse)
 {
     (void)ctx;
-    struct chat_client *client = calloc(1, sizeof *client);
-    if (!client) {
+    char key[STORE_KEY_MAX];
+    auth_session_key(req, key, sizeof key);
+    char *session_key = strdup(key);
+    if (!session_key)
         *refuse = true;
-        return NULL;
-    }
-    auth_session_key(req, client->session_key, sizeof client->session_key);
-    return client;
+    return session_key;
 }
 
 static void on_close(void *ctx, void *client_data)
@@ -1422,14 +1418,14 @@ static void socket_opened(void *priv, redisReply *reply)
 static void on_connect(void *ctx, struct sio_socket *s, struct worker *w, const cJSON *auth)
 {
     struct chat *c = ctx;
-    const struct chat_client *client = sio_socket_client_data(s);
-    if (!client || !client->session_key[0]) {
+    const char *session_key = sio_socket_client_data(s);
+    if (!session_key || !session_key[0]) {
         sio_socket_refuse(s, "unauthorized");
         return;
     }
     struct pending *p = pending_new(c, s, false, 0);
     struct store_socket_open_params params = {
-        .session_key = client->session_key,
+        .session_key = session_key,
         .server_id = c->cfg->server_id,
         .session_ttl_s = c->cfg->session_ttl,
         .now_ms = now_ms(),

@@ -149,7 +149,9 @@ static int join_locked(struct roster *r, struct roster_member *m, const char *id
         return -1;
     }
     if (m->nrooms == m->rooms_cap) {
-        size_t cap = m->rooms_cap ? m->rooms_cap * 2 : 8;
+        /* Most sockets are in a room or two: start small, as every
+         * connected socket keeps this array. */
+        size_t cap = m->rooms_cap ? m->rooms_cap * 2 : 2;
         struct membership *grown = realloc(m->rooms, cap * sizeof *grown);
         if (!grown)
             return -1;

@@ -2,6 +2,7 @@
 #include "http.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,6 +10,7 @@
 #include <strings.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include "log.h"
 #include "metrics.h"
@@ -16,9 +18,9 @@
 
 /* An idle keep-alive connection is closed after this many seconds. */
 #define HTTP_IDLE_TIMEOUT_S 60
-/* Per-connection memory for headers and buffers inside libmicrohttpd.  An
- * upgraded WebSocket keeps it too: 16 KiB holds any sane request head
- * (cookies included) and halves a WebSocket's cost (docs/benchmarks.md). */
+/* Per-connection memory for headers and buffers inside libmicrohttpd: 16
+ * KiB holds any sane request head (cookies included).  An upgraded
+ * connection gives it back (http_upgrade_take). */
 #define HTTP_CONN_MEMORY (16 * 1024)
 
 /* A connection of the daemon.  Until a request head is complete it waits
@@ -29,6 +31,7 @@ struct http_conn {
     struct MHD_Connection *conn;
     int64_t head_deadline_ms;
     bool waiting;
+    bool taken; /* its socket lives on outside (http_upgrade_take) */
 };
 
 struct http_server {
@@ -269,9 +272,12 @@ static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_
     if (toe != MHD_CONNECTION_NOTIFY_CLOSED)
         return;
     struct http_conn *hc = *socket_context;
+    bool taken = hc && hc->taken;
     head_wait_stop(hc);
     free(hc);
     *socket_context = NULL;
+    if (taken)
+        return; /* its taker gives the slot back (http_socket_close) */
     const union MHD_ConnectionInfo *ci =
         MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
     worker_socket_closed(s->worker, ci ? ci->client_addr : NULL);
@@ -454,6 +460,51 @@ void http_respond_unavailable(struct http_req *req)
     if (r)
         MHD_add_response_header(r, MHD_HTTP_HEADER_RETRY_AFTER, "1");
     http_respond(req, MHD_HTTP_SERVICE_UNAVAILABLE, r);
+}
+
+/* ---- upgraded sockets ---------------------------------------------------- */
+
+static void copy_peer(struct MHD_Connection *conn, struct http_socket *out)
+{
+    memset(&out->peer, 0, sizeof out->peer);
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    const struct sockaddr *sa = ci ? ci->client_addr : NULL;
+    if (sa && sa->sa_family == AF_INET)
+        memcpy(&out->peer.in, sa, sizeof out->peer.in);
+    else if (sa && sa->sa_family == AF_INET6)
+        memcpy(&out->peer.in6, sa, sizeof out->peer.in6);
+}
+
+/* libmicrohttpd 0.9.75 frees an upgraded connection once the application
+ * closes the upgrade: at its next run it frees the pool, the connection
+ * and the request, and close()s the descriptor without a shutdown() (that
+ * only happens on its HTTP close path), so the duplicate keeps the TCP
+ * connection open and untouched. */
+int http_upgrade_take(struct MHD_Connection *conn, struct MHD_UpgradeResponseHandle *urh,
+                      int sock, struct http_socket *out)
+{
+    struct http_conn *hc = conn_state(conn);
+    out->fd = hc ? fcntl(sock, F_DUPFD_CLOEXEC, 0) : -1;
+    if (out->fd < 0) {
+        log_warn("http: cannot take an upgraded socket (%s); closing it",
+                 hc ? strerror(errno) : "out of memory");
+        MHD_upgrade_action(urh, MHD_UPGRADE_ACTION_CLOSE);
+        return -1;
+    }
+    copy_peer(conn, out);
+    hc->taken = true;
+    MHD_upgrade_action(urh, MHD_UPGRADE_ACTION_CLOSE);
+    return 0;
+}
+
+void http_socket_close(struct worker *w, struct http_socket *s)
+{
+    if (s->fd < 0)
+        return;
+    close(s->fd);
+    s->fd = -1;
+    worker_socket_closed(w, s->peer.sa.sa_family == AF_UNSPEC ? NULL : &s->peer.sa);
 }
 
 /* ---- request accessors ------------------------------------------------- */

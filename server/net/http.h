@@ -14,6 +14,7 @@
 #define CHATD_HTTP_H
 
 #include <arpa/inet.h>
+#include <netinet/in.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -113,6 +114,30 @@ int http_server_add(struct http_server *s, int fd, const struct sockaddr *addr, 
 int http_server_timeout_ms(struct http_server *s, int cap);
 /* Lets the daemon do its pending work. */
 void http_server_run(struct http_server *s);
+
+/* An upgraded connection's socket, taken out of libmicrohttpd: the
+ * descriptor and the peer, whose slot in the per-address cap goes back
+ * when it is closed. */
+struct http_socket {
+    int fd; /* -1: none */
+    union {
+        struct sockaddr sa;
+        struct sockaddr_in in;
+        struct sockaddr_in6 in6;
+    } peer;
+};
+
+/* From an upgrade handler (libmicrohttpd's arguments): takes the socket
+ * into *out (a duplicate descriptor) and has libmicrohttpd free the
+ * connection, its memory pool and the request with its next run — an
+ * upgraded connection keeps nothing of HTTP.  extra_in lives in that pool:
+ * use it before the handler returns.  0, or -1 (out->fd = -1) when the
+ * socket could not be taken (out of descriptors or memory): libmicrohttpd
+ * then closes the connection itself.  Worker thread. */
+int http_upgrade_take(struct MHD_Connection *conn, struct MHD_UpgradeResponseHandle *urh,
+                      int sock, struct http_socket *out);
+/* Closes a taken socket and gives its slot back.  No-op when fd is -1. */
+void http_socket_close(struct worker *w, struct http_socket *s);
 
 /* Answers the request with response r (ownership taken) and status. */
 void http_respond(struct http_req *req, unsigned status, struct MHD_Response *r);

@@ -19,7 +19,9 @@
 #include "worker.h"
 
 #define TABLE_MIN_CAP 64
-#define OUTBOX_MIN_CAP 16
+/* Every session keeps an outbox ring this big; a burst grows it, and it
+ * shrinks back once drained, so an idle session holds little. */
+#define OUTBOX_MIN_CAP 4
 /* How long a polling session closed by a server going away stays
  * reachable for its last packets (lingers). */
 #define LINGER_MS 1000
@@ -352,6 +354,15 @@ static size_t take_locked(struct eio_session *s, eio_take_fn *fn, void *ctx)
         s->out_bytes -= outpkt_payload_len(b);
         sbuf_unref(b);
         n++;
+    }
+    if (s->out_count == 0 && s->out_cap > OUTBOX_MIN_CAP) {
+        struct sbuf **small = malloc(OUTBOX_MIN_CAP * sizeof *small);
+        if (small) { /* else the grown ring simply stays */
+            free(s->out);
+            s->out = small;
+            s->out_cap = OUTBOX_MIN_CAP;
+            s->out_head = 0;
+        }
     }
     return n;
 }

@@ -45,7 +45,7 @@ struct eio_ws {
     struct eio_session *s; /* a reference */
     struct watcher watch;
     struct worker_conn conn;
-    struct MHD_UpgradeResponseHandle *urh;
+    struct http_socket sock; /* taken from libmicrohttpd at the upgrade */
     struct ws_parser *parser;
     struct outq wq;
     struct inbox_item item; /* a wake-up from another thread */
@@ -327,7 +327,7 @@ static void ws_finish(struct eio_ws *ws)
     if (ws->connected) {
         worker_watch(ws->worker, &ws->watch, 0);
         worker_conn_remove(ws->worker, &ws->conn);
-        MHD_upgrade_action(ws->urh, MHD_UPGRADE_ACTION_CLOSE);
+        http_socket_close(ws->worker, &ws->sock);
     }
     outq_clear(&ws->wq);
     ws_parser_free(ws->parser);
@@ -407,19 +407,23 @@ static void on_upgraded(void *cls, struct MHD_Connection *connection, void *con_
                         struct MHD_UpgradeResponseHandle *urh)
 {
     struct eio_ws *ws = cls;
-    (void)connection;
     (void)con_cls;
-    ws->urh = urh;
-    ws->watch.fd = sock;
     ws->connected = true;
     /* Counted from here: a client that vanished before the 101 never gets
      * here, and a drain must not wait for it. */
     eio_transport_made(ws->s);
+    worker_conn_add(ws->worker, &ws->conn);
+    /* The socket leaves libmicrohttpd, which frees the connection's memory;
+     * extra_in stays readable until this handler returns. */
+    if (http_upgrade_take(connection, urh, sock, &ws->sock) < 0) {
+        ws_close(ws, 0);
+        return;
+    }
+    ws->watch.fd = ws->sock.fd;
     /* libmicrohttpd clears TCP_NODELAY when it hands the socket over; with
      * Nagle and delayed ACKs small frames would wait up to 40 ms. */
     int one = 1;
-    setsockopt(sock, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    worker_conn_add(ws->worker, &ws->conn);
+    setsockopt(ws->sock.fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     if (ws->refused) {
         ws_close(ws, WS_CLOSE_POLICY);
         return;
@@ -483,6 +487,7 @@ void eio_websocket_upgrade(struct eio_sessions *t, struct eio_session *s, struct
     ws->transport.wake = ws_wake;
     ws->worker = req->worker;
     ws->watch.fd = -1;
+    ws->sock.fd = -1;
     ws->watch.fn = on_event;
     ws->conn.close = close_conn;
     ws->item.run = on_wake;

@@ -25,6 +25,13 @@ struct sio_server {
     atomic_size_t attachment_bytes; /* held by all clients' pending packets */
 };
 
+/* A BINARY_EVENT/BINARY_ACK waiting for its attachments. */
+struct binary_pending {
+    struct sio_packet packet;
+    struct sio_blob blobs[SIO_ATTACHMENTS_MAX];
+    size_t nblobs;
+};
+
 /* A client's Socket.IO state: the engine session's data, guarded by its
  * in_lock. */
 struct sio_client {
@@ -33,12 +40,10 @@ struct sio_client {
     void *app_data;
     struct sio_socket *sockets[SIO_CLIENT_MAX_SOCKETS];
     int64_t connect_deadline_ms; /* 0: checked already */
-    /* A BINARY_EVENT/BINARY_ACK waiting for its attachments, and the bytes
-     * it holds (counted in the server's attachment_bytes too). */
-    struct sio_packet pending;
-    bool has_pending;
-    struct sio_blob blobs[SIO_ATTACHMENTS_MAX];
-    size_t nblobs;
+    /* Allocated only while a packet waits for its attachments (rare: an
+     * idle client keeps no room for them), and the bytes it holds
+     * (counted in the server's attachment_bytes too). */
+    struct binary_pending *pending;
     size_t pending_bytes;
 };
 
@@ -47,9 +52,9 @@ struct sio_socket {
     struct eio_session *es;    /* a reference */
     struct sio_client *client; /* NULL once the client is gone */
     enum socket_state state;
-    char nsp[SIO_NSP_MAX + 1];
     char id[SIO_SOCKET_ID_LEN + 1];
     void *data;
+    char nsp[]; /* its own length: most are "/" or "" */
 };
 
 /* ---- sockets ------------------------------------------------------------- */
@@ -311,7 +316,9 @@ static void on_connect_packet(struct sio_client *c, struct worker *w, const stru
     size_t slot = 0;
     while (slot < SIO_CLIENT_MAX_SOCKETS && c->sockets[slot])
         slot++;
-    struct sio_socket *s = slot < SIO_CLIENT_MAX_SOCKETS ? calloc(1, sizeof *s) : NULL;
+    size_t nsp_len = strlen(p->nsp);
+    struct sio_socket *s =
+        slot < SIO_CLIENT_MAX_SOCKETS ? calloc(1, sizeof *s + nsp_len + 1) : NULL;
     if (!s) {
         connect_error(c->es, p->nsp, "Too many namespaces");
         return;
@@ -321,7 +328,7 @@ static void on_connect_packet(struct sio_client *c, struct worker *w, const stru
     eio_session_ref(s->es);
     s->client = c;
     s->state = SOCKET_CONNECTING;
-    snprintf(s->nsp, sizeof s->nsp, "%s", p->nsp);
+    memcpy(s->nsp, p->nsp, nsp_len + 1);
     unsigned char raw[15];
     randombytes_buf(raw, sizeof raw);
     sodium_bin2base64(s->id, sizeof s->id, raw, sizeof raw,
@@ -388,12 +395,14 @@ static bool budget_take(struct sio_client *c, size_t len)
 /* Frees c's pending packet and gives its bytes back to the budgets. */
 static void drop_pending(struct sio_client *c)
 {
-    for (size_t i = 0; i < c->nblobs; i++)
-        free((void *)c->blobs[i].data);
-    c->nblobs = 0;
-    if (c->has_pending)
-        sio_packet_clear(&c->pending);
-    c->has_pending = false;
+    struct binary_pending *bp = c->pending;
+    if (bp) {
+        for (size_t i = 0; i < bp->nblobs; i++)
+            free((void *)bp->blobs[i].data);
+        sio_packet_clear(&bp->packet);
+        free(bp);
+        c->pending = NULL;
+    }
     atomic_fetch_sub(&c->srv->attachment_bytes, c->pending_bytes);
     metrics_gauge_add(METRICS_ATTACHMENT_BYTES, -(long)c->pending_bytes);
     c->pending_bytes = 0;
@@ -425,8 +434,9 @@ static void on_message(void *ctx, struct eio_session *es, struct worker *w,
     struct sio_client *c = eio_session_data(es);
     if (!c)
         return;
+    struct binary_pending *bp = c->pending;
     if (ep->binary) {
-        if (!c->has_pending || c->nblobs >= c->pending.attachments) {
+        if (!bp || bp->nblobs >= bp->packet.attachments) {
             eio_session_close(es, "parse error");
             return;
         }
@@ -441,21 +451,21 @@ static void on_message(void *ctx, struct eio_session *es, struct worker *w,
         }
         if (ep->len)
             memcpy(copy, ep->data, ep->len);
-        c->blobs[c->nblobs++] = (struct sio_blob){.data = copy, .len = ep->len};
-        if (c->nblobs < c->pending.attachments)
+        bp->blobs[bp->nblobs++] = (struct sio_blob){.data = copy, .len = ep->len};
+        if (bp->nblobs < bp->packet.attachments)
             return;
-        if (sio_reconstruct(&c->pending, c->blobs, c->nblobs) < 0) {
+        if (sio_reconstruct(&bp->packet, bp->blobs, bp->nblobs) < 0) {
             eio_session_close(es, "parse error");
         } else {
-            struct sio_packet p = c->pending;
-            c->has_pending = false; /* ownership moves to p */
+            struct sio_packet p = bp->packet;
+            bp->packet = (struct sio_packet){0}; /* ownership moves to p */
             drop_pending(c);
             dispatch(c, w, &p);
             sio_packet_clear(&p);
         }
         return;
     }
-    if (c->has_pending) {
+    if (bp) {
         eio_session_close(es, "parse error"); /* attachments were due */
         return;
     }
@@ -479,8 +489,13 @@ static void on_message(void *ctx, struct eio_session *es, struct worker *w,
         return;
     }
     if (p.attachments) {
-        c->pending = p;
-        c->has_pending = true;
+        c->pending = calloc(1, sizeof *c->pending);
+        if (!c->pending) {
+            sio_packet_clear(&p);
+            eio_session_close(es, "out of memory");
+            return;
+        }
+        c->pending->packet = p;
         if (!budget_take(c, ep->len))
             over_budget(c, es);
         return;

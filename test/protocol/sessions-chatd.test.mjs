@@ -7,8 +7,8 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  startChatStack, startRedis, startChatd, openPolling, request, rawWs, stopEverything, until,
-  withTimeout, SLACK_MS,
+  startChatStack, startRedis, startChatd, openPolling, request, rawWs, openWs, expectWsAlive,
+  stopEverything, until, sleep, withTimeout, SLACK_MS,
 } from './helpers.mjs';
 
 after(stopEverything);
@@ -100,4 +100,32 @@ test('handshakes past HANDSHAKES_PER_MINUTE from one client address are refused 
   // Another client address (the proxy's last entry) has its own count.
   const other = await request(url, { headers: from('203.0.113.6') });
   assert.equal(other.status, 200, `another address: ${other.status} ${other.text}`);
+});
+
+test('an upgraded WebSocket holds its connection slot until it closes, after libmicrohttpd let go of it', async () => {
+  // chatd takes an upgraded socket out of libmicrohttpd, which frees its
+  // connection at once: the slot in MAX_CONNECTIONS_PER_ADDR must stay
+  // taken while the WebSocket lives and come back when it closes.
+  const redis = await startRedis();
+  const chatd = await startChatd({
+    redisUrl: redis.url,
+    env: { MAX_CONNECTIONS_PER_ADDR: '3', PING_INTERVAL: '300', PING_TIMEOUT: '200', CONNECT_TIMEOUT: '60' },
+  });
+  const from = { localAddress: '127.0.0.2' }; // the harness's own requests come from 127.0.0.1
+  const held = [];
+  for (let i = 0; i < 3; i++) held.push(await openWs(chatd.base, from));
+  await sleep(500); // libmicrohttpd's next runs have freed the upgraded connections
+  const fourth = await withTimeout(rawWs(chatd.base, from).opened, 5000, 'the fourth WebSocket');
+  assert.equal(fourth.ok, false, 'a fourth WebSocket from 127.0.0.2 is refused: its three slots are taken');
+  for (const conn of held) await expectWsAlive(conn);
+  held[0].ws.close();
+  await withTimeout(held[0].closed, 5000, 'the closed WebSocket');
+  await until(async () => {
+    const conn = rawWs(chatd.base, from);
+    const o = await withTimeout(conn.opened, 5000, 'a WebSocket after a close');
+    if (!o.ok) return false;
+    held.push(conn);
+    return true;
+  }, { timeoutMs: 5000, intervalMs: 100, what: 'a WebSocket from 127.0.0.2 once one of its three closed' });
+  for (const conn of held.slice(1)) await expectWsAlive(conn);
 });

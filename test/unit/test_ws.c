@@ -34,6 +34,10 @@ static const uint8_t rfc_mask[4] = {0x37, 0xfa, 0x21, 0x3d};
 struct stream {
     uint8_t bytes[STREAM_MAX];
     size_t len;
+    /* Where frames end, when every frame went in through put(): there, and
+     * only there, a parser holds no partial frame (ws_parser_idle). */
+    bool frame_end[STREAM_MAX + 1];
+    bool raw; /* bytes went in through put_raw: frame ends unknown */
 };
 
 static ssize_t stream_send(const uint8_t *data, size_t len, int flags, void *user)
@@ -69,6 +73,7 @@ static void put_frame(struct stream *s, bool fin, uint8_t op, const void *data, 
                                   .data_length = len};
     assert_int_equal(wslay_frame_send(w, &io), (ssize_t)len);
     wslay_frame_context_free(w);
+    s->frame_end[s->len] = true;
 }
 
 static void put(struct stream *s, bool fin, uint8_t op, const void *data, size_t len)
@@ -81,12 +86,23 @@ static void put_raw(struct stream *s, const uint8_t *bytes, size_t len)
     assert_true(len <= STREAM_MAX - s->len);
     memcpy(s->bytes + s->len, bytes, len);
     s->len += len;
+    s->raw = true;
+}
+
+/* Empties s for a new script. */
+static void stream_reset(struct stream *s)
+{
+    memset(s->frame_end, 0, sizeof s->frame_end);
+    s->frame_end[0] = true;
+    s->raw = false;
+    s->len = 0;
 }
 
 static struct stream *stream_new(void)
 {
     struct stream *s = calloc(1, sizeof *s);
     assert_non_null(s);
+    stream_reset(s);
     return s;
 }
 
@@ -176,6 +192,9 @@ static int feed_pieces(const struct stream *s, const size_t *cuts, size_t ncuts,
         rc = ws_parser_feed(p, piece, to - from, &handlers, r);
         free(piece);
         from = to;
+        /* The frame buffer is released exactly at frame boundaries. */
+        if (rc == WS_OK && !s->raw)
+            assert_int_equal(ws_parser_idle(p), s->frame_end[to]);
     }
     if (rc != WS_OK) {
         size_t before = r->len;
@@ -423,7 +442,7 @@ static void test_close(void **state)
     expect_splits(s, 64, WS_ECLOSED, "T5:Hello|CLOSE1000:bye|");
     assert_int_equal(ws_close_code(WS_ECLOSED), 1000);
 
-    s->len = 0;
+    stream_reset(s);
     put(s, true, WS_OP_CLOSE, "", 0);
     expect_splits(s, 64, WS_ECLOSED, "CLOSE1005:|");
 
@@ -431,7 +450,7 @@ static void test_close(void **state)
     static const uint16_t ok[] = {1000, 1001, 1002, 1003, 1007, 1008, 1009,
                                   1010, 1011, 1012, 1013, 1014, 3000, 4999};
     for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
-        s->len = 0;
+        stream_reset(s);
         put(s, true, WS_OP_CLOSE, (const uint8_t[]){ok[i] >> 8, ok[i] & 0xff}, 2);
         char want[32];
         snprintf(want, sizeof want, "CLOSE%u:|", ok[i]);
@@ -449,12 +468,12 @@ static void test_close_invalid(void **state)
     expect_splits(s, 64, WS_EPROTO, "");
     static const uint16_t bad[] = {0, 999, 1004, 1005, 1006, 1015, 1016, 2999, 5000, 65535};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        s->len = 0;
+        stream_reset(s);
         put(s, true, WS_OP_CLOSE, (const uint8_t[]){bad[i] >> 8, bad[i] & 0xff}, 2);
         expect_run(s, NULL, 0, 64, WS_EPROTO, "");
     }
     /* A reason that is not UTF-8. */
-    s->len = 0;
+    stream_reset(s);
     put(s, true, WS_OP_CLOSE, "\x03\xe8\xc0\xaf", 4);
     expect_splits(s, 64, WS_EUTF8, "");
     free(s);
@@ -497,18 +516,18 @@ static void test_protocol_errors(void **state)
     put(s, false, WS_OP_TEXT, "Hel", 3);
     put(s, true, WS_OP_TEXT, "lo", 2);
     expect_splits(s, 64, WS_EPROTO, "");
-    s->len = 0;
+    stream_reset(s);
     put(s, false, WS_OP_BINARY, "a", 1);
     put(s, true, WS_OP_PING, "p", 1);
     put(s, true, WS_OP_BINARY, "b", 1);
     expect_splits(s, 64, WS_EPROTO, "PING1:p|");
     /* A continuation after the message ended. */
-    s->len = 0;
+    stream_reset(s);
     put(s, true, WS_OP_TEXT, "Hello", 5);
     put(s, true, WS_OP_CONTINUATION, "!", 1);
     expect_splits(s, 64, WS_EPROTO, "T5:Hello|");
     /* Events before the error are delivered; nothing after it. */
-    s->len = 0;
+    stream_reset(s);
     put(s, true, WS_OP_PING, "1", 1);
     put_raw(s, (const uint8_t[]){0xc1, 0x80, 1, 2, 3, 4}, 6);
     put(s, true, WS_OP_PING, "2", 1);
@@ -524,16 +543,16 @@ static void test_invalid_utf8(void **state)
     };
     struct stream *s = stream_new();
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        s->len = 0;
+        stream_reset(s);
         put(s, true, WS_OP_TEXT, bad[i], strlen(bad[i]));
         expect_splits(s, 64, WS_EUTF8, "");
     }
     /* The same bytes in a binary message are just bytes. */
-    s->len = 0;
+    stream_reset(s);
     put(s, true, WS_OP_BINARY, "\xff", 1);
     expect_splits(s, 64, WS_OK, "B1:\xff|");
     /* Fragmented: checked once whole. */
-    s->len = 0;
+    stream_reset(s);
     put(s, false, WS_OP_TEXT, "ok", 2);
     put(s, true, WS_OP_CONTINUATION, "\xe2\x82", 2);
     expect_splits(s, 64, WS_EUTF8, "");
@@ -551,16 +570,16 @@ static void test_max_message(void **state)
     put(s, true, WS_OP_CONTINUATION, "345", 3);
     expect_splits(s, 5, WS_OK, "T5:12345|T5:12345|");
     /* One byte more: refused on the header of the frame that crosses it. */
-    s->len = 0;
+    stream_reset(s);
     put(s, true, WS_OP_TEXT, "123456", 6);
     expect_splits(s, 5, WS_ETOOBIG, "");
-    s->len = 0;
+    stream_reset(s);
     put(s, false, WS_OP_TEXT, "123", 3);
     put(s, true, WS_OP_PING, "", 0);
     put(s, true, WS_OP_CONTINUATION, "456", 3);
     expect_splits(s, 5, WS_ETOOBIG, "PING0:|");
     /* Control frames do not count against it. */
-    s->len = 0;
+    stream_reset(s);
     put(s, true, WS_OP_PING, "0123456789", 10);
     expect_splits(s, 0, WS_OK, "PING10:0123456789|");
     /* A header announcing 2^62 bytes is refused before any payload arrives. */
@@ -570,7 +589,7 @@ static void test_max_message(void **state)
     free(s);
 }
 
-/* Many fragments of a big message grow the buffer and reuse it afterwards. */
+/* Many fragments of a big message grow the buffer, freed once delivered; the same again. */
 static void test_many_fragments(void **state)
 {
     (void)state;
@@ -639,7 +658,7 @@ static void test_round_trip_lengths(void **state)
         for (size_t parts = 1; parts <= 3; parts++) {
             size_t n = lens[i];
             bool binary = (i + parts) % 2;
-            s->len = 0;
+            stream_reset(s);
             size_t off = 0;
             for (size_t k = 0; k < parts; k++) {
                 size_t len = k + 1 == parts ? n - off : n / parts;
