@@ -4,11 +4,15 @@
  * done(), so submit never waits behind a hash. */
 #include "hashpool.h"
 
+#include "log.h"
+
 #include <pthread.h>
 #include <signal.h>
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 struct hashpool {
     pthread_mutex_t lock;
@@ -52,9 +56,18 @@ static void job_run(struct hash_job *job)
     job_wipe(job);
 }
 
+/* A hash is tens of milliseconds of CPU; an event loop's turn is
+ * microseconds. Under contention the scheduler should run the loops first,
+ * so a burst of logins slows other logins, not every chat message. Linux
+ * applies a nice value to one thread (its tid) alone. */
+#define HASH_THREAD_NICE 10
+
 static void *hashpool_thread(void *arg)
 {
     struct hashpool *pool = arg;
+
+    if (setpriority(PRIO_PROCESS, (id_t)gettid(), HASH_THREAD_NICE) != 0)
+        log_debug("hash thread: cannot lower its priority");
 
     for (;;) {
         pthread_mutex_lock(&pool->lock);
