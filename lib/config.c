@@ -528,6 +528,18 @@ static int match_word(const char *value, const char *const *words, int count)
     return -1;
 }
 
+/* One of two words, case-insensitively: 0 for first, 1 for second, or -1
+ * with why saying both. */
+static int match_either(const char *value, const char *first, const char *second, char *why,
+                        size_t n)
+{
+    const char *const words[] = {first, second};
+    int i = match_word(value, words, 2);
+    if (i < 0)
+        snprintf(why, n, "expected %s or %s", first, second);
+    return i;
+}
+
 static int parse_bool(struct config *c, const struct opt *o, const char *value, char *why, size_t n)
 {
     /* Pairs: even indexes are true, odd ones false. */
@@ -716,43 +728,34 @@ static int parse_origins(struct config *c, const char *value, char *why, size_t 
 
 static int parse_registration(struct config *c, const char *value, char *why, size_t n)
 {
-    static const char *const words[] = {"open", "closed"};
     static const enum config_registration values[] = {CONFIG_REGISTRATION_OPEN,
                                                       CONFIG_REGISTRATION_CLOSED};
-    int i = match_word(value, words, 2);
+    int i = match_either(value, "open", "closed", why, n);
 
-    if (i < 0) {
-        snprintf(why, n, "expected open or closed");
+    if (i < 0)
         return -1;
-    }
     c->registration = values[i];
     return 0;
 }
 
 static int parse_password_hash(struct config *c, const char *value, char *why, size_t n)
 {
-    static const char *const words[] = {"argon2id", "bcrypt"};
     static const enum pw_scheme values[] = {PW_ARGON2ID, PW_BCRYPT};
-    int i = match_word(value, words, 2);
+    int i = match_either(value, "argon2id", "bcrypt", why, n);
 
-    if (i < 0) {
-        snprintf(why, n, "expected argon2id or bcrypt");
+    if (i < 0)
         return -1;
-    }
     c->password_hash = values[i];
     return 0;
 }
 
 static int parse_password_rehash(struct config *c, const char *value, char *why, size_t n)
 {
-    static const char *const words[] = {"weaker", "different"};
     static const enum pw_rehash values[] = {PW_REHASH_WEAKER, PW_REHASH_DIFFERENT};
-    int i = match_word(value, words, 2);
+    int i = match_either(value, "weaker", "different", why, n);
 
-    if (i < 0) {
-        snprintf(why, n, "expected weaker or different");
+    if (i < 0)
         return -1;
-    }
     c->password_rehash = values[i];
     return 0;
 }
