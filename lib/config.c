@@ -72,6 +72,10 @@ enum opt_id {
     OPT_LOGIN_FAIL_WINDOW,
     OPT_LOGIN_DELAY_MAX,
     OPT_MESSAGES_PER_MINUTE,
+    OPT_GROUPS_PER_HOUR,
+    OPT_GROUPS_PER_USER,
+    OPT_MEMBERSHIP_CHANGES_PER_MINUTE,
+    OPT_GROUP_ADDS_PER_HOUR,
     OPT_EVENTS_PER_SECOND,
     OPT_EVENTS_BURST,
     OPT_SOCKETS_PER_USER,
@@ -279,6 +283,22 @@ static const struct opt opts[OPT_COUNT] = {
     [OPT_MESSAGES_PER_MINUTE] = {"MESSAGES_PER_MINUTE", "120", NULL,
                                  "Chat messages a user may send per minute, over all connections.",
                                  UINT_FIELD(messages_per_minute, 1, 100000)},
+    [OPT_GROUPS_PER_HOUR] = {"GROUPS_PER_HOUR", "20", NULL,
+                             "Groups one user may create per hour; beyond, 429.",
+                             UINT_FIELD(groups_per_hour, 1, 100000)},
+    [OPT_GROUPS_PER_USER] = {"GROUPS_PER_USER", "100", NULL,
+                             "Groups one user may own at once (created and still a member of);\n"
+                             "beyond, POST /rooms answers 409.",
+                             UINT_FIELD(groups_per_user, 1, 100000)},
+    [OPT_MEMBERSHIP_CHANGES_PER_MINUTE] =
+        {"MEMBERSHIP_CHANGES_PER_MINUTE", "60", NULL,
+         "Group joins, additions, removals and leaves one user may make per\n"
+         "minute; beyond, 429.",
+         UINT_FIELD(membership_changes_per_minute, 1, 100000)},
+    [OPT_GROUP_ADDS_PER_HOUR] = {"GROUP_ADDS_PER_HOUR", "30", NULL,
+                                 "Times others may add one user to groups per hour (at creation\n"
+                                 "or later); beyond, 429 to whoever adds.",
+                                 UINT_FIELD(group_adds_per_hour, 1, 100000)},
     [OPT_EVENTS_PER_SECOND] =
         {"EVENTS_PER_SECOND", "20", NULL,
          "Socket.IO events one connection may send per second, sustained; more are\n"

@@ -101,6 +101,10 @@ struct config {
     unsigned login_fail_window;            /* LOGIN_FAIL_WINDOW, seconds */
     unsigned login_delay_max;              /* LOGIN_DELAY_MAX, seconds */
     unsigned messages_per_minute;          /* MESSAGES_PER_MINUTE */
+    unsigned groups_per_hour;              /* GROUPS_PER_HOUR, per user */
+    unsigned groups_per_user;              /* GROUPS_PER_USER, owned at once */
+    unsigned membership_changes_per_minute; /* MEMBERSHIP_CHANGES_PER_MINUTE, per actor */
+    unsigned group_adds_per_hour;          /* GROUP_ADDS_PER_HOUR, per added user */
     unsigned events_per_second;            /* EVENTS_PER_SECOND, per socket */
     unsigned events_burst;                 /* EVENTS_BURST, per socket */
     unsigned sockets_per_user;             /* SOCKETS_PER_USER, per server */

@@ -208,6 +208,31 @@ int store_key_group(char *buf, size_t n, const char *room_id)
     return key_printf(buf, n, "%sgroup:%s", STORE_OWN_PREFIX, room_id);
 }
 
+int store_key_group_left(char *buf, size_t n, const char *room_id)
+{
+    return key_printf(buf, n, "%sgroup:%s:left", STORE_OWN_PREFIX, room_id);
+}
+
+int store_key_groups_owned(char *buf, size_t n, uint64_t user_id)
+{
+    return key_printf(buf, n, "%sgroups:owned:%" PRIu64, STORE_OWN_PREFIX, user_id);
+}
+
+int store_key_group_rate(char *buf, size_t n, uint64_t user_id)
+{
+    return key_printf(buf, n, "%sratelimit:groups:%" PRIu64, STORE_OWN_PREFIX, user_id);
+}
+
+int store_key_membership_rate(char *buf, size_t n, uint64_t user_id)
+{
+    return key_printf(buf, n, "%sratelimit:members:%" PRIu64, STORE_OWN_PREFIX, user_id);
+}
+
+int store_key_added_rate(char *buf, size_t n, uint64_t user_id)
+{
+    return key_printf(buf, n, "%sratelimit:added:%" PRIu64, STORE_OWN_PREFIX, user_id);
+}
+
 /* ---- ids and rooms --------------------------------------------------- */
 
 int store_parse_id(const char *s, size_t len, bool allow_zero, uint64_t *out)
@@ -636,6 +661,16 @@ static bool group_id_valid(const cJSON *v)
            store_parse_id(v->valuestring, strlen(v->valuestring), false, &id) == 0;
 }
 
+/* A summary's memberCount: an integer 0..STORE_ID_MAX. */
+static bool group_count_of(const cJSON *v, double *out)
+{
+    if (!cJSON_IsNumber(v) || v->valuedouble < 0 || v->valuedouble > (double)STORE_ID_MAX ||
+        v->valuedouble != floor(v->valuedouble))
+        return false;
+    *out = v->valuedouble;
+    return true;
+}
+
 cJSON *store_group_from_object(const cJSON *o)
 {
     const cJSON *id = cJSON_GetObjectItemCaseSensitive(o, "id");
@@ -645,8 +680,13 @@ cJSON *store_group_from_object(const cJSON *o)
     if (!cJSON_IsObject(o) || !group_id_valid(id) || !cJSON_IsString(name) || !cJSON_IsBool(pub) ||
         !cJSON_IsString(creator))
         return NULL;
-    cJSON *members = store_group_members(cJSON_GetObjectItemCaseSensitive(o, "members"));
-    cJSON *out = members ? cJSON_CreateObject() : NULL;
+    /* A group has its members; its summary only their count. */
+    const cJSON *list = cJSON_GetObjectItemCaseSensitive(o, "members");
+    cJSON *members = list ? store_group_members(list) : NULL;
+    double count = members ? cJSON_GetArraySize(members) : -1;
+    if (!list && !group_count_of(cJSON_GetObjectItemCaseSensitive(o, "memberCount"), &count))
+        return NULL;
+    cJSON *out = members || !list ? cJSON_CreateObject() : NULL;
     cJSON *names = NULL;
     if (!out || !cJSON_AddStringToObject(out, "id", id->valuestring) ||
         !cJSON_AddStringToObject(out, "name", name->valuestring) ||
@@ -658,7 +698,9 @@ cJSON *store_group_from_object(const cJSON *o)
         return NULL;
     }
     cJSON_AddItemToArray(names, cJSON_CreateString(name->valuestring));
-    cJSON_AddItemToObject(out, "members", members);
+    if (members)
+        cJSON_AddItemToObject(out, "members", members);
+    cJSON_AddNumberToObject(out, "memberCount", count);
     return out;
 }
 
@@ -861,7 +903,12 @@ cJSON *store_message_normalize(const char *json, size_t len)
     "end\n"
 
 /* Groups, shared by the group scripts (after LUA_PUBLISH): a group as
- * store_group_from_object reads it, members in numeric order. */
+ * store_group_from_object reads it, members in numeric order, and its
+ * summary (what room.added carries: the count, not the list).
+ * over(key, max): the seconds to wait when the window counter at key has
+ * reached max, else nil; count(key, window) counts one.  A refusal checks
+ * every limit before it writes anything.  drop_group(id, public index)
+ * deletes what lives as long as the group (its last member left). */
 #define LUA_GROUP                                                                                  \
     "local function by_number(a, b) return tonumber(a) < tonumber(b) end\n"                        \
     "local function group_of(id)\n"                                                                \
@@ -871,6 +918,30 @@ cJSON *store_message_normalize(const char *json, size_t len)
     "  return {id = id, name = redis.call('GET', 'room:' .. id .. ':name') or '',\n"               \
     "    public = redis.call('HGET', meta, 'public') == '1',\n"                                    \
     "    creator = redis.call('HGET', meta, 'creator') or '', members = members}\n"                \
+    "end\n"                                                                                        \
+    "local function summary(g)\n"                                                                  \
+    "  return {id = g.id, name = g.name, public = g.public, creator = g.creator,\n"                \
+    "    memberCount = #g.members}\n"                                                              \
+    "end\n"                                                                                        \
+    "local function over(key, max)\n"                                                              \
+    "  if tonumber(redis.call('GET', key) or '0') < tonumber(max) then return nil end\n"           \
+    "  local ttl = redis.call('TTL', key)\n"                                                       \
+    "  if ttl < 1 then ttl = 1 end\n"                                                              \
+    "  return ttl\n"                                                                               \
+    "end\n"                                                                                        \
+    "local function count(key, window)\n"                                                          \
+    "  if redis.call('INCR', key) == 1 or redis.call('TTL', key) < 0 then\n"                       \
+    "    redis.call('EXPIRE', key, window) end\n"                                                  \
+    "end\n"                                                                                        \
+    "local function added_key(uid) return 'chatd:ratelimit:added:' .. uid end\n"                  \
+    "local function owned_key(uid) return 'chatd:groups:owned:' .. uid end\n"                      \
+    "local function drop_group(id, public)\n"                                                      \
+    "  local meta = 'chatd:group:' .. id\n"                                                        \
+    "  local creator = redis.call('HGET', meta, 'creator')\n"                                      \
+    "  if creator then redis.call('SREM', owned_key(creator), id) end\n"                           \
+    "  redis.call('DEL', meta, meta .. ':members', meta .. ':left', 'room:' .. id .. ':name',\n"    \
+    "    'room:' .. id, 'chatd:msgidx:' .. id)\n"                                                  \
+    "  redis.call('ZREM', public, id)\n"                                                           \
     "end\n"
 
 /* A session's user, shared by the scripts that resolve one: the id and
@@ -1007,13 +1078,16 @@ static const char *const script_source[SCRIPT_COUNT] = {
     "return out\n",
     [SCRIPT_ROOMS] =
         /* KEYS: user rooms, user's read markers; ARGV: user id, unread
-         * scan, unread cap.  -> {{id, unread, more, last, name}, {id,
+         * scan, unread cap, rooms max.  -> {{id, unread, more, last, name}, {id,
          * unread, more, last, name a, name b}, ...}: named rooms, and
          * private rooms that have messages.  unread counts the others'
          * messages among the newest `scan` after the marker (all without
          * one), at most `cap`; more is 1 when there may be others beyond;
          * last is the newest member, '' for none.  `from` is matched
-         * in the raw JSON: a quote inside text is always escaped. */
+         * in the raw JSON: a quote inside text is always escaped.  Of a
+         * user in more than `rooms max` rooms, the first `rooms max` by
+         * id as text are read (General, '0', first): the work per room is
+         * what costs, so it stays bounded. */
     "local scan, cap = tonumber(ARGV[2]), tonumber(ARGV[3])\n"
     "local function unread(key, room)\n"
     "  local marker = redis.call('HGET', KEYS[2], room)\n"
@@ -1034,8 +1108,12 @@ static const char *const script_source[SCRIPT_COUNT] = {
     "  local n, more = unread(key, room)\n"
     "  return {room, n, more, redis.call('ZREVRANGE', key, 0, 0)[1] or '', ...}\n"
     "end\n"
+    "local max = tonumber(ARGV[4])\n"
+    "local rooms\n"
+    "if redis.call('SCARD', KEYS[1]) <= max then rooms = redis.call('SMEMBERS', KEYS[1])\n"
+    "else rooms = redis.call('SORT', KEYS[1], 'LIMIT', 0, max, 'ALPHA') end\n"
     "local out = {}\n"
-    "for _, room in ipairs(redis.call('SMEMBERS', KEYS[1])) do\n"
+    "for _, room in ipairs(rooms) do\n"
     "  local name = redis.call('GET', 'room:' .. room .. ':name')\n"
     "  if name then\n"
     "    out[#out + 1] = row(room, name)\n"
@@ -1264,15 +1342,25 @@ static const char *const script_source[SCRIPT_COUNT] = {
     "publish(ARGV[5], 'room.read', {userId = ARGV[4], roomId = ARGV[1], id = ARGV[3]})\n"
     "return 'ok'\n",
     [SCRIPT_GROUP_CREATE] =
-        /* KEYS: group counter, public groups; ARGV: creator, name, '1' when
-         * public, server id, other members….  -> {'ok', group JSON} or
-         * {'nouser', id}, writing nothing then.  The id skips numbers some
-         * named room already uses. */
+        /* KEYS: group counter, public groups, the creator's creations this
+         * hour, the groups the creator owns; ARGV: creator, name, '1' when
+         * public, server id, groups per hour, groups per user, additions
+         * of one user per hour, other members….  -> {'ok', group JSON} or
+         * {'nouser', id} | {'limited', seconds} | {'toomany'} |
+         * {'busy', seconds, id}, writing nothing then.  The id skips
+         * numbers some named room already uses. */
     LUA_PUBLISH LUA_GROUP
     "local uids = {ARGV[1]}\n"
-    "for i = 5, #ARGV do uids[#uids + 1] = ARGV[i] end\n"
+    "for i = 8, #ARGV do uids[#uids + 1] = ARGV[i] end\n"
     "for _, uid in ipairs(uids) do\n"
     "  if redis.call('HEXISTS', 'user:' .. uid, 'username') == 0 then return {'nouser', uid} end\n"
+    "end\n"
+    "local wait = over(KEYS[3], ARGV[5])\n"
+    "if wait then return {'limited', wait} end\n"
+    "if redis.call('SCARD', KEYS[4]) >= tonumber(ARGV[6]) then return {'toomany'} end\n"
+    "for i = 2, #uids do\n"
+    "  wait = over(added_key(uids[i]), ARGV[7])\n"
+    "  if wait then return {'busy', wait, uids[i]} end\n"
     "end\n"
     "local id\n"
     "repeat id = tostring(redis.call('INCR', KEYS[1]))\n"
@@ -1286,44 +1374,76 @@ static const char *const script_source[SCRIPT_COUNT] = {
     "  redis.call('SADD', meta .. ':members', uid)\n"
     "  redis.call('SADD', 'user:' .. uid .. ':rooms', id)\n"
     "end\n"
+    "count(KEYS[3], " STORE_STR(STORE_GROUP_RATE_WINDOW_S) ")\n"
+    "redis.call('SADD', KEYS[4], id)\n"
+    "for i = 2, #uids do count(added_key(uids[i]), " STORE_STR(STORE_ADDED_RATE_WINDOW_S) ") end\n"
     "local group = group_of(id)\n"
+    "local brief = summary(group)\n"
     "for _, uid in ipairs(uids) do\n"
-    "  publish(ARGV[4], 'room.added', {userId = uid, room = group})\n"
+    "  publish(ARGV[4], 'room.added', {userId = uid, room = brief})\n"
     "end\n"
     "return {'ok', cjson.encode(group)}\n",
     [SCRIPT_GROUP_ADD] =
-        /* KEYS: group, its members, the target's rooms; ARGV: room id,
-         * actor, target, 'join' or 'invite', server id, members max.
-         * -> {'ok', group JSON} or {problem}.  A join needs a public group
-         * and actor = target; an invitation needs the actor a member. */
+        /* KEYS: group, its members, the target's rooms, the actor's
+         * changes this minute, the target's additions this hour, those who
+         * left; ARGV: room id, actor, target, 'join' or 'invite', server
+         * id, members max, changes per minute, additions per hour.
+         * -> {'ok', group JSON} or {problem, …}.  A join needs a public
+         * group and actor = target (and forgets that one left); an
+         * invitation needs the actor a member, and a target who did not
+         * leave by themselves. */
     LUA_PUBLISH LUA_GROUP
     "if redis.call('EXISTS', KEYS[1]) == 0 then return {'nogroup'} end\n"
-    "if ARGV[4] == 'join' then\n"
+    "local invite = ARGV[4] ~= 'join'\n"
+    "if not invite then\n"
     "  if redis.call('SISMEMBER', KEYS[2], ARGV[3]) == 1 then return {'exists'} end\n"
     "  if ARGV[2] ~= ARGV[3] or redis.call('HGET', KEYS[1], 'public') ~= '1' then\n"
     "    return {'forbidden'} end\n"
     "elseif redis.call('SISMEMBER', KEYS[2], ARGV[2]) == 0 then return {'forbidden'} end\n"
     "if redis.call('HEXISTS', 'user:' .. ARGV[3], 'username') == 0 then return {'nouser'} end\n"
     "if redis.call('SISMEMBER', KEYS[2], ARGV[3]) == 1 then return {'exists'} end\n"
+    "if invite and redis.call('SISMEMBER', KEYS[6], ARGV[3]) == 1 then return {'left'} end\n"
     "if redis.call('SCARD', KEYS[2]) >= tonumber(ARGV[6]) then return {'full'} end\n"
+    "local wait = over(KEYS[4], ARGV[7])\n"
+    "if wait then return {'limited', wait} end\n"
+    "wait = invite and over(KEYS[5], ARGV[8])\n"
+    "if wait then return {'busy', wait} end\n"
     "redis.call('SADD', KEYS[2], ARGV[3])\n"
     "redis.call('SADD', KEYS[3], ARGV[1])\n"
+    "redis.call('SREM', KEYS[6], ARGV[3])\n"
+    "count(KEYS[4], " STORE_STR(STORE_MEMBERSHIP_RATE_WINDOW_S) ")\n"
+    "if invite then count(KEYS[5], " STORE_STR(STORE_ADDED_RATE_WINDOW_S) ") end\n"
     "local group = group_of(ARGV[1])\n"
-    "publish(ARGV[5], 'room.added', {userId = ARGV[3], room = group})\n"
-    "publish(ARGV[5], 'room.members', {id = ARGV[1], members = group.members})\n"
+    "publish(ARGV[5], 'room.added', {userId = ARGV[3], room = summary(group)})\n"
+    "publish(ARGV[5], 'room.member', {id = ARGV[1], userId = ARGV[3], change = 'added',\n"
+    "  memberCount = #group.members})\n"
     "return {'ok', cjson.encode(group)}\n",
     [SCRIPT_GROUP_REMOVE] =
-        /* KEYS: group, its members, the target's rooms; ARGV: room id,
-         * actor, target, server id.  -> {'ok'} or {problem}.  One leaves
-         * by oneself; the creator, while a member, removes others. */
+        /* KEYS: group, its members, the target's rooms, the actor's
+         * changes this minute, those who left, public groups; ARGV: room
+         * id, actor, target, server id, changes per minute.  -> {'ok'} or
+         * {problem, …}.  One leaves by oneself (and is marked as having
+         * left); the creator, while a member, removes others.  The last
+         * member out deletes the group. */
     LUA_PUBLISH LUA_GROUP
     "if redis.call('EXISTS', KEYS[1]) == 0 then return {'nogroup'} end\n"
-    "if ARGV[2] ~= ARGV[3] and (redis.call('HGET', KEYS[1], 'creator') ~= ARGV[2] or\n"
+    "local creator = redis.call('HGET', KEYS[1], 'creator')\n"
+    "if ARGV[2] ~= ARGV[3] and (creator ~= ARGV[2] or\n"
     "    redis.call('SISMEMBER', KEYS[2], ARGV[2]) == 0) then return {'forbidden'} end\n"
-    "if redis.call('SREM', KEYS[2], ARGV[3]) == 0 then return {'notmember'} end\n"
+    "if redis.call('SISMEMBER', KEYS[2], ARGV[3]) == 0 then return {'notmember'} end\n"
+    "local wait = over(KEYS[4], ARGV[5])\n"
+    "if wait then return {'limited', wait} end\n"
+    "redis.call('SREM', KEYS[2], ARGV[3])\n"
     "redis.call('SREM', KEYS[3], ARGV[1])\n"
+    "count(KEYS[4], " STORE_STR(STORE_MEMBERSHIP_RATE_WINDOW_S) ")\n"
+    "if ARGV[2] == ARGV[3] then redis.call('SADD', KEYS[5], ARGV[3]) end\n"
+    "if creator == ARGV[3] then redis.call('SREM', owned_key(creator), ARGV[1]) end\n"
     "publish(ARGV[4], 'room.removed', {userId = ARGV[3], id = ARGV[1]})\n"
-    "publish(ARGV[4], 'room.members', {id = ARGV[1], members = group_of(ARGV[1]).members})\n"
+    "local n = redis.call('SCARD', KEYS[2])\n"
+    "if n == 0 then drop_group(ARGV[1], KEYS[6]) else\n"
+    "  publish(ARGV[4], 'room.member', {id = ARGV[1], userId = ARGV[3], change = 'removed',\n"
+    "    memberCount = n})\n"
+    "end\n"
     "return {'ok'}\n",
     [SCRIPT_GROUP_MEMBERS] =
         /* KEYS: group, its members, online_users; ARGV: who asks.
@@ -1603,6 +1723,31 @@ static const char *key_group_members(struct store_call *call, const char *room_i
     return keep(call, store_key_group_members(free_space(call), space_left(call), room_id));
 }
 
+static const char *key_group_left(struct store_call *call, const char *room_id)
+{
+    return keep(call, store_key_group_left(free_space(call), space_left(call), room_id));
+}
+
+static const char *key_groups_owned(struct store_call *call, uint64_t user_id)
+{
+    return keep(call, store_key_groups_owned(free_space(call), space_left(call), user_id));
+}
+
+static const char *key_group_rate(struct store_call *call, uint64_t user_id)
+{
+    return keep(call, store_key_group_rate(free_space(call), space_left(call), user_id));
+}
+
+static const char *key_membership_rate(struct store_call *call, uint64_t user_id)
+{
+    return keep(call, store_key_membership_rate(free_space(call), space_left(call), user_id));
+}
+
+static const char *key_added_rate(struct store_call *call, uint64_t user_id)
+{
+    return keep(call, store_key_added_rate(free_space(call), space_left(call), user_id));
+}
+
 static const char *key_recovery(struct store_call *call, const char *pid)
 {
     return keep(call, store_key_recovery(free_space(call), space_left(call), pid));
@@ -1800,6 +1945,7 @@ int store_call_rooms(struct store_call *call, uint64_t user_id)
     add_arg(call, stored_u64(call, user_id));
     add_arg(call, stored_u64(call, STORE_UNREAD_SCAN));
     add_arg(call, stored_u64(call, STORE_UNREAD_CAP));
+    add_arg(call, stored_u64(call, STORE_ROOMS_LIST_MAX));
     return call_end(call);
 }
 
@@ -2082,10 +2228,15 @@ int store_call_group_create(struct store_call *call, const struct store_group_cr
     }
     add_key(call, STORE_KEY_GROUP_COUNTER);
     add_key(call, STORE_KEY_PUBLIC_GROUPS);
+    add_key(call, key_group_rate(call, p->creator));
+    add_key(call, key_groups_owned(call, p->creator));
     add_arg(call, stored_u64(call, p->creator));
     add_arg(call, p->name);
     add_flag(call, p->public_room);
     add_arg(call, p->server_id);
+    add_arg(call, stored_u64(call, p->groups_per_hour));
+    add_arg(call, stored_u64(call, p->groups_per_user));
+    add_arg(call, stored_u64(call, p->adds_per_hour));
     for (size_t i = 0; i < p->count; i++)
         add_arg(call, p->members[i] && p->members[i] != p->creator ? stored_u64(call, p->members[i])
                                                                    : NULL);
@@ -2106,6 +2257,7 @@ static void group_change_begin(struct store_call *call, enum store_script script
     add_key(call, key_group(call, p->room_id));
     add_key(call, key_group_members(call, p->room_id));
     add_key(call, key_user_rooms(call, p->target));
+    add_key(call, key_membership_rate(call, p->actor));
     add_arg(call, p->room_id);
     add_arg(call, stored_u64(call, p->actor));
     add_arg(call, stored_u64(call, p->target));
@@ -2114,16 +2266,27 @@ static void group_change_begin(struct store_call *call, enum store_script script
 int store_call_group_add(struct store_call *call, const struct store_group_change_params *p)
 {
     group_change_begin(call, SCRIPT_GROUP_ADD, p);
+    if (call->failed)
+        return call_end(call);
+    add_key(call, key_added_rate(call, p->target));
+    add_key(call, key_group_left(call, p->room_id));
     add_arg(call, p->mode == STORE_GROUP_JOIN ? "join" : "invite");
     add_arg(call, p->server_id);
     add_arg(call, stored_u64(call, STORE_GROUP_MEMBERS_MAX));
+    add_arg(call, stored_u64(call, p->changes_per_minute));
+    add_arg(call, stored_u64(call, p->adds_per_hour));
     return call_end(call);
 }
 
 int store_call_group_remove(struct store_call *call, const struct store_group_change_params *p)
 {
     group_change_begin(call, SCRIPT_GROUP_REMOVE, p);
+    if (call->failed)
+        return call_end(call);
+    add_key(call, key_group_left(call, p->room_id));
+    add_key(call, STORE_KEY_PUBLIC_GROUPS);
     add_arg(call, p->server_id);
+    add_arg(call, stored_u64(call, p->changes_per_minute));
     return call_end(call);
 }
 

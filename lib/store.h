@@ -130,6 +130,20 @@ int store_key_read_markers(char *buf, size_t n, uint64_t user_id);
  * groups (sorted set, score = id) and the counter that numbers groups. */
 int store_key_group_members(char *buf, size_t n, const char *room_id);
 int store_key_group(char *buf, size_t n, const char *room_id);
+/* Members who left a group by themselves: nobody else may add them back. */
+int store_key_group_left(char *buf, size_t n, const char *room_id);
+/* The groups a user created and is still a member of (GROUPS_PER_USER). */
+int store_key_groups_owned(char *buf, size_t n, uint64_t user_id);
+/* Counters with a window: groups a user created this hour
+ * (GROUPS_PER_HOUR), membership changes a user made this minute
+ * (MEMBERSHIP_CHANGES_PER_MINUTE), times others added a user to a group
+ * this hour (GROUP_ADDS_PER_HOUR). */
+int store_key_group_rate(char *buf, size_t n, uint64_t user_id);
+int store_key_membership_rate(char *buf, size_t n, uint64_t user_id);
+int store_key_added_rate(char *buf, size_t n, uint64_t user_id);
+#define STORE_GROUP_RATE_WINDOW_S 3600
+#define STORE_MEMBERSHIP_RATE_WINDOW_S 60
+#define STORE_ADDED_RATE_WINDOW_S 3600
 extern const char STORE_KEY_PUBLIC_GROUPS[];
 extern const char STORE_KEY_GROUP_COUNTER[];
 
@@ -206,8 +220,10 @@ const char *store_group_name_problem(const char *s, size_t len);
 /* A group as the scripts answer and publish it (JSON of
  * {id, name, public, creator, members}; an empty Lua list arrives as {}),
  * checked and normalized to {"id","name","names":[name],"public",
- * "creator","members":[ids in numeric order]}; NULL when it is not one.
- * Caller frees with cJSON_Delete. */
+ * "creator","members":[ids in numeric order],"memberCount"}; NULL when it
+ * is not one.  Its summary (room.added) has memberCount and no members:
+ * {id, name, public, creator, memberCount}, normalized the same way
+ * without "members".  Caller frees with cJSON_Delete. */
 cJSON *store_group_from_object(const cJSON *o);
 
 /* A list of member ids (JSON array of id strings, or the {} of an empty
@@ -337,7 +353,7 @@ int store_control_read(const char *payload, size_t len, char digest_hex[65]);
  * point into its own storage. */
 #define STORE_CALL_USERS_MAX 100 /* ids one SCRIPT_USERS call looks up */
 #define STORE_CALL_KEYS_MAX 7
-/* The most args of any script: SCRIPT_GROUP_CREATE's members and four. */
+/* The most args of any script: SCRIPT_GROUP_CREATE's members and seven. */
 #define STORE_CALL_ARGS_MAX (STORE_CALL_USERS_MAX + 8)
 #define STORE_CALL_STORAGE (STORE_CALL_KEYS_MAX * STORE_KEY_MAX + STORE_CALL_ARGS_MAX * 24)
 /* EVAL source nkeys keys… args… */
@@ -410,7 +426,10 @@ int store_call_online_users(struct store_call *call);
 int store_call_users(struct store_call *call, const uint64_t *ids, size_t count);
 
 /* SCRIPT_ROOMS: the rooms of a user, each with its unread count (others'
- * messages after the user's marker) and its newest message. */
+ * messages after the user's marker) and its newest message.  A user in
+ * more than STORE_ROOMS_LIST_MAX rooms gets the first STORE_ROOMS_LIST_MAX
+ * by id as text (General, "0", first), so one listing stays bounded. */
+#define STORE_ROOMS_LIST_MAX 1000
 int store_call_rooms(struct store_call *call, uint64_t user_id);
 
 struct store_history_params {
@@ -538,9 +557,16 @@ struct store_group_create_params {
     bool public_room;
     const uint64_t *members; /* others, 0..STORE_GROUP_CREATE_MAX, no repeats */
     size_t count;
-    const char *server_id; /* this server */
+    const char *server_id;   /* this server */
+    unsigned groups_per_hour; /* the creator's creations per hour */
+    unsigned groups_per_user; /* groups the creator may own (created, still in) */
+    unsigned adds_per_hour;   /* times others may add one user per hour */
 };
-/* SCRIPT_GROUP_CREATE: -> {'ok', group JSON} | {'nouser', id}. */
+/* SCRIPT_GROUP_CREATE: -> {'ok', group JSON} | {'nouser', id} |
+ * {'limited', seconds} (GROUPS_PER_HOUR) | {'toomany'} (GROUPS_PER_USER) |
+ * {'busy', seconds, id} (that member was added too often this hour).
+ * Each member gets room.added with the group's summary (memberCount, no
+ * member list). */
 int store_call_group_create(struct store_call *call, const struct store_group_create_params *p);
 
 enum store_group_add_mode { STORE_GROUP_JOIN, STORE_GROUP_INVITE };
@@ -550,12 +576,20 @@ struct store_group_change_params {
     uint64_t target;                /* who joins, is added or removed */
     enum store_group_add_mode mode; /* SCRIPT_GROUP_ADD only */
     const char *server_id;          /* this server */
+    unsigned changes_per_minute;    /* the actor's membership changes */
+    unsigned adds_per_hour;         /* SCRIPT_GROUP_ADD: times others may add one user */
 };
 /* SCRIPT_GROUP_ADD: -> {'ok', group JSON} | {problem}, problem one of
- * 'nogroup', 'nouser', 'forbidden', 'exists', 'full'. */
+ * 'nogroup', 'nouser', 'forbidden', 'exists', 'full', 'left' (the target
+ * left by themselves: only they may come back), {'limited', seconds}
+ * (the actor's changes), {'busy', seconds} (the target's additions).
+ * Publishes room.added (the summary) to the target and room.member
+ * {id, userId, change:"added", memberCount} to the room. */
 int store_call_group_add(struct store_call *call, const struct store_group_change_params *p);
 /* SCRIPT_GROUP_REMOVE: -> {'ok'} | {problem}, problem one of 'nogroup',
- * 'notmember', 'forbidden'. */
+ * 'notmember', 'forbidden', {'limited', seconds}.  Leaving by oneself
+ * marks the user as having left; the last member out deletes the group's
+ * keys; else room.member {…, change:"removed"} goes to the room. */
 int store_call_group_remove(struct store_call *call, const struct store_group_change_params *p);
 
 /* SCRIPT_GROUP_MEMBERS: members of a group (to a member, or anyone for a

@@ -433,13 +433,16 @@ static bool group_id_text(const cJSON *v, char out[24])
            ref.kind == ROOM_NAMED && ref.a != 0 && snprintf(out, 24, "%s", ref.id) > 0;
 }
 
-/* room.added {userId, room}: the user's sockets join, then hear of it. */
+/* room.added {userId, room}: the user's sockets join, then hear of it.
+ * The room is the group's summary (memberCount): an event logged before
+ * summaries carried the list, which is not passed on. */
 static void fan_room_added(const struct fan *f, const cJSON *data)
 {
     char uid[24];
     uint64_t user;
     cJSON *room = store_group_from_object(cJSON_GetObjectItemCaseSensitive(data, "room"));
     const cJSON *id = cJSON_GetObjectItemCaseSensitive(room, "id");
+    cJSON_DeleteItemFromObjectCaseSensitive(room, "members");
     if (room && id_text(cJSON_GetObjectItemCaseSensitive(data, "userId"), uid) &&
         store_parse_id(uid, strlen(uid), false, &user) == 0) {
         fan_membership(f, user, id->valuestring, true);
@@ -465,20 +468,27 @@ static void fan_room_removed(const struct fan *f, const cJSON *data)
     cJSON_Delete(event);
 }
 
-/* room.members {id, members}: to the sockets in the room. */
-static void fan_room_members(const struct fan *f, const cJSON *data)
+/* room.member {id, userId, change, memberCount}: one membership change,
+ * to the sockets in the room (a new member's among them, a removed one's
+ * no longer).  The change, never the list: small whatever the group. */
+static void fan_room_member(const struct fan *f, const cJSON *data)
 {
-    char gid[24];
-    cJSON *members = store_group_members(cJSON_GetObjectItemCaseSensitive(data, "members"));
-    cJSON *event = members ? cJSON_CreateObject() : NULL;
-    if (!event || !group_id_text(cJSON_GetObjectItemCaseSensitive(data, "id"), gid)) {
-        cJSON_Delete(members);
-        cJSON_Delete(event);
+    char gid[24], uid[24];
+    const cJSON *change = cJSON_GetObjectItemCaseSensitive(data, "change");
+    const cJSON *count = cJSON_GetObjectItemCaseSensitive(data, "memberCount");
+    if (!group_id_text(cJSON_GetObjectItemCaseSensitive(data, "id"), gid) ||
+        !id_text(cJSON_GetObjectItemCaseSensitive(data, "userId"), uid) || !cJSON_IsString(change) ||
+        (strcmp(change->valuestring, "added") != 0 && strcmp(change->valuestring, "removed") != 0) ||
+        !cJSON_IsNumber(count) || count->valuedouble < 0 ||
+        count->valuedouble > (double)STORE_ID_MAX ||
+        (double)(uint64_t)count->valuedouble != count->valuedouble)
         return;
-    }
+    cJSON *event = cJSON_CreateObject();
     cJSON_AddStringToObject(event, "id", gid);
-    cJSON_AddItemToObject(event, "members", members);
-    fan_send(f, TO_ROOM, gid, 0, 0, "room.members", event);
+    cJSON_AddStringToObject(event, "userId", uid);
+    cJSON_AddStringToObject(event, "change", change->valuestring);
+    cJSON_AddNumberToObject(event, "memberCount", count->valuedouble);
+    fan_send(f, TO_ROOM, gid, 0, 0, "room.member", event);
     cJSON_Delete(event);
 }
 
@@ -505,8 +515,8 @@ static void fan_event(const struct fan *f, const char *type, const cJSON *data)
         fan_room_added(f, data);
     else if (strcmp(type, "room.removed") == 0)
         fan_room_removed(f, data);
-    else if (strcmp(type, "room.members") == 0)
-        fan_room_members(f, data);
+    else if (strcmp(type, "room.member") == 0)
+        fan_room_member(f, data);
 }
 
 /* A message of chatd's control channel: a logout closes every connection

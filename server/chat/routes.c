@@ -840,6 +840,7 @@ static void preload_start(struct http_req *req)
 /* A group route's request: what the script's answer needs. */
 struct group_route {
     const char *forbidden; /* the 403's message for this route */
+    const char *limited;   /* the 429's message when the actor's rate is spent */
     char name[STORE_GROUP_NAME_MAX_BYTES + 1];
     uint64_t members[STORE_GROUP_CREATE_MAX];
     size_t count;
@@ -853,9 +854,37 @@ static struct group_route *group_route_new(struct http_req *req, const char *for
         return NULL;
     }
     g->forbidden = forbidden;
+    g->limited = "Too many membership changes; slow down";
     req->route_state = g;
     req->route_state_free = free;
     return g;
+}
+
+/* 429 with Retry-After: the seconds a refusal {problem, seconds, …} says. */
+static void group_too_many(struct http_req *req, const redisReply *reply, const char *why)
+{
+    long long seconds = reply->elements >= 2 && reply->element[1]->type == REDIS_REPLY_INTEGER
+                            ? reply->element[1]->integer
+                            : 1;
+    char retry[24];
+    snprintf(retry, sizeof retry, "%lld", seconds > 0 ? seconds : 1);
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "message", why);
+    http_respond_json_with(req, MHD_HTTP_TOO_MANY_REQUESTS, o, MHD_HTTP_HEADER_RETRY_AFTER, retry);
+}
+
+/* The refusals with a wait: the actor's rate, or the target's additions. */
+static bool group_rate_refused(struct http_req *req, const redisReply *reply, const char *problem)
+{
+    const struct group_route *g = req->route_state;
+    if (strcmp(problem, "limited") == 0)
+        group_too_many(req, reply, g->limited);
+    else if (strcmp(problem, "busy") == 0)
+        group_too_many(req, reply,
+                       "That user was added to too many groups lately; try again later");
+    else
+        return false;
+    return true;
 }
 
 /* Answers a script's refusal ({problem}); false when it was none. */
@@ -871,6 +900,10 @@ static bool group_refused(struct http_req *req, const char *problem)
         {"notmember", MHD_HTTP_NOT_FOUND, "That user is not a member of this room"},
         {"exists", MHD_HTTP_CONFLICT, "Already a member of this room"},
         {"full", MHD_HTTP_CONFLICT, "This room is full"},
+        {"left", MHD_HTTP_FORBIDDEN,
+         "That user left this room; only they can come back, by joining it if it is public"},
+        {"toomany", MHD_HTTP_CONFLICT,
+         "You own too many groups; leave one you created before creating another"},
     };
     const struct group_route *g = req->route_state;
     if (strcmp(problem, "forbidden") == 0) {
@@ -908,7 +941,7 @@ static void group_answer_with(struct http_req *req, redisReply *reply, unsigned 
             http_respond_json(req, status, group);
         else
             http_respond_error(req, MHD_HTTP_INTERNAL_SERVER_ERROR, "Unreadable room");
-    } else if (!word || !group_refused(req, word)) {
+    } else if (!word || !(group_rate_refused(req, reply, word) || group_refused(req, word))) {
         http_respond_unavailable(req);
     }
 }
@@ -973,6 +1006,7 @@ static void group_create_start(struct http_req *req)
     cJSON *body = g ? http_json_object(req) : NULL;
     if (!body)
         return;
+    g->limited = "Too many groups created this hour; try again later";
     bool public_room = false;
     const char *problem = group_body_problem(body, req->user_id, g, &public_room);
     cJSON_Delete(body);
@@ -987,6 +1021,9 @@ static void group_create_start(struct http_req *req)
         .members = g->members,
         .count = g->count,
         .server_id = cfg_of(req)->server_id,
+        .groups_per_hour = cfg_of(req)->groups_per_hour,
+        .groups_per_user = cfg_of(req)->groups_per_user,
+        .adds_per_hour = cfg_of(req)->group_adds_per_hour,
     };
     struct store_call call;
     if (store_call_group_create(&call, &params) < 0 || send_call(req, &call, group_created) < 0)
@@ -1025,6 +1062,8 @@ static void group_change_send(struct http_req *req, const struct room_ref *room,
         .target = target,
         .mode = mode,
         .server_id = cfg_of(req)->server_id,
+        .changes_per_minute = cfg_of(req)->membership_changes_per_minute,
+        .adds_per_hour = cfg_of(req)->group_adds_per_hour,
     };
     struct store_call call;
     int rc = add ? store_call_group_add(&call, &params) : store_call_group_remove(&call, &params);
@@ -1065,7 +1104,7 @@ static void group_removed(void *priv, redisReply *reply)
     const char *word = group_status(reply);
     if (word && strcmp(word, "ok") == 0)
         http_respond_json(req, MHD_HTTP_OK, cJSON_CreateObject());
-    else if (!word || !group_refused(req, word))
+    else if (!word || !(group_rate_refused(req, reply, word) || group_refused(req, word)))
         http_respond_unavailable(req);
 }
 
@@ -1087,6 +1126,7 @@ static void group_remove_start(struct http_req *req)
         .actor = req->user_id,
         .target = target,
         .server_id = cfg_of(req)->server_id,
+        .changes_per_minute = cfg_of(req)->membership_changes_per_minute,
     };
     struct store_call call;
     if (store_call_group_remove(&call, &params) < 0 || send_call(req, &call, group_removed) < 0)

@@ -329,6 +329,10 @@ export const SUITE_ENV = {
   EVENTS_PER_SECOND: '100000',
   EVENTS_BURST: '1000000',
   SOCKETS_PER_USER: '100000',
+  GROUPS_PER_HOUR: '100000',
+  GROUPS_PER_USER: '100000',
+  MEMBERSHIP_CHANGES_PER_MINUTE: '100000',
+  GROUP_ADDS_PER_HOUR: '100000',
 };
 
 /** The environment chatd gets: only what a process needs, plus sanitizer knobs. */

@@ -1,6 +1,6 @@
 // Group rooms (docs/contract.md): POST /rooms, public rooms and joining,
 // invitations, leaving and removal, the member list, and the live events
-// room.added / room.removed / room.members — a message to a group reaches
+// room.added / room.removed / room.member — a message to a group reaches
 // exactly its members, on every server of a fleet, and a removed member gets
 // nothing more, live or from history. Every refusal asserts that Redis did not
 // change. socket.io-client 4.x, real redis-server and chatd.
@@ -69,6 +69,8 @@ async function threeUsers(base = A.base) {
 }
 
 const isRoom = (id) => (x) => x?.id === id;
+/** What room.added carries: the group without its member list. */
+const summary = ({ members, ...rest }) => rest;
 const inRoom = (id) => (x) => x?.roomId === id;
 
 // ---- tests -------------------------------------------------------------------------
@@ -84,7 +86,7 @@ describe('group rooms', () => {
     const group = await created(ann, { name, members: [Number(bob.id), bob.id, ann.id] });
     assert.match(group.id, /^[1-9][0-9]*$/, 'a group id is a number, never 0 nor a:b');
     assert.deepEqual(group, {
-      id: group.id, name, names: [name], public: false, creator: ann.id, members: ids(ann, bob),
+      id: group.id, name, names: [name], public: false, creator: ann.id, members: ids(ann, bob), memberCount: 2,
     });
     // The originals' model: the name, the members' room sets; and chatd's own keys.
     assert.equal(await redis.cmd('GET', `room:${group.id}:name`), name);
@@ -93,8 +95,9 @@ describe('group rooms', () => {
     assert.equal(await redis.cmd('SISMEMBER', `user:${eve.id}:rooms`, group.id), 0);
     assert.deepEqual((await redis.cmd('SMEMBERS', `chatd:group:${group.id}:members`)).sort(), [ann.id, bob.id].sort());
 
-    // room.added reaches the members' live sockets, which joined the room.
-    for (const s of [annS, bobS]) assert.deepEqual(await waitEvent(s, 'room.added', isRoom(group.id)), group);
+    // room.added reaches the members' live sockets, which joined the room:
+    // the group's summary, its member count and not its list.
+    for (const s of [annS, bobS]) assert.deepEqual(await waitEvent(s, 'room.added', isRoom(group.id)), summary(group));
     await expectNone([eveS], 'room.added', isRoom(group.id), '(not a member)');
 
     const m1 = await sendOk(annS, group.id, uniqueText('g1'));
@@ -152,23 +155,24 @@ describe('group rooms', () => {
     const added = await bob.http.post(`/room/${group.id}/members`, { userId: Number(eve.id) });
     assert.equal(added.status, 200, added.text);
     assert.deepEqual(added.json.members, ids(ann, bob, eve));
-    assert.deepEqual(await waitEvent(eveS, 'room.added', isRoom(group.id)), added.json);
+    assert.deepEqual(await waitEvent(eveS, 'room.added', isRoom(group.id)), summary(added.json));
     for (const s of [annS, bobS, eveS]) {
-      const ev = await waitEvent(s, 'room.members', (x) => x?.id === group.id && x.members.length === 3);
-      assert.deepEqual(ev, { id: group.id, members: ids(ann, bob, eve) });
+      const ev = await waitEvent(s, 'room.member', (x) => x?.id === group.id && x.userId === eve.id);
+      assert.deepEqual(ev, { id: group.id, userId: eve.id, change: 'added', memberCount: 3 });
     }
     const hello = await sendOk(eveS, group.id, uniqueText('eve'));
     await expectOnce([annS, bobS, eveS], 'message', (x) => x?.id === hello.id);
 
-    // The creator removes Eve: room.removed to her, the new list to the others.
+    // The creator removes Eve: room.removed to her, the change to the others.
     const removed = await del(ann, `/room/${group.id}/members/${eve.id}`);
     assert.equal(removed.status, 200, removed.text);
     assert.deepEqual(await waitEvent(eveS, 'room.removed', isRoom(group.id)), { id: group.id });
     for (const s of [annS, bobS]) {
-      await waitEvent(s, 'room.members', (x) => x?.id === group.id && x.members.length === 2);
+      const ev = await waitEvent(s, 'room.member', (x) => x?.id === group.id && x.change === 'removed');
+      assert.deepEqual(ev, { id: group.id, userId: eve.id, change: 'removed', memberCount: 2 });
     }
-    assert.deepEqual(eventsOf(eveS, 'room.members', (x) => x?.id === group.id && x.members.length === 2), [],
-      'the removed member does not get the list without her');
+    assert.deepEqual(eventsOf(eveS, 'room.member', (x) => x?.id === group.id && x.change === 'removed'), [],
+      'the removed member does not hear of her own removal in the room');
     assert.equal(await redis.cmd('SISMEMBER', `user:${eve.id}:rooms`, group.id), 0);
 
     // Nothing more reaches her, live or from history, and she cannot post.
@@ -251,8 +255,8 @@ describe('group rooms', () => {
     const joined = await eve.http.post(`/room/${pub.id}/join`);
     assert.equal(joined.status, 200, joined.text);
     assert.deepEqual(joined.json.members, ids(ann, eve));
-    assert.deepEqual(await waitEvent(eveS, 'room.added', isRoom(pub.id)), joined.json);
-    await waitEvent(annS, 'room.members', (x) => x?.id === pub.id && x.members.includes(eve.id));
+    assert.deepEqual(await waitEvent(eveS, 'room.added', isRoom(pub.id)), summary(joined.json));
+    await waitEvent(annS, 'room.member', (x) => x?.id === pub.id && x.userId === eve.id && x.change === 'added');
     let before = await snapshot();
     await assertRefused(await eve.http.post(`/room/${pub.id}/join`), 409, before, 'joining twice');
     const m = await sendOk(eveS, pub.id, uniqueText('pub'));
@@ -266,7 +270,7 @@ describe('group rooms', () => {
     const left = await del(eve, `/room/${pub.id}/members/${eve.id}`);
     assert.equal(left.status, 200, left.text);
     await waitEvent(eveS, 'room.removed', isRoom(pub.id));
-    await waitEvent(annS, 'room.members', (x) => x?.id === pub.id && !x.members.includes(eve.id));
+    await waitEvent(annS, 'room.member', (x) => x?.id === pub.id && x.userId === eve.id && x.change === 'removed');
     const m2 = await sendOk(annS, pub.id, uniqueText('gone'));
     await expectNone([eveS], 'message', (x) => x?.id === m2.id, '(left)');
     before = await snapshot();
@@ -283,7 +287,7 @@ describe('group rooms', () => {
     const g = await created(ann, { name: 'short-lived', members: [bob.id] });
     const bobS = await connect(c, A.base, bob);
     assert.equal((await del(ann, `/room/${g.id}/members/${ann.id}`)).status, 200);
-    await waitEvent(bobS, 'room.members', (x) => x?.id === g.id && x.members.length === 1);
+    await waitEvent(bobS, 'room.member', (x) => x?.id === g.id && x.memberCount === 1);
     const before = await snapshot();
     await assertRefused(await del(ann, `/room/${g.id}/members/${bob.id}`), 403, before, 'a creator who left');
     const m = await sendOk(bobS, g.id, uniqueText('alone'));

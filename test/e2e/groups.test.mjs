@@ -83,7 +83,7 @@ test('Alex finds the public group, joins, is seen as a member, and leaves', asyn
   await a.locator('#room-title', { hasText: 'Weekend plans' }).waitFor();
   await messageWithText(a, 'Count me in').waitFor(); // the history is there
 
-  // Pablo's open members panel follows (room.members), with Alex online.
+  // Pablo's open members panel follows (room.member), with Alex online.
   await pablo.page.locator(`.member[data-user-id="${ids.Alex}"][data-online="true"]`).waitFor();
   await until(async () => /3 members/.test(await pablo.page.locator('.room-sub').innerText()), { what: '3 members' });
 

@@ -513,7 +513,8 @@ static void test_call_users_and_rooms(void **state)
     assert_int_equal(store_call_rooms(&call, 4), 0);
     assert_int_equal(call.script, SCRIPT_ROOMS);
     EXPECT_KEYS(&call, "user:4:rooms", "chatd:read:4");
-    EXPECT_ARGS(&call, "4", "100", "99"); /* the reader, the scan, the cap */
+    /* the reader, the scan, the cap, the rooms read at most */
+    EXPECT_ARGS(&call, "4", "100", "99", "1000");
 
     struct room_ref general, private_room;
     store_room_parse("0", 1, &general);
@@ -976,6 +977,16 @@ static void test_group_keys_and_names(void **state)
     assert_string_equal(k, "chatd:group:12:members");
     store_key_group(k, sizeof k, "12");
     assert_string_equal(k, "chatd:group:12");
+    store_key_group_left(k, sizeof k, "12");
+    assert_string_equal(k, "chatd:group:12:left");
+    store_key_groups_owned(k, sizeof k, 7);
+    assert_string_equal(k, "chatd:groups:owned:7");
+    store_key_group_rate(k, sizeof k, 7);
+    assert_string_equal(k, "chatd:ratelimit:groups:7");
+    store_key_membership_rate(k, sizeof k, 7);
+    assert_string_equal(k, "chatd:ratelimit:members:7");
+    store_key_added_rate(k, sizeof k, 7);
+    assert_string_equal(k, "chatd:ratelimit:added:7");
     assert_int_equal(strncmp(STORE_KEY_PUBLIC_GROUPS, STORE_OWN_PREFIX, 6), 0);
     assert_int_equal(strncmp(STORE_KEY_GROUP_COUNTER, STORE_OWN_PREFIX, 6), 0);
 
@@ -1008,7 +1019,18 @@ static void test_group_objects(void **state)
     char *text = cJSON_PrintUnformatted(g);
     assert_string_equal(text,
                         "{\"id\":\"7\",\"name\":\"Team\",\"names\":[\"Team\"],\"public\":true,"
-                        "\"creator\":\"2\",\"members\":[\"2\",\"9\",\"10\"]}");
+                        "\"creator\":\"2\",\"members\":[\"2\",\"9\",\"10\"],\"memberCount\":3}");
+    free(text);
+    cJSON_Delete(g);
+    cJSON_Delete(in);
+
+    /* A summary (room.added): the count, no list. */
+    in = cJSON_Parse("{\"id\":\"7\",\"name\":\"Team\",\"public\":false,\"creator\":\"2\","
+                     "\"memberCount\":1000}");
+    g = store_group_from_object(in);
+    text = cJSON_PrintUnformatted(g);
+    assert_string_equal(text, "{\"id\":\"7\",\"name\":\"Team\",\"names\":[\"Team\"],\"public\":false,"
+                              "\"creator\":\"2\",\"memberCount\":1000}");
     free(text);
     cJSON_Delete(g);
     cJSON_Delete(in);
@@ -1031,6 +1053,10 @@ static void test_group_objects(void **state)
         "{\"id\":\"7\",\"name\":\"x\",\"public\":true,\"creator\":\"1\",\"members\":[1]}",
         "{\"id\":\"7\",\"name\":\"x\",\"public\":true,\"creator\":\"1\",\"members\":\"1\"}",
         "{\"id\":\"7\",\"name\":\"x\",\"public\":true,\"members\":[]}",
+        "{\"id\":\"7\",\"name\":\"x\",\"public\":true,\"creator\":\"1\"}",
+        "{\"id\":\"7\",\"name\":\"x\",\"public\":true,\"creator\":\"1\",\"memberCount\":-1}",
+        "{\"id\":\"7\",\"name\":\"x\",\"public\":true,\"creator\":\"1\",\"memberCount\":1.5}",
+        "{\"id\":\"7\",\"name\":\"x\",\"public\":true,\"creator\":\"1\",\"memberCount\":\"3\"}",
     };
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         cJSON *o = cJSON_Parse(bad[i]);
@@ -1049,11 +1075,15 @@ static void test_call_groups(void **state)
                                                .public_room = true,
                                                .members = members,
                                                .count = 2,
-                                               .server_id = "srv"};
+                                               .server_id = "srv",
+                                               .groups_per_hour = 20,
+                                               .groups_per_user = 100,
+                                               .adds_per_hour = 30};
     assert_int_equal(store_call_group_create(&call, &create), 0);
     assert_int_equal(call.script, SCRIPT_GROUP_CREATE);
-    EXPECT_KEYS(&call, "chatd:groups:next", "chatd:groups:public");
-    EXPECT_ARGS(&call, "2", "Team", "1", "srv", "3", "9");
+    EXPECT_KEYS(&call, "chatd:groups:next", "chatd:groups:public", "chatd:ratelimit:groups:2",
+                "chatd:groups:owned:2");
+    EXPECT_ARGS(&call, "2", "Team", "1", "srv", "20", "100", "30", "3", "9");
     members[1] = 2; /* the creator is no "other" member */
     assert_int_equal(store_call_group_create(&call, &create), -1);
     members[1] = 9;
@@ -1070,22 +1100,29 @@ static void test_call_groups(void **state)
     create.members = many;
     create.count = STORE_GROUP_CREATE_MAX;
     assert_int_equal(store_call_group_create(&call, &create), 0);
-    assert_int_equal(call.nargs, 4 + STORE_GROUP_CREATE_MAX);
-    assert_string_equal(call.args[4], "9007199254740991");
+    assert_int_equal(call.nargs, 7 + STORE_GROUP_CREATE_MAX);
+    assert_string_equal(call.args[7], "9007199254740991");
 
-    struct store_group_change_params change = {
-        .room_id = "12", .actor = 2, .target = 5, .mode = STORE_GROUP_INVITE, .server_id = "srv"};
+    struct store_group_change_params change = {.room_id = "12",
+                                               .actor = 2,
+                                               .target = 5,
+                                               .mode = STORE_GROUP_INVITE,
+                                               .server_id = "srv",
+                                               .changes_per_minute = 60,
+                                               .adds_per_hour = 30};
     assert_int_equal(store_call_group_add(&call, &change), 0);
     assert_int_equal(call.script, SCRIPT_GROUP_ADD);
-    EXPECT_KEYS(&call, "chatd:group:12", "chatd:group:12:members", "user:5:rooms");
-    EXPECT_ARGS(&call, "12", "2", "5", "invite", "srv", "1000");
+    EXPECT_KEYS(&call, "chatd:group:12", "chatd:group:12:members", "user:5:rooms",
+                "chatd:ratelimit:members:2", "chatd:ratelimit:added:5", "chatd:group:12:left");
+    EXPECT_ARGS(&call, "12", "2", "5", "invite", "srv", "1000", "60", "30");
     change.mode = STORE_GROUP_JOIN;
     assert_int_equal(store_call_group_add(&call, &change), 0);
-    EXPECT_ARGS(&call, "12", "2", "5", "join", "srv", "1000");
+    EXPECT_ARGS(&call, "12", "2", "5", "join", "srv", "1000", "60", "30");
     assert_int_equal(store_call_group_remove(&call, &change), 0);
     assert_int_equal(call.script, SCRIPT_GROUP_REMOVE);
-    EXPECT_KEYS(&call, "chatd:group:12", "chatd:group:12:members", "user:5:rooms");
-    EXPECT_ARGS(&call, "12", "2", "5", "srv");
+    EXPECT_KEYS(&call, "chatd:group:12", "chatd:group:12:members", "user:5:rooms",
+                "chatd:ratelimit:members:2", "chatd:group:12:left", "chatd:groups:public");
+    EXPECT_ARGS(&call, "12", "2", "5", "srv", "60");
     const char *bad_ids[] = {"1:2", "012", "x", ""};
     for (size_t i = 0; i < sizeof bad_ids / sizeof *bad_ids; i++) {
         change.room_id = bad_ids[i];

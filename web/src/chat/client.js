@@ -280,10 +280,11 @@ export function createChatClient({
       if (!r || r.id === undefined) return;
       dispatch({ type: 'room/removed', roomId: r.id });
     },
-    'room.members'(r) {
-      if (!r || r.id === undefined || !Array.isArray(r.members)) return;
-      dispatch({ type: 'room/members', roomId: r.id, members: r.members });
-      lookUpUnknownUsersOf(r.members);
+    'room.member'(r) {
+      if (!r || r.id === undefined || r.userId === undefined || typeof r.memberCount !== 'number') return;
+      if (r.change !== 'added' && r.change !== 'removed') return;
+      dispatch({ type: 'room/member', roomId: r.id, userId: r.userId, change: r.change, memberCount: r.memberCount });
+      if (r.change === 'added') lookUpUnknownUsersOf([r.userId]);
     },
     typing(t) {
       if (!t || t.roomId === undefined || t.from === undefined) return;

@@ -85,7 +85,7 @@ function newRoom(id, names = []) {
     unread: 0,
     unreadMore: false,   // the server counted more than `unread`
     serverUnread: false, // counts come from the server's read markers
-    group: null,         // a group: {public, creator, members: [ids]}
+    group: null,         // a group: {public, creator, members: [ids] or null (not loaded), count}
     error: null,         // why the last page failed to load
   };
 }
@@ -295,14 +295,21 @@ export function chatReducer(state, action) {
       return next;
     }
 
-    case 'room/added': { // show.room, room.added, or the answer to POST /room(s)
+    case 'room/added': { // show.room, room.added (a summary: memberCount), or the answer to POST /room(s)
       const r = action.room;
       let next = ensureRoom(state, r.id, r.names || (r.name ? [r.name] : undefined));
-      if (Array.isArray(r.members)) {
-        next = withRoom(next, String(r.id), (room) => ({
-          ...room,
-          group: { public: Boolean(r.public), creator: String(r.creator ?? ''), members: r.members.map(String) },
-        }));
+      const list = Array.isArray(r.members) ? r.members.map(String) : null;
+      if (list || typeof r.memberCount === 'number') {
+        next = withRoom(next, String(r.id), (room) => {
+          const members = list || room.group?.members || null;
+          return {
+            ...room,
+            group: {
+              public: Boolean(r.public), creator: String(r.creator ?? ''), members,
+              count: typeof r.memberCount === 'number' ? r.memberCount : list.length,
+            },
+          };
+        });
       }
       return next;
     }
@@ -314,11 +321,24 @@ export function chatReducer(state, action) {
       return { ...state, rooms, activeRoomId: state.activeRoomId === id ? null : state.activeRoomId };
     }
 
-    case 'room/members': { // room.members, or GET /room/{id}/members
+    case 'room/members': { // GET /room/{id}/members: the whole list
       const ids = action.members.map((m) => String(typeof m === 'object' ? m.id : m));
       return withRoom(state, String(action.roomId), (room) => ({
-        ...room, group: { ...(room.group || { public: false, creator: '' }), members: ids },
+        ...room, group: { ...(room.group || { public: false, creator: '' }), members: ids, count: ids.length },
       }));
+    }
+
+    case 'room/member': { // room.member: one joined, was added, left or was removed
+      const id = String(action.userId);
+      return withRoom(state, String(action.roomId), (room) => {
+        const group = room.group || { public: false, creator: '', members: null };
+        let members = group.members;
+        if (members) {
+          members = members.filter((m) => m !== id);
+          if (action.change === 'added') members = [...members, id].sort((a, b) => Number(a) - Number(b));
+        }
+        return { ...room, group: { ...group, members, count: action.memberCount } };
+      });
     }
 
     case 'room/read': { // room.read: our read marker moved (in this tab or another)

@@ -420,17 +420,33 @@ describe('reactions', () => {
 describe('groups', () => {
   const group = { id: 7, name: 'Team', names: ['Team'], public: true, creator: '1', members: ['1', '2'] };
 
-  it('adds a group with its members, follows room.members, and drops it on room.removed', () => {
+  it('adds a group with its members, follows the list and room.member changes, and drops it on room.removed', () => {
     let s = reduce(withRooms(), { type: 'room/added', room: group });
-    expect(s.rooms['7']).toMatchObject({ names: ['Team'], group: { public: true, creator: '1', members: ['1', '2'] } });
+    expect(s.rooms['7']).toMatchObject({ names: ['Team'], group: { public: true, creator: '1', members: ['1', '2'], count: 2 } });
     expect(roomList(s).map((r) => r.title)).toEqual(['General', 'Team', 'Joe']);
     s = reduce(s, { type: 'room/members', roomId: '7', members: [1, 2, 3] });
-    expect(s.rooms['7'].group.members).toEqual(['1', '2', '3']);
+    expect(s.rooms['7'].group).toMatchObject({ members: ['1', '2', '3'], count: 3 });
+    s = reduce(s, { type: 'room/member', roomId: '7', userId: '10', change: 'added', memberCount: 4 });
+    expect(s.rooms['7'].group).toMatchObject({ members: ['1', '2', '3', '10'], count: 4 });
+    s = reduce(s, { type: 'room/member', roomId: 7, userId: 2, change: 'removed', memberCount: 3 });
+    expect(s.rooms['7'].group).toMatchObject({ members: ['1', '3', '10'], count: 3 });
     s = reduce(s, { type: 'room/members', roomId: '7', members: [{ id: 1, username: 'Pablo', online: true }] });
     expect(s.rooms['7'].group.members).toEqual(['1']);
     s = reduce(s, { type: 'room/opened', roomId: '7' });
     s = reduce(s, { type: 'room/removed', roomId: 7 });
     expect(s.rooms['7']).toBeUndefined();
     expect(s.activeRoomId).toBe(null);
+  });
+
+  it('takes room.added\'s summary (a count, no list) and counts room.member changes before the list is loaded', () => {
+    const { members, ...brief } = group;
+    let s = reduce(withRooms(), { type: 'room/added', room: { ...brief, memberCount: 1000 } });
+    expect(s.rooms['7'].group).toEqual({ public: true, creator: '1', members: null, count: 1000 });
+    s = reduce(s, { type: 'room/member', roomId: '7', userId: '5', change: 'removed', memberCount: 999 });
+    expect(s.rooms['7'].group).toEqual({ public: true, creator: '1', members: null, count: 999 });
+    // A summary after the whole list (the HTTP answer first) keeps the list.
+    s = reduce(s, { type: 'room/added', room: group });
+    s = reduce(s, { type: 'room/added', room: { ...brief, memberCount: 2 } });
+    expect(s.rooms['7'].group).toMatchObject({ members: ['1', '2'], count: 2 });
   });
 });

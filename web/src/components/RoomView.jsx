@@ -22,7 +22,7 @@ export function RoomView({ state, room, client, drafts, onBack, autoFocus, nowMs
   const [editingId, setEditingId] = useState(null);
   const [actionError, setActionError] = useState(null);
   if (isGroup && room.group) {
-    const n = room.group.members.length;
+    const n = room.group.count ?? room.group.members?.length ?? 0;
     subtitle = `${n} ${n === 1 ? 'member' : 'members'}${room.group.public ? ' · public' : ''}`;
   }
 
