@@ -172,7 +172,7 @@ static void release_attempt(struct http_req *req)
         return;
     l->counted = false;
     struct store_call call;
-    if (store_call_login_release(&call, l->canonical, req->client_addr) == 0)
+    if (store_call_login_release(&call, l->canonical, req->client_key) == 0)
         rconn_call(rconn_of(req->worker), &call, ignore_reply, NULL);
 }
 
@@ -253,7 +253,7 @@ static void wrong_password(struct http_req *req)
     struct login *l = req->route_state;
     l->counted = false;
     struct store_call call;
-    if (store_call_login_failed(&call, l->canonical, req->client_addr) == 0)
+    if (store_call_login_failed(&call, l->canonical, req->client_key) == 0)
         rconn_call(rconn_of(req->worker), &call, ignore_reply, NULL);
     metrics_inc(METRICS_LOGIN_FAILURES);
     http_respond_error(req, MHD_HTTP_NOT_FOUND, "Invalid username or password");
@@ -403,7 +403,7 @@ static void lookup(struct http_req *req)
         .username = l->username,
         .canonical = l->canonical,
         .may_register = l->name_problem == NULL,
-        .client_addr = req->client_addr,
+        .client_addr = req->client_key,
         .max_fails_user = cfg->login_max_fails_user,
         .max_fails_addr = cfg->login_max_fails_addr,
         .window_s = cfg->login_fail_window,
