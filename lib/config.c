@@ -17,6 +17,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "addrkey.h"
+
 #ifndef CHATD_VERSION
 #define CHATD_VERSION "dev"
 #endif
@@ -49,6 +51,7 @@ enum opt_id {
     OPT_SESSION_TTL,
     OPT_COOKIE_SECURE,
     OPT_TRUST_PROXY,
+    OPT_IPV6_PREFIX,
     OPT_MAX_MESSAGE_BYTES,
     OPT_REGISTRATION,
     OPT_SEED_DEMO,
@@ -61,9 +64,11 @@ enum opt_id {
     OPT_PING_TIMEOUT,
     OPT_CONNECT_TIMEOUT,
     OPT_HANDSHAKES_PER_MINUTE,
+    OPT_PRELOADS_PER_MINUTE,
     OPT_MAX_CONNECTIONS,
     OPT_MAX_CONNECTIONS_PER_ADDR,
     OPT_HEADER_TIMEOUT,
+    OPT_REQUEST_TIMEOUT,
     OPT_HASH_THREADS,
     OPT_REGISTRATIONS_PER_HOUR,
     OPT_LOGINS_PER_MINUTE,
@@ -192,6 +197,10 @@ static const struct opt opts[OPT_COUNT] = {
                          "Take the client address from X-Forwarded-For (only behind a proxy\n"
                          "that sets it).",
                          BOOL_FIELD(trust_proxy)},
+    [OPT_IPV6_PREFIX] = {"IPV6_PREFIX", "64", NULL,
+                         "Bits of an IPv6 client address that every per-address limit counts\n"
+                         "by: one network (a host's /64) is one client.",
+                         UINT_FIELD(ipv6_prefix, ADDRKEY_PREFIX_MIN, ADDRKEY_PREFIX_MAX)},
     [OPT_MAX_MESSAGE_BYTES] = {"MAX_MESSAGE_BYTES", "4096", NULL,
                                "Longest chat message, in bytes of UTF-8.",
                                UINT_FIELD(max_message_bytes, 1, 65536)},
@@ -240,6 +249,10 @@ static const struct opt opts[OPT_COUNT] = {
                                    "Engine.IO handshakes per client address per minute; more are\n"
                                    "refused with 429.",
                                    UINT_FIELD(handshakes_per_minute, 1, 1000000)},
+    [OPT_PRELOADS_PER_MINUTE] = {"PRELOADS_PER_MINUTE", "60", NULL,
+                                 "GET /room/0/preload per client address per minute; more are\n"
+                                 "refused with 429.",
+                                 UINT_FIELD(preloads_per_minute, 1, 1000000)},
     [OPT_MAX_CONNECTIONS] = {"MAX_CONNECTIONS", "10000", NULL,
                              "Open client connections beyond which new ones are refused.",
                              UINT_FIELD(max_connections, 1, 1000000)},
@@ -252,6 +265,10 @@ static const struct opt opts[OPT_COUNT] = {
                             "A connection that has not sent a whole request head this long after\n"
                             "it opened (or after its last answer) is closed, however it trickles.",
                             DURATION_FIELD(header_timeout, 1, 3600)},
+    [OPT_REQUEST_TIMEOUT] = {"REQUEST_TIMEOUT", "30s", NULL,
+                             "A connection that has not sent a whole request, head and body, this\n"
+                             "long after it opened (or after its last answer) is closed.",
+                             DURATION_FIELD(request_timeout, 1, 3600)},
     [OPT_HASH_THREADS] = {"HASH_THREADS", "2", NULL,
                           "Password hashes computed at once; each Argon2id holds\n"
                           "PASSWORD_MEMORY while it runs.",

@@ -78,6 +78,7 @@ struct config {
     unsigned session_ttl;                  /* SESSION_TTL, seconds */
     bool cookie_secure;                    /* COOKIE_SECURE */
     bool trust_proxy;                      /* TRUST_PROXY */
+    unsigned ipv6_prefix;                  /* IPV6_PREFIX, bits */
     unsigned max_message_bytes;            /* MAX_MESSAGE_BYTES */
     enum config_registration registration; /* REGISTRATION */
     bool seed_demo;                        /* SEED_DEMO */
@@ -90,9 +91,11 @@ struct config {
     unsigned ping_timeout_ms;              /* PING_TIMEOUT */
     unsigned connect_timeout;              /* CONNECT_TIMEOUT, seconds */
     unsigned handshakes_per_minute;        /* HANDSHAKES_PER_MINUTE */
+    unsigned preloads_per_minute;          /* PRELOADS_PER_MINUTE */
     unsigned max_connections;              /* MAX_CONNECTIONS */
     unsigned max_connections_per_addr;     /* MAX_CONNECTIONS_PER_ADDR */
     unsigned header_timeout;               /* HEADER_TIMEOUT, seconds */
+    unsigned request_timeout;              /* REQUEST_TIMEOUT, seconds */
     unsigned registrations_per_hour;       /* REGISTRATIONS_PER_HOUR, per address */
     unsigned logins_per_minute;            /* LOGINS_PER_MINUTE, per address */
     unsigned hash_threads;                 /* HASH_THREADS */

@@ -141,7 +141,8 @@ int main(int argc, char **argv)
     if (!routes.web)
         log_warn("WEB_ROOT %s cannot be opened: serving the API only", cfg.web_root);
     routes.hashes = app.hashes = hashpool_new(cfg.hash_threads, HASH_QUEUE_MAX);
-    if (!app.hashes || !socketio || runtime_mount_engine(&app, SOCKETIO_PATH, socketio) < 0) {
+    routes.preloads = routes_preload_gate_new(&cfg);
+    if (!app.hashes || !routes.preloads || !socketio || runtime_mount_engine(&app, SOCKETIO_PATH, socketio) < 0) {
         log_error("out of memory at start");
         goto out;
     }
@@ -177,6 +178,7 @@ out:
     sio_server_free(sio);
     chat_free(chat);
     static_root_free(routes.web);
+    routes_preload_gate_free(routes.preloads);
     config_free(&cfg);
     return exit_code;
 }

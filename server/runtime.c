@@ -134,8 +134,10 @@ static int compose_worker(struct app *app, unsigned i, struct runtime_worker *rw
     }
     struct http_options http = {.mounts = &app->mounts,
                                 .trust_proxy = app->cfg->trust_proxy,
+                                .ipv6_prefix = app->cfg->ipv6_prefix,
                                 .max_connections = app->cfg->max_connections,
-                                .header_timeout_ms = (int64_t)app->cfg->header_timeout * 1000};
+                                .header_timeout_ms = (int64_t)app->cfg->header_timeout * 1000,
+                                .request_timeout_ms = (int64_t)app->cfg->request_timeout * 1000};
     rw->http = http_server_new(rw->loop, &http);
     return rw->http ? 0 : -1;
 }
@@ -310,7 +312,7 @@ int runtime_run(struct app *app)
     struct sdnotify *notify = sdnotify_open();
     /* Behind a proxy (TRUST_PROXY) every peer is the proxy: capping it would
      * cap the site; the proxy caps its clients instead. */
-    struct addrcap *per_addr = cfg->trust_proxy ? NULL : addrcap_new(cfg->max_connections_per_addr);
+    struct addrcap *per_addr = cfg->trust_proxy ? NULL : addrcap_new(cfg->max_connections_per_addr, cfg->ipv6_prefix);
     struct runtime_workers ws = {.at = calloc(cfg->workers, sizeof *ws.at),
                                  .loops = calloc(cfg->workers, sizeof *ws.loops)};
     if (!ws.at || !ws.loops || (!cfg->trust_proxy && !per_addr))

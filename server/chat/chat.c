@@ -917,18 +917,28 @@ static void join_locked(void *arg, struct sio_socket *s, void **data)
     ack(s, p->has_ack, p->ack_id, joined ? NULL : "Could not join the room", NULL);
 }
 
-static void join_checked(void *priv, redisReply *reply)
+/* The check's answer: 1 joins, anything else is refused with refusal. */
+static void join_checked(struct pending *p, const redisReply *reply, const char *refusal)
 {
-    struct pending *p = priv;
     if (rconn_is_error(reply))
         ack(p->s, p->has_ack, p->ack_id, "Service unavailable; try again", NULL);
     else if (reply->type != REDIS_REPLY_INTEGER || reply->integer != 1)
-        ack(p->s, p->has_ack, p->ack_id,
-            p->room.kind == ROOM_PRIVATE ? "No such user" : "You are not a member of this room",
-            NULL);
+        ack(p->s, p->has_ack, p->ack_id, refusal, NULL);
     else
         sio_socket_with_data(p->s, join_locked, p); /* a socket gone needs no answer */
     pending_free(p);
+}
+
+/* A private room of the user's own: the other user must exist. */
+static void join_pair_checked(void *priv, redisReply *reply)
+{
+    join_checked(priv, reply, "No such user");
+}
+
+/* Any other room (another pair's private room too): the user's room set. */
+static void join_member_checked(void *priv, redisReply *reply)
+{
+    join_checked(priv, reply, "You are not a member of this room");
 }
 
 /* Asks Redis whether user may join p->room: a private room of theirs (by
@@ -939,11 +949,11 @@ static int join_check(struct pending *p, struct rconn *redis, uint64_t user)
     char key[STORE_KEY_MAX];
     if (store_room_is_private_member(room, user)) {
         store_key_user(key, sizeof key, room->a == user ? room->b : room->a);
-        return rconn_commandv(redis, join_checked, p, 3,
+        return rconn_commandv(redis, join_pair_checked, p, 3,
                               (const char *[]){"HEXISTS", key, "username"});
     }
     store_key_user_rooms(key, sizeof key, user);
-    return rconn_commandv(redis, join_checked, p, 3,
+    return rconn_commandv(redis, join_member_checked, p, 3,
                           (const char *[]){"SISMEMBER", key, room->id});
 }
 

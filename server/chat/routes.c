@@ -2,6 +2,7 @@
  * Each route is a short chain: validate, (resolve the session,) one Redis
  * round trip, answer. */
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +12,7 @@
 
 #include "routes.h"
 
+#include "addrlimit.h"
 #include "auth.h"
 #include "config.h"
 #include "hashpool.h"
@@ -28,6 +30,10 @@
 #define HISTORY_MAX_SIZE 100
 #define HISTORY_MAX_OFFSET 1000000000L
 #define PRELOAD_SIZE 20
+/* Bytes of stored messages a preload answers at most (the newest first). */
+#define PRELOAD_BYTES_MAX (32 * 1024)
+#define PRELOAD_ADDRS_MAX 4096
+#define MINUTE_MS 60000
 #define USERS_MAX_IDS 100
 
 /* The routes' context: every route is reached through routes_handle. */
@@ -172,7 +178,7 @@ static void release_attempt(struct http_req *req)
         return;
     l->counted = false;
     struct store_call call;
-    if (store_call_login_release(&call, l->canonical, req->client_addr) == 0)
+    if (store_call_login_release(&call, l->canonical, req->client_key) == 0)
         rconn_call(rconn_of(req->worker), &call, ignore_reply, NULL);
 }
 
@@ -253,7 +259,7 @@ static void wrong_password(struct http_req *req)
     struct login *l = req->route_state;
     l->counted = false;
     struct store_call call;
-    if (store_call_login_failed(&call, l->canonical, req->client_addr) == 0)
+    if (store_call_login_failed(&call, l->canonical, req->client_key) == 0)
         rconn_call(rconn_of(req->worker), &call, ignore_reply, NULL);
     metrics_inc(METRICS_LOGIN_FAILURES);
     http_respond_error(req, MHD_HTTP_NOT_FOUND, "Invalid username or password");
@@ -403,7 +409,7 @@ static void lookup(struct http_req *req)
         .username = l->username,
         .canonical = l->canonical,
         .may_register = l->name_problem == NULL,
-        .client_addr = req->client_addr,
+        .client_addr = req->client_key,
         .max_fails_user = cfg->login_max_fails_user,
         .max_fails_addr = cfg->login_max_fails_addr,
         .window_s = cfg->login_fail_window,
@@ -812,6 +818,98 @@ static void private_room_start(struct http_req *req)
         http_respond_unavailable(req);
 }
 
+/* ---- preload --------------------------------------------------------------- */
+
+/* Preloads counted per client address (anyone may ask, with no session). */
+struct preload_gate {
+    pthread_mutex_t lock;
+    struct addrlimit *per_addr;
+};
+
+struct preload_gate *routes_preload_gate_new(const struct config *cfg)
+{
+    struct preload_gate *g = calloc(1, sizeof *g);
+    if (!g)
+        return NULL;
+    g->per_addr = addrlimit_new(PRELOAD_ADDRS_MAX, cfg->preloads_per_minute, MINUTE_MS);
+    if (!g->per_addr || pthread_mutex_init(&g->lock, NULL) != 0) {
+        addrlimit_free(g->per_addr);
+        free(g);
+        return NULL;
+    }
+    return g;
+}
+
+void routes_preload_gate_free(struct preload_gate *g)
+{
+    if (!g)
+        return;
+    addrlimit_free(g->per_addr);
+    pthread_mutex_destroy(&g->lock);
+    free(g);
+}
+
+static bool preload_allowed(struct http_req *req)
+{
+    struct preload_gate *g = ctx_of(req)->preloads;
+    if (!g)
+        return true;
+    pthread_mutex_lock(&g->lock);
+    bool ok = addrlimit_take(g->per_addr, req->client_key, worker_now_ms());
+    pthread_mutex_unlock(&g->lock);
+    return ok;
+}
+
+/* The newest messages whose stored bytes fit PRELOAD_BYTES_MAX: a room of
+ * long messages answers fewer, never a larger body. */
+static cJSON *preload_messages(const redisReply *members)
+{
+    cJSON *arr = cJSON_CreateArray();
+    size_t bytes = 0;
+    for (size_t i = 0; arr && i < members->elements; i++) {
+        size_t len;
+        const char *json = rconn_str(members->element[i], &len);
+        if (!json || (bytes += len) > PRELOAD_BYTES_MAX)
+            break;
+        cJSON *m = store_message_normalize(json, len);
+        if (m)
+            cJSON_AddItemToArray(arr, m);
+    }
+    return arr;
+}
+
+/* The answer with a strong ETag of its bytes, and 304 when the client's
+ * copy has it: revalidated each time (no-cache), sent only when changed. */
+static void preload_respond(struct http_req *req, cJSON *o)
+{
+    char *text = o ? cJSON_PrintUnformatted(o) : NULL;
+    cJSON_Delete(o);
+    if (!text) {
+        http_respond(req, MHD_HTTP_INTERNAL_SERVER_ERROR, NULL);
+        return;
+    }
+    size_t len = strlen(text);
+    unsigned char digest[16];
+    char hex[2 * sizeof digest + 1], etag[sizeof hex + 2];
+    crypto_generichash(digest, sizeof digest, (const unsigned char *)text, len, NULL, 0);
+    sodium_bin2hex(hex, sizeof hex, digest, sizeof digest);
+    snprintf(etag, sizeof etag, "\"%s\"", hex);
+    const char *inm = http_header(req, MHD_HTTP_HEADER_IF_NONE_MATCH);
+    unsigned status = inm && static_etag_matches(inm, etag) ? MHD_HTTP_NOT_MODIFIED : MHD_HTTP_OK;
+    /* A 304 is made from the same bytes: libmicrohttpd sends no body with
+     * it, and its Content-Length is then the 200's (RFC 9110 8.6). */
+    struct MHD_Response *r = MHD_create_response_from_buffer(len, text, MHD_RESPMEM_MUST_FREE);
+    if (!r) {
+        free(text);
+    } else if (!MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json") ||
+               !MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-cache") ||
+               !MHD_add_response_header(r, MHD_HTTP_HEADER_ETAG, etag)) {
+        MHD_destroy_response(r);
+        r = NULL;
+    }
+    http_respond(req, status, r);
+}
+
 static void preload_answer(void *priv, redisReply *reply)
 {
     struct http_req *req = priv;
@@ -823,12 +921,18 @@ static void preload_answer(void *priv, redisReply *reply)
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "id", "0");
     add_reply_string(o, "name", reply->element[0]);
-    cJSON_AddItemToObject(o, "messages", messages_array(reply->element[1]));
-    http_respond_json(req, MHD_HTTP_OK, o);
+    cJSON_AddItemToObject(o, "messages", preload_messages(reply->element[1]));
+    preload_respond(req, o);
 }
 
 static void preload_start(struct http_req *req)
 {
+    if (!preload_allowed(req)) {
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "message", "Too many requests from this address; try again later");
+        http_respond_json_with(req, MHD_HTTP_TOO_MANY_REQUESTS, o, MHD_HTTP_HEADER_RETRY_AFTER, "60");
+        return;
+    }
     struct store_call call;
     if (store_call_preload(&call, "0", PRELOAD_SIZE) < 0 ||
         send_call(req, &call, preload_answer) < 0)
@@ -1254,9 +1358,13 @@ static void health_answer(void *priv, redisReply *reply)
     bool up = !rconn_is_error(reply);
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "status", up ? "ok" : "error");
-    cJSON_AddStringToObject(o, "redis", up ? "ok" : "down");
-    /* Which Redis: with REDIS_SENTINELS, the master this worker follows. */
-    cJSON_AddStringToObject(o, "redisServer", rconn_where(rconn_of(req->worker)));
+    /* The rest is for a monitor on this host only: the public (through a
+     * proxy too) learns up or down, not where Redis is. */
+    if (http_local_direct(req)) {
+        cJSON_AddStringToObject(o, "redis", up ? "ok" : "down");
+        /* Which Redis: with REDIS_SENTINELS, the master this worker follows. */
+        cJSON_AddStringToObject(o, "redisServer", rconn_where(rconn_of(req->worker)));
+    }
     http_respond_json(req, up ? MHD_HTTP_OK : MHD_HTTP_SERVICE_UNAVAILABLE, o);
 }
 

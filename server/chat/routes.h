@@ -8,6 +8,7 @@
 #include <stddef.h>
 
 struct config;
+struct preload_gate;
 struct hashpool;
 struct http_req;
 struct static_root;
@@ -20,7 +21,15 @@ struct routes_ctx {
     /* ALLOWED_ORIGINS as pointers (none: the request's own host only). */
     const char *const *origins;
     size_t n_origins;
+    /* GET /room/0/preload per address (PRELOADS_PER_MINUTE); NULL: none. */
+    struct preload_gate *preloads;
 };
+
+/* The per-address count of preloads, shared by every worker (locked).
+ * NULL on OOM. */
+struct preload_gate *routes_preload_gate_new(const struct config *cfg);
+/* NULL-safe; after the last request. */
+void routes_preload_gate_free(struct preload_gate *g);
 
 /* An http_handler: ctx is a struct routes_ctx. */
 void routes_handle(void *ctx, struct http_req *req);

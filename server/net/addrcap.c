@@ -1,26 +1,29 @@
 /* addrcap: per-address connection counts (see addrcap.h). */
 #include "addrcap.h"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 
+#include "addrkey.h"
 #include "strmap.h"
 
 struct addrcap {
     unsigned max_per_addr;
+    unsigned ipv6_prefix;
     pthread_mutex_t lock;
-    struct strmap *counts; /* address text -> count, stored as a pointer-sized integer */
+    struct strmap *counts; /* address key -> count, stored as a pointer-sized integer */
 };
 
-struct addrcap *addrcap_new(unsigned max_per_addr)
+struct addrcap *addrcap_new(unsigned max_per_addr, unsigned ipv6_prefix)
 {
+    if (ipv6_prefix < ADDRKEY_PREFIX_MIN || ipv6_prefix > ADDRKEY_PREFIX_MAX)
+        return NULL;
     struct addrcap *c = calloc(1, sizeof *c);
     if (!c)
         return NULL;
     c->max_per_addr = max_per_addr;
+    c->ipv6_prefix = ipv6_prefix;
     c->counts = strmap_new();
     if (!c->counts || pthread_mutex_init(&c->lock, NULL) != 0) {
         strmap_free(c->counts);
@@ -39,18 +42,10 @@ void addrcap_free(struct addrcap *c)
     free(c);
 }
 
-/* The address as text, an IPv4-mapped IPv6 address as IPv4.  false for
- * families that carry no address. */
-static bool address_key(const struct sockaddr *sa, char *buf, socklen_t n)
+/* The address's counting key.  false for families that carry no address. */
+static bool address_key(const struct addrcap *c, const struct sockaddr *sa, char *buf, size_t n)
 {
-    if (sa->sa_family == AF_INET)
-        return inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, buf, n) != NULL;
-    if (sa->sa_family != AF_INET6)
-        return false;
-    const struct in6_addr *a6 = &((const struct sockaddr_in6 *)sa)->sin6_addr;
-    if (IN6_IS_ADDR_V4MAPPED(a6))
-        return inet_ntop(AF_INET, &a6->s6_addr[12], buf, n) != NULL;
-    return inet_ntop(AF_INET6, a6, buf, n) != NULL;
+    return addrkey_of_sockaddr(sa, c->ipv6_prefix, buf, n) == 0;
 }
 
 /* Counts ride in the map's value pointer: no allocation per address but
@@ -62,8 +57,8 @@ static uintptr_t count_of(const struct addrcap *c, const char *key)
 
 bool addrcap_take(struct addrcap *c, const struct sockaddr *addr)
 {
-    char key[INET6_ADDRSTRLEN];
-    if (!address_key(addr, key, sizeof key))
+    char key[ADDRKEY_MAX];
+    if (!address_key(c, addr, key, sizeof key))
         return true;
     pthread_mutex_lock(&c->lock);
     uintptr_t n = count_of(c, key);
@@ -74,8 +69,8 @@ bool addrcap_take(struct addrcap *c, const struct sockaddr *addr)
 
 void addrcap_release(struct addrcap *c, const struct sockaddr *addr)
 {
-    char key[INET6_ADDRSTRLEN];
-    if (!c || !address_key(addr, key, sizeof key))
+    char key[ADDRKEY_MAX];
+    if (!c || !address_key(c, addr, key, sizeof key))
         return;
     pthread_mutex_lock(&c->lock);
     uintptr_t n = count_of(c, key);

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +13,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "addrkey.h"
 #include "log.h"
 #include "metrics.h"
 #include "worker.h"
@@ -23,14 +25,19 @@
  * connection gives it back (http_upgrade_take). */
 #define HTTP_CONN_MEMORY (16 * 1024)
 
+/* A place in one of a server's deadline lists.  Every deadline of a list
+ * is "then + the same timeout", so appending keeps a list oldest first. */
+struct due {
+    struct due *prev, *next; /* NULL while in no list */
+    int64_t deadline_ms;
+};
+
 /* A connection of the daemon.  Until a request head is complete it waits
- * in its server's list, oldest deadline first (every deadline is "now +
- * header timeout", so appending keeps the order). */
+ * in its server's list of heads, and until the whole request (its body
+ * too) is in, in the list of requests. */
 struct http_conn {
-    struct http_conn *prev, *next;
+    struct due head, whole;
     struct MHD_Connection *conn;
-    int64_t head_deadline_ms;
-    bool waiting;
     bool taken; /* its socket lives on outside (http_upgrade_take) */
 };
 
@@ -38,8 +45,9 @@ struct http_server {
     struct worker *worker;
     struct http_options opt;
     struct MHD_Daemon *daemon;
-    struct watcher watch;        /* the daemon's own epoll fd */
-    struct http_conn heads_due; /* sentinel of the waiting list */
+    struct watcher watch; /* the daemon's own epoll fd */
+    struct due heads_due; /* sentinels of the deadline lists */
+    struct due requests_due;
 };
 
 static void on_daemon_ready(struct watcher *wt, uint32_t events)
@@ -104,32 +112,48 @@ static void not_found(void *ctx, struct http_req *req)
     http_respond_error(req, MHD_HTTP_NOT_FOUND, "Not found");
 }
 
-/* ---- the request head's deadline ------------------------------------- */
+/* ---- the request's deadlines ------------------------------------------ */
 
 /* libmicrohttpd's connection timeout is idle time, so a client trickling a
  * byte now and then would hold a connection for ever: a head must be whole
- * within the header timeout of the connection's start, or of the answer
- * before it on a kept-alive connection. */
-static void head_wait_start(struct http_server *s, struct http_conn *hc)
+ * within the header timeout, and the whole request (head and body) within
+ * the request timeout, of the connection's start or of the answer before it
+ * on a kept-alive connection. */
+static void due_start(struct due *list, struct due *d, int64_t timeout_ms)
 {
-    if (!hc || hc->waiting)
+    if (d->prev)
         return;
-    hc->head_deadline_ms = worker_now_ms() + s->opt.header_timeout_ms;
-    hc->prev = s->heads_due.prev;
-    hc->next = &s->heads_due;
-    hc->prev->next = hc;
-    s->heads_due.prev = hc;
-    hc->waiting = true;
+    d->deadline_ms = worker_now_ms() + timeout_ms;
+    d->prev = list->prev;
+    d->next = list;
+    d->prev->next = d;
+    list->prev = d;
 }
 
-static void head_wait_stop(struct http_conn *hc)
+static void due_stop(struct due *d)
 {
-    if (!hc || !hc->waiting)
+    if (!d->prev)
         return;
-    hc->prev->next = hc->next;
-    hc->next->prev = hc->prev;
-    hc->prev = hc->next = NULL;
-    hc->waiting = false;
+    d->prev->next = d->next;
+    d->next->prev = d->prev;
+    d->prev = d->next = NULL;
+}
+
+/* The connection starts (again) to wait for a request. */
+static void request_wait_start(struct http_server *s, struct http_conn *hc)
+{
+    if (!hc)
+        return;
+    due_start(&s->heads_due, &hc->head, s->opt.header_timeout_ms);
+    due_start(&s->requests_due, &hc->whole, s->opt.request_timeout_ms);
+}
+
+static void request_wait_stop(struct http_conn *hc)
+{
+    if (!hc)
+        return;
+    due_stop(&hc->head);
+    due_stop(&hc->whole);
 }
 
 static struct http_conn *conn_state(struct MHD_Connection *conn)
@@ -139,63 +163,101 @@ static struct http_conn *conn_state(struct MHD_Connection *conn)
     return ci ? ci->socket_context : NULL;
 }
 
-/* Closes the connections whose head is overdue.  shutdown() rather than
- * close(): libmicrohttpd still owns the descriptor, reads the end of the
- * stream and closes the connection its usual way. */
-static void heads_overdue(struct http_server *s)
+/* Closes the connections of one list whose deadline passed.  shutdown()
+ * rather than close(): libmicrohttpd still owns the descriptor, reads the
+ * end of the stream and closes the connection its usual way. */
+static void overdue(struct due *list, size_t link_offset, int64_t now, const char *what)
 {
-    int64_t now = worker_now_ms();
-    while (s->heads_due.next != &s->heads_due && s->heads_due.next->head_deadline_ms <= now) {
-        struct http_conn *hc = s->heads_due.next;
-        head_wait_stop(hc);
+    while (list->next != list && list->next->deadline_ms <= now) {
+        struct http_conn *hc = (struct http_conn *)(void *)((char *)list->next - link_offset);
+        request_wait_stop(hc);
         const union MHD_ConnectionInfo *ci =
             MHD_get_connection_info(hc->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
         if (ci)
             shutdown(ci->connect_fd, SHUT_RDWR);
-        log_debug("http: request head not complete in time; closing the connection");
+        log_debug("http: %s not complete in time; closing the connection", what);
     }
+}
+
+static void requests_overdue(struct http_server *s)
+{
+    int64_t now = worker_now_ms();
+    overdue(&s->heads_due, offsetof(struct http_conn, head), now, "request head");
+    overdue(&s->requests_due, offsetof(struct http_conn, whole), now, "request");
+}
+
+/* Milliseconds until a list's first deadline, at most cap (< 0: none). */
+static int due_in_ms(const struct due *list, int cap)
+{
+    if (list->next == list)
+        return cap;
+    int64_t due = list->next->deadline_ms - worker_now_ms();
+    int due_ms = due < 0 ? 0 : due < INT_MAX ? (int)due : INT_MAX;
+    return cap < 0 || due_ms < cap ? due_ms : cap;
 }
 
 /* ---- request life ---------------------------------------------------- */
 
-static void client_address(struct http_req *req, bool trust_proxy)
+/* The value of the last X-Forwarded-For line (libmicrohttpd keeps every
+ * line of a repeated header; a lookup finds the first). */
+static enum MHD_Result last_xff_line(void *cls, enum MHD_ValueKind kind, const char *key,
+                                     const char *value)
 {
-    if (trust_proxy) {
-        /* The proxy in front appends the peer it saw: the last entry is
-         * the one we can trust; earlier ones are the client's to forge. */
-        const char *xff = http_header(req, "X-Forwarded-For");
-        if (xff && *xff) {
-            const char *last = strrchr(xff, ',');
-            last = last ? last + 1 : xff;
-            while (*last == ' ' || *last == '\t')
-                last++;
-            size_t len = strcspn(last, " \t");
-            unsigned char probe[sizeof(struct in6_addr)];
-            char tmp[HTTP_ADDR_MAX];
-            if (len > 0 && len < sizeof tmp) {
-                memcpy(tmp, last, len);
-                tmp[len] = '\0';
-                if (inet_pton(AF_INET, tmp, probe) == 1 || inet_pton(AF_INET6, tmp, probe) == 1) {
-                    memcpy(req->client_addr, tmp, len + 1);
-                    return;
-                }
-            }
-        }
-    }
+    (void)kind;
+    if (key && strcasecmp(key, "X-Forwarded-For") == 0)
+        *(const char **)cls = value ? value : "";
+    return MHD_YES;
+}
+
+/* The address the trusted proxy appended: the last entry of the last
+ * X-Forwarded-For line.  Every earlier entry, on that line or on lines
+ * before it, is the client's to forge.  false when there is none or it is
+ * no address. */
+static bool forwarded_for(struct http_req *req, char *out, size_t n)
+{
+    const char *xff = NULL;
+    MHD_get_connection_values(req->conn, MHD_HEADER_KIND, last_xff_line, &xff);
+    if (!xff)
+        return false;
+    const char *last = strrchr(xff, ',');
+    last = last ? last + 1 : xff;
+    while (*last == ' ' || *last == '\t')
+        last++;
+    size_t len = strcspn(last, " \t");
+    unsigned char probe[sizeof(struct in6_addr)];
+    if (len == 0 || len >= n)
+        return false;
+    memcpy(out, last, len);
+    out[len] = '\0';
+    return inet_pton(AF_INET, out, probe) == 1 || inet_pton(AF_INET6, out, probe) == 1;
+}
+
+/* The TCP peer's address as text, an IPv4-mapped IPv6 one as IPv4. */
+static void peer_address(struct MHD_Connection *conn, char *out, size_t n)
+{
     const union MHD_ConnectionInfo *ci =
-        MHD_get_connection_info(req->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
     const struct sockaddr *sa = ci ? ci->client_addr : NULL;
-    snprintf(req->client_addr, sizeof req->client_addr, "unknown");
+    snprintf(out, n, "unknown");
     if (sa && sa->sa_family == AF_INET) {
-        inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, req->client_addr,
-                  sizeof req->client_addr);
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, out, (socklen_t)n);
     } else if (sa && sa->sa_family == AF_INET6) {
         const struct in6_addr *a6 = &((const struct sockaddr_in6 *)sa)->sin6_addr;
         if (IN6_IS_ADDR_V4MAPPED(a6))
-            inet_ntop(AF_INET, &a6->s6_addr[12], req->client_addr, sizeof req->client_addr);
+            inet_ntop(AF_INET, &a6->s6_addr[12], out, (socklen_t)n);
         else
-            inet_ntop(AF_INET6, a6, req->client_addr, sizeof req->client_addr);
+            inet_ntop(AF_INET6, a6, out, (socklen_t)n);
     }
+}
+
+static void client_address(struct http_req *req, const struct http_options *opt)
+{
+    if (!opt->trust_proxy || !forwarded_for(req, req->client_addr, sizeof req->client_addr))
+        peer_address(req->conn, req->client_addr, sizeof req->client_addr);
+    /* "unknown" (no address) is counted as itself. */
+    if (addrkey_of_text(req->client_addr, opt->ipv6_prefix, req->client_key,
+                        sizeof req->client_key) < 0)
+        snprintf(req->client_key, sizeof req->client_key, "%s", req->client_addr);
 }
 
 /* libmicrohttpd's own percent-decoding, refusing an encoded NUL: it would
@@ -225,7 +287,7 @@ static struct http_req *req_new(struct http_server *s, struct MHD_Connection *co
     req->url = url;
     req->method = method;
     req->mount = mount_of(s->opt.mounts, url);
-    client_address(req, s->opt.trust_proxy);
+    client_address(req, &s->opt);
     return req;
 }
 
@@ -247,9 +309,9 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     struct http_server *s = cls;
     struct http_req *req = *con_cls;
     (void)toe;
-    /* The connection waits for its next head, unless it left HTTP. */
+    /* The connection waits for its next request, unless it left HTTP. */
     if (req && req->status != MHD_HTTP_SWITCHING_PROTOCOLS && conn)
-        head_wait_start(s, conn_state(conn));
+        request_wait_start(s, conn_state(conn));
     req_free(req);
     *con_cls = NULL;
 }
@@ -262,7 +324,7 @@ static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_
         struct http_conn *hc = calloc(1, sizeof *hc);
         if (hc) {
             hc->conn = conn;
-            head_wait_start(s, hc);
+            request_wait_start(s, hc);
         } else {
             log_warn("http: out of memory: a connection without a head deadline");
         }
@@ -273,7 +335,7 @@ static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_
         return;
     struct http_conn *hc = *socket_context;
     bool taken = hc && hc->taken;
-    head_wait_stop(hc);
+    request_wait_stop(hc);
     free(hc);
     *socket_context = NULL;
     if (taken)
@@ -320,7 +382,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     (void)version;
 
     if (!req) {
-        head_wait_stop(conn_state(conn)); /* the head is complete */
+        struct http_conn *hc = conn_state(conn);
+        if (hc)
+            due_stop(&hc->head); /* the head is complete */
         req = req_new(s, conn, url, method);
         if (!req)
             return MHD_NO;
@@ -364,6 +428,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         return MHD_YES;
     }
 
+    /* The whole request is in: from here on the time is the server's. */
+    struct http_conn *hc = conn_state(conn);
+    if (hc)
+        due_stop(&hc->whole);
     if (req->body_too_large && !req->dispatched) {
         req->dispatched = true;
         http_respond_error(req, MHD_HTTP_CONTENT_TOO_LARGE, "Request body is too large");
@@ -519,6 +587,13 @@ const char *http_query(struct http_req *req, const char *name)
     return MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, name);
 }
 
+bool http_local_direct(struct http_req *req)
+{
+    char peer[HTTP_ADDR_MAX];
+    peer_address(req->conn, peer, sizeof peer);
+    return addrkey_is_loopback(peer) && !http_header(req, "X-Forwarded-For");
+}
+
 const char *http_cookie(struct http_req *req, const char *name)
 {
     return MHD_lookup_connection_value(req->conn, MHD_COOKIE_KIND, name);
@@ -615,6 +690,7 @@ struct http_server *http_server_new(struct worker *w, const struct http_options 
     s->worker = w;
     s->opt = *opt;
     s->heads_due.prev = s->heads_due.next = &s->heads_due;
+    s->requests_due.prev = s->requests_due.next = &s->requests_due;
     unsigned flags = MHD_USE_NO_LISTEN_SOCKET | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
                      MHD_ALLOW_UPGRADE | MHD_USE_ERROR_LOG;
     s->daemon = MHD_start_daemon(
@@ -659,13 +735,8 @@ int http_server_add(struct http_server *s, int fd, const struct sockaddr *addr, 
 
 int http_server_timeout_ms(struct http_server *s, int cap)
 {
-    if (s->heads_due.next != &s->heads_due) {
-        /* Wake up for the oldest head's deadline too. */
-        int64_t due = s->heads_due.next->head_deadline_ms - worker_now_ms();
-        int due_ms = due < 0 ? 0 : due < INT_MAX ? (int)due : INT_MAX;
-        if (cap < 0 || due_ms < cap)
-            cap = due_ms;
-    }
+    /* Wake up for the oldest deadlines too. */
+    cap = due_in_ms(&s->requests_due, due_in_ms(&s->heads_due, cap));
     MHD_UNSIGNED_LONG_LONG ms;
     if (MHD_get_timeout(s->daemon, &ms) != MHD_YES)
         return cap;
@@ -677,5 +748,5 @@ int http_server_timeout_ms(struct http_server *s, int cap)
 void http_server_run(struct http_server *s)
 {
     MHD_run(s->daemon);
-    heads_overdue(s);
+    requests_overdue(s);
 }

@@ -21,6 +21,8 @@
 #include <cjson/cJSON.h>
 #include <microhttpd.h>
 
+#include "addrkey.h"
+
 #define HTTP_BODY_MAX (16 * 1024) /* request bodies, 413 beyond, unless mounted otherwise */
 /* An oversized body is read and dropped up to this much, so the client can
  * read its 413; beyond, the connection is closed. */
@@ -66,8 +68,10 @@ void http_mount_fallback(struct http_mounts *m, http_handler *handle, void *ctx)
 struct http_options {
     const struct http_mounts *mounts; /* shared; outlives the server */
     bool trust_proxy;                 /* the client is X-Forwarded-For's last address */
+    unsigned ipv6_prefix;             /* an IPv6 client is counted by this network */
     unsigned max_connections;         /* libmicrohttpd's own limit */
     int64_t header_timeout_ms;        /* a request head must be whole within this */
+    int64_t request_timeout_ms;       /* and the whole request (its body too) within this */
 };
 
 struct http_req {
@@ -80,7 +84,10 @@ struct http_req {
     size_t body_len;
     bool body_too_large; /* over the mount's max_body: answered 413 */
     size_t discarded;    /* bytes of an oversized body dropped */
-    char client_addr[HTTP_ADDR_MAX];
+    char client_addr[HTTP_ADDR_MAX]; /* for logs */
+    /* What every per-address limit counts it under (addrkey.h): the
+     * address, or for IPv6 its IPV6_PREFIX network. */
+    char client_key[ADDRKEY_MAX];
 
     /* The signed-in user, for the layers above: http.c leaves these zero,
      * the application's session check sets them (0: no valid session). */
@@ -155,6 +162,9 @@ void http_respond_unavailable(struct http_req *req);
 const char *http_header(struct http_req *req, const char *name);
 const char *http_query(struct http_req *req, const char *name);
 const char *http_cookie(struct http_req *req, const char *name);
+/* Whether the request came straight from this host: a loopback peer, and
+ * no proxy's X-Forwarded-For (a local proxy relays anyone). */
+bool http_local_direct(struct http_req *req);
 /* Calls fn for every query argument named key, in order, until it returns
  * false.  Returns how many values were seen. */
 unsigned http_query_each(struct http_req *req, const char *key,

@@ -328,7 +328,7 @@ static enum MHD_Result queue_open_error(struct MHD_Connection *conn, int err)
  * `*`, or entity-tags with or without W/. Anything malformed ends the list.
  * Each step consumes input, so the header's length (bounded by libmicrohttpd's
  * per-connection memory) bounds the loop. */
-static bool etag_list_matches(const char *list, const char *etag)
+bool static_etag_matches(const char *list, const char *etag)
 {
     const char *opaque = etag + 1; /* our own tag: '"' … '"' */
     size_t opaque_len = strlen(etag) - 2;
@@ -380,7 +380,7 @@ static bool not_modified(struct MHD_Connection *conn, const char *etag, time_t m
     const char *inm =
         MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_IF_NONE_MATCH);
     if (inm != NULL)
-        return etag_list_matches(inm, etag);
+        return static_etag_matches(inm, etag);
 
     const char *ims =
         MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_IF_MODIFIED_SINCE);
@@ -391,11 +391,18 @@ static bool not_modified(struct MHD_Connection *conn, const char *etag, time_t m
     return since <= time(NULL) && mtime <= since;
 }
 
-/* No other site may frame the web app (clickjacking): CSP for today's
- * browsers, X-Frame-Options for older ones. */
+/* The web app runs only its own scripts, styles and connections (an
+ * injected script or inline handler does not run), and no other site may
+ * frame it (clickjacking): CSP, and X-Frame-Options for older browsers.
+ * 'self' covers ws: and wss: of the same host (CSP Level 3). */
+#define CONTENT_SECURITY_POLICY                                                                    \
+    "default-src 'self'; script-src 'self'; style-src 'self'; connect-src 'self'; "               \
+    "img-src 'self' data:; object-src 'none'; base-uri 'none'; form-action 'self'; "              \
+    "frame-ancestors 'none'"
+
 static bool add_frame_denial(struct MHD_Response *resp)
 {
-    return MHD_add_response_header(resp, "Content-Security-Policy", "frame-ancestors 'none'") &&
+    return MHD_add_response_header(resp, "Content-Security-Policy", CONTENT_SECURITY_POLICY) &&
            MHD_add_response_header(resp, "X-Frame-Options", "DENY");
 }
 

@@ -33,4 +33,8 @@ void static_root_free(struct static_root *root);
 enum MHD_Result static_serve(struct static_root *root, struct MHD_Connection *conn, const char *url,
                              bool head_only);
 
+/* Whether an If-None-Match list (`*`, or entity-tags with or without W/)
+ * holds etag, a quoted tag of ours, by weak comparison (RFC 9110 8.8.3.2). */
+bool static_etag_matches(const char *list, const char *etag);
+
 #endif

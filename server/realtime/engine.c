@@ -176,10 +176,10 @@ static bool handshake_allowed(struct engine *e, struct http_req *req)
     if (!e->handshakes)
         return true;
     pthread_mutex_lock(&e->handshakes_lock);
-    bool ok = addrlimit_take(e->handshakes, req->client_addr, worker_now_ms());
+    bool ok = addrlimit_take(e->handshakes, req->client_key, worker_now_ms());
     pthread_mutex_unlock(&e->handshakes_lock);
     if (!ok)
-        log_debug("handshake from %s refused: over HANDSHAKES_PER_MINUTE", req->client_addr);
+        log_debug("handshake from %s refused: over HANDSHAKES_PER_MINUTE", req->client_key);
     return ok;
 }
 

@@ -316,6 +316,11 @@ export function writeWebRoot(dir) {
   return dir;
 }
 
+/** The Content-Security-Policy of the web app, from chatd and from the
+ *  shipped nginx site alike. */
+export const WEB_APP_CSP = "default-src 'self'; script-src 'self'; style-src 'self'; connect-src 'self'; " +
+  "img-src 'self' data:; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+
 /** Settings every chatd of the suites gets unless a test sets them: the
  *  suites connect and register from 127.0.0.1, hundreds of sessions, sockets
  *  per user and users within a minute, and fire events back to back, so the
@@ -323,6 +328,7 @@ export function writeWebRoot(dir) {
  *  its own). */
 export const SUITE_ENV = {
   HANDSHAKES_PER_MINUTE: '1000000',
+  PRELOADS_PER_MINUTE: '1000000',
   MAX_CONNECTIONS_PER_ADDR: '100000',
   REGISTRATIONS_PER_HOUR: '100000',
   LOGINS_PER_MINUTE: '1000000',

@@ -43,9 +43,24 @@ test('GET /stream is 204 with an empty body', async () => {
   }
 });
 
-test('GET /healthz reports Redis, and which one', async () => {
+test('GET /healthz reports Redis, and which one, to a monitor on this host', async () => {
   const r = await client(chatd.base).get('/healthz');
   assert.deepEqual(assertJson(r, 200), { status: 'ok', redis: 'ok', redisServer: `127.0.0.1:${redis.port}` });
+});
+
+test('GET /healthz tells the public (anyone relayed by a proxy) only up or down', async () => {
+  // A proxy on this host relays anyone: its X-Forwarded-For, loopback or not,
+  // makes the request public, with or without TRUST_PROXY.
+  for (const xff of ['203.0.113.5', '127.0.0.1', '198.51.100.1, 127.0.0.1']) {
+    const r = await client(chatd.base).get('/healthz', { headers: { 'x-forwarded-for': xff } });
+    assert.deepEqual(assertJson(r, 200, xff), { status: 'ok' }, `X-Forwarded-For: ${xff}`);
+  }
+  const behind = await startChatd({ redisUrl: redis.url, env: { TRUST_PROXY: '1' } });
+  const r = await client(behind.base).get('/healthz', { headers: { 'x-forwarded-for': '203.0.113.5' } });
+  assert.deepEqual(assertJson(r, 200), { status: 'ok' }, 'TRUST_PROXY: a public client');
+  assert.equal(assertJson(await client(behind.base).get('/healthz')).redisServer, `127.0.0.1:${redis.port}`,
+    'TRUST_PROXY: a local monitor without the header');
+  await behind.stop();
 });
 
 const sample = (text, re) => {

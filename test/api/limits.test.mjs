@@ -1,5 +1,6 @@
 // What one client address may take of the server: registrations (each costs
-// an Argon2id hash), connection slots, and the time to send a request head.
+// an Argon2id hash), connection slots, and the time to send a request head
+// and a whole request.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
@@ -114,6 +115,43 @@ test('a request head trickled byte by byte is cut at HEADER_TIMEOUT; a prompt on
   const ok = await heldRequest(chatd.port, '127.0.0.1');
   assert.equal(ok.status, 200, 'a prompt request is answered');
   ok.sock.destroy();
+});
+
+test('a request body trickled byte by byte is cut at REQUEST_TIMEOUT; a slow upload within it is answered', async () => {
+  const { chatd } = await startStack({ HEADER_TIMEOUT: '10s', REQUEST_TIMEOUT: '2s' });
+  const body = JSON.stringify({ username: 'slowpoke', password: 'whatever1' });
+  const head = `POST /login HTTP/1.1\r\nHost: 127.0.0.1:${chatd.port}\r\nContent-Type: application/json\r\n` +
+    `Content-Length: ${body.length}\r\n\r\n`;
+  // The head at once, then a byte of the body every 300 ms: never idle, and
+  // the whole body would take about 12 s.
+  const sock = await connectFrom(chatd.port, '127.0.0.1');
+  const start = Date.now();
+  const closed = closedAfter(sock, start);
+  sock.write(head);
+  let sent = 0;
+  const trickle = setInterval(() => { if (!sock.destroyed && sent < body.length - 1) sock.write(body[sent++]); }, 300);
+  const ms = await Promise.race([closed, sleep(8000).then(() => null)]);
+  clearInterval(trickle);
+  sock.destroy();
+  assert.notEqual(ms, null, `the trickling connection was still open after 8 s (${sent} body bytes sent)`);
+  assert.ok(ms >= 1500, `closed after ${ms} ms, not before REQUEST_TIMEOUT (2 s)`);
+
+  // A body in three parts over a few hundred milliseconds is answered.
+  const slow = await new Promise((resolve, reject) => {
+    const s = net.connect({ host: '127.0.0.1', port: chatd.port });
+    let buf = '';
+    s.on('error', reject);
+    s.on('data', (d) => { buf += d.toString('latin1'); });
+    s.on('close', () => resolve(buf));
+    s.on('connect', async () => {
+      s.write(head.replace('\r\n\r\n', '\r\nConnection: close\r\n\r\n'));
+      for (const part of [body.slice(0, 10), body.slice(10, 20), body.slice(20)]) {
+        await sleep(200);
+        s.write(part);
+      }
+    });
+  });
+  assert.match(slow, /^HTTP\/1\.1 201 /, `a slow upload within the deadline: ${slow.slice(0, 200)}`);
 });
 
 test('MAX_CONNECTIONS_PER_ADDR: one address cannot take every slot; others still connect', async () => {

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import {
-  startRedis, startChatd, stopAll, client, assertError, tempDir, writeWebRoot, rawGet, rawHttp,
+  startRedis, startChatd, stopAll, client, assertError, tempDir, writeWebRoot, rawGet, rawHttp, WEB_APP_CSP,
 } from './harness.mjs';
 
 const SECRET = 'TOP-SECRET-b1e5c0de';
@@ -39,12 +39,12 @@ test('/ serves index.html with validators', async () => {
   assert.equal(again.text, index);
 });
 
-test('no other site may frame the web app: CSP frame-ancestors and X-Frame-Options', async () => {
+test('the web app runs only its own scripts, styles and connections, and no other site may frame it: CSP and X-Frame-Options', async () => {
   const misses = [];
   for (const p of ['/', '/index.html', '/settings/profile', '/assets/app.js']) {
     const r = await client(chatd.base).get(p);
     if (r.status !== 200) misses.push(`${p}: status ${r.status}`);
-    if (r.headers.get('content-security-policy') !== "frame-ancestors 'none'") misses.push(`${p}: CSP ${r.headers.get('content-security-policy')}`);
+    if (r.headers.get('content-security-policy') !== WEB_APP_CSP) misses.push(`${p}: CSP ${r.headers.get('content-security-policy')}`);
     if (r.headers.get('x-frame-options') !== 'DENY') misses.push(`${p}: X-Frame-Options ${r.headers.get('x-frame-options')}`);
   }
   assert.deepEqual(misses, []);

@@ -8,7 +8,7 @@
 
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startChatd, startRedis, stopAll } from '../api/harness.mjs';
+import { startChatd, startRedis, stopAll, WEB_APP_CSP } from '../api/harness.mjs';
 import {
   WAIT_MS, WEB_DIST, assertWebBuilt, badge, closeAll, launchBrowser, messageWithText, newUser, personButton,
   roomButton, sendMessage, shownMessages, signIn, until, userIdOf, waitOnline,
@@ -36,7 +36,10 @@ after(async () => {
 test('the sign-in form shows the server\'s error, and signs up a new name', async () => {
   const visitor = await newUser(browser, chatd.base);
   const { page } = visitor;
-  await page.goto('/');
+  // The app runs under chatd's policy (its own scripts, styles and
+  // connections only); anything it blocks would be in visitor.errors.
+  const doc = await page.goto('/');
+  assert.equal(doc.headers()['content-security-policy'], WEB_APP_CSP);
   await page.getByLabel('Username').fill('Pablo');
   await page.getByLabel('Password').fill('not his password');
   await page.getByRole('button', { name: 'Continue' }).click();

@@ -64,6 +64,10 @@ export async function newUser(browser, base, { viewport = { width: 1280, height:
   const page = await context.newPage();
   const errors = [];
   page.on('pageerror', (e) => errors.push(e));
+  // Whatever the Content-Security-Policy blocked: Chromium logs it as an error.
+  page.on('console', (m) => {
+    if (m.type() === 'error' && /Content Security Policy/i.test(m.text())) errors.push(new Error(`CSP: ${m.text()}`));
+  });
   // Any dialog means script ran that should not have (alert(1) from an XSS).
   const dialogs = [];
   page.on('dialog', (d) => { dialogs.push(d.message()); d.dismiss().catch(() => {}); });

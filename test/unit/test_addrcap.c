@@ -5,6 +5,8 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/un.h>
 
 static struct sockaddr_storage v4(const char *text)
@@ -30,7 +32,7 @@ static struct sockaddr_storage v6(const char *text)
 static void test_cap_per_address(void **state)
 {
     (void)state;
-    struct addrcap *c = addrcap_new(2);
+    struct addrcap *c = addrcap_new(2, 64);
     assert_non_null(c);
     struct sockaddr_storage a = v4("127.0.0.1"), b = v4("127.0.0.2");
     assert_true(addrcap_take(c, SA(a)));
@@ -50,7 +52,7 @@ static void test_cap_per_address(void **state)
 static void test_mapped_ipv4_is_the_same_address(void **state)
 {
     (void)state;
-    struct addrcap *c = addrcap_new(1);
+    struct addrcap *c = addrcap_new(1, 64);
     struct sockaddr_storage plain = v4("10.0.0.7"), mapped = v6("::ffff:10.0.0.7"), other = v6("::1");
     assert_true(addrcap_take(c, SA(plain)));
     assert_false(addrcap_take(c, SA(mapped)));
@@ -68,11 +70,39 @@ static void test_mapped_ipv4_is_the_same_address(void **state)
     addrcap_free(c);
 }
 
+static void test_ipv6_counted_by_network(void **state)
+{
+    (void)state;
+    /* One client rotating through its /64 holds one set of slots. */
+    struct addrcap *c = addrcap_new(2, 64);
+    struct sockaddr_storage a = v6("2001:db8::1"), b = v6("2001:db8::2"),
+                            far = v6("2001:db8::ffff:ffff:ffff:ffff"), next = v6("2001:db8:0:1::1");
+    assert_true(addrcap_take(c, SA(a)));
+    assert_true(addrcap_take(c, SA(b)));
+    assert_false(addrcap_take(c, SA(far)));
+    assert_true(addrcap_take(c, SA(next))); /* another /64 */
+    addrcap_release(c, SA(a));
+    assert_true(addrcap_take(c, SA(far)));
+    addrcap_release(c, SA(b));
+    addrcap_release(c, SA(far));
+    addrcap_release(c, SA(next));
+    assert_int_equal(strmap_count(c->counts), 0);
+    addrcap_free(c);
+    /* /128 counts each address; a prefix out of range is refused. */
+    c = addrcap_new(1, 128);
+    assert_true(addrcap_take(c, SA(a)));
+    assert_true(addrcap_take(c, SA(b)));
+    addrcap_free(c);
+    assert_null(addrcap_new(1, 31));
+    assert_null(addrcap_new(1, 129));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_cap_per_address),
         cmocka_unit_test(test_mapped_ipv4_is_the_same_address),
+        cmocka_unit_test(test_ipv6_counted_by_network),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
