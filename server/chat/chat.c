@@ -233,13 +233,15 @@ static size_t fan_send(const struct fan *f, enum fan_to to, const char *room, ui
     p.has_offset = f->offset && store_offset_parse(f->offset, strlen(f->offset), &p.offset) == 0;
     size_t n = 0;
     if (r)
-        r->failed |= !(n = eio_session_send_packet(r->es, p.packet) == 0);
+        n = eio_session_send_packet(r->es, p.packet) == 0;
     else if (to == TO_ROOM)
         n = roster_send_in_room(f->c->roster, room, &p);
     else if (to == TO_USER)
         n = roster_send_to_user(f->c->roster, user, &p);
     else
         n = roster_send_all(f->c->roster, &p);
+    if (r && !n)
+        r->failed = true; /* closed, or its outbox full: the replay is not whole */
     sbuf_unref(p.packet);
     return n;
 }
