@@ -188,6 +188,11 @@ int store_offset_cmp(const struct store_offset *a, const struct store_offset *b)
     return 0;
 }
 
+void store_offset_format(const struct store_offset *o, char out[STORE_OFFSET_MAX])
+{
+    snprintf(out, STORE_OFFSET_MAX, "%" PRIu64 "-%" PRIu64, o->ms, o->seq);
+}
+
 int store_key_message_index(char *buf, size_t n, const char *room_id)
 {
     return key_printf(buf, n, "%smsgidx:%s", STORE_OWN_PREFIX, room_id);
@@ -944,6 +949,38 @@ cJSON *store_message_normalize(const char *json, size_t len)
     "  redis.call('ZREM', public, id)\n"                                                           \
     "end\n"
 
+/* Connection state recovery, shared by SCRIPT_SOCKET_OPEN and
+ * SCRIPT_REPLAY.  sid_le: whether stream id a is at or before b (false
+ * when either is not one).  missed: the log's entries after offset, read
+ * STORE_REPLAY_CHUNK at a time, or false as soon as they are more than max
+ * or their envelopes more than max_bytes: a replay's cost is bounded
+ * whatever the log holds. */
+#define STORE_REPLAY_CHUNK 16
+#define LUA_MISSED                                                                                 \
+    "local function sid_le(a, b)\n"                                                                \
+    "  local am, as = string.match(a, '^(%d+)-(%d+)$')\n"                                          \
+    "  local bm, bs = string.match(b, '^(%d+)-(%d+)$')\n"                                          \
+    "  if not am or not bm then return false end\n"                                                \
+    "  if #am ~= #bm then return #am < #bm end\n"                                                  \
+    "  if am ~= bm then return am < bm end\n"                                                      \
+    "  if #as ~= #bs then return #as < #bs end\n"                                                  \
+    "  return as <= bs\n"                                                                          \
+    "end\n"                                                                                        \
+    "local function missed(log, offset, max, max_bytes)\n"                                         \
+    "  local out, bytes, from = {}, 0, '(' .. offset\n"                                            \
+    "  while true do\n"                                                                            \
+    "    local chunk = redis.call('XRANGE', log, from, '+', 'COUNT', "                             \
+    STORE_STR(STORE_REPLAY_CHUNK) ")\n"                                                            \
+    "    for _, e in ipairs(chunk) do\n"                                                           \
+    "      bytes = bytes + #(e[2][2] or '')\n"                                                     \
+    "      if #out >= max or bytes > max_bytes then return false end\n"                            \
+    "      out[#out + 1] = e\n"                                                                    \
+    "    end\n"                                                                                    \
+    "    if #chunk < " STORE_STR(STORE_REPLAY_CHUNK) " then return out end\n"                      \
+    "    from = '(' .. chunk[#chunk][1]\n"                                                         \
+    "  end\n"                                                                                      \
+    "end\n"
+
 /* A session's user, shared by the scripts that resolve one: the id and
  * username of the session at key, or nil.  A session whose user is gone
  * is deleted; one past half its ttl (seconds) is renewed. */
@@ -1154,12 +1191,14 @@ static const char *const script_source[SCRIPT_COUNT] = {
     [SCRIPT_SOCKET_OPEN] =
         /* KEYS: session, online_users, this server's presence, servers,
          * recovery record, event log; ARGV: session ttl, server id, now
-         * ms, presence ttl, offset ('' when not recovering), replay max.
-         * -> {id, name, {rooms}, record or false} or nil (no session).
-         * The record is answered (and deleted: a pid recovers once) when
-         * it is this user's and the log still holds the offset and at
-         * most `replay max` events after it. */
-    LUA_PUBLISH "local id = redis.call('GET', KEYS[1])\n"
+         * ms, presence ttl, offset ('' when not recovering), replay max,
+         * replay max bytes.
+         * -> {id, name, {rooms}, record or false, the log's last id} or
+         * nil (no session).  The record is answered (and deleted: a pid
+         * recovers once) when it is this user's, the offset is within its
+         * [first, last] (what was sent to that socket), the log still
+         * holds it, and what follows it is within the replay's bounds. */
+    LUA_PUBLISH LUA_MISSED "local id = redis.call('GET', KEYS[1])\n"
                 "if not id then return false end\n"
                 "local name = redis.call('HGET', 'user:' .. id, 'username')\n"
                 "if not name then return false end\n"
@@ -1176,11 +1215,16 @@ static const char *const script_source[SCRIPT_COUNT] = {
                 "local ok, r = pcall(cjson.decode, raw or '')\n"
                 "if ok and type(r) == 'table' and r.user == id then\n"
                 "  redis.call('DEL', KEYS[5])\n"
-                "  local max = tonumber(ARGV[6])\n"
-                "  local log = redis.call('XRANGE', KEYS[6], ARGV[5], '+', 'COUNT', max + 2)\n"
-                "  if #log >= 1 and #log <= max + 1 and log[1][1] == ARGV[5] then rec = raw end\n"
+                "  local at = redis.call('XRANGE', KEYS[6], ARGV[5], ARGV[5])\n"
+                "  if type(r.first) == 'string' and type(r.last) == 'string' and\n"
+                "      sid_le(r.first, ARGV[5]) and sid_le(ARGV[5], r.last) and\n"
+                "      at[1] and at[1][1] == ARGV[5] and\n"
+                "      missed(KEYS[6], ARGV[5], tonumber(ARGV[6]), tonumber(ARGV[7])) then\n"
+                "    rec = raw end\n"
                 "end\n"
-                "return {id, name, redis.call('SMEMBERS', 'user:' .. id .. ':rooms'), rec}\n",
+                "local top = redis.call('XREVRANGE', KEYS[6], '+', '-', 'COUNT', 1)\n"
+                "return {id, name, redis.call('SMEMBERS', 'user:' .. id .. ':rooms'), rec,\n"
+                "  top[1] and top[1][1] or '0-0'}\n",
     [SCRIPT_PRESENCE_LEAVE] =
         /* KEYS: this server's presence, servers, online_users; ARGV: user
          * id, server id, now ms, timeout ms.  -> 1 when the user went
@@ -1472,9 +1516,10 @@ static const char *const script_source[SCRIPT_COUNT] = {
     "redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])\n"
     "return 1\n",
     [SCRIPT_REPLAY] =
-        /* KEYS: event log; ARGV: offset, count.  -> {{id, {'e',
-         * envelope}}, …}: the events after the offset, oldest first. */
-    "return redis.call('XRANGE', KEYS[1], '(' .. ARGV[1], '+', 'COUNT', ARGV[2])\n",
+        /* KEYS: event log; ARGV: offset, max, max bytes.  -> {{id, {'e',
+         * envelope}}, …}: the events after the offset, oldest first; nil
+         * when beyond the bounds. */
+    LUA_MISSED "return missed(KEYS[1], ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]))\n",
     [SCRIPT_LOGOUT] =
         /* KEYS: session; ARGV: the control message.  In one step, so no
          * server can let a connection of the session in after the others
@@ -2012,6 +2057,7 @@ int store_call_socket_open(struct store_call *call, const struct store_socket_op
     add_key(call, STORE_KEY_EVENTS);
     add_arg(call, recovering ? p->offset : "");
     add_arg(call, stored_u64(call, STORE_REPLAY_MAX));
+    add_arg(call, stored_u64(call, STORE_REPLAY_MAX_BYTES));
     struct store_offset o;
     if (recovering && store_offset_parse(p->offset, strlen(p->offset), &o) < 0)
         call->failed = true;
@@ -2051,18 +2097,23 @@ int store_call_replay(struct store_call *call, const char *offset)
         call->failed = true;
     add_key(call, STORE_KEY_EVENTS);
     add_arg(call, offset);
-    /* One more than the bound: more means too many were missed. */
-    add_arg(call, stored_u64(call, STORE_REPLAY_MAX + 1));
+    add_arg(call, stored_u64(call, STORE_REPLAY_MAX));
+    add_arg(call, stored_u64(call, STORE_REPLAY_MAX_BYTES));
     return call_end(call);
 }
 
-char *store_recovery_encode(uint64_t user_id, const char *const *rooms, size_t n)
+char *store_recovery_encode(uint64_t user_id, const char *const *rooms, size_t n,
+                            const struct store_offset *first, const struct store_offset *last)
 {
     cJSON *o = cJSON_CreateObject();
-    char id[24];
+    char id[24], from[STORE_OFFSET_MAX], to[STORE_OFFSET_MAX];
     snprintf(id, sizeof id, "%" PRIu64, user_id);
+    store_offset_format(first, from);
+    store_offset_format(last, to);
     cJSON *list = cJSON_AddArrayToObject(o, "rooms");
     cJSON_AddStringToObject(o, "user", id);
+    cJSON_AddStringToObject(o, "first", from);
+    cJSON_AddStringToObject(o, "last", to);
     for (size_t i = 0; list && i < n; i++)
         cJSON_AddItemToArray(list, cJSON_CreateString(rooms[i]));
     char *out = list ? cJSON_PrintUnformatted(o) : NULL;

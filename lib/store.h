@@ -79,12 +79,18 @@ int store_key_message_index(char *buf, size_t n, const char *room_id);
  * to about STORE_EVENTS_MAX entries and expiring STORE_EVENTS_TTL_S
  * after the last event.  A socket whose transport was lost leaves a
  * record under its private id (pid, STORE_PID_LEN lowercase hex digits):
- * {"user":"<id>","rooms":[…]} for RECOVERY_WINDOW.  At most
- * STORE_REPLAY_MAX missed events are replayed; more: no recovery. */
+ * {"user":"<id>","rooms":[…],"first":"<offset>","last":"<offset>"} for
+ * RECOVERY_WINDOW: a recovery may name an offset in [first, last] only
+ * (from the log's last one when the socket began to the last one it was
+ * sent).  At most STORE_REPLAY_MAX missed events of at most
+ * STORE_REPLAY_MAX_BYTES (their envelopes) are replayed; more: no
+ * recovery.  The byte bound, half a chat session's outbox, keeps a replay
+ * cheap to read and deliverable. */
 #define STORE_KEY_EVENTS_NAME "chatd:events"
 #define STORE_EVENTS_MAX 10000
 #define STORE_EVENTS_TTL_S 3600
 #define STORE_REPLAY_MAX 1000
+#define STORE_REPLAY_MAX_BYTES (512 * 1024)
 #define STORE_PID_BYTES 16
 #define STORE_PID_LEN (STORE_PID_BYTES * 2)
 #define STORE_OFFSET_MAX 42 /* "<20 digits>-<20 digits>" and NUL */
@@ -102,8 +108,11 @@ struct store_offset {
 int store_offset_parse(const char *s, size_t len, struct store_offset *out);
 /* <0, 0, >0 as a is before, the same as, after b. */
 int store_offset_cmp(const struct store_offset *a, const struct store_offset *b);
+/* o as a stream id, into out. */
+void store_offset_format(const struct store_offset *o, char out[STORE_OFFSET_MAX]);
 /* A recovery record's JSON (malloc'd, caller frees), NULL on OOM. */
-char *store_recovery_encode(uint64_t user_id, const char *const *rooms, size_t n);
+char *store_recovery_encode(uint64_t user_id, const char *const *rooms, size_t n,
+                            const struct store_offset *first, const struct store_offset *last);
 
 /* The index lives this long after the room's last indexed write. */
 #define STORE_MESSAGE_INDEX_TTL_S (30u * 24 * 3600)
@@ -457,7 +466,7 @@ struct store_socket_open_params {
     unsigned presence_ttl_s;
     /* Both set: try to recover this pid after this offset (validated:
      * store_pid_valid, store_offset_parse); the answer's 4th item is the
-     * record, or false. */
+     * record, or false.  The 5th is the log's last offset ("0-0": none). */
     const char *pid;
     const char *offset;
 };
@@ -609,7 +618,8 @@ int store_call_typing(struct store_call *call, uint64_t user_id, const char *env
 /* SCRIPT_RECOVERY_SAVE: record (store_recovery_encode's) under pid for ttl_s. */
 int store_call_recovery_save(struct store_call *call, const char *pid, const char *record,
                              unsigned ttl_s);
-/* SCRIPT_REPLAY: up to STORE_REPLAY_MAX + 1 events after offset. */
+/* SCRIPT_REPLAY: the events after offset, or nil when more than
+ * STORE_REPLAY_MAX or STORE_REPLAY_MAX_BYTES. */
 int store_call_replay(struct store_call *call, const char *offset);
 
 /* The call as an EVAL command (for blocking connections, which load no

@@ -66,6 +66,7 @@ struct chat_user {
     struct roster_member *member;
     int64_t last_typing_ms;
     char pid[STORE_PID_LEN + 1]; /* connection state recovery's private id */
+    bool no_record; /* its recovery failed: it leaves no record, comes back afresh */
     /* The socket's event budget (EVENTS_PER_SECOND, EVENTS_BURST), and
      * the refusals it may still earn before it is disconnected; set up
      * by its first event. */
@@ -157,6 +158,7 @@ void chat_worker_start(void *ctx, struct worker *w)
 struct replay {
     struct eio_session *es;
     uint64_t user;
+    bool failed; /* the session did not take a packet */
     char rooms[ROSTER_ROOMS_MAX][STORE_ROOM_ID_MAX];
     size_t n;
 };
@@ -238,6 +240,8 @@ static size_t fan_send(const struct fan *f, enum fan_to to, const char *room, ui
         n = roster_send_to_user(f->c->roster, user, &p);
     else
         n = roster_send_all(f->c->roster, &p);
+    if (r && !n)
+        r->failed = true; /* closed, or its outbox full: the replay is not whole */
     sbuf_unref(p.packet);
     return n;
 }
@@ -583,9 +587,11 @@ struct pending {
     bool wait_unsent;         /* WAIT could not be queued: not known to be safe */
     const char *stored_error; /* the script's refusal, NULL when stored */
     /* SCRIPT_SOCKET_OPEN and SCRIPT_REPLAY: what a recovering CONNECT
-     * brought ("" when nothing), and the record's rooms (a replay). */
+     * brought ("" when nothing); the socket's rooms and the log's last
+     * offset when it was opened (a replay). */
     char pid[STORE_PID_LEN + 1];
     char offset[STORE_OFFSET_MAX];
+    struct store_offset opened;
     struct replay *replay;
     struct room_ref room;
     enum change change; /* the change scripts */
@@ -1192,6 +1198,7 @@ struct adoption {
     const char **rooms; /* NULL when out of memory */
     size_t n;
     bool held; /* recovering: live events wait for the replay */
+    struct store_offset first; /* where the socket's place in the log begins */
     bool accepted;
 };
 
@@ -1216,6 +1223,8 @@ static void adopt_user(void *arg, struct sio_socket *s, void **data)
                                : NULL;
     if (!a->user->member)
         sio_socket_disconnect(s); /* out of memory: on_disconnect cleans up */
+    else
+        roster_since(a->chat->roster, a->user->member, &a->first);
 }
 
 /* ---- connection state recovery ------------------------------------------- */
@@ -1254,7 +1263,7 @@ static bool recoverable(const char *reason)
 static void recovery_save(struct chat *c, const struct chat_user *u)
 {
     struct worker *w = worker_current();
-    struct rconn *redis = w ? rconn_of(w) : NULL;
+    struct rconn *redis = w && !u->no_record ? rconn_of(w) : NULL;
     char *record = redis && u->member ? roster_record(c->roster, u->member) : NULL;
     struct store_call call;
     if (record && store_call_recovery_save(&call, u->pid, record, c->cfg->recovery_window) == 0)
@@ -1262,24 +1271,28 @@ static void recovery_save(struct chat *c, const struct chat_user *u)
     free(record);
 }
 
-/* A replay's start: the record's rooms (what the socket was in). */
-static struct replay *replay_new(const char *record)
+/* A replay's start: the rooms the socket joined, the user's as the log
+ * stood when it was opened. */
+static struct replay *replay_new(const char *const *rooms, size_t n)
 {
-    cJSON *r = cJSON_Parse(record);
     struct replay *view = calloc(1, sizeof *view);
-    const cJSON *room;
-    cJSON_ArrayForEach(room, cJSON_GetObjectItemCaseSensitive(r, "rooms"))
-    {
-        if (view && cJSON_IsString(room) && strlen(room->valuestring) < STORE_ROOM_ID_MAX)
-            replay_join(view, room->valuestring);
-    }
-    cJSON_Delete(r);
+    for (size_t i = 0; view && i < n; i++)
+        if (strlen(rooms[i]) < STORE_ROOM_ID_MAX)
+            replay_join(view, rooms[i]);
     return view;
 }
 
-/* One logged event {id, {'e', envelope}} to the recovering socket, if it
- * would have had it; *last moves to its offset. */
-static bool replay_entry(struct pending *p, const redisReply *e, struct store_offset *last)
+/* One logged entry {id, {'e', envelope}}, parsed once (env NULL when it is
+ * not an event chatd knows). */
+struct replay_event {
+    const char *id;
+    struct store_offset at;
+    cJSON *env;
+    const char *type;
+    const cJSON *data;
+};
+
+static bool replay_parse(const redisReply *e, struct replay_event *out)
 {
     const char *id =
         e->type == REDIS_REPLY_ARRAY && e->elements == 2 ? rconn_str(e->element[0], NULL) : NULL;
@@ -1288,16 +1301,59 @@ static bool replay_entry(struct pending *p, const redisReply *e, struct store_of
     const char *env = fields && fields->type == REDIS_REPLY_ARRAY && fields->elements == 2
                           ? rconn_str(fields->element[1], &len)
                           : NULL;
-    if (!env || store_offset_parse(id, strlen(id), last) < 0)
+    if (!env || store_offset_parse(id, strlen(id), &out->at) < 0)
         return false;
-    const char *type = NULL;
-    const cJSON *data = NULL;
-    cJSON *parsed = store_envelope_read(env, len, &type, &data);
-    struct fan f = {.c = p->chat, .offset = id, .replay = p->replay};
-    if (parsed)
-        fan_event(&f, type, data);
-    cJSON_Delete(parsed);
+    out->id = id;
+    out->env = store_envelope_read(env, len, &out->type, &out->data);
     return true;
+}
+
+/* Walking the log back from where the view stands: the view before one of
+ * the user's own group changes.  Not a member before room.added (the
+ * script refuses one who is), a member before room.removed (likewise).
+ * show.room is left alone: a private room is always its two users'. */
+static void replay_undo(struct replay *r, const char *type, const cJSON *data)
+{
+    bool added = strcmp(type, "room.added") == 0;
+    if (!added && strcmp(type, "room.removed") != 0)
+        return;
+    char uid[24], gid[24];
+    uint64_t user;
+    const cJSON *group = added ? cJSON_GetObjectItemCaseSensitive(data, "room") : data;
+    if (!id_text(cJSON_GetObjectItemCaseSensitive(data, "userId"), uid) ||
+        store_parse_id(uid, strlen(uid), false, &user) < 0 || user != r->user ||
+        !group_id_text(cJSON_GetObjectItemCaseSensitive(group, "id"), gid))
+        return;
+    (added ? replay_leave : replay_join)(r, gid);
+}
+
+/* The missed events to the recovering socket, those it would have had.
+ * The view holds its rooms as the log stood at `opened`: first taken back
+ * to the client's offset, undoing the user's own changes logged in
+ * between, then walked forward through every event, so nothing of a room
+ * reaches it that the user was not in at that event.  *last moves to the
+ * last entry's offset.  False when an entry is malformed or the session
+ * did not take a packet. */
+static bool replay_events(struct pending *p, const redisReply *reply, struct store_offset *last)
+{
+    size_t n = reply->elements;
+    struct replay_event *ev = calloc(n ? n : 1, sizeof *ev);
+    bool ok = ev != NULL;
+    for (size_t i = 0; ok && i < n; i++)
+        ok = replay_parse(reply->element[i], &ev[i]);
+    for (size_t i = n; ok && i-- > 0;)
+        if (ev[i].env && store_offset_cmp(&ev[i].at, &p->opened) <= 0)
+            replay_undo(p->replay, ev[i].type, ev[i].data);
+    for (size_t i = 0; ok && i < n && !p->replay->failed; i++) {
+        struct fan f = {.c = p->chat, .offset = ev[i].id, .replay = p->replay};
+        if (ev[i].env)
+            fan_event(&f, ev[i].type, ev[i].data);
+        *last = ev[i].at;
+    }
+    for (size_t i = 0; ev && i < n; i++)
+        cJSON_Delete(ev[i].env);
+    free(ev);
+    return ok && !p->replay->failed;
 }
 
 struct replay_job {
@@ -1307,31 +1363,32 @@ struct replay_job {
 
 /* Under the socket's lock: the missed events, then what the roster held
  * for the socket meanwhile (those after the replay's last offset), then
- * live.  A replay that cannot be whole closes the session instead: the
- * client reconnects, and its record is gone, so it starts afresh. */
+ * live.  A replay that cannot be whole (a Redis error, beyond its bounds
+ * by now, more than its session's outbox takes) closes the session
+ * instead, and the socket leaves no record: the client comes back once,
+ * afresh, rather than replaying again and again. */
 static void replay_locked(void *arg, struct sio_socket *s, void **data)
 {
     struct replay_job *job = arg;
     struct pending *p = job->p;
-    const struct chat_user *u = *data;
+    struct chat_user *u = *data;
     const redisReply *reply = job->reply;
     if (!u || !u->member)
         return;
-    if (!p->replay) {
-        roster_release(p->chat->roster, u->member, NULL);
-        eio_session_close(sio_socket_session(s), "recovery failed");
-        return;
-    }
-    p->replay->es = sio_socket_session(s);
-    p->replay->user = u->id;
+    bool ok = false;
     struct store_offset last;
-    bool ok = store_offset_parse(p->offset, strlen(p->offset), &last) == 0 &&
-              !rconn_is_error(reply) && reply->type == REDIS_REPLY_ARRAY &&
-              reply->elements <= STORE_REPLAY_MAX;
-    for (size_t i = 0; ok && i < reply->elements; i++)
-        ok = replay_entry(p, reply->element[i], &last);
-    if (roster_release(p->chat->roster, u->member, &last) < 0 || !ok) {
+    if (p->replay) {
+        p->replay->es = sio_socket_session(s);
+        p->replay->user = u->id;
+        ok = store_offset_parse(p->offset, strlen(p->offset), &last) == 0 &&
+             !rconn_is_error(reply) && reply->type == REDIS_REPLY_ARRAY &&
+             reply->elements <= STORE_REPLAY_MAX && replay_events(p, reply, &last);
+    }
+    if (!ok) /* first: what the roster held goes nowhere */
+        eio_session_close(sio_socket_session(s), "recovery failed");
+    if (roster_release(p->chat->roster, u->member, ok ? &last : NULL) < 0 || !ok) {
         log_info("user %s: recovery failed; closing the session", u->id_str);
+        u->no_record = true;
         eio_session_close(sio_socket_session(s), "recovery failed");
     }
 }
@@ -1345,13 +1402,15 @@ static void replayed(void *priv, redisReply *reply)
 
 /* Reads the log after the client's offset (the socket is in the roster,
  * held, already: nothing published from now on can be missed). */
-static void replay_start(struct pending *p, struct worker *w, const char *record)
+static void replay_start(struct pending *p, struct worker *w, const char *const *rooms, size_t n,
+                         const struct store_offset *opened)
 {
     struct pending *q = pending_new(p->chat, p->s, false, 0);
     struct store_call call;
     if (q) {
         memcpy(q->offset, p->offset, sizeof q->offset);
-        q->replay = replay_new(record);
+        q->opened = *opened;
+        q->replay = rooms ? replay_new(rooms, n) : NULL;
     }
     if (!q) {
         eio_session_close(sio_socket_session(p->s), "recovery failed");
@@ -1389,19 +1448,22 @@ static const char **rooms_of(const redisReply *set, const char *record, uint64_t
     return names;
 }
 
-/* The reply of SCRIPT_SOCKET_OPEN: {id, name, {rooms}, record or nil}, or
- * nil. */
+/* The reply of SCRIPT_SOCKET_OPEN: {id, name, {rooms}, record or nil, the
+ * log's last offset}, or nil. */
 static void socket_opened(void *priv, redisReply *reply)
 {
     struct pending *p = priv;
     struct chat *c = p->chat;
     struct sio_socket *s = p->s;
     struct chat_user *u = NULL;
-    const char *id = NULL;
+    const char *id = NULL, *top = NULL;
+    struct store_offset opened;
     if (rconn_is_error(reply)) {
         sio_socket_refuse(s, "Service unavailable");
-    } else if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 4 ||
+    } else if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 5 ||
                !(id = rconn_str(reply->element[0], NULL)) ||
+               !(top = rconn_str(reply->element[4], NULL)) ||
+               store_offset_parse(top, strlen(top), &opened) < 0 ||
                reply->element[2]->type != REDIS_REPLY_ARRAY || !(u = calloc(1, sizeof *u)) ||
                store_parse_id(id, strlen(id), false, &u->id) < 0) {
         sio_socket_refuse(s, "unauthorized");
@@ -1420,12 +1482,16 @@ static void socket_opened(void *priv, redisReply *reply)
         size_t n = 0, from_set = 0;
         const char **names = rooms_of(reply->element[2], record, u->id, &n, &from_set);
         struct adoption a = {.chat = c, .user = u, .rooms = names, .n = n, .held = record};
+        /* A new socket's place in the log begins where the log stands; a
+         * recovered one's, at the offset it came back with. */
+        if (!record || store_offset_parse(p->offset, strlen(p->offset), &a.first) < 0)
+            a.first = opened;
         sio_socket_with_data(s, adopt_user, &a);
         if (!a.accepted) {
             presence_leave(c, u->id_str);
             free(u);
         } else if (record) {
-            replay_start(p, worker_current(), record);
+            replay_start(p, worker_current(), names, n, &opened);
         }
         for (size_t i = from_set; names && i < n; i++)
             free((void *)names[i]);

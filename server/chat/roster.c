@@ -59,6 +59,10 @@ struct roster_member {
      * Set by roster_release (write lock), read by fan-out (read lock). */
     bool has_floor;
     struct store_offset floor;
+    /* Its place in the event log (roster_since): where it began, and the
+     * last offset sent to it, which fan-out moves under the read lock (one
+     * subscriber thread); read under the write lock. */
+    struct store_offset first, last;
     struct eio_session *es;
     uint64_t user_id;
     struct user *user;
@@ -277,6 +281,13 @@ void roster_remove(struct roster *r, struct roster_member *m)
     free(m);
 }
 
+/* The member was sent (or kept for) the event at o (lock held). */
+static void sent_at(struct roster_member *m, const struct store_offset *o)
+{
+    if (store_offset_cmp(o, &m->last) > 0)
+        m->last = *o;
+}
+
 int roster_release(struct roster *r, struct roster_member *m, const struct store_offset *after)
 {
     pthread_rwlock_wrlock(&r->lock);
@@ -284,7 +295,7 @@ int roster_release(struct roster *r, struct roster_member *m, const struct store
     for (size_t i = 0; i < m->nheld; i++) {
         const struct held *h = &m->held[i];
         if (ok && (!h->has_offset || !after || store_offset_cmp(&h->offset, after) > 0))
-            eio_session_send_packet(m->es, h->packet);
+            ok = eio_session_send_packet(m->es, h->packet) == 0;
         sbuf_unref(h->packet);
     }
     free(m->held);
@@ -294,18 +305,29 @@ int roster_release(struct roster *r, struct roster_member *m, const struct store
     if (after) {
         m->has_floor = true;
         m->floor = *after;
+        sent_at(m, after);
     }
     pthread_rwlock_unlock(&r->lock);
     return ok ? 0 : -1;
 }
 
+void roster_since(struct roster *r, struct roster_member *m, const struct store_offset *first)
+{
+    pthread_rwlock_wrlock(&r->lock);
+    m->first = *first;
+    sent_at(m, first);
+    pthread_rwlock_unlock(&r->lock);
+}
+
 char *roster_record(struct roster *r, struct roster_member *m)
 {
-    pthread_rwlock_rdlock(&r->lock);
+    /* The write lock: fan-out moves m->last under the read lock. */
+    pthread_rwlock_wrlock(&r->lock);
     const char **ids = calloc(m->nrooms + 1, sizeof *ids);
     for (size_t i = 0; ids && i < m->nrooms; i++)
         ids[i] = m->rooms[i].room->id;
-    char *out = ids ? store_recovery_encode(m->user_id, ids, m->nrooms) : NULL;
+    char *out =
+        ids ? store_recovery_encode(m->user_id, ids, m->nrooms, &m->first, &m->last) : NULL;
     pthread_rwlock_unlock(&r->lock);
     free(ids);
     return out;
@@ -414,6 +436,8 @@ static size_t deliver(struct roster_member *m, const struct roster_send *p)
 {
     if (p->except_user && m->user_id == p->except_user)
         return 0;
+    if (p->has_offset)
+        sent_at(m, &p->offset);
     if (!m->holding) {
         if (m->has_floor && p->has_offset && store_offset_cmp(&p->offset, &m->floor) <= 0)
             return 0; /* replayed already */

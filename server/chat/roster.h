@@ -40,8 +40,12 @@ struct roster_member *roster_add(struct roster *r, struct eio_session *es, uint6
  * `after` (the replay had them), and stops holding; live packets at or
  * before `after` that the subscriber delivers later are dropped too.  0,
  * or -1 when more than ROSTER_HELD_MAX came meanwhile (dropped: the caller
- * closes). */
+ * closes) or the session did not take one (closed, its outbox full). */
 int roster_release(struct roster *r, struct roster_member *m, const struct store_offset *after);
+/* The member's place in the event log begins at first: the offsets a
+ * recovery of it may name are from there to the last one sent to it
+ * (kept as fan-out, or roster_release's replay, reaches it). */
+void roster_since(struct roster *r, struct roster_member *m, const struct store_offset *first);
 /* The member's recovery record (store_recovery_encode), NULL on OOM. */
 char *roster_record(struct roster *r, struct roster_member *m);
 /* Removes and frees a member.  NULL-safe. */

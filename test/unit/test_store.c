@@ -567,14 +567,15 @@ static void test_call_socket_and_message(void **state)
     assert_int_equal(call.script, SCRIPT_SOCKET_OPEN);
     EXPECT_KEYS(&call, "chatd:session:ab", "online_users", "chatd:presence:srv", "chatd:servers",
                 "chatd:events", "chatd:events");
-    EXPECT_ARGS(&call, "3600", "srv", "1795868576123", "600", "", "1000");
+    EXPECT_ARGS(&call, "3600", "srv", "1795868576123", "600", "", "1000", "524288");
     /* Recovering: the pid's record and the client's offset. */
     open.pid = "0123456789abcdef0123456789abcdef";
     open.offset = "1795868576123-7";
     assert_int_equal(store_call_socket_open(&call, &open), 0);
     EXPECT_KEYS(&call, "chatd:session:ab", "online_users", "chatd:presence:srv", "chatd:servers",
                 "chatd:recovery:0123456789abcdef0123456789abcdef", "chatd:events");
-    EXPECT_ARGS(&call, "3600", "srv", "1795868576123", "600", "1795868576123-7", "1000");
+    EXPECT_ARGS(&call, "3600", "srv", "1795868576123", "600", "1795868576123-7", "1000",
+                "524288");
     open.offset = "1-2-3";
     assert_int_equal(store_call_socket_open(&call, &open), -1);
     open.offset = "1795868576123-7";
@@ -1185,9 +1186,15 @@ static void test_recovery(void **state)
         assert_int_equal(store_offset_parse(bad[i], strlen(bad[i]), &a), -1);
     assert_int_equal(store_offset_parse("18446744073709551615-18446744073709551615", 41, &a), 0);
 
+    char text[STORE_OFFSET_MAX];
+    store_offset_format(&a, text);
+    assert_string_equal(text, "18446744073709551615-18446744073709551615");
+
     const char *rooms[] = {"0", "1:2", "7"};
-    char *rec = store_recovery_encode(2, rooms, 3);
-    assert_string_equal(rec, "{\"rooms\":[\"0\",\"1:2\",\"7\"],\"user\":\"2\"}");
+    struct store_offset first = {1795868576123, 0}, last = {1795868576999, 12};
+    char *rec = store_recovery_encode(2, rooms, 3, &first, &last);
+    assert_string_equal(rec, "{\"rooms\":[\"0\",\"1:2\",\"7\"],\"user\":\"2\",\"first\":"
+                             "\"1795868576123-0\",\"last\":\"1795868576999-12\"}");
 
     struct store_call call;
     assert_int_equal(store_call_recovery_save(&call, pid, rec, 120), 0);
@@ -1200,7 +1207,7 @@ static void test_recovery(void **state)
     assert_int_equal(store_call_replay(&call, "1795868576123-7"), 0);
     assert_int_equal(call.script, SCRIPT_REPLAY);
     EXPECT_KEYS(&call, "chatd:events");
-    EXPECT_ARGS(&call, "1795868576123-7", "1001");
+    EXPECT_ARGS(&call, "1795868576123-7", "1000", "524288");
     assert_int_equal(store_call_replay(&call, "-"), -1);
     assert_int_equal(store_call_replay(&call, NULL), -1);
 
