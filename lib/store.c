@@ -886,6 +886,26 @@ cJSON *store_message_normalize(const char *json, size_t len)
     "  return id, name\n"                                                                          \
     "end\n"
 
+/* The event log's position now: its last id, or, when it is empty, an id
+ * before any the next XADD can take (the clock's millisecond minus one).
+ * A membership read with it tells a server's roster which changes it
+ * applied came after the read (roster_add). */
+#define LUA_LOG_POSITION                                                                           \
+    "local function log_position(log)\n"                                                           \
+    "  local last = redis.call('XREVRANGE', log, '+', '-', 'COUNT', 1)[1]\n"                       \
+    "  if last then return last[1] end\n"                                                          \
+    "  local t = redis.call('TIME')\n"                                                             \
+    "  return string.format('%.0f-0', tonumber(t[1]) * 1000 + math.floor(t[2] / 1000) - 1)\n"      \
+    "end\n"
+
+/* ROOMS_PER_USER, shared by the scripts that add a room to a user's set:
+ * whether the set at key may take room (there already, or below max). */
+#define LUA_ROOM_ROOM                                                                              \
+    "local function has_room_for(key, room, max)\n"                                                \
+    "  return redis.call('SCARD', key) < tonumber(max) or\n"                                       \
+    "    redis.call('SISMEMBER', key, room) == 1\n"                                                \
+    "end\n"
+
 /* Key names built inside scripts ('user:' .. id and so on) are the same
  * names as the builders above: keep both in step. */
 static const char *const script_source[SCRIPT_COUNT] = {
@@ -1061,11 +1081,15 @@ static const char *const script_source[SCRIPT_COUNT] = {
                 "  return {id, name} end\n"
                 "return {id, name, redis.call('ZREVRANGE', KEYS[2], ARGV[5], ARGV[6])}\n",
     [SCRIPT_CREATE_PRIVATE] =
-        /* KEYS: user a, user b, rooms of a, rooms of b; ARGV: room id.
-         * -> {name a, name b}, or nil when a user does not exist. */
+        /* KEYS: user a, user b, rooms of a, rooms of b; ARGV: room id,
+         * rooms per user.  -> {name a, name b}, nil when a user does not
+         * exist, or 'rooms' when a user is in too many (nothing written). */
+    LUA_ROOM_ROOM
     "local na = redis.call('HGET', KEYS[1], 'username')\n"
     "local nb = redis.call('HGET', KEYS[2], 'username')\n"
     "if not na or not nb then return false end\n"
+    "if not has_room_for(KEYS[3], ARGV[1], ARGV[2]) or\n"
+    "    not has_room_for(KEYS[4], ARGV[1], ARGV[2]) then return 'rooms' end\n"
     "redis.call('SADD', KEYS[3], ARGV[1])\n"
     "redis.call('SADD', KEYS[4], ARGV[1])\n"
     "return {na, nb}\n",
@@ -1076,12 +1100,15 @@ static const char *const script_source[SCRIPT_COUNT] = {
     [SCRIPT_SOCKET_OPEN] =
         /* KEYS: session, online_users, this server's presence, servers,
          * recovery record, event log; ARGV: session ttl, server id, now
-         * ms, presence ttl, offset ('' when not recovering), replay max.
-         * -> {id, name, {rooms}, record or false} or nil (no session).
-         * The record is answered (and deleted: a pid recovers once) when
-         * it is this user's and the log still holds the offset and at
-         * most `replay max` events after it. */
-    LUA_PUBLISH "local id = redis.call('GET', KEYS[1])\n"
+         * ms, presence ttl, offset ('' when not recovering), replay max,
+         * rooms per user.
+         * -> {id, name, {rooms}, record or false, log position} or nil (no
+         * session).  The record is answered (and deleted: a pid recovers
+         * once) when it is this user's and the log still holds the offset
+         * and at most `replay max` events after it.  A user in more rooms
+         * than allowed (data from before the limit) gets the first ones
+         * in byte order: General ('0') first, the same ones every time. */
+    LUA_PUBLISH LUA_LOG_POSITION "local id = redis.call('GET', KEYS[1])\n"
                 "if not id then return false end\n"
                 "local name = redis.call('HGET', 'user:' .. id, 'username')\n"
                 "if not name then return false end\n"
@@ -1102,7 +1129,11 @@ static const char *const script_source[SCRIPT_COUNT] = {
                 "  local log = redis.call('XRANGE', KEYS[6], ARGV[5], '+', 'COUNT', max + 2)\n"
                 "  if #log >= 1 and #log <= max + 1 and log[1][1] == ARGV[5] then rec = raw end\n"
                 "end\n"
-                "return {id, name, redis.call('SMEMBERS', 'user:' .. id .. ':rooms'), rec}\n",
+                "local set, max = 'user:' .. id .. ':rooms', tonumber(ARGV[7])\n"
+                "local rooms\n"
+                "if redis.call('SCARD', set) <= max then rooms = redis.call('SMEMBERS', set)\n"
+                "else rooms = redis.call('SORT', set, 'ALPHA', 'LIMIT', 0, max) end\n"
+                "return {id, name, rooms, rec, log_position(KEYS[6])}\n",
     [SCRIPT_PRESENCE_LEAVE] =
         /* KEYS: this server's presence, servers, online_users; ARGV: user
          * id, server id, now ms, timeout ms.  -> 1 when the user went
@@ -1140,18 +1171,21 @@ static const char *const script_source[SCRIPT_COUNT] = {
          * client's id; ARGV: room id, '1' when a member by the id of a
          * private room, message JSON, score, envelope JSON to publish,
          * messages per minute, server id, '1' for a private room, a, b,
-         * message id, index ttl, '1' when the client gave an id, its ttl.
+         * message id, index ttl, '1' when the client gave an id, its ttl,
+         * rooms per user.
          * -> 'ok' | {'dup', earlier JSON} | 'forbidden' | 'nouser' |
-         * 'limited'.  A private room needs both its users to exist (else
-         * nothing is written).  Its first message announces the room
+         * 'limited' | 'rooms'.  A private room needs both its users to
+         * exist and to have room for it (else nothing is written).  Its first message announces the room
          * (show.room) before the message.  A duplicate writes the sent
          * key's ttl, so that a WAIT after it also covers the earlier send. */
-    LUA_PUBLISH
+    LUA_PUBLISH LUA_ROOM_ROOM
     "if ARGV[2] ~= '1' and redis.call('SISMEMBER', KEYS[2], ARGV[1]) == 0 then\n"
     "  return 'forbidden' end\n"
     "local private = ARGV[8] == '1'\n"
     "if private and (redis.call('HEXISTS', 'user:' .. ARGV[9], 'username') == 0 or\n"
     "    redis.call('HEXISTS', 'user:' .. ARGV[10], 'username') == 0) then return 'nouser' end\n"
+    "if private and (not has_room_for(KEYS[4], ARGV[1], ARGV[15]) or\n"
+    "    not has_room_for(KEYS[5], ARGV[1], ARGV[15])) then return 'rooms' end\n"
     "local once = ARGV[13] == '1'\n"
     "if once then\n"
     "  local earlier = redis.call('GET', KEYS[7])\n"
@@ -1265,14 +1299,19 @@ static const char *const script_source[SCRIPT_COUNT] = {
     "return 'ok'\n",
     [SCRIPT_GROUP_CREATE] =
         /* KEYS: group counter, public groups; ARGV: creator, name, '1' when
-         * public, server id, other members….  -> {'ok', group JSON} or
-         * {'nouser', id}, writing nothing then.  The id skips numbers some
-         * named room already uses. */
+         * public, server id, rooms per user, other members….  -> {'ok',
+         * group JSON}, or {'nouser', id} or {'rooms', id} (in too many
+         * rooms), writing nothing then.  The id skips numbers some named
+         * room already uses. */
     LUA_PUBLISH LUA_GROUP
     "local uids = {ARGV[1]}\n"
-    "for i = 5, #ARGV do uids[#uids + 1] = ARGV[i] end\n"
+    "for i = 6, #ARGV do uids[#uids + 1] = ARGV[i] end\n"
     "for _, uid in ipairs(uids) do\n"
     "  if redis.call('HEXISTS', 'user:' .. uid, 'username') == 0 then return {'nouser', uid} end\n"
+    "end\n"
+    "for _, uid in ipairs(uids) do\n"
+    "  if redis.call('SCARD', 'user:' .. uid .. ':rooms') >= tonumber(ARGV[5]) then\n"
+    "    return {'rooms', uid} end\n"
     "end\n"
     "local id\n"
     "repeat id = tostring(redis.call('INCR', KEYS[1]))\n"
@@ -1293,8 +1332,8 @@ static const char *const script_source[SCRIPT_COUNT] = {
     "return {'ok', cjson.encode(group)}\n",
     [SCRIPT_GROUP_ADD] =
         /* KEYS: group, its members, the target's rooms; ARGV: room id,
-         * actor, target, 'join' or 'invite', server id, members max.
-         * -> {'ok', group JSON} or {problem}.  A join needs a public group
+         * actor, target, 'join' or 'invite', server id, members max, rooms
+         * per user.  -> {'ok', group JSON} or {problem}.  A join needs a public group
          * and actor = target; an invitation needs the actor a member. */
     LUA_PUBLISH LUA_GROUP
     "if redis.call('EXISTS', KEYS[1]) == 0 then return {'nogroup'} end\n"
@@ -1306,6 +1345,7 @@ static const char *const script_source[SCRIPT_COUNT] = {
     "if redis.call('HEXISTS', 'user:' .. ARGV[3], 'username') == 0 then return {'nouser'} end\n"
     "if redis.call('SISMEMBER', KEYS[2], ARGV[3]) == 1 then return {'exists'} end\n"
     "if redis.call('SCARD', KEYS[2]) >= tonumber(ARGV[6]) then return {'full'} end\n"
+    "if redis.call('SCARD', KEYS[3]) >= tonumber(ARGV[7]) then return {'rooms'} end\n"
     "redis.call('SADD', KEYS[2], ARGV[3])\n"
     "redis.call('SADD', KEYS[3], ARGV[1])\n"
     "local group = group_of(ARGV[1])\n"
@@ -1355,6 +1395,16 @@ static const char *const script_source[SCRIPT_COUNT] = {
         /* KEYS: event log; ARGV: offset, count.  -> {{id, {'e',
          * envelope}}, …}: the events after the offset, oldest first. */
     "return redis.call('XRANGE', KEYS[1], '(' .. ARGV[1], '+', 'COUNT', ARGV[2])\n",
+    [SCRIPT_ROOM_JOIN] =
+        /* KEYS: the user's rooms (a group) or the other user (a private
+         * room of the user's), event log; ARGV: 'private' or 'group', room
+         * id.  -> {1 may join | 0, log position}: the read and the log's
+         * position at it, in one step. */
+    LUA_LOG_POSITION
+    "local ok\n"
+    "if ARGV[1] == 'private' then ok = redis.call('HEXISTS', KEYS[1], 'username')\n"
+    "else ok = redis.call('SISMEMBER', KEYS[1], ARGV[2]) end\n"
+    "return {ok, log_position(KEYS[2])}\n",
     [SCRIPT_LOGOUT] =
         /* KEYS: session; ARGV: the control message.  In one step, so no
          * server can let a connection of the session in after the others
@@ -1822,10 +1872,11 @@ int store_call_history(struct store_call *call, const struct store_history_param
     return call_end(call);
 }
 
-int store_call_create_private(struct store_call *call, const struct room_ref *room)
+int store_call_create_private(struct store_call *call, const struct room_ref *room,
+                              unsigned rooms_max)
 {
     call_begin(call, SCRIPT_CREATE_PRIVATE);
-    if (!room || room->kind != ROOM_PRIVATE) {
+    if (!room || room->kind != ROOM_PRIVATE || !rooms_max) {
         call->failed = true;
         return call_end(call);
     }
@@ -1834,6 +1885,7 @@ int store_call_create_private(struct store_call *call, const struct room_ref *ro
     add_key(call, key_user_rooms(call, room->a));
     add_key(call, key_user_rooms(call, room->b));
     add_arg(call, room->id);
+    add_arg(call, stored_u64(call, rooms_max));
     return call_end(call);
 }
 
@@ -1866,6 +1918,9 @@ int store_call_socket_open(struct store_call *call, const struct store_socket_op
     add_key(call, STORE_KEY_EVENTS);
     add_arg(call, recovering ? p->offset : "");
     add_arg(call, stored_u64(call, STORE_REPLAY_MAX));
+    add_arg(call, stored_u64(call, p->rooms_max));
+    if (!p->rooms_max)
+        call->failed = true;
     struct store_offset o;
     if (recovering && store_offset_parse(p->offset, strlen(p->offset), &o) < 0)
         call->failed = true;
@@ -1894,6 +1949,22 @@ int store_call_recovery_save(struct store_call *call, const char *pid, const cha
     add_key(call, key_recovery(call, pid));
     add_arg(call, record);
     add_arg(call, stored_u64(call, ttl_s));
+    return call_end(call);
+}
+
+int store_call_room_join(struct store_call *call, const struct room_ref *room, uint64_t user_id)
+{
+    call_begin(call, SCRIPT_ROOM_JOIN);
+    if (!room) {
+        call->failed = true;
+        return call_end(call);
+    }
+    bool private_room = store_room_is_private_member(room, user_id);
+    add_key(call, private_room ? key_user(call, room->a == user_id ? room->b : room->a)
+                               : key_user_rooms(call, user_id));
+    add_key(call, STORE_KEY_EVENTS);
+    add_arg(call, private_room ? "private" : "group");
+    add_arg(call, room->id);
     return call_end(call);
 }
 
@@ -1961,6 +2032,9 @@ int store_call_send_message(struct store_call *call, const struct store_send_mes
         add_key(call, key_message_rate(call, p->sender));
     add_flag(call, p->client_id != NULL);
     add_arg(call, stored_u64(call, STORE_CLIENT_ID_TTL_S));
+    add_arg(call, stored_u64(call, p->rooms_max));
+    if (!p->rooms_max)
+        call->failed = true;
     return call_end(call);
 }
 
@@ -2086,6 +2160,7 @@ int store_call_group_create(struct store_call *call, const struct store_group_cr
     add_arg(call, p->name);
     add_flag(call, p->public_room);
     add_arg(call, p->server_id);
+    add_arg(call, p->rooms_max ? stored_u64(call, p->rooms_max) : NULL);
     for (size_t i = 0; i < p->count; i++)
         add_arg(call, p->members[i] && p->members[i] != p->creator ? stored_u64(call, p->members[i])
                                                                    : NULL);
@@ -2117,6 +2192,7 @@ int store_call_group_add(struct store_call *call, const struct store_group_chang
     add_arg(call, p->mode == STORE_GROUP_JOIN ? "join" : "invite");
     add_arg(call, p->server_id);
     add_arg(call, stored_u64(call, STORE_GROUP_MEMBERS_MAX));
+    add_arg(call, p->rooms_max ? stored_u64(call, p->rooms_max) : NULL);
     return call_end(call);
 }
 

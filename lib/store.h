@@ -282,6 +282,7 @@ enum store_script {
     SCRIPT_TYPING,         /* per-user gate, then log and publish typing */
     SCRIPT_RECOVERY_SAVE,  /* a lost socket's recovery record */
     SCRIPT_REPLAY,         /* the logged events after an offset */
+    SCRIPT_ROOM_JOIN,      /* room.join's membership check and log position */
     SCRIPT_LOGOUT,         /* end a session, tell the fleet (STORE_CONTROL_CHANNEL) */
     SCRIPT_COUNT
 };
@@ -424,8 +425,10 @@ struct store_history_params {
  * of the room if its user is a member, in one round trip. */
 int store_call_history(struct store_call *call, const struct store_history_params *p);
 
-/* SCRIPT_CREATE_PRIVATE: a private room into both users' sets. */
-int store_call_create_private(struct store_call *call, const struct room_ref *room);
+/* SCRIPT_CREATE_PRIVATE: a private room into both users' sets, each of
+ * at most rooms_max rooms (ROOMS_PER_USER). */
+int store_call_create_private(struct store_call *call, const struct room_ref *room,
+                              unsigned rooms_max);
 
 /* SCRIPT_PRELOAD: a named room's name and its newest count (>= 1) messages. */
 int store_call_preload(struct store_call *call, const char *room_id, unsigned count);
@@ -441,6 +444,7 @@ struct store_socket_open_params {
      * record, or false. */
     const char *pid;
     const char *offset;
+    unsigned rooms_max; /* ROOMS_PER_USER: the rooms answered, at most */
 };
 /* SCRIPT_SOCKET_OPEN */
 int store_call_socket_open(struct store_call *call, const struct store_socket_open_params *p);
@@ -458,6 +462,7 @@ struct store_send_message_params {
      * second send with the same one within STORE_CLIENT_ID_TTL_S answers
      * {'dup', the first's JSON} and stores nothing. */
     const char *client_id;
+    unsigned rooms_max; /* ROOMS_PER_USER, for a private room's users */
 };
 /* SCRIPT_SEND_MESSAGE */
 int store_call_send_message(struct store_call *call, const struct store_send_message_params *p);
@@ -539,8 +544,10 @@ struct store_group_create_params {
     const uint64_t *members; /* others, 0..STORE_GROUP_CREATE_MAX, no repeats */
     size_t count;
     const char *server_id; /* this server */
+    unsigned rooms_max;    /* ROOMS_PER_USER */
 };
-/* SCRIPT_GROUP_CREATE: -> {'ok', group JSON} | {'nouser', id}. */
+/* SCRIPT_GROUP_CREATE: -> {'ok', group JSON} | {'nouser', id} | {'rooms',
+ * id}. */
 int store_call_group_create(struct store_call *call, const struct store_group_create_params *p);
 
 enum store_group_add_mode { STORE_GROUP_JOIN, STORE_GROUP_INVITE };
@@ -550,9 +557,11 @@ struct store_group_change_params {
     uint64_t target;                /* who joins, is added or removed */
     enum store_group_add_mode mode; /* SCRIPT_GROUP_ADD only */
     const char *server_id;          /* this server */
+    unsigned rooms_max;             /* SCRIPT_GROUP_ADD only: ROOMS_PER_USER */
 };
 /* SCRIPT_GROUP_ADD: -> {'ok', group JSON} | {problem}, problem one of
- * 'nogroup', 'nouser', 'forbidden', 'exists', 'full'. */
+ * 'nogroup', 'nouser', 'forbidden', 'exists', 'full', 'rooms' (the target
+ * is in ROOMS_PER_USER rooms). */
 int store_call_group_add(struct store_call *call, const struct store_group_change_params *p);
 /* SCRIPT_GROUP_REMOVE: -> {'ok'} | {problem}, problem one of 'nogroup',
  * 'notmember', 'forbidden'. */
@@ -575,6 +584,10 @@ int store_call_typing(struct store_call *call, uint64_t user_id, const char *env
 /* SCRIPT_RECOVERY_SAVE: record (store_recovery_encode's) under pid for ttl_s. */
 int store_call_recovery_save(struct store_call *call, const char *pid, const char *record,
                              unsigned ttl_s);
+/* SCRIPT_ROOM_JOIN: whether user may join room (a private room of theirs
+ * whose other user exists, or a group of their set) and the log's
+ * position at that read: -> {1 | 0, stream id}. */
+int store_call_room_join(struct store_call *call, const struct room_ref *room, uint64_t user_id);
 /* SCRIPT_REPLAY: up to STORE_REPLAY_MAX + 1 events after offset. */
 int store_call_replay(struct store_call *call, const char *offset);
 

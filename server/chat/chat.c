@@ -242,16 +242,20 @@ static size_t fan_send(const struct fan *f, enum fan_to to, const char *room, ui
     return n;
 }
 
-/* A user's sockets join or leave a room (show.room, room.added/removed). */
+/* A user's sockets join or leave a room (show.room, room.added/removed);
+ * the roster remembers the change at the event's offset, for joins that
+ * read the membership before it. */
 static void fan_membership(const struct fan *f, uint64_t user, const char *room, bool join)
 {
+    struct store_offset at;
+    bool has_at = f->offset && store_offset_parse(f->offset, strlen(f->offset), &at) == 0;
     if (f->replay) {
         if (f->replay->user == user)
             (join ? replay_join : replay_leave)(f->replay, room);
     } else if (join) {
-        roster_join_user(f->c->roster, user, room);
+        roster_join_user(f->c->roster, user, room, has_at ? &at : NULL);
     } else {
-        roster_leave_user(f->c->roster, user, room);
+        roster_leave_user(f->c->roster, user, room, has_at ? &at : NULL);
     }
 }
 
@@ -636,6 +640,8 @@ static void ack(struct sio_socket *s, bool has_ack, uint64_t ack_id, const char 
 /* ---- events ---------------------------------------------------------------------- */
 
 #define UNAVAILABLE "Service unavailable; try again"
+/* A private room more for a user already in ROOMS_PER_USER rooms. */
+#define ROOMS_REFUSAL "Too many rooms: a user may be in at most ROOMS_PER_USER"
 /* The message may be on the master only: a failover now would lose it. */
 #define NOT_REPLICATED "Not stored safely; try again"
 
@@ -663,6 +669,8 @@ static const char *send_error(struct pending *p, const redisReply *reply)
         return "Too many messages; slow down";
     if (strcmp(status, "nouser") == 0)
         return "No such user";
+    if (strcmp(status, "rooms") == 0)
+        return ROOMS_REFUSAL;
     return "You are not a member of this room";
 }
 
@@ -752,6 +760,7 @@ static void on_message_event(struct chat *c, struct sio_socket *s, struct worker
         .per_minute = c->cfg->messages_per_minute,
         .server_id = c->cfg->server_id,
         .client_id = client_id ? client_id->valuestring : NULL,
+        .rooms_max = c->cfg->rooms_per_user,
     };
     struct store_call call;
     if (!envelope || store_call_send_message(&call, &params) < 0) {
@@ -897,27 +906,48 @@ static void on_change_event(struct chat *c, struct sio_socket *s, struct worker 
     }
 }
 
+/* A join's check, with the log position it was read at. */
+struct join_job {
+    const struct pending *p;
+    struct store_offset read_at;
+};
+
 /* Under the socket's lock: a disconnect on another worker cannot free the
- * user meanwhile. */
+ * user meanwhile.  A removal the subscriber applied after the check was
+ * read wins over it (roster_join). */
 static void join_locked(void *arg, struct sio_socket *s, void **data)
 {
-    const struct pending *p = arg;
+    const struct join_job *job = arg;
+    const struct pending *p = job->p;
     const struct chat_user *u = *data;
-    bool joined = u && u->member && roster_join(p->chat->roster, u->member, p->room.id) == 0;
-    ack(s, p->has_ack, p->ack_id, joined ? NULL : "Could not join the room", NULL);
+    enum roster_join_result rc =
+        u && u->member ? roster_join(p->chat->roster, u->member, p->room.id, &job->read_at)
+                       : ROSTER_FAILED;
+    const char *error = rc == ROSTER_JOINED    ? NULL
+                        : rc == ROSTER_REMOVED ? "You are not a member of this room"
+                        : rc == ROSTER_STALE   ? UNAVAILABLE
+                                               : "Could not join the room";
+    ack(s, p->has_ack, p->ack_id, error, NULL);
 }
 
+/* SCRIPT_ROOM_JOIN's answer: {1 | 0, log position}. */
 static void join_checked(void *priv, redisReply *reply)
 {
     struct pending *p = priv;
-    if (rconn_is_error(reply))
-        ack(p->s, p->has_ack, p->ack_id, "Service unavailable; try again", NULL);
-    else if (reply->type != REDIS_REPLY_INTEGER || reply->integer != 1)
+    struct join_job job = {.p = p};
+    const char *at = !rconn_is_error(reply) && reply->type == REDIS_REPLY_ARRAY &&
+                             reply->elements == 2 &&
+                             reply->element[0]->type == REDIS_REPLY_INTEGER
+                         ? rconn_str(reply->element[1], NULL)
+                         : NULL;
+    if (!at || store_offset_parse(at, strlen(at), &job.read_at) < 0)
+        ack(p->s, p->has_ack, p->ack_id, UNAVAILABLE, NULL);
+    else if (reply->element[0]->integer != 1)
         ack(p->s, p->has_ack, p->ack_id,
             p->room.kind == ROOM_PRIVATE ? "No such user" : "You are not a member of this room",
             NULL);
     else
-        sio_socket_with_data(p->s, join_locked, p); /* a socket gone needs no answer */
+        sio_socket_with_data(p->s, join_locked, &job); /* a socket gone needs no answer */
     pending_free(p);
 }
 
@@ -925,16 +955,10 @@ static void join_checked(void *priv, redisReply *reply)
  * its id) needs the other user to exist; a group, the user in it. */
 static int join_check(struct pending *p, struct rconn *redis, uint64_t user)
 {
-    const struct room_ref *room = &p->room;
-    char key[STORE_KEY_MAX];
-    if (store_room_is_private_member(room, user)) {
-        store_key_user(key, sizeof key, room->a == user ? room->b : room->a);
-        return rconn_commandv(redis, join_checked, p, 3,
-                              (const char *[]){"HEXISTS", key, "username"});
-    }
-    store_key_user_rooms(key, sizeof key, user);
-    return rconn_commandv(redis, join_checked, p, 3,
-                          (const char *[]){"SISMEMBER", key, room->id});
+    struct store_call call;
+    return store_call_room_join(&call, &p->room, user) < 0
+               ? -1
+               : rconn_call(redis, &call, join_checked, p);
 }
 
 static void on_room_join(struct chat *c, struct sio_socket *s, struct worker *w, const cJSON *arg,
@@ -1171,7 +1195,8 @@ struct adoption {
     struct chat_user *user;
     const char **rooms; /* NULL when out of memory */
     size_t n;
-    bool held; /* recovering: live events wait for the replay */
+    struct store_offset read_at; /* the log's position when rooms were read */
+    bool held;                   /* recovering: live events wait for the replay */
     bool accepted;
 };
 
@@ -1191,11 +1216,18 @@ static void adopt_user(void *arg, struct sio_socket *s, void **data)
         return; /* the client left while we asked Redis */
     a->accepted = true;
     *data = a->user;
+    bool stale = false;
     a->user->member = a->rooms ? roster_add(a->chat->roster, sio_socket_session(s), a->user->id,
-                                            a->rooms, a->n, a->held)
+                                            a->rooms, a->n, a->held, &a->read_at, &stale)
                                : NULL;
-    if (!a->user->member)
+    if (!a->user->member) {
         sio_socket_disconnect(s); /* out of memory: on_disconnect cleans up */
+    } else if (stale) {
+        /* Its rooms were read before changes this server no longer
+         * remembers: the client reconnects and reads them again. */
+        log_info("user %s: rooms read too long ago; closing the session", a->user->id_str);
+        eio_session_close(sio_socket_session(s), "rooms changed");
+    }
 }
 
 /* ---- connection state recovery ------------------------------------------- */
@@ -1369,20 +1401,23 @@ static const char **rooms_of(const redisReply *set, const char *record, uint64_t
     return names;
 }
 
-/* The reply of SCRIPT_SOCKET_OPEN: {id, name, {rooms}, record or nil}, or
- * nil. */
+/* The reply of SCRIPT_SOCKET_OPEN: {id, name, {rooms}, record or nil, log
+ * position}, or nil. */
 static void socket_opened(void *priv, redisReply *reply)
 {
     struct pending *p = priv;
     struct chat *c = p->chat;
     struct sio_socket *s = p->s;
     struct chat_user *u = NULL;
-    const char *id = NULL;
+    const char *id = NULL, *at = NULL;
+    struct store_offset read_at;
     if (rconn_is_error(reply)) {
         sio_socket_refuse(s, "Service unavailable");
-    } else if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 4 ||
+    } else if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 5 ||
                !(id = rconn_str(reply->element[0], NULL)) ||
-               reply->element[2]->type != REDIS_REPLY_ARRAY || !(u = calloc(1, sizeof *u)) ||
+               reply->element[2]->type != REDIS_REPLY_ARRAY ||
+               !(at = rconn_str(reply->element[4], NULL)) ||
+               store_offset_parse(at, strlen(at), &read_at) < 0 || !(u = calloc(1, sizeof *u)) ||
                store_parse_id(id, strlen(id), false, &u->id) < 0) {
         sio_socket_refuse(s, "unauthorized");
         free(u);
@@ -1399,7 +1434,8 @@ static void socket_opened(void *priv, redisReply *reply)
             token_random_hex(u->pid, STORE_PID_BYTES);
         size_t n = 0, from_set = 0;
         const char **names = rooms_of(reply->element[2], record, u->id, &n, &from_set);
-        struct adoption a = {.chat = c, .user = u, .rooms = names, .n = n, .held = record};
+        struct adoption a = {
+            .chat = c, .user = u, .rooms = names, .n = n, .read_at = read_at, .held = record};
         sio_socket_with_data(s, adopt_user, &a);
         if (!a.accepted) {
             presence_leave(c, u->id_str);
@@ -1430,6 +1466,7 @@ static void on_connect(void *ctx, struct sio_socket *s, struct worker *w, const 
         .session_ttl_s = c->cfg->session_ttl,
         .now_ms = now_ms(),
         .presence_ttl_s = c->cfg->presence_timeout * PRESENCE_TTL_FACTOR,
+        .rooms_max = c->cfg->rooms_per_user,
     };
     if (p && recovery_asked(auth, p)) {
         params.pid = p->pid;
@@ -1469,7 +1506,7 @@ struct chat *chat_new(const struct config *cfg)
     if (!c)
         return NULL;
     c->cfg = cfg;
-    c->roster = roster_new();
+    c->roster = roster_new(cfg->rooms_per_user);
     if (!c->roster) {
         free(c);
         return NULL;

@@ -741,12 +741,19 @@ static void history_start(struct http_req *req)
         http_respond_unavailable(req);
 }
 
+/* A room more for a user already in ROOMS_PER_USER. */
+#define ROOMS_REFUSAL "Too many rooms: a user may be in at most ROOMS_PER_USER"
+
 static void private_room_answer(void *priv, redisReply *reply)
 {
     struct http_req *req = priv;
     const struct room_ref *room = req->route_state;
     if (rconn_is_error(reply)) {
         http_respond_unavailable(req);
+        return;
+    }
+    if (reply->type == REDIS_REPLY_STATUS || reply->type == REDIS_REPLY_STRING) {
+        http_respond_error(req, MHD_HTTP_CONFLICT, ROOMS_REFUSAL);
         return;
     }
     if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 2) {
@@ -807,7 +814,7 @@ static void private_room_start(struct http_req *req)
         return;
     }
     struct store_call call;
-    if (store_call_create_private(&call, room) < 0 ||
+    if (store_call_create_private(&call, room, cfg_of(req)->rooms_per_user) < 0 ||
         send_call(req, &call, private_room_answer) < 0)
         http_respond_unavailable(req);
 }
@@ -871,6 +878,7 @@ static bool group_refused(struct http_req *req, const char *problem)
         {"notmember", MHD_HTTP_NOT_FOUND, "That user is not a member of this room"},
         {"exists", MHD_HTTP_CONFLICT, "Already a member of this room"},
         {"full", MHD_HTTP_CONFLICT, "This room is full"},
+        {"rooms", MHD_HTTP_CONFLICT, ROOMS_REFUSAL},
     };
     const struct group_route *g = req->route_state;
     if (strcmp(problem, "forbidden") == 0) {
@@ -987,6 +995,7 @@ static void group_create_start(struct http_req *req)
         .members = g->members,
         .count = g->count,
         .server_id = cfg_of(req)->server_id,
+        .rooms_max = cfg_of(req)->rooms_per_user,
     };
     struct store_call call;
     if (store_call_group_create(&call, &params) < 0 || send_call(req, &call, group_created) < 0)
@@ -1025,6 +1034,7 @@ static void group_change_send(struct http_req *req, const struct room_ref *room,
         .target = target,
         .mode = mode,
         .server_id = cfg_of(req)->server_id,
+        .rooms_max = cfg_of(req)->rooms_per_user,
     };
     struct store_call call;
     int rc = add ? store_call_group_add(&call, &params) : store_call_group_remove(&call, &params);
