@@ -617,14 +617,14 @@ static void test_call_socket_and_message(void **state)
     EXPECT_KEYS(&call, "room:0", "user:3:rooms", "chatd:ratelimit:msg:3", "user:3:rooms",
                 "user:3:rooms", "chatd:msgidx:0", "chatd:ratelimit:msg:3");
     EXPECT_ARGS(&call, "0", "0", "{\"m\":1}", "1795868576.007", "{\"e\":1}", "30", "srv", "0", "0",
-                "0", "00112233445566778899aabb", "2592000", "0", "600");
+                "0", "00112233445566778899aabb", "2592000", "0", "600", "1000");
     /* A client's id: a retry with it finds the first send. */
     send.client_id = "c-17_x";
     assert_int_equal(store_call_send_message(&call, &send), 0);
     EXPECT_KEYS(&call, "room:0", "user:3:rooms", "chatd:ratelimit:msg:3", "user:3:rooms",
                 "user:3:rooms", "chatd:msgidx:0", "chatd:sent:3:c-17_x");
     EXPECT_ARGS(&call, "0", "0", "{\"m\":1}", "1795868576.007", "{\"e\":1}", "30", "srv", "0", "0",
-                "0", "00112233445566778899aabb", "2592000", "1", "600");
+                "0", "00112233445566778899aabb", "2592000", "1", "600", "1000");
     static const char *const bad_client_ids[] = {
         "", "a b", "a:b", "ü", "0123456789012345678901234567890123456789012345678901234567890123x"};
     for (size_t i = 0; i < sizeof bad_client_ids / sizeof bad_client_ids[0]; i++) {
