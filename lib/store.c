@@ -1405,6 +1405,24 @@ static const char *const script_source[SCRIPT_COUNT] = {
     "if ARGV[1] == 'private' then ok = redis.call('HEXISTS', KEYS[1], 'username')\n"
     "else ok = redis.call('SISMEMBER', KEYS[1], ARGV[2]) end\n"
     "return {ok, log_position(KEYS[2])}\n",
+    [SCRIPT_CATCH_UP] =
+        /* KEYS: event log; ARGV: offset ('' for the position only),
+         * count.  -> {log position} | {log position, the newest id trimmed
+         * or deleted ('0-0' for none), {{id, {'e', envelope}}, …} after
+         * the offset, oldest first}: what a subscriber missed while its
+         * connection was down, and whether the log still holds all of it. */
+    LUA_LOG_POSITION
+    "local position = log_position(KEYS[1])\n"
+    "if ARGV[1] == '' then return {position} end\n"
+    "local deleted = '0-0'\n"
+    "if redis.call('EXISTS', KEYS[1]) == 1 then\n"
+    "  local info = redis.call('XINFO', 'STREAM', KEYS[1])\n"
+    "  for i = 1, #info - 1, 2 do\n"
+    "    if info[i] == 'max-deleted-entry-id' then deleted = info[i + 1] end\n"
+    "  end\n"
+    "end\n"
+    "return {position, deleted,\n"
+    "  redis.call('XRANGE', KEYS[1], '(' .. ARGV[1], '+', 'COUNT', ARGV[2])}\n",
     [SCRIPT_LOGOUT] =
         /* KEYS: session; ARGV: the control message.  In one step, so no
          * server can let a connection of the session in after the others
@@ -1965,6 +1983,18 @@ int store_call_room_join(struct store_call *call, const struct room_ref *room, u
     add_key(call, STORE_KEY_EVENTS);
     add_arg(call, private_room ? "private" : "group");
     add_arg(call, room->id);
+    return call_end(call);
+}
+
+int store_call_catch_up(struct store_call *call, const char *offset)
+{
+    call_begin(call, SCRIPT_CATCH_UP);
+    struct store_offset o;
+    if (offset && store_offset_parse(offset, strlen(offset), &o) < 0)
+        call->failed = true;
+    add_key(call, STORE_KEY_EVENTS);
+    add_arg(call, offset ? offset : "");
+    add_arg(call, stored_u64(call, STORE_CATCH_UP_PAGE));
     return call_end(call);
 }
 

@@ -283,6 +283,7 @@ enum store_script {
     SCRIPT_RECOVERY_SAVE,  /* a lost socket's recovery record */
     SCRIPT_REPLAY,         /* the logged events after an offset */
     SCRIPT_ROOM_JOIN,      /* room.join's membership check and log position */
+    SCRIPT_CATCH_UP,       /* the log's position, or what a subscriber missed */
     SCRIPT_LOGOUT,         /* end a session, tell the fleet (STORE_CONTROL_CHANNEL) */
     SCRIPT_COUNT
 };
@@ -588,6 +589,12 @@ int store_call_recovery_save(struct store_call *call, const char *pid, const cha
  * whose other user exists, or a group of their set) and the log's
  * position at that read: -> {1 | 0, stream id}. */
 int store_call_room_join(struct store_call *call, const struct room_ref *room, uint64_t user_id);
+/* Events one SCRIPT_CATCH_UP answers at most. */
+#define STORE_CATCH_UP_PAGE 1000
+/* SCRIPT_CATCH_UP: offset NULL: {log position}; else {log position, the
+ * newest id trimmed or deleted ("0-0": none), up to STORE_CATCH_UP_PAGE
+ * events after offset as SCRIPT_REPLAY answers them}. */
+int store_call_catch_up(struct store_call *call, const char *offset);
 /* SCRIPT_REPLAY: up to STORE_REPLAY_MAX + 1 events after offset. */
 int store_call_replay(struct store_call *call, const char *offset);
 

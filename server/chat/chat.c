@@ -55,6 +55,11 @@ struct chat {
     struct roster *roster;
     struct engine *engine; /* whose connections a logout closes */
     struct subscriber *sub;
+    /* The newest logged event the subscriber applied (subscriber thread
+     * only): after a lost connection it catches up from there. */
+    bool has_applied;
+    struct store_offset applied;
+    char applied_id[STORE_OFFSET_MAX];
     struct timer heartbeat;
     struct worker *heartbeat_worker;
 };
@@ -531,6 +536,18 @@ static void on_control(struct chat *c, const char *payload, size_t len)
         log_debug("logout: %zu connections closed", n);
 }
 
+/* Whether a logged event at o is new to the subscriber (one a catch-up
+ * applied already comes again live); it becomes the last applied. */
+static bool applied_next(struct chat *c, const struct store_offset *o, const char *id)
+{
+    if (c->has_applied && store_offset_cmp(o, &c->applied) <= 0)
+        return false;
+    c->has_applied = true;
+    c->applied = *o;
+    snprintf(c->applied_id, sizeof c->applied_id, "%s", id);
+    return true;
+}
+
 /* Every message of MESSAGES: {"offset", "serverId", "type", "data"} (the
  * originals' have no offset: sent without one, never replayed); and of
  * chatd's control channel. */
@@ -553,10 +570,126 @@ static void on_channel(void *ctx, const char *channel, const char *payload, size
         if (cJSON_IsString(offset) &&
             store_offset_parse(offset->valuestring, strlen(offset->valuestring), &o) == 0)
             f.offset = offset->valuestring;
-        fan_event(&f, type, data);
+        if (!f.offset || applied_next(c, &o, f.offset))
+            fan_event(&f, type, data);
     }
     metrics_inc(METRICS_BROADCASTS);
     cJSON_Delete(env);
+}
+
+/* ---- the subscriber's catch-up (subscriber thread) ------------------------- */
+
+/* Events after this many pages are too many to catch up: sockets reconnect. */
+#define CATCH_UP_PAGES (STORE_EVENTS_MAX / STORE_CATCH_UP_PAGE + 1)
+
+static void close_one(void *ctx, struct eio_session *es, uint64_t user)
+{
+    (void)ctx;
+    (void)user;
+    eio_session_close(es, "events lost");
+}
+
+/* Runs SCRIPT_CATCH_UP after `after` (NULL: the position only) on r. */
+static redisReply *catch_up_call(redisContext *r, const char *after)
+{
+    struct store_call call;
+    const char *argv[STORE_CALL_ARGV_MAX];
+    int argc = store_call_catch_up(&call, after) < 0 ? -1 : store_call_eval_argv(&call, argv);
+    redisReply *reply = argc < 0 ? NULL : redisCommandArgv(r, argc, argv, NULL);
+    if (reply && (reply->type != REDIS_REPLY_ARRAY || reply->elements < 1 ||
+                  !rconn_str(reply->element[0], NULL))) {
+        freeReplyObject(reply);
+        reply = NULL;
+    }
+    return reply;
+}
+
+/* One logged event {id, {'e', envelope}} through live fan-out, unless it
+ * was applied already. */
+static void catch_up_entry(struct chat *c, const redisReply *e)
+{
+    const char *id =
+        e->type == REDIS_REPLY_ARRAY && e->elements == 2 ? rconn_str(e->element[0], NULL) : NULL;
+    const redisReply *fields = id ? e->element[1] : NULL;
+    size_t len = 0;
+    const char *env = fields && fields->type == REDIS_REPLY_ARRAY && fields->elements == 2
+                          ? rconn_str(fields->element[1], &len)
+                          : NULL;
+    struct store_offset o;
+    if (!env || store_offset_parse(id, strlen(id), &o) < 0 || !applied_next(c, &o, id))
+        return;
+    const char *type = NULL;
+    const cJSON *data = NULL;
+    cJSON *parsed = store_envelope_read(env, len, &type, &data);
+    struct fan f = {.c = c, .offset = id};
+    if (parsed)
+        fan_event(&f, type, data);
+    cJSON_Delete(parsed);
+}
+
+/* Applies one page after the last applied event: 1 more may follow, 0
+ * done, -1 the log no longer holds them all (or Redis failed: -2). */
+static int catch_up_page(struct chat *c, redisContext *r, struct store_offset *position)
+{
+    redisReply *reply = catch_up_call(r, c->applied_id);
+    if (!reply || reply->elements != 3 || reply->element[2]->type != REDIS_REPLY_ARRAY) {
+        freeReplyObject(reply);
+        return -2;
+    }
+    const char *pos = rconn_str(reply->element[0], NULL);
+    const char *deleted = rconn_str(reply->element[1], NULL);
+    struct store_offset gone;
+    int rc = store_offset_parse(pos, strlen(pos), position) < 0 || !deleted ||
+                     store_offset_parse(deleted, strlen(deleted), &gone) < 0
+                 ? -2
+                 : store_offset_cmp(&gone, &c->applied) > 0 ? -1 : 0;
+    const redisReply *events = reply->element[2];
+    for (size_t i = 0; rc == 0 && i < events->elements; i++)
+        catch_up_entry(c, events->element[i]);
+    if (rc == 0 && events->elements == STORE_CATCH_UP_PAGE)
+        rc = 1;
+    freeReplyObject(reply);
+    return rc;
+}
+
+/* The subscription is in place (subscriber_resume_fn): the first time,
+ * note the log's position; after a lost connection, apply what was
+ * logged since the last event applied, in order, so no socket misses
+ * one.  When the log no longer holds them all, every socket is closed
+ * instead ("events lost", recoverable): each recovers from its own
+ * offset, or starts afresh. */
+static int on_resume(void *ctx)
+{
+    struct chat *c = ctx;
+    redisContext *r = redis_sync_connect(c->cfg, 2, NULL);
+    if (!r)
+        return -1;
+    int rc = 1;
+    struct store_offset position;
+    if (!c->has_applied) {
+        redisReply *reply = catch_up_call(r, NULL);
+        const char *pos = reply ? rconn_str(reply->element[0], NULL) : NULL;
+        rc = pos && store_offset_parse(pos, strlen(pos), &position) == 0 &&
+                     applied_next(c, &position, pos)
+                 ? 0
+                 : -2;
+        freeReplyObject(reply);
+    }
+    for (int page = 0; rc == 1 && page < CATCH_UP_PAGES; page++)
+        rc = catch_up_page(c, r, &position);
+    redisFree(r);
+    if (rc == -2)
+        return -1;
+    if (rc != 0) {
+        size_t n = roster_each(c->roster, close_one, NULL);
+        log_warn("subscriber: events missed while disconnected are no longer in the log; "
+                 "%zu connections closed to recover",
+                 n);
+        char id[STORE_OFFSET_MAX];
+        snprintf(id, sizeof id, "%" PRIu64 "-%" PRIu64, position.ms, position.seq);
+        applied_next(c, &position, id);
+    }
+    return 0;
 }
 
 /* ---- acks -------------------------------------------------------------------------- */
@@ -1254,7 +1387,7 @@ static bool recovery_asked(const cJSON *auth, struct pending *p)
 static bool recoverable(const char *reason)
 {
     static const char *const lost[] = {"transport close", "client close", "ping timeout",
-                                       "slow consumer", "server shutting down"};
+                                       "slow consumer", "server shutting down", "events lost"};
     for (size_t i = 0; i < sizeof lost / sizeof *lost; i++)
         if (strcmp(reason, lost[i]) == 0)
             return true;
@@ -1563,7 +1696,7 @@ int chat_start(struct chat *c)
     /* Best effort: with Redis down, the others' heartbeat sweep does it. */
     presence_server_down(c, "start");
     static const char *const channels[] = {STORE_CHANNEL, STORE_CONTROL_CHANNEL, NULL};
-    c->sub = subscriber_start(c->cfg, channels, on_channel, c);
+    c->sub = subscriber_start(c->cfg, channels, on_channel, on_resume, c);
     return c->sub ? 0 : -1;
 }
 
