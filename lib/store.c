@@ -906,6 +906,28 @@ cJSON *store_message_normalize(const char *json, size_t len)
     "    redis.call('SISMEMBER', key, room) == 1\n"                                                \
     "end\n"
 
+/* The rooms a socket joins: the whole set, or for a set above max (data
+ * from before ROOMS_PER_USER, or a limit lowered since) General first and
+ * then the first a scan of the set meets, max in all: bounded work (no
+ * SMEMBERS or SORT of a huge set), the same rooms while the set is
+ * unchanged. */
+#define LUA_ROOMS_OF                                                                               \
+    "local function rooms_of(set, max)\n"                                                          \
+    "  if redis.call('SCARD', set) <= max then return redis.call('SMEMBERS', set) end\n"           \
+    "  local rooms, seen = {}, {['0'] = true}\n"                                                   \
+    "  if redis.call('SISMEMBER', set, '0') == 1 then rooms[1] = '0' end\n"                        \
+    "  local cursor = '0'\n"                                                                       \
+    "  repeat\n"                                                                                   \
+    "    local page = redis.call('SSCAN', set, cursor, 'COUNT', max)\n"                            \
+    "    cursor = page[1]\n"                                                                       \
+    "    for _, room in ipairs(page[2]) do\n"                                                      \
+    "      if #rooms < max and not seen[room] then rooms[#rooms + 1] = room end\n"                 \
+    "      seen[room] = true\n"                                                                    \
+    "    end\n"                                                                                    \
+    "  until cursor == '0' or #rooms >= max\n"                                                     \
+    "  return rooms\n"                                                                             \
+    "end\n"
+
 /* Key names built inside scripts ('user:' .. id and so on) are the same
  * names as the builders above: keep both in step. */
 static const char *const script_source[SCRIPT_COUNT] = {
@@ -1106,9 +1128,8 @@ static const char *const script_source[SCRIPT_COUNT] = {
          * session).  The record is answered (and deleted: a pid recovers
          * once) when it is this user's and the log still holds the offset
          * and at most `replay max` events after it.  A user in more rooms
-         * than allowed (data from before the limit) gets the first ones
-         * in byte order: General ('0') first, the same ones every time. */
-    LUA_PUBLISH LUA_LOG_POSITION "local id = redis.call('GET', KEYS[1])\n"
+         * than allowed (data from before the limit) gets LUA_ROOMS_OF's. */
+    LUA_PUBLISH LUA_LOG_POSITION LUA_ROOMS_OF "local id = redis.call('GET', KEYS[1])\n"
                 "if not id then return false end\n"
                 "local name = redis.call('HGET', 'user:' .. id, 'username')\n"
                 "if not name then return false end\n"
@@ -1129,11 +1150,8 @@ static const char *const script_source[SCRIPT_COUNT] = {
                 "  local log = redis.call('XRANGE', KEYS[6], ARGV[5], '+', 'COUNT', max + 2)\n"
                 "  if #log >= 1 and #log <= max + 1 and log[1][1] == ARGV[5] then rec = raw end\n"
                 "end\n"
-                "local set, max = 'user:' .. id .. ':rooms', tonumber(ARGV[7])\n"
-                "local rooms\n"
-                "if redis.call('SCARD', set) <= max then rooms = redis.call('SMEMBERS', set)\n"
-                "else rooms = redis.call('SORT', set, 'ALPHA', 'LIMIT', 0, max) end\n"
-                "return {id, name, rooms, rec, log_position(KEYS[6])}\n",
+                "return {id, name, rooms_of('user:' .. id .. ':rooms', tonumber(ARGV[7])), rec,\n"
+                "  log_position(KEYS[6])}\n",
     [SCRIPT_PRESENCE_LEAVE] =
         /* KEYS: this server's presence, servers, online_users; ARGV: user
          * id, server id, now ms, timeout ms.  -> 1 when the user went
