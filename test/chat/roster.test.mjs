@@ -190,7 +190,7 @@ describe('a user in 20,000 groups', () => {
     console.log(what);
     // Loose: delivery on loopback takes about a millisecond; the unfixed
     // server held every message for a CONNECT's whole join.
-    assert.ok(median < 100 && p90 < 250, what);
+    assert.ok(median < 100 && p90 < 400, what);
   });
 });
 
