@@ -557,6 +557,15 @@ static void test_call_users_and_rooms(void **state)
     EXPECT_KEYS(&call, "user:5:rooms", "chatd:events");
     EXPECT_ARGS(&call, "group", "0");
 
+    /* The subscriber's catch-up: the position alone, or after an offset. */
+    assert_int_equal(store_call_catch_up(&call, NULL), 0);
+    assert_int_equal(call.script, SCRIPT_CATCH_UP);
+    EXPECT_KEYS(&call, "chatd:events");
+    EXPECT_ARGS(&call, "", "1000");
+    assert_int_equal(store_call_catch_up(&call, "1795868576123-7"), 0);
+    EXPECT_ARGS(&call, "1795868576123-7", "1000");
+    assert_int_equal(store_call_catch_up(&call, "7"), -1);
+
     assert_int_equal(store_call_preload(&call, "0", 20), 0);
     assert_int_equal(call.script, SCRIPT_PRELOAD);
     EXPECT_KEYS(&call, "room:0:name", "room:0");
