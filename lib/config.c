@@ -84,6 +84,7 @@ enum opt_id {
     OPT_EVENTS_PER_SECOND,
     OPT_EVENTS_BURST,
     OPT_SOCKETS_PER_USER,
+    OPT_ROOMS_PER_USER,
     OPT_PRESENCE_TIMEOUT,
     OPT_RECOVERY_WINDOW,
     OPT_ATTACHMENT_BYTES_PER_SESSION,
@@ -328,6 +329,10 @@ static const struct opt opts[OPT_COUNT] = {
                               "Socket.IO connections one user may hold on one server; the\n"
                               "CONNECT of one more is refused.",
                               UINT_FIELD(sockets_per_user, 1, 100000)},
+    [OPT_ROOMS_PER_USER] = {"ROOMS_PER_USER", "1000", NULL,
+                            "Rooms (General, groups, private rooms) one user may be in; adding\n"
+                            "one more is refused.  A socket joins at most this many.",
+                            UINT_FIELD(rooms_per_user, 1, 4096)},
     [OPT_PRESENCE_TIMEOUT] = {"PRESENCE_TIMEOUT", "30s", NULL,
                               "A server silent this long is presumed dead: its users go offline.",
                               DURATION_FIELD(presence_timeout, 3, 3600)},

@@ -111,6 +111,7 @@ struct config {
     unsigned events_per_second;            /* EVENTS_PER_SECOND, per socket */
     unsigned events_burst;                 /* EVENTS_BURST, per socket */
     unsigned sockets_per_user;             /* SOCKETS_PER_USER, per server */
+    unsigned rooms_per_user;               /* ROOMS_PER_USER */
     unsigned presence_timeout;             /* PRESENCE_TIMEOUT, seconds */
     unsigned recovery_window;              /* RECOVERY_WINDOW, seconds */
     unsigned attachment_bytes_per_session; /* ATTACHMENT_BYTES_PER_SESSION */

@@ -994,6 +994,48 @@ cJSON *store_message_normalize(const char *json, size_t len)
     "  return id, name\n"                                                                          \
     "end\n"
 
+/* The event log's position now: its last id, or, when it is empty, an id
+ * before any the next XADD can take (the clock's millisecond minus one).
+ * A membership read with it tells a server's roster which changes it
+ * applied came after the read (roster_add). */
+#define LUA_LOG_POSITION                                                                           \
+    "local function log_position(log)\n"                                                           \
+    "  local last = redis.call('XREVRANGE', log, '+', '-', 'COUNT', 1)[1]\n"                       \
+    "  if last then return last[1] end\n"                                                          \
+    "  local t = redis.call('TIME')\n"                                                             \
+    "  return string.format('%.0f-0', tonumber(t[1]) * 1000 + math.floor(t[2] / 1000) - 1)\n"      \
+    "end\n"
+
+/* ROOMS_PER_USER, shared by the scripts that add a room to a user's set:
+ * whether the set at key may take room (there already, or below max). */
+#define LUA_ROOM_ROOM                                                                              \
+    "local function has_room_for(key, room, max)\n"                                                \
+    "  return redis.call('SCARD', key) < tonumber(max) or\n"                                       \
+    "    redis.call('SISMEMBER', key, room) == 1\n"                                                \
+    "end\n"
+
+/* The rooms a socket joins: the whole set, or for a set above max (data
+ * from before ROOMS_PER_USER, or a limit lowered since) General first and
+ * then the first a scan of the set meets, max in all: bounded work (no
+ * SMEMBERS or SORT of a huge set), the same rooms while the set is
+ * unchanged. */
+#define LUA_ROOMS_OF                                                                               \
+    "local function rooms_of(set, max)\n"                                                          \
+    "  if redis.call('SCARD', set) <= max then return redis.call('SMEMBERS', set) end\n"           \
+    "  local rooms, seen = {}, {['0'] = true}\n"                                                   \
+    "  if redis.call('SISMEMBER', set, '0') == 1 then rooms[1] = '0' end\n"                        \
+    "  local cursor = '0'\n"                                                                       \
+    "  repeat\n"                                                                                   \
+    "    local page = redis.call('SSCAN', set, cursor, 'COUNT', max)\n"                            \
+    "    cursor = page[1]\n"                                                                       \
+    "    for _, room in ipairs(page[2]) do\n"                                                      \
+    "      if #rooms < max and not seen[room] then rooms[#rooms + 1] = room end\n"                 \
+    "      seen[room] = true\n"                                                                    \
+    "    end\n"                                                                                    \
+    "  until cursor == '0' or #rooms >= max\n"                                                     \
+    "  return rooms\n"                                                                             \
+    "end\n"
+
 /* Key names built inside scripts ('user:' .. id and so on) are the same
  * names as the builders above: keep both in step. */
 static const char *const script_source[SCRIPT_COUNT] = {
@@ -1176,11 +1218,15 @@ static const char *const script_source[SCRIPT_COUNT] = {
                 "  return {id, name} end\n"
                 "return {id, name, redis.call('ZREVRANGE', KEYS[2], ARGV[5], ARGV[6])}\n",
     [SCRIPT_CREATE_PRIVATE] =
-        /* KEYS: user a, user b, rooms of a, rooms of b; ARGV: room id.
-         * -> {name a, name b}, or nil when a user does not exist. */
+        /* KEYS: user a, user b, rooms of a, rooms of b; ARGV: room id,
+         * rooms per user.  -> {name a, name b}, nil when a user does not
+         * exist, or 'rooms' when a user is in too many (nothing written). */
+    LUA_ROOM_ROOM
     "local na = redis.call('HGET', KEYS[1], 'username')\n"
     "local nb = redis.call('HGET', KEYS[2], 'username')\n"
     "if not na or not nb then return false end\n"
+    "if not has_room_for(KEYS[3], ARGV[1], ARGV[2]) or\n"
+    "    not has_room_for(KEYS[4], ARGV[1], ARGV[2]) then return 'rooms' end\n"
     "redis.call('SADD', KEYS[3], ARGV[1])\n"
     "redis.call('SADD', KEYS[4], ARGV[1])\n"
     "return {na, nb}\n",
@@ -1192,13 +1238,15 @@ static const char *const script_source[SCRIPT_COUNT] = {
         /* KEYS: session, online_users, this server's presence, servers,
          * recovery record, event log; ARGV: session ttl, server id, now
          * ms, presence ttl, offset ('' when not recovering), replay max,
-         * replay max bytes.
-         * -> {id, name, {rooms}, record or false, the log's last id} or
-         * nil (no session).  The record is answered (and deleted: a pid
-         * recovers once) when it is this user's, the offset is within its
-         * [first, last] (what was sent to that socket), the log still
-         * holds it, and what follows it is within the replay's bounds. */
-    LUA_PUBLISH LUA_MISSED "local id = redis.call('GET', KEYS[1])\n"
+         * replay max bytes, rooms per user.
+         * -> {id, name, {rooms}, record or false, log position} or nil (no
+         * session).  The record is answered (and deleted: a pid recovers
+         * once) when it is this user's, the offset is within its [first,
+         * last] (what was sent to that socket), the log still holds it, and
+         * what follows it is within the replay's bounds.  A user in more
+         * rooms than allowed (data from before the limit) gets
+         * LUA_ROOMS_OF's. */
+    LUA_PUBLISH LUA_MISSED LUA_LOG_POSITION LUA_ROOMS_OF "local id = redis.call('GET', KEYS[1])\n"
                 "if not id then return false end\n"
                 "local name = redis.call('HGET', 'user:' .. id, 'username')\n"
                 "if not name then return false end\n"
@@ -1222,9 +1270,8 @@ static const char *const script_source[SCRIPT_COUNT] = {
                 "      missed(KEYS[6], ARGV[5], tonumber(ARGV[6]), tonumber(ARGV[7])) then\n"
                 "    rec = raw end\n"
                 "end\n"
-                "local top = redis.call('XREVRANGE', KEYS[6], '+', '-', 'COUNT', 1)\n"
-                "return {id, name, redis.call('SMEMBERS', 'user:' .. id .. ':rooms'), rec,\n"
-                "  top[1] and top[1][1] or '0-0'}\n",
+                "return {id, name, rooms_of('user:' .. id .. ':rooms', tonumber(ARGV[8])), rec,\n"
+                "  log_position(KEYS[6])}\n",
     [SCRIPT_PRESENCE_LEAVE] =
         /* KEYS: this server's presence, servers, online_users; ARGV: user
          * id, server id, now ms, timeout ms.  -> 1 when the user went
@@ -1262,18 +1309,21 @@ static const char *const script_source[SCRIPT_COUNT] = {
          * client's id; ARGV: room id, '1' when a member by the id of a
          * private room, message JSON, score, envelope JSON to publish,
          * messages per minute, server id, '1' for a private room, a, b,
-         * message id, index ttl, '1' when the client gave an id, its ttl.
+         * message id, index ttl, '1' when the client gave an id, its ttl,
+         * rooms per user.
          * -> 'ok' | {'dup', earlier JSON} | 'forbidden' | 'nouser' |
-         * 'limited'.  A private room needs both its users to exist (else
-         * nothing is written).  Its first message announces the room
+         * 'limited' | 'rooms'.  A private room needs both its users to
+         * exist and to have room for it (else nothing is written).  Its first message announces the room
          * (show.room) before the message.  A duplicate writes the sent
          * key's ttl, so that a WAIT after it also covers the earlier send. */
-    LUA_PUBLISH
+    LUA_PUBLISH LUA_ROOM_ROOM
     "if ARGV[2] ~= '1' and redis.call('SISMEMBER', KEYS[2], ARGV[1]) == 0 then\n"
     "  return 'forbidden' end\n"
     "local private = ARGV[8] == '1'\n"
     "if private and (redis.call('HEXISTS', 'user:' .. ARGV[9], 'username') == 0 or\n"
     "    redis.call('HEXISTS', 'user:' .. ARGV[10], 'username') == 0) then return 'nouser' end\n"
+    "if private and (not has_room_for(KEYS[4], ARGV[1], ARGV[15]) or\n"
+    "    not has_room_for(KEYS[5], ARGV[1], ARGV[15])) then return 'rooms' end\n"
     "local once = ARGV[13] == '1'\n"
     "if once then\n"
     "  local earlier = redis.call('GET', KEYS[7])\n"
@@ -1389,15 +1439,20 @@ static const char *const script_source[SCRIPT_COUNT] = {
         /* KEYS: group counter, public groups, the creator's creations this
          * hour, the groups the creator owns; ARGV: creator, name, '1' when
          * public, server id, groups per hour, groups per user, additions
-         * of one user per hour, other members….  -> {'ok', group JSON} or
-         * {'nouser', id} | {'limited', seconds} | {'toomany'} |
+         * of one user per hour, rooms per user, other members….
+         * -> {'ok', group JSON} or {'nouser', id} | {'rooms', id} (in too
+         * many rooms) | {'limited', seconds} | {'toomany'} |
          * {'busy', seconds, id}, writing nothing then.  The id skips
          * numbers some named room already uses. */
     LUA_PUBLISH LUA_GROUP
     "local uids = {ARGV[1]}\n"
-    "for i = 8, #ARGV do uids[#uids + 1] = ARGV[i] end\n"
+    "for i = 9, #ARGV do uids[#uids + 1] = ARGV[i] end\n"
     "for _, uid in ipairs(uids) do\n"
     "  if redis.call('HEXISTS', 'user:' .. uid, 'username') == 0 then return {'nouser', uid} end\n"
+    "end\n"
+    "for _, uid in ipairs(uids) do\n"
+    "  if redis.call('SCARD', 'user:' .. uid .. ':rooms') >= tonumber(ARGV[8]) then\n"
+    "    return {'rooms', uid} end\n"
     "end\n"
     "local wait = over(KEYS[3], ARGV[5])\n"
     "if wait then return {'limited', wait} end\n"
@@ -1431,9 +1486,9 @@ static const char *const script_source[SCRIPT_COUNT] = {
         /* KEYS: group, its members, the target's rooms, the actor's
          * changes this minute, the target's additions this hour, those who
          * left; ARGV: room id, actor, target, 'join' or 'invite', server
-         * id, members max, changes per minute, additions per hour.
-         * -> {'ok', group JSON} or {problem, …}.  A join needs a public
-         * group and actor = target (and forgets that one left); an
+         * id, members max, changes per minute, additions per hour, rooms
+         * per user.  -> {'ok', group JSON} or {problem, …}.  A join needs a
+         * public group and actor = target (and forgets that one left); an
          * invitation needs the actor a member, and a target who did not
          * leave by themselves. */
     LUA_PUBLISH LUA_GROUP
@@ -1448,6 +1503,7 @@ static const char *const script_source[SCRIPT_COUNT] = {
     "if redis.call('SISMEMBER', KEYS[2], ARGV[3]) == 1 then return {'exists'} end\n"
     "if invite and redis.call('SISMEMBER', KEYS[6], ARGV[3]) == 1 then return {'left'} end\n"
     "if redis.call('SCARD', KEYS[2]) >= tonumber(ARGV[6]) then return {'full'} end\n"
+    "if redis.call('SCARD', KEYS[3]) >= tonumber(ARGV[9]) then return {'rooms'} end\n"
     "local wait = over(KEYS[4], ARGV[7])\n"
     "if wait then return {'limited', wait} end\n"
     "wait = invite and over(KEYS[5], ARGV[8])\n"
@@ -1520,6 +1576,34 @@ static const char *const script_source[SCRIPT_COUNT] = {
          * envelope}}, …}: the events after the offset, oldest first; nil
          * when beyond the bounds. */
     LUA_MISSED "return missed(KEYS[1], ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]))\n",
+    [SCRIPT_ROOM_JOIN] =
+        /* KEYS: the user's rooms (a group) or the other user (a private
+         * room of the user's), event log; ARGV: 'private' or 'group', room
+         * id.  -> {1 may join | 0, log position}: the read and the log's
+         * position at it, in one step. */
+    LUA_LOG_POSITION
+    "local ok\n"
+    "if ARGV[1] == 'private' then ok = redis.call('HEXISTS', KEYS[1], 'username')\n"
+    "else ok = redis.call('SISMEMBER', KEYS[1], ARGV[2]) end\n"
+    "return {ok, log_position(KEYS[2])}\n",
+    [SCRIPT_CATCH_UP] =
+        /* KEYS: event log; ARGV: offset ('' for the position only),
+         * count.  -> {log position} | {log position, the newest id trimmed
+         * or deleted ('0-0' for none), {{id, {'e', envelope}}, …} after
+         * the offset, oldest first}: what a subscriber missed while its
+         * connection was down, and whether the log still holds all of it. */
+    LUA_LOG_POSITION
+    "local position = log_position(KEYS[1])\n"
+    "if ARGV[1] == '' then return {position} end\n"
+    "local deleted = '0-0'\n"
+    "if redis.call('EXISTS', KEYS[1]) == 1 then\n"
+    "  local info = redis.call('XINFO', 'STREAM', KEYS[1])\n"
+    "  for i = 1, #info - 1, 2 do\n"
+    "    if info[i] == 'max-deleted-entry-id' then deleted = info[i + 1] end\n"
+    "  end\n"
+    "end\n"
+    "return {position, deleted,\n"
+    "  redis.call('XRANGE', KEYS[1], '(' .. ARGV[1], '+', 'COUNT', ARGV[2])}\n",
     [SCRIPT_LOGOUT] =
         /* KEYS: session; ARGV: the control message.  In one step, so no
          * server can let a connection of the session in after the others
@@ -2013,10 +2097,11 @@ int store_call_history(struct store_call *call, const struct store_history_param
     return call_end(call);
 }
 
-int store_call_create_private(struct store_call *call, const struct room_ref *room)
+int store_call_create_private(struct store_call *call, const struct room_ref *room,
+                              unsigned rooms_max)
 {
     call_begin(call, SCRIPT_CREATE_PRIVATE);
-    if (!room || room->kind != ROOM_PRIVATE) {
+    if (!room || room->kind != ROOM_PRIVATE || !rooms_max) {
         call->failed = true;
         return call_end(call);
     }
@@ -2025,6 +2110,7 @@ int store_call_create_private(struct store_call *call, const struct room_ref *ro
     add_key(call, key_user_rooms(call, room->a));
     add_key(call, key_user_rooms(call, room->b));
     add_arg(call, room->id);
+    add_arg(call, stored_u64(call, rooms_max));
     return call_end(call);
 }
 
@@ -2058,6 +2144,9 @@ int store_call_socket_open(struct store_call *call, const struct store_socket_op
     add_arg(call, recovering ? p->offset : "");
     add_arg(call, stored_u64(call, STORE_REPLAY_MAX));
     add_arg(call, stored_u64(call, STORE_REPLAY_MAX_BYTES));
+    add_arg(call, stored_u64(call, p->rooms_max));
+    if (!p->rooms_max)
+        call->failed = true;
     struct store_offset o;
     if (recovering && store_offset_parse(p->offset, strlen(p->offset), &o) < 0)
         call->failed = true;
@@ -2086,6 +2175,34 @@ int store_call_recovery_save(struct store_call *call, const char *pid, const cha
     add_key(call, key_recovery(call, pid));
     add_arg(call, record);
     add_arg(call, stored_u64(call, ttl_s));
+    return call_end(call);
+}
+
+int store_call_room_join(struct store_call *call, const struct room_ref *room, uint64_t user_id)
+{
+    call_begin(call, SCRIPT_ROOM_JOIN);
+    if (!room) {
+        call->failed = true;
+        return call_end(call);
+    }
+    bool private_room = store_room_is_private_member(room, user_id);
+    add_key(call, private_room ? key_user(call, room->a == user_id ? room->b : room->a)
+                               : key_user_rooms(call, user_id));
+    add_key(call, STORE_KEY_EVENTS);
+    add_arg(call, private_room ? "private" : "group");
+    add_arg(call, room->id);
+    return call_end(call);
+}
+
+int store_call_catch_up(struct store_call *call, const char *offset)
+{
+    call_begin(call, SCRIPT_CATCH_UP);
+    struct store_offset o;
+    if (offset && store_offset_parse(offset, strlen(offset), &o) < 0)
+        call->failed = true;
+    add_key(call, STORE_KEY_EVENTS);
+    add_arg(call, offset ? offset : "");
+    add_arg(call, stored_u64(call, STORE_CATCH_UP_PAGE));
     return call_end(call);
 }
 
@@ -2158,6 +2275,9 @@ int store_call_send_message(struct store_call *call, const struct store_send_mes
         add_key(call, key_message_rate(call, p->sender));
     add_flag(call, p->client_id != NULL);
     add_arg(call, stored_u64(call, STORE_CLIENT_ID_TTL_S));
+    add_arg(call, stored_u64(call, p->rooms_max));
+    if (!p->rooms_max)
+        call->failed = true;
     return call_end(call);
 }
 
@@ -2288,6 +2408,7 @@ int store_call_group_create(struct store_call *call, const struct store_group_cr
     add_arg(call, stored_u64(call, p->groups_per_hour));
     add_arg(call, stored_u64(call, p->groups_per_user));
     add_arg(call, stored_u64(call, p->adds_per_hour));
+    add_arg(call, p->rooms_max ? stored_u64(call, p->rooms_max) : NULL);
     for (size_t i = 0; i < p->count; i++)
         add_arg(call, p->members[i] && p->members[i] != p->creator ? stored_u64(call, p->members[i])
                                                                    : NULL);
@@ -2326,6 +2447,7 @@ int store_call_group_add(struct store_call *call, const struct store_group_chang
     add_arg(call, stored_u64(call, STORE_GROUP_MEMBERS_MAX));
     add_arg(call, stored_u64(call, p->changes_per_minute));
     add_arg(call, stored_u64(call, p->adds_per_hour));
+    add_arg(call, p->rooms_max ? stored_u64(call, p->rooms_max) : NULL);
     return call_end(call);
 }
 

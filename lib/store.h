@@ -307,6 +307,8 @@ enum store_script {
     SCRIPT_TYPING,         /* per-user gate, then log and publish typing */
     SCRIPT_RECOVERY_SAVE,  /* a lost socket's recovery record */
     SCRIPT_REPLAY,         /* the logged events after an offset */
+    SCRIPT_ROOM_JOIN,      /* room.join's membership check and log position */
+    SCRIPT_CATCH_UP,       /* the log's position, or what a subscriber missed */
     SCRIPT_LOGOUT,         /* end a session, tell the fleet (STORE_CONTROL_CHANNEL) */
     SCRIPT_COUNT
 };
@@ -452,8 +454,10 @@ struct store_history_params {
  * of the room if its user is a member, in one round trip. */
 int store_call_history(struct store_call *call, const struct store_history_params *p);
 
-/* SCRIPT_CREATE_PRIVATE: a private room into both users' sets. */
-int store_call_create_private(struct store_call *call, const struct room_ref *room);
+/* SCRIPT_CREATE_PRIVATE: a private room into both users' sets, each of
+ * at most rooms_max rooms (ROOMS_PER_USER). */
+int store_call_create_private(struct store_call *call, const struct room_ref *room,
+                              unsigned rooms_max);
 
 /* SCRIPT_PRELOAD: a named room's name and its newest count (>= 1) messages. */
 int store_call_preload(struct store_call *call, const char *room_id, unsigned count);
@@ -469,6 +473,7 @@ struct store_socket_open_params {
      * record, or false.  The 5th is the log's last offset ("0-0": none). */
     const char *pid;
     const char *offset;
+    unsigned rooms_max; /* ROOMS_PER_USER: the rooms answered, at most */
 };
 /* SCRIPT_SOCKET_OPEN */
 int store_call_socket_open(struct store_call *call, const struct store_socket_open_params *p);
@@ -486,6 +491,7 @@ struct store_send_message_params {
      * second send with the same one within STORE_CLIENT_ID_TTL_S answers
      * {'dup', the first's JSON} and stores nothing. */
     const char *client_id;
+    unsigned rooms_max; /* ROOMS_PER_USER, for a private room's users */
 };
 /* SCRIPT_SEND_MESSAGE */
 int store_call_send_message(struct store_call *call, const struct store_send_message_params *p);
@@ -570,8 +576,10 @@ struct store_group_create_params {
     unsigned groups_per_hour; /* the creator's creations per hour */
     unsigned groups_per_user; /* groups the creator may own (created, still in) */
     unsigned adds_per_hour;   /* times others may add one user per hour */
+    unsigned rooms_max;       /* ROOMS_PER_USER */
 };
 /* SCRIPT_GROUP_CREATE: -> {'ok', group JSON} | {'nouser', id} |
+ * {'rooms', id} (that user is in ROOMS_PER_USER rooms) |
  * {'limited', seconds} (GROUPS_PER_HOUR) | {'toomany'} (GROUPS_PER_USER) |
  * {'busy', seconds, id} (that member was added too often this hour).
  * Each member gets room.added with the group's summary (memberCount, no
@@ -587,13 +595,15 @@ struct store_group_change_params {
     const char *server_id;          /* this server */
     unsigned changes_per_minute;    /* the actor's membership changes */
     unsigned adds_per_hour;         /* SCRIPT_GROUP_ADD: times others may add one user */
+    unsigned rooms_max;             /* SCRIPT_GROUP_ADD only: ROOMS_PER_USER */
 };
 /* SCRIPT_GROUP_ADD: -> {'ok', group JSON} | {problem}, problem one of
- * 'nogroup', 'nouser', 'forbidden', 'exists', 'full', 'left' (the target
- * left by themselves: only they may come back), {'limited', seconds}
- * (the actor's changes), {'busy', seconds} (the target's additions).
- * Publishes room.added (the summary) to the target and room.member
- * {id, userId, change:"added", memberCount} to the room. */
+ * 'nogroup', 'nouser', 'forbidden', 'exists', 'full', 'rooms' (the target
+ * is in ROOMS_PER_USER rooms), 'left' (the target left by themselves: only
+ * they may come back), {'limited', seconds} (the actor's changes),
+ * {'busy', seconds} (the target's additions).  Publishes room.added (the
+ * summary) to the target and room.member {id, userId, change:"added",
+ * memberCount} to the room. */
 int store_call_group_add(struct store_call *call, const struct store_group_change_params *p);
 /* SCRIPT_GROUP_REMOVE: -> {'ok'} | {problem}, problem one of 'nogroup',
  * 'notmember', 'forbidden', {'limited', seconds}.  Leaving by oneself
@@ -618,6 +628,16 @@ int store_call_typing(struct store_call *call, uint64_t user_id, const char *env
 /* SCRIPT_RECOVERY_SAVE: record (store_recovery_encode's) under pid for ttl_s. */
 int store_call_recovery_save(struct store_call *call, const char *pid, const char *record,
                              unsigned ttl_s);
+/* SCRIPT_ROOM_JOIN: whether user may join room (a private room of theirs
+ * whose other user exists, or a group of their set) and the log's
+ * position at that read: -> {1 | 0, stream id}. */
+int store_call_room_join(struct store_call *call, const struct room_ref *room, uint64_t user_id);
+/* Events one SCRIPT_CATCH_UP answers at most. */
+#define STORE_CATCH_UP_PAGE 1000
+/* SCRIPT_CATCH_UP: offset NULL: {log position}; else {log position, the
+ * newest id trimmed or deleted ("0-0": none), up to STORE_CATCH_UP_PAGE
+ * events after offset as SCRIPT_REPLAY answers them}. */
+int store_call_catch_up(struct store_call *call, const char *offset);
 /* SCRIPT_REPLAY: the events after offset, or nil when more than
  * STORE_REPLAY_MAX or STORE_REPLAY_MAX_BYTES. */
 int store_call_replay(struct store_call *call, const char *offset);

@@ -8,7 +8,8 @@
 #   CHATD_BIN=build/chatd scripts/bench.sh
 #
 # Settings (environment; the defaults take about 10 minutes on 2 cores):
-#   BENCH_SCENARIOS        "http capacity fanout rtt logins fleet"  which to run
+#   BENCH_SCENARIOS        "http capacity fanout rtt logins heavy fleet"
+#                                  which to run
 #   BENCH_SERVERS          "chatd peer"  which servers (the original joins
 #                                  them when BENCH_ORIGINAL_DIR is set)
 #   BENCH_SECONDS          10      length of each HTTP run and sending window
@@ -37,6 +38,9 @@
 #                                  BENCH_FANOUT_CLIENTS) run alone, then
 #                                  beside POST /login flat out
 #   BENCH_RTT_RATE         20      messages per second in the round-trip run
+#   BENCH_HEAVY_GROUPS     20000   heavy: groups of the user who connects and
+#                                  disconnects (at most 40 times) while a
+#                                  bystander sends 200 messages, one per 20 ms
 #   WORKERS                nproc   chatd's worker threads, the peer's processes
 #   BENCH_ORIGINAL_DIR     unset   a directory holding the original Node.js
 #                                  demo with its node_modules installed (see
@@ -59,7 +63,7 @@ CHATD_BIN="${CHATD_BIN:-$ROOT/build/chatd}"
 [ -x "$CHATD_BIN" ] || { echo "bench: $CHATD_BIN is not an executable (make build/chatd)" >&2; exit 1; }
 CHATD_BIN="$(realpath "$CHATD_BIN")"
 
-SCENARIOS="${BENCH_SCENARIOS:-http capacity fanout rtt logins fleet}"
+SCENARIOS="${BENCH_SCENARIOS:-http capacity fanout rtt logins heavy fleet}"
 SERVERS="${BENCH_SERVERS:-chatd peer}"
 SECONDS_EACH="${BENCH_SECONDS:-10}"
 HTTP_CONNS="${BENCH_HTTP_CONNS:-64}"
@@ -76,6 +80,7 @@ STEADY_RATE="${BENCH_STEADY_RATE:-50}"
 RTT_CLIENTS="${BENCH_RTT_CLIENTS:-10}"
 RTT_RATE="${BENCH_RTT_RATE:-20}"
 LOGINS_RATE="${BENCH_LOGINS_RATE:-100}"
+HEAVY_GROUPS="${BENCH_HEAVY_GROUPS:-20000}"
 WORKERS="${WORKERS:-$(nproc)}"
 ORIGINAL_DIR="${BENCH_ORIGINAL_DIR:-}"
 ORIGINAL_CLIENTS="${BENCH_ORIGINAL_CLIENTS:-2000}"
@@ -492,6 +497,15 @@ summarize() {
 
 # ---- the fleet: several chatd on one Redis, in scripts/bench-fleet.sh ---------
 
+# Delivery to bystanders while a user in HEAVY_GROUPS groups connects and
+# disconnects (test/bench/heavy.mjs; chatd only: the groups are chatd's).
+heavy_scenario() {
+    start_server chatd heavy 1000
+    node "$ROOT/test/bench/heavy.mjs" --port "$PORT" --redis-port "$REDIS_PORT" \
+        --groups "$HEAVY_GROUPS" --label chatd | tee -a "$RESULTS"
+    stop_all
+}
+
 fleet_scenario() {
     # shellcheck source=SCRIPTDIR/bench-fleet.sh
     . "$ROOT/scripts/bench-fleet.sh"
@@ -582,6 +596,14 @@ for scenario in $SCENARIOS; do
             logins_scenario "$t"
             stop_all
         done
+        ;;
+    heavy) # about 10 s
+        if has_target chatd; then
+            say ""
+            say "## Delivery to a bystander while a user in $HEAVY_GROUPS groups connects and disconnects"
+            say "$(printf 'server\tgroups\tconnects\tmsgs\tdelivered\tp50\tp90\tp99\tmax (ms)')"
+            heavy_scenario
+        fi
         ;;
     fleet) # 72,000 sessions: about two minutes
         fleet_scenario

@@ -55,6 +55,11 @@ struct chat {
     struct roster *roster;
     struct engine *engine; /* whose connections a logout closes */
     struct subscriber *sub;
+    /* The newest logged event the subscriber applied (subscriber thread
+     * only): after a lost connection it catches up from there. */
+    bool has_applied;
+    struct store_offset applied;
+    char applied_id[STORE_OFFSET_MAX];
     struct timer heartbeat;
     struct worker *heartbeat_worker;
 };
@@ -246,16 +251,20 @@ static size_t fan_send(const struct fan *f, enum fan_to to, const char *room, ui
     return n;
 }
 
-/* A user's sockets join or leave a room (show.room, room.added/removed). */
+/* A user's sockets join or leave a room (show.room, room.added/removed);
+ * the roster remembers the change at the event's offset, for joins that
+ * read the membership before it. */
 static void fan_membership(const struct fan *f, uint64_t user, const char *room, bool join)
 {
+    struct store_offset at;
+    bool has_at = f->offset && store_offset_parse(f->offset, strlen(f->offset), &at) == 0;
     if (f->replay) {
         if (f->replay->user == user)
             (join ? replay_join : replay_leave)(f->replay, room);
     } else if (join) {
-        roster_join_user(f->c->roster, user, room);
+        roster_join_user(f->c->roster, user, room, has_at ? &at : NULL);
     } else {
-        roster_leave_user(f->c->roster, user, room);
+        roster_leave_user(f->c->roster, user, room, has_at ? &at : NULL);
     }
 }
 
@@ -541,6 +550,18 @@ static void on_control(struct chat *c, const char *payload, size_t len)
         log_debug("logout: %zu connections closed", n);
 }
 
+/* Whether a logged event at o is new to the subscriber (one a catch-up
+ * applied already comes again live); it becomes the last applied. */
+static bool applied_next(struct chat *c, const struct store_offset *o, const char *id)
+{
+    if (c->has_applied && store_offset_cmp(o, &c->applied) <= 0)
+        return false;
+    c->has_applied = true;
+    c->applied = *o;
+    snprintf(c->applied_id, sizeof c->applied_id, "%s", id);
+    return true;
+}
+
 /* Every message of MESSAGES: {"offset", "serverId", "type", "data"} (the
  * originals' have no offset: sent without one, never replayed); and of
  * chatd's control channel. */
@@ -563,10 +584,126 @@ static void on_channel(void *ctx, const char *channel, const char *payload, size
         if (cJSON_IsString(offset) &&
             store_offset_parse(offset->valuestring, strlen(offset->valuestring), &o) == 0)
             f.offset = offset->valuestring;
-        fan_event(&f, type, data);
+        if (!f.offset || applied_next(c, &o, f.offset))
+            fan_event(&f, type, data);
     }
     metrics_inc(METRICS_BROADCASTS);
     cJSON_Delete(env);
+}
+
+/* ---- the subscriber's catch-up (subscriber thread) ------------------------- */
+
+/* Events after this many pages are too many to catch up: sockets reconnect. */
+#define CATCH_UP_PAGES (STORE_EVENTS_MAX / STORE_CATCH_UP_PAGE + 1)
+
+static void close_one(void *ctx, struct eio_session *es, uint64_t user)
+{
+    (void)ctx;
+    (void)user;
+    eio_session_close(es, "events lost");
+}
+
+/* Runs SCRIPT_CATCH_UP after `after` (NULL: the position only) on r. */
+static redisReply *catch_up_call(redisContext *r, const char *after)
+{
+    struct store_call call;
+    const char *argv[STORE_CALL_ARGV_MAX];
+    int argc = store_call_catch_up(&call, after) < 0 ? -1 : store_call_eval_argv(&call, argv);
+    redisReply *reply = argc < 0 ? NULL : redisCommandArgv(r, argc, argv, NULL);
+    if (reply && (reply->type != REDIS_REPLY_ARRAY || reply->elements < 1 ||
+                  !rconn_str(reply->element[0], NULL))) {
+        freeReplyObject(reply);
+        reply = NULL;
+    }
+    return reply;
+}
+
+/* One logged event {id, {'e', envelope}} through live fan-out, unless it
+ * was applied already. */
+static void catch_up_entry(struct chat *c, const redisReply *e)
+{
+    const char *id =
+        e->type == REDIS_REPLY_ARRAY && e->elements == 2 ? rconn_str(e->element[0], NULL) : NULL;
+    const redisReply *fields = id ? e->element[1] : NULL;
+    size_t len = 0;
+    const char *env = fields && fields->type == REDIS_REPLY_ARRAY && fields->elements == 2
+                          ? rconn_str(fields->element[1], &len)
+                          : NULL;
+    struct store_offset o;
+    if (!env || store_offset_parse(id, strlen(id), &o) < 0 || !applied_next(c, &o, id))
+        return;
+    const char *type = NULL;
+    const cJSON *data = NULL;
+    cJSON *parsed = store_envelope_read(env, len, &type, &data);
+    struct fan f = {.c = c, .offset = id};
+    if (parsed)
+        fan_event(&f, type, data);
+    cJSON_Delete(parsed);
+}
+
+/* Applies one page after the last applied event: 1 more may follow, 0
+ * done, -1 the log no longer holds them all (or Redis failed: -2). */
+static int catch_up_page(struct chat *c, redisContext *r, struct store_offset *position)
+{
+    redisReply *reply = catch_up_call(r, c->applied_id);
+    if (!reply || reply->elements != 3 || reply->element[2]->type != REDIS_REPLY_ARRAY) {
+        freeReplyObject(reply);
+        return -2;
+    }
+    const char *pos = rconn_str(reply->element[0], NULL);
+    const char *deleted = rconn_str(reply->element[1], NULL);
+    struct store_offset gone;
+    int rc = store_offset_parse(pos, strlen(pos), position) < 0 || !deleted ||
+                     store_offset_parse(deleted, strlen(deleted), &gone) < 0
+                 ? -2
+                 : store_offset_cmp(&gone, &c->applied) > 0 ? -1 : 0;
+    const redisReply *events = reply->element[2];
+    for (size_t i = 0; rc == 0 && i < events->elements; i++)
+        catch_up_entry(c, events->element[i]);
+    if (rc == 0 && events->elements == STORE_CATCH_UP_PAGE)
+        rc = 1;
+    freeReplyObject(reply);
+    return rc;
+}
+
+/* The subscription is in place (subscriber_resume_fn): the first time,
+ * note the log's position; after a lost connection, apply what was
+ * logged since the last event applied, in order, so no socket misses
+ * one.  When the log no longer holds them all, every socket is closed
+ * instead ("events lost", recoverable): each recovers from its own
+ * offset, or starts afresh. */
+static int on_resume(void *ctx)
+{
+    struct chat *c = ctx;
+    redisContext *r = redis_sync_connect(c->cfg, 2, NULL);
+    if (!r)
+        return -1;
+    int rc = 1;
+    struct store_offset position;
+    if (!c->has_applied) {
+        redisReply *reply = catch_up_call(r, NULL);
+        const char *pos = reply ? rconn_str(reply->element[0], NULL) : NULL;
+        rc = pos && store_offset_parse(pos, strlen(pos), &position) == 0 &&
+                     applied_next(c, &position, pos)
+                 ? 0
+                 : -2;
+        freeReplyObject(reply);
+    }
+    for (int page = 0; rc == 1 && page < CATCH_UP_PAGES; page++)
+        rc = catch_up_page(c, r, &position);
+    redisFree(r);
+    if (rc == -2)
+        return -1;
+    if (rc != 0) {
+        size_t n = roster_each(c->roster, close_one, NULL);
+        log_warn("subscriber: events missed while disconnected are no longer in the log; "
+                 "%zu connections closed to recover",
+                 n);
+        char id[STORE_OFFSET_MAX];
+        snprintf(id, sizeof id, "%" PRIu64 "-%" PRIu64, position.ms, position.seq);
+        applied_next(c, &position, id);
+    }
+    return 0;
 }
 
 /* ---- acks -------------------------------------------------------------------------- */
@@ -652,6 +789,8 @@ static void ack(struct sio_socket *s, bool has_ack, uint64_t ack_id, const char 
 /* ---- events ---------------------------------------------------------------------- */
 
 #define UNAVAILABLE "Service unavailable; try again"
+/* A private room more for a user already in ROOMS_PER_USER rooms. */
+#define ROOMS_REFUSAL "Too many rooms: a user may be in at most ROOMS_PER_USER"
 /* The message may be on the master only: a failover now would lose it. */
 #define NOT_REPLICATED "Not stored safely; try again"
 
@@ -679,6 +818,8 @@ static const char *send_error(struct pending *p, const redisReply *reply)
         return "Too many messages; slow down";
     if (strcmp(status, "nouser") == 0)
         return "No such user";
+    if (strcmp(status, "rooms") == 0)
+        return ROOMS_REFUSAL;
     return "You are not a member of this room";
 }
 
@@ -768,6 +909,7 @@ static void on_message_event(struct chat *c, struct sio_socket *s, struct worker
         .per_minute = c->cfg->messages_per_minute,
         .server_id = c->cfg->server_id,
         .client_id = client_id ? client_id->valuestring : NULL,
+        .rooms_max = c->cfg->rooms_per_user,
     };
     struct store_call call;
     if (!envelope || store_call_send_message(&call, &params) < 0) {
@@ -913,25 +1055,46 @@ static void on_change_event(struct chat *c, struct sio_socket *s, struct worker 
     }
 }
 
+/* A join's check, with the log position it was read at. */
+struct join_job {
+    const struct pending *p;
+    struct store_offset read_at;
+};
+
 /* Under the socket's lock: a disconnect on another worker cannot free the
- * user meanwhile. */
+ * user meanwhile.  A removal the subscriber applied after the check was
+ * read wins over it (roster_join). */
 static void join_locked(void *arg, struct sio_socket *s, void **data)
 {
-    const struct pending *p = arg;
+    const struct join_job *job = arg;
+    const struct pending *p = job->p;
     const struct chat_user *u = *data;
-    bool joined = u && u->member && roster_join(p->chat->roster, u->member, p->room.id) == 0;
-    ack(s, p->has_ack, p->ack_id, joined ? NULL : "Could not join the room", NULL);
+    enum roster_join_result rc =
+        u && u->member ? roster_join(p->chat->roster, u->member, p->room.id, &job->read_at)
+                       : ROSTER_FAILED;
+    const char *error = rc == ROSTER_JOINED    ? NULL
+                        : rc == ROSTER_REMOVED ? "You are not a member of this room"
+                        : rc == ROSTER_STALE   ? UNAVAILABLE
+                                               : "Could not join the room";
+    ack(s, p->has_ack, p->ack_id, error, NULL);
 }
 
-/* The check's answer: 1 joins, anything else is refused with refusal. */
+/* SCRIPT_ROOM_JOIN's answer, {1 | 0, log position}: 1 joins, 0 is refused
+ * with refusal. */
 static void join_checked(struct pending *p, const redisReply *reply, const char *refusal)
 {
-    if (rconn_is_error(reply))
-        ack(p->s, p->has_ack, p->ack_id, "Service unavailable; try again", NULL);
-    else if (reply->type != REDIS_REPLY_INTEGER || reply->integer != 1)
+    struct join_job job = {.p = p};
+    const char *at = !rconn_is_error(reply) && reply->type == REDIS_REPLY_ARRAY &&
+                             reply->elements == 2 &&
+                             reply->element[0]->type == REDIS_REPLY_INTEGER
+                         ? rconn_str(reply->element[1], NULL)
+                         : NULL;
+    if (!at || store_offset_parse(at, strlen(at), &job.read_at) < 0)
+        ack(p->s, p->has_ack, p->ack_id, UNAVAILABLE, NULL);
+    else if (reply->element[0]->integer != 1)
         ack(p->s, p->has_ack, p->ack_id, refusal, NULL);
     else
-        sio_socket_with_data(p->s, join_locked, p); /* a socket gone needs no answer */
+        sio_socket_with_data(p->s, join_locked, &job); /* a socket gone needs no answer */
     pending_free(p);
 }
 
@@ -951,16 +1114,13 @@ static void join_member_checked(void *priv, redisReply *reply)
  * its id) needs the other user to exist; a group, the user in it. */
 static int join_check(struct pending *p, struct rconn *redis, uint64_t user)
 {
-    const struct room_ref *room = &p->room;
-    char key[STORE_KEY_MAX];
-    if (store_room_is_private_member(room, user)) {
-        store_key_user(key, sizeof key, room->a == user ? room->b : room->a);
-        return rconn_commandv(redis, join_pair_checked, p, 3,
-                              (const char *[]){"HEXISTS", key, "username"});
-    }
-    store_key_user_rooms(key, sizeof key, user);
-    return rconn_commandv(redis, join_member_checked, p, 3,
-                          (const char *[]){"SISMEMBER", key, room->id});
+    struct store_call call;
+    if (store_call_room_join(&call, &p->room, user) < 0)
+        return -1;
+    return rconn_call(redis, &call,
+                      store_room_is_private_member(&p->room, user) ? join_pair_checked
+                                                                   : join_member_checked,
+                      p);
 }
 
 static void on_room_join(struct chat *c, struct sio_socket *s, struct worker *w, const cJSON *arg,
@@ -1197,8 +1357,9 @@ struct adoption {
     struct chat_user *user;
     const char **rooms; /* NULL when out of memory */
     size_t n;
-    bool held; /* recovering: live events wait for the replay */
-    struct store_offset first; /* where the socket's place in the log begins */
+    struct store_offset read_at; /* the log's position when rooms were read */
+    struct store_offset first;   /* where the socket's place in the log begins */
+    bool held;                   /* recovering: live events wait for the replay */
     bool accepted;
 };
 
@@ -1218,13 +1379,20 @@ static void adopt_user(void *arg, struct sio_socket *s, void **data)
         return; /* the client left while we asked Redis */
     a->accepted = true;
     *data = a->user;
+    bool stale = false;
     a->user->member = a->rooms ? roster_add(a->chat->roster, sio_socket_session(s), a->user->id,
-                                            a->rooms, a->n, a->held)
+                                            a->rooms, a->n, a->held, &a->read_at, &stale)
                                : NULL;
-    if (!a->user->member)
+    if (!a->user->member) {
         sio_socket_disconnect(s); /* out of memory: on_disconnect cleans up */
-    else
+    } else if (stale) {
+        /* Its rooms were read before changes this server no longer
+         * remembers: the client reconnects and reads them again. */
+        log_info("user %s: rooms read too long ago; closing the session", a->user->id_str);
+        eio_session_close(sio_socket_session(s), "rooms changed");
+    } else {
         roster_since(a->chat->roster, a->user->member, &a->first);
+    }
 }
 
 /* ---- connection state recovery ------------------------------------------- */
@@ -1251,7 +1419,7 @@ static bool recovery_asked(const cJSON *auth, struct pending *p)
 static bool recoverable(const char *reason)
 {
     static const char *const lost[] = {"transport close", "client close", "ping timeout",
-                                       "slow consumer", "server shutting down"};
+                                       "slow consumer", "server shutting down", "events lost"};
     for (size_t i = 0; i < sizeof lost / sizeof *lost; i++)
         if (strcmp(reason, lost[i]) == 0)
             return true;
@@ -1448,23 +1616,23 @@ static const char **rooms_of(const redisReply *set, const char *record, uint64_t
     return names;
 }
 
-/* The reply of SCRIPT_SOCKET_OPEN: {id, name, {rooms}, record or nil, the
- * log's last offset}, or nil. */
+/* The reply of SCRIPT_SOCKET_OPEN: {id, name, {rooms}, record or nil, log
+ * position}, or nil. */
 static void socket_opened(void *priv, redisReply *reply)
 {
     struct pending *p = priv;
     struct chat *c = p->chat;
     struct sio_socket *s = p->s;
     struct chat_user *u = NULL;
-    const char *id = NULL, *top = NULL;
-    struct store_offset opened;
+    const char *id = NULL, *at = NULL;
+    struct store_offset read_at;
     if (rconn_is_error(reply)) {
         sio_socket_refuse(s, "Service unavailable");
     } else if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 5 ||
                !(id = rconn_str(reply->element[0], NULL)) ||
-               !(top = rconn_str(reply->element[4], NULL)) ||
-               store_offset_parse(top, strlen(top), &opened) < 0 ||
-               reply->element[2]->type != REDIS_REPLY_ARRAY || !(u = calloc(1, sizeof *u)) ||
+               reply->element[2]->type != REDIS_REPLY_ARRAY ||
+               !(at = rconn_str(reply->element[4], NULL)) ||
+               store_offset_parse(at, strlen(at), &read_at) < 0 || !(u = calloc(1, sizeof *u)) ||
                store_parse_id(id, strlen(id), false, &u->id) < 0) {
         sio_socket_refuse(s, "unauthorized");
         free(u);
@@ -1481,17 +1649,18 @@ static void socket_opened(void *priv, redisReply *reply)
             token_random_hex(u->pid, STORE_PID_BYTES);
         size_t n = 0, from_set = 0;
         const char **names = rooms_of(reply->element[2], record, u->id, &n, &from_set);
-        struct adoption a = {.chat = c, .user = u, .rooms = names, .n = n, .held = record};
+        struct adoption a = {
+            .chat = c, .user = u, .rooms = names, .n = n, .read_at = read_at, .held = record};
         /* A new socket's place in the log begins where the log stands; a
          * recovered one's, at the offset it came back with. */
         if (!record || store_offset_parse(p->offset, strlen(p->offset), &a.first) < 0)
-            a.first = opened;
+            a.first = read_at;
         sio_socket_with_data(s, adopt_user, &a);
         if (!a.accepted) {
             presence_leave(c, u->id_str);
             free(u);
         } else if (record) {
-            replay_start(p, worker_current(), names, n, &opened);
+            replay_start(p, worker_current(), names, n, &read_at);
         }
         for (size_t i = from_set; names && i < n; i++)
             free((void *)names[i]);
@@ -1516,6 +1685,7 @@ static void on_connect(void *ctx, struct sio_socket *s, struct worker *w, const 
         .session_ttl_s = c->cfg->session_ttl,
         .now_ms = now_ms(),
         .presence_ttl_s = c->cfg->presence_timeout * PRESENCE_TTL_FACTOR,
+        .rooms_max = c->cfg->rooms_per_user,
     };
     if (p && recovery_asked(auth, p)) {
         params.pid = p->pid;
@@ -1555,7 +1725,7 @@ struct chat *chat_new(const struct config *cfg)
     if (!c)
         return NULL;
     c->cfg = cfg;
-    c->roster = roster_new();
+    c->roster = roster_new(cfg->rooms_per_user);
     if (!c->roster) {
         free(c);
         return NULL;
@@ -1612,7 +1782,7 @@ int chat_start(struct chat *c)
     /* Best effort: with Redis down, the others' heartbeat sweep does it. */
     presence_server_down(c, "start");
     static const char *const channels[] = {STORE_CHANNEL, STORE_CONTROL_CHANNEL, NULL};
-    c->sub = subscriber_start(c->cfg, channels, on_channel, c);
+    c->sub = subscriber_start(c->cfg, channels, on_channel, on_resume, c);
     return c->sub ? 0 : -1;
 }
 

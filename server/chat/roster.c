@@ -2,11 +2,14 @@
  *
  * A room holds an array of (member, slot) pairs and a member an array of
  * (room, index) pairs pointing at each other, so leaving a room is O(1)
- * swap-removal on both sides, whatever the room's size. */
+ * swap-removal on both sides, whatever the room's size.  A member in more
+ * than a few rooms finds its slot of a room through a map (id -> slot + 1),
+ * so joining n rooms is O(n), not O(n^2). */
 #include "roster.h"
 
 #include <inttypes.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +19,9 @@
 #include "metrics.h"
 #include "outq.h"
 #include "strmap.h"
+
+/* From this many rooms on, a member indexes its memberships. */
+#define INDEX_FROM 8
 
 struct room;
 
@@ -70,7 +76,18 @@ struct roster_member {
     struct roster_member *all_prev, *all_next;
     struct membership *rooms;
     size_t nrooms, rooms_cap;
-    bool warned_full; /* ROSTER_ROOMS_MAX was logged */
+    struct strmap *index; /* room id -> slot + 1, from INDEX_FROM rooms on */
+    bool warned_full;     /* the cap was logged */
+    bool leaving;         /* roster_remove under way: joins no more */
+};
+
+/* A membership change the subscriber applied (room.added, show.room,
+ * room.removed) at its log offset. */
+struct change {
+    uint64_t user;
+    struct store_offset at;
+    bool member;
+    char room[STORE_ROOM_ID_MAX];
 };
 
 struct roster {
@@ -79,18 +96,28 @@ struct roster {
     struct strmap *users; /* decimal id -> struct user */
     struct roster_member *all;
     size_t count;
+    size_t rooms_max;
+    /* The last ROSTER_CHANGES_MAX changes, in log order (a ring; written
+     * count `nchanges`), and the newest offset one overwritten had. */
+    struct change *changes;
+    size_t nchanges;
+    bool has_horizon;
+    struct store_offset horizon;
 };
 
-struct roster *roster_new(void)
+struct roster *roster_new(size_t rooms_max)
 {
     struct roster *r = calloc(1, sizeof *r);
     if (!r)
         return NULL;
+    r->rooms_max = rooms_max < 1 ? 1 : rooms_max > ROSTER_ROOMS_MAX ? ROSTER_ROOMS_MAX : rooms_max;
     r->rooms = strmap_new();
     r->users = strmap_new();
-    if (!r->rooms || !r->users) {
+    r->changes = calloc(ROSTER_CHANGES_MAX, sizeof *r->changes);
+    if (!r->rooms || !r->users || !r->changes) {
         strmap_free(r->rooms);
         strmap_free(r->users);
+        free(r->changes);
         free(r);
         return NULL;
     }
@@ -106,6 +133,7 @@ void roster_free(struct roster *r)
         log_warn("roster freed with %zu members", r->count);
     strmap_free(r->rooms);
     strmap_free(r->users);
+    free(r->changes);
     pthread_rwlock_destroy(&r->lock);
     free(r);
 }
@@ -139,16 +167,51 @@ static void room_drop_if_empty(struct roster *r, struct room *room)
     free(room);
 }
 
-static int join_locked(struct roster *r, struct roster_member *m, const char *id)
+/* The member's slot of room id, or -1 when not in it. */
+static long slot_of(const struct roster_member *m, const char *id)
 {
+    if (m->index) {
+        uintptr_t v = (uintptr_t)strmap_get(m->index, id);
+        return v ? (long)(v - 1) : -1;
+    }
     for (size_t i = 0; i < m->nrooms; i++)
         if (strcmp(m->rooms[i].room->id, id) == 0)
-            return 0;
-    if (m->nrooms >= ROSTER_ROOMS_MAX) {
+            return (long)i;
+    return -1;
+}
+
+/* Records slot k's room in the index (built when the member grows past
+ * INDEX_FROM).  0, or -1 on OOM. */
+static int index_put(struct roster_member *m, size_t k)
+{
+    if (!m->index && m->nrooms >= INDEX_FROM) {
+        if (!(m->index = strmap_new()))
+            return -1;
+        for (size_t i = 0; i < m->nrooms; i++)
+            if (i != k && strmap_put(m->index, m->rooms[i].room->id, (void *)(uintptr_t)(i + 1)))
+                goto fail;
+    }
+    if (!m->index || strmap_put(m->index, m->rooms[k].room->id, (void *)(uintptr_t)(k + 1)) == 0)
+        return 0;
+fail:
+    strmap_free(m->index);
+    m->index = NULL;
+    return -1;
+}
+
+static void leave_locked(struct roster *r, struct roster_member *m, size_t k);
+
+static int join_locked(struct roster *r, struct roster_member *m, const char *id)
+{
+    if (slot_of(m, id) >= 0)
+        return 0;
+    if (m->leaving)
+        return -1;
+    if (m->nrooms >= r->rooms_max) {
         /* Once per socket: a client asking again and again must not flood the log. */
         if (!m->warned_full)
-            log_warn("user %" PRIu64 ": more than %d rooms; not joining %s (nor more)",
-                     m->user_id, ROSTER_ROOMS_MAX, id);
+            log_warn("user %" PRIu64 ": more than %zu rooms; not joining %s (nor more)",
+                     m->user_id, r->rooms_max, id);
         m->warned_full = true;
         return -1;
     }
@@ -177,6 +240,10 @@ static int join_locked(struct roster *r, struct roster_member *m, const char *id
     }
     room->seats[room->count] = (struct seat){.member = m, .slot = m->nrooms};
     m->rooms[m->nrooms++] = (struct membership){.room = room, .index = room->count++};
+    if (index_put(m, m->nrooms - 1) < 0) {
+        leave_locked(r, m, m->nrooms - 1);
+        return -1;
+    }
     return 0;
 }
 
@@ -192,19 +259,104 @@ static void leave_locked(struct roster *r, struct roster_member *m, size_t k)
         last.member->rooms[last.slot].index = ms.index;
     }
     /* Fill membership k with the member's last one. */
+    if (m->index)
+        strmap_remove(m->index, room->id);
     struct membership moved = m->rooms[--m->nrooms];
     if (k != m->nrooms) {
         m->rooms[k] = moved;
         moved.room->seats[moved.index].slot = k;
+        /* Replacing an existing key allocates nothing: it cannot fail. */
+        if (m->index)
+            strmap_put(m->index, moved.room->id, (void *)(uintptr_t)(k + 1));
     }
     room_drop_if_empty(r, room);
+}
+
+/* ---- membership changes (write lock held) ---------------------------------- */
+
+static void change_record(struct roster *r, uint64_t user, const char *room,
+                          const struct store_offset *at, bool member)
+{
+    struct change *c = &r->changes[r->nchanges % ROSTER_CHANGES_MAX];
+    if (r->nchanges >= ROSTER_CHANGES_MAX &&
+        (!r->has_horizon || store_offset_cmp(&c->at, &r->horizon) > 0)) {
+        r->horizon = c->at;
+        r->has_horizon = true;
+    }
+    c->user = user;
+    c->at = *at;
+    c->member = member;
+    snprintf(c->room, sizeof c->room, "%s", room);
+    r->nchanges++;
+}
+
+/* The ring's i-th change from the newest (i < its count). */
+static const struct change *change_back(const struct roster *r, size_t i)
+{
+    return &r->changes[(r->nchanges - 1 - i) % ROSTER_CHANGES_MAX];
+}
+
+static size_t changes_kept(const struct roster *r)
+{
+    return r->nchanges < ROSTER_CHANGES_MAX ? r->nchanges : ROSTER_CHANGES_MAX;
+}
+
+/* Whether a read at read_at predates changes no longer remembered. */
+static bool read_stale(const struct roster *r, const struct store_offset *read_at)
+{
+    return r->has_horizon && store_offset_cmp(&r->horizon, read_at) > 0;
+}
+
+/* The user's newest change of room after read_at: 1 member, 0 removed,
+ * -1 none (the read holds). */
+static int change_after(const struct roster *r, uint64_t user, const char *room,
+                        const struct store_offset *read_at)
+{
+    size_t n = changes_kept(r);
+    for (size_t i = 0; i < n; i++) {
+        const struct change *c = change_back(r, i);
+        if (store_offset_cmp(&c->at, read_at) <= 0)
+            break;
+        if (c->user == user && strcmp(c->room, room) == 0)
+            return c->member;
+    }
+    return -1;
+}
+
+/* Joins a room the read at read_at said the member's user was in. */
+static enum roster_join_result join_read_locked(struct roster *r, struct roster_member *m,
+                                                const char *room,
+                                                const struct store_offset *read_at)
+{
+    if (read_at && read_stale(r, read_at))
+        return ROSTER_STALE;
+    if (read_at && change_after(r, m->user_id, room, read_at) == 0)
+        return ROSTER_REMOVED;
+    return join_locked(r, m, room) == 0 ? ROSTER_JOINED : ROSTER_FAILED;
+}
+
+/* Joins the rooms the user was added to after read_at (newest state of
+ * each room wins, which join_read_locked checks again). */
+static void join_added_locked(struct roster *r, struct roster_member *m,
+                              const struct store_offset *read_at)
+{
+    size_t n = changes_kept(r);
+    for (size_t i = 0; i < n; i++) {
+        const struct change *c = change_back(r, i);
+        if (store_offset_cmp(&c->at, read_at) <= 0)
+            break;
+        if (c->user == m->user_id && c->member)
+            join_read_locked(r, m, c->room, read_at);
+    }
 }
 
 /* ---- members ------------------------------------------------------------------ */
 
 struct roster_member *roster_add(struct roster *r, struct eio_session *es, uint64_t user_id,
-                                 const char *const *rooms, size_t n, bool held)
+                                 const char *const *rooms, size_t n, bool held,
+                                 const struct store_offset *read_at, bool *stale)
 {
+    *stale = false;
     struct roster_member *m = calloc(1, sizeof *m);
     if (!m)
         return NULL;
@@ -238,10 +390,19 @@ struct roster_member *roster_add(struct roster *r, struct eio_session *es, uint6
         r->all->all_prev = m;
     r->all = m;
     r->count++;
-    for (size_t i = 0; i < n; i++)
-        join_locked(r, m, rooms[i]);
-    pthread_rwlock_unlock(&r->lock);
     eio_session_ref(es);
+    /* In the user's list first: a removal applied from now on finds the
+     * socket in the rooms joined so far, and is remembered for the rest. */
+    for (size_t i = 0; i < n && !*stale; i++) {
+        if (i % ROSTER_JOIN_BATCH == 0 && i) {
+            pthread_rwlock_unlock(&r->lock);
+            pthread_rwlock_wrlock(&r->lock);
+        }
+        *stale = join_read_locked(r, m, rooms[i], read_at) == ROSTER_STALE;
+    }
+    if (read_at && !*stale)
+        join_added_locked(r, m, read_at);
+    pthread_rwlock_unlock(&r->lock);
     metrics_gauge_add(METRICS_ROSTER_MEMBERS, 1);
     return m;
 }
@@ -251,8 +412,14 @@ void roster_remove(struct roster *r, struct roster_member *m)
     if (!m)
         return;
     pthread_rwlock_wrlock(&r->lock);
-    while (m->nrooms)
+    m->leaving = true;
+    for (size_t i = 1; m->nrooms; i++) {
         leave_locked(r, m, m->nrooms - 1);
+        if (i % ROSTER_JOIN_BATCH == 0) {
+            pthread_rwlock_unlock(&r->lock);
+            pthread_rwlock_wrlock(&r->lock);
+        }
+    }
     struct user *u = m->user;
     if (m->user_prev)
         m->user_prev->user_next = m->user_next;
@@ -277,6 +444,7 @@ void roster_remove(struct roster *r, struct roster_member *m)
         sbuf_unref(m->held[i].packet);
     free(m->held);
     eio_session_unref(m->es);
+    strmap_free(m->index);
     free(m->rooms);
     free(m);
 }
@@ -333,35 +501,21 @@ char *roster_record(struct roster *r, struct roster_member *m)
     return out;
 }
 
-int roster_join(struct roster *r, struct roster_member *m, const char *room)
+enum roster_join_result roster_join(struct roster *r, struct roster_member *m, const char *room,
+                                    const struct store_offset *read_at)
 {
     pthread_rwlock_wrlock(&r->lock);
-    int rc = join_locked(r, m, room);
+    enum roster_join_result rc = join_read_locked(r, m, room, read_at);
     pthread_rwlock_unlock(&r->lock);
     return rc;
 }
 
 bool roster_in_room(struct roster *r, struct roster_member *m, const char *room)
 {
-    bool found = false;
     pthread_rwlock_rdlock(&r->lock);
-    for (size_t i = 0; i < m->nrooms && !found; i++)
-        found = strcmp(m->rooms[i].room->id, room) == 0;
+    bool found = slot_of(m, room) >= 0;
     pthread_rwlock_unlock(&r->lock);
     return found;
-}
-
-void roster_join_users(struct roster *r, uint64_t a, uint64_t b, const char *room)
-{
-    char key[24];
-    pthread_rwlock_wrlock(&r->lock);
-    for (int i = 0; i < 2; i++) {
-        snprintf(key, sizeof key, "%" PRIu64, i ? b : a);
-        struct user *u = strmap_get(r->users, key);
-        for (struct roster_member *m = u ? u->first : NULL; m; m = m->user_next)
-            join_locked(r, m, room);
-    }
-    pthread_rwlock_unlock(&r->lock);
 }
 
 /* The sockets of a user (write lock held); NULL when none. */
@@ -373,24 +527,27 @@ static struct roster_member *first_of_user(struct roster *r, uint64_t user)
     return u ? u->first : NULL;
 }
 
-void roster_join_user(struct roster *r, uint64_t user, const char *room)
+void roster_join_user(struct roster *r, uint64_t user, const char *room,
+                      const struct store_offset *at)
 {
     pthread_rwlock_wrlock(&r->lock);
+    if (at)
+        change_record(r, user, room, at, true);
     for (struct roster_member *m = first_of_user(r, user); m; m = m->user_next)
         join_locked(r, m, room);
     pthread_rwlock_unlock(&r->lock);
 }
 
-void roster_leave_user(struct roster *r, uint64_t user, const char *room)
+void roster_leave_user(struct roster *r, uint64_t user, const char *room,
+                       const struct store_offset *at)
 {
     pthread_rwlock_wrlock(&r->lock);
+    if (at)
+        change_record(r, user, room, at, false);
     for (struct roster_member *m = first_of_user(r, user); m; m = m->user_next) {
-        for (size_t k = 0; k < m->nrooms; k++) {
-            if (strcmp(m->rooms[k].room->id, room) == 0) {
-                leave_locked(r, m, k);
-                break;
-            }
-        }
+        long k = slot_of(m, room);
+        if (k >= 0)
+            leave_locked(r, m, (size_t)k);
     }
     pthread_rwlock_unlock(&r->lock);
 }

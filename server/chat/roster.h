@@ -21,21 +21,45 @@ struct roster;
 struct roster_member;
 struct sbuf;
 
-/* Rooms one socket may be in, at most: beyond it joins fail (logged once). */
+/* Rooms one socket may be in, at most (ROOMS_PER_USER's ceiling); the
+ * table's own cap (roster_new) is below it.  Beyond the cap joins fail
+ * (logged once). */
 #define ROSTER_ROOMS_MAX 4096
+/* Rooms a join takes under one write lock: a socket joining thousands
+ * holds fan-out up for one batch at a time, not the whole list. */
+#define ROSTER_JOIN_BATCH 64
+/* Membership changes the table remembers (see roster_add's read_at). */
+#define ROSTER_CHANGES_MAX 4096
 
-struct roster *roster_new(void);
+/* rooms_max: rooms one socket may be in (1..ROSTER_ROOMS_MAX). */
+struct roster *roster_new(size_t rooms_max);
 /* Frees the table; every member must have been removed.  NULL-safe. */
 void roster_free(struct roster *r);
 
 /* Packets a held member keeps while its replay is read, at most. */
 #define ROSTER_HELD_MAX 1024
 
-/* Adds a socket of user (a reference to es is taken) in rooms[0..n).
- * held: the member keeps what is sent to it (roster_release sends it),
- * so a recovering socket's replay goes first.  NULL on OOM. */
+/* How a join read from Redis meets the membership changes the subscriber
+ * applied since: the read happened at log position read_at (the log's
+ * last id then), so a room.removed / room.added of the user and room
+ * applied here with a later offset overrides what the read said. */
+enum roster_join_result {
+    ROSTER_JOINED,  /* in the room (or was already) */
+    ROSTER_REMOVED, /* removed from it after the read: not joined */
+    ROSTER_STALE,   /* the read is older than the changes remembered */
+    ROSTER_FAILED,  /* out of memory, or past the cap */
+};
+
+/* Adds a socket of user (a reference to es is taken) in rooms[0..n),
+ * as read at read_at (see enum roster_join_result; rooms added after the
+ * read are joined too), ROSTER_JOIN_BATCH rooms per write lock; rooms
+ * past the cap are left out, so the first ones count.  held: the member
+ * keeps what is sent to it (roster_release sends it), so a recovering
+ * socket's replay goes first.  *stale: the read was too old to decide
+ * (the caller closes the socket, which reconnects).  NULL on OOM. */
 struct roster_member *roster_add(struct roster *r, struct eio_session *es, uint64_t user,
-                                 const char *const *rooms, size_t n, bool held);
+                                 const char *const *rooms, size_t n, bool held,
+                                 const struct store_offset *read_at, bool *stale);
 /* Sends what a held member kept, in order, but those at or before
  * `after` (the replay had them), and stops holding; live packets at or
  * before `after` that the subscriber delivers later are dropped too.  0,
@@ -51,17 +75,19 @@ char *roster_record(struct roster *r, struct roster_member *m);
 /* Removes and frees a member.  NULL-safe. */
 void roster_remove(struct roster *r, struct roster_member *m);
 
-/* Joins a member to a room (no-op when already in it).  0, or -1 on OOM
- * or past ROSTER_ROOMS_MAX. */
-int roster_join(struct roster *r, struct roster_member *m, const char *room);
+/* Joins a member to a room its user was a member of at read_at (no-op
+ * when already in it). */
+enum roster_join_result roster_join(struct roster *r, struct roster_member *m, const char *room,
+                                    const struct store_offset *read_at);
 /* Whether the member is in the room. */
 bool roster_in_room(struct roster *r, struct roster_member *m, const char *room);
-/* Joins every socket of users a and b to room (show.room). */
-void roster_join_users(struct roster *r, uint64_t a, uint64_t b, const char *room);
-/* Joins / takes out of room every socket of user (room.added,
- * room.removed). */
-void roster_join_user(struct roster *r, uint64_t user, const char *room);
-void roster_leave_user(struct roster *r, uint64_t user, const char *room);
+/* Joins / takes out of room every socket of user (show.room, room.added,
+ * room.removed; the subscriber thread, in log order), and remembers the
+ * change at its offset `at` (NULL: none) for joins read before it. */
+void roster_join_user(struct roster *r, uint64_t user, const char *room,
+                      const struct store_offset *at);
+void roster_leave_user(struct roster *r, uint64_t user, const char *room,
+                       const struct store_offset *at);
 
 /* Calls fn for every member in room / of user / of the server, under the
  * read lock; fn must not call back into the roster.  Return how many. */

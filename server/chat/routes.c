@@ -747,12 +747,19 @@ static void history_start(struct http_req *req)
         http_respond_unavailable(req);
 }
 
+/* A room more for a user already in ROOMS_PER_USER. */
+#define ROOMS_REFUSAL "Too many rooms: a user may be in at most ROOMS_PER_USER"
+
 static void private_room_answer(void *priv, redisReply *reply)
 {
     struct http_req *req = priv;
     const struct room_ref *room = req->route_state;
     if (rconn_is_error(reply)) {
         http_respond_unavailable(req);
+        return;
+    }
+    if (reply->type == REDIS_REPLY_STATUS || reply->type == REDIS_REPLY_STRING) {
+        http_respond_error(req, MHD_HTTP_CONFLICT, ROOMS_REFUSAL);
         return;
     }
     if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 2) {
@@ -813,7 +820,7 @@ static void private_room_start(struct http_req *req)
         return;
     }
     struct store_call call;
-    if (store_call_create_private(&call, room) < 0 ||
+    if (store_call_create_private(&call, room, cfg_of(req)->rooms_per_user) < 0 ||
         send_call(req, &call, private_room_answer) < 0)
         http_respond_unavailable(req);
 }
@@ -1008,6 +1015,7 @@ static bool group_refused(struct http_req *req, const char *problem)
          "That user left this room; only they can come back, by joining it if it is public"},
         {"toomany", MHD_HTTP_CONFLICT,
          "You own too many groups; leave one you created before creating another"},
+        {"rooms", MHD_HTTP_CONFLICT, ROOMS_REFUSAL},
     };
     const struct group_route *g = req->route_state;
     if (strcmp(problem, "forbidden") == 0) {
@@ -1128,6 +1136,7 @@ static void group_create_start(struct http_req *req)
         .groups_per_hour = cfg_of(req)->groups_per_hour,
         .groups_per_user = cfg_of(req)->groups_per_user,
         .adds_per_hour = cfg_of(req)->group_adds_per_hour,
+        .rooms_max = cfg_of(req)->rooms_per_user,
     };
     struct store_call call;
     if (store_call_group_create(&call, &params) < 0 || send_call(req, &call, group_created) < 0)
@@ -1168,6 +1177,7 @@ static void group_change_send(struct http_req *req, const struct room_ref *room,
         .server_id = cfg_of(req)->server_id,
         .changes_per_minute = cfg_of(req)->membership_changes_per_minute,
         .adds_per_hour = cfg_of(req)->group_adds_per_hour,
+        .rooms_max = cfg_of(req)->rooms_per_user,
     };
     struct store_call call;
     int rc = add ? store_call_group_add(&call, &params) : store_call_group_remove(&call, &params);

@@ -34,6 +34,7 @@ struct subscriber {
     const char *channels[SUBSCRIBER_CHANNELS_MAX];
     size_t nchannels;
     subscriber_fn *fn;
+    subscriber_resume_fn *resume;
     void *ctx;
     pthread_t thread;
     int stop_fd;
@@ -86,9 +87,21 @@ static void deliver(struct subscriber *s, redisReply *r)
 /* Reads and delivers until the connection fails, the master moves
  * (generation: sentinel_generation() when it connected) or stop is asked.
  * Returns true when stopping. */
+/* Hands over the messages hiredis has read already. */
+static void deliver_buffered(struct subscriber *s, redisContext *c)
+{
+    void *reply;
+    while (redisGetReplyFromReader(c, &reply) == REDIS_OK && reply) {
+        deliver(s, reply);
+        freeReplyObject(reply);
+    }
+}
+
 static bool listen_until_error(struct subscriber *s, redisContext *c, unsigned generation)
 {
     struct pollfd fds[2] = {{.fd = c->fd, .events = POLLIN}, {.fd = s->stop_fd, .events = POLLIN}};
+    /* Some may have come with SUBSCRIBE's answers: poll() would not wake. */
+    deliver_buffered(s, c);
     for (;;) {
         int n = poll(fds, 2, sentinel_enabled() ? MASTER_CHECK_MS : -1);
         if (n < 0) {
@@ -106,11 +119,7 @@ static bool listen_until_error(struct subscriber *s, redisContext *c, unsigned g
             continue;
         if (redisBufferRead(c) != REDIS_OK)
             return false;
-        void *reply;
-        while (redisGetReplyFromReader(c, &reply) == REDIS_OK && reply) {
-            deliver(s, reply);
-            freeReplyObject(reply);
-        }
+        deliver_buffered(s, c);
         if (c->err)
             return false;
     }
@@ -140,6 +149,17 @@ static void *subscriber_main(void *arg)
             retry_ms = retry_ms * 2 > RETRY_MAX_MS ? RETRY_MAX_MS : retry_ms * 2;
             continue;
         }
+        /* Subscribed: what is published from now on arrives, and waits in
+         * the connection while the resume callback reads what came before. */
+        if (s->resume && s->resume(s->ctx) < 0) {
+            redisFree(c);
+            if (!warned)
+                log_warn("subscriber: cannot catch up on %s; retrying", s->channels[0]);
+            warned = true;
+            if (sleep_or_stop(s, retry_ms))
+                return NULL;
+            continue;
+        }
         if (warned)
             log_info("subscriber: listening on %s again", s->channels[0]);
         warned = false;
@@ -160,13 +180,14 @@ static void *subscriber_main(void *arg)
 }
 
 struct subscriber *subscriber_start(const struct config *cfg, const char *const *channels,
-                                    subscriber_fn *fn, void *ctx)
+                                    subscriber_fn *fn, subscriber_resume_fn *resume, void *ctx)
 {
     struct subscriber *s = calloc(1, sizeof *s);
     if (!s)
         return NULL;
     s->cfg = cfg;
     s->fn = fn;
+    s->resume = resume;
     s->ctx = ctx;
     while (channels[s->nchannels] && s->nchannels < SUBSCRIBER_CHANNELS_MAX) {
         s->channels[s->nchannels] = channels[s->nchannels];

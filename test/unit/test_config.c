@@ -220,6 +220,7 @@ static void test_defaults(void **state)
     assert_int_equal(r.cfg.events_per_second, 20);
     assert_int_equal(r.cfg.events_burst, 50);
     assert_int_equal(r.cfg.sockets_per_user, 32);
+    assert_int_equal(r.cfg.rooms_per_user, 1000);
     assert_string_equal(r.cfg.links, "{}");
     assert_int_equal(r.cfg.n_sentinels, 0);
     assert_string_equal(r.cfg.master_name, "mymaster");
@@ -523,6 +524,8 @@ static void test_chatd_knobs(void **state)
          "expected an integer 1-1000000"},
         {"SOCKETS_PER_USER", offsetof(struct config, sockets_per_user), "1", "100000", "0",
          "100001", "expected an integer 1-100000"},
+        {"ROOMS_PER_USER", offsetof(struct config, rooms_per_user), "1", "4096", "0", "4097",
+         "expected an integer 1-4096"},
         {"MAX_CONNECTIONS_PER_ADDR", offsetof(struct config, max_connections_per_addr), "1",
          "1000000", "0", "1000001", "expected an integer 1-1000000"},
         {"HEADER_TIMEOUT", offsetof(struct config, header_timeout), "1", "3600", "0", "3601",

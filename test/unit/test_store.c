@@ -541,11 +541,31 @@ static void test_call_users_and_rooms(void **state)
     history.size = 0;
     assert_int_equal(store_call_history(&call, &history), -1);
 
-    assert_int_equal(store_call_create_private(&call, &private_room), 0);
+    assert_int_equal(store_call_create_private(&call, &private_room, 1000), 0);
     assert_int_equal(call.script, SCRIPT_CREATE_PRIVATE);
     EXPECT_KEYS(&call, "user:2", "user:5", "user:2:rooms", "user:5:rooms");
-    EXPECT_ARGS(&call, "2:5");
-    assert_int_equal(store_call_create_private(&call, &general), -1);
+    EXPECT_ARGS(&call, "2:5", "1000");
+    assert_int_equal(store_call_create_private(&call, &general, 1000), -1);
+    assert_int_equal(store_call_create_private(&call, &private_room, 0), -1);
+
+    /* room.join's check: a group by the user's set, a private room of
+     * theirs by the other user; both with the log's position. */
+    assert_int_equal(store_call_room_join(&call, &private_room, 5), 0);
+    assert_int_equal(call.script, SCRIPT_ROOM_JOIN);
+    EXPECT_KEYS(&call, "user:2", "chatd:events");
+    EXPECT_ARGS(&call, "private", "2:5");
+    assert_int_equal(store_call_room_join(&call, &general, 5), 0);
+    EXPECT_KEYS(&call, "user:5:rooms", "chatd:events");
+    EXPECT_ARGS(&call, "group", "0");
+
+    /* The subscriber's catch-up: the position alone, or after an offset. */
+    assert_int_equal(store_call_catch_up(&call, NULL), 0);
+    assert_int_equal(call.script, SCRIPT_CATCH_UP);
+    EXPECT_KEYS(&call, "chatd:events");
+    EXPECT_ARGS(&call, "", "1000");
+    assert_int_equal(store_call_catch_up(&call, "1795868576123-7"), 0);
+    EXPECT_ARGS(&call, "1795868576123-7", "1000");
+    assert_int_equal(store_call_catch_up(&call, "7"), -1);
 
     assert_int_equal(store_call_preload(&call, "0", 20), 0);
     assert_int_equal(call.script, SCRIPT_PRELOAD);
@@ -562,12 +582,13 @@ static void test_call_socket_and_message(void **state)
                                             .server_id = "srv",
                                             .session_ttl_s = 3600,
                                             .now_ms = 1795868576123,
-                                            .presence_ttl_s = 600};
+                                            .presence_ttl_s = 600,
+                                            .rooms_max = 1000};
     assert_int_equal(store_call_socket_open(&call, &open), 0);
     assert_int_equal(call.script, SCRIPT_SOCKET_OPEN);
     EXPECT_KEYS(&call, "chatd:session:ab", "online_users", "chatd:presence:srv", "chatd:servers",
                 "chatd:events", "chatd:events");
-    EXPECT_ARGS(&call, "3600", "srv", "1795868576123", "600", "", "1000", "524288");
+    EXPECT_ARGS(&call, "3600", "srv", "1795868576123", "600", "", "1000", "524288", "1000");
     /* Recovering: the pid's record and the client's offset. */
     open.pid = "0123456789abcdef0123456789abcdef";
     open.offset = "1795868576123-7";
@@ -575,7 +596,7 @@ static void test_call_socket_and_message(void **state)
     EXPECT_KEYS(&call, "chatd:session:ab", "online_users", "chatd:presence:srv", "chatd:servers",
                 "chatd:recovery:0123456789abcdef0123456789abcdef", "chatd:events");
     EXPECT_ARGS(&call, "3600", "srv", "1795868576123", "600", "1795868576123-7", "1000",
-                "524288");
+                "524288", "1000");
     open.offset = "1-2-3";
     assert_int_equal(store_call_socket_open(&call, &open), -1);
     open.offset = "1795868576123-7";
@@ -592,13 +613,14 @@ static void test_call_socket_and_message(void **state)
                                              .envelope = "{\"e\":1}",
                                              .sent_ms = 1795868576007,
                                              .per_minute = 30,
-                                             .server_id = "srv"};
+                                             .server_id = "srv",
+                                             .rooms_max = 1000};
     assert_int_equal(store_call_send_message(&call, &send), 0);
     assert_int_equal(call.script, SCRIPT_SEND_MESSAGE);
     EXPECT_KEYS(&call, "room:1:2", "user:1:rooms", "chatd:ratelimit:msg:1", "user:1:rooms",
                 "user:2:rooms", "chatd:msgidx:1:2", "chatd:ratelimit:msg:1");
     EXPECT_ARGS(&call, "1:2", "1", "{\"m\":1}", "1795868576.007", "{\"e\":1}", "30", "srv", "1",
-                "1", "2", "00112233445566778899aabb", "2592000", "0", "600");
+                "1", "2", "00112233445566778899aabb", "2592000", "0", "600", "1000");
     /* A named room: membership by the sender's set, no second user. */
     send.room = &general;
     send.sender = 3;
@@ -606,14 +628,14 @@ static void test_call_socket_and_message(void **state)
     EXPECT_KEYS(&call, "room:0", "user:3:rooms", "chatd:ratelimit:msg:3", "user:3:rooms",
                 "user:3:rooms", "chatd:msgidx:0", "chatd:ratelimit:msg:3");
     EXPECT_ARGS(&call, "0", "0", "{\"m\":1}", "1795868576.007", "{\"e\":1}", "30", "srv", "0", "0",
-                "0", "00112233445566778899aabb", "2592000", "0", "600");
+                "0", "00112233445566778899aabb", "2592000", "0", "600", "1000");
     /* A client's id: a retry with it finds the first send. */
     send.client_id = "c-17_x";
     assert_int_equal(store_call_send_message(&call, &send), 0);
     EXPECT_KEYS(&call, "room:0", "user:3:rooms", "chatd:ratelimit:msg:3", "user:3:rooms",
                 "user:3:rooms", "chatd:msgidx:0", "chatd:sent:3:c-17_x");
     EXPECT_ARGS(&call, "0", "0", "{\"m\":1}", "1795868576.007", "{\"e\":1}", "30", "srv", "0", "0",
-                "0", "00112233445566778899aabb", "2592000", "1", "600");
+                "0", "00112233445566778899aabb", "2592000", "1", "600", "1000");
     static const char *const bad_client_ids[] = {
         "", "a b", "a:b", "ü", "0123456789012345678901234567890123456789012345678901234567890123x"};
     for (size_t i = 0; i < sizeof bad_client_ids / sizeof bad_client_ids[0]; i++) {
@@ -880,9 +902,10 @@ static void test_call_eval_argv(void **state)
                                              .message_json = "{}",
                                              .message_id = "00112233445566778899aabb",
                                              .envelope = "{}",
-                                             .server_id = "srv"};
+                                             .server_id = "srv",
+                                             .rooms_max = 1000};
     assert_int_equal(store_call_send_message(&call, &send), 0);
-    assert_int_equal(store_call_eval_argv(&call, argv), 3 + 7 + 14);
+    assert_int_equal(store_call_eval_argv(&call, argv), 3 + 7 + 15);
     assert_string_equal(argv[2], "7");
     assert_string_equal(argv[3 + 5], "chatd:msgidx:0");
 }
@@ -1079,12 +1102,13 @@ static void test_call_groups(void **state)
                                                .server_id = "srv",
                                                .groups_per_hour = 20,
                                                .groups_per_user = 100,
-                                               .adds_per_hour = 30};
+                                               .adds_per_hour = 30,
+                                               .rooms_max = 1000};
     assert_int_equal(store_call_group_create(&call, &create), 0);
     assert_int_equal(call.script, SCRIPT_GROUP_CREATE);
     EXPECT_KEYS(&call, "chatd:groups:next", "chatd:groups:public", "chatd:ratelimit:groups:2",
                 "chatd:groups:owned:2");
-    EXPECT_ARGS(&call, "2", "Team", "1", "srv", "20", "100", "30", "3", "9");
+    EXPECT_ARGS(&call, "2", "Team", "1", "srv", "20", "100", "30", "1000", "3", "9");
     members[1] = 2; /* the creator is no "other" member */
     assert_int_equal(store_call_group_create(&call, &create), -1);
     members[1] = 9;
@@ -1101,8 +1125,8 @@ static void test_call_groups(void **state)
     create.members = many;
     create.count = STORE_GROUP_CREATE_MAX;
     assert_int_equal(store_call_group_create(&call, &create), 0);
-    assert_int_equal(call.nargs, 7 + STORE_GROUP_CREATE_MAX);
-    assert_string_equal(call.args[7], "9007199254740991");
+    assert_int_equal(call.nargs, 8 + STORE_GROUP_CREATE_MAX);
+    assert_string_equal(call.args[8], "9007199254740991");
 
     struct store_group_change_params change = {.room_id = "12",
                                                .actor = 2,
@@ -1110,15 +1134,16 @@ static void test_call_groups(void **state)
                                                .mode = STORE_GROUP_INVITE,
                                                .server_id = "srv",
                                                .changes_per_minute = 60,
-                                               .adds_per_hour = 30};
+                                               .adds_per_hour = 30,
+                                               .rooms_max = 1000};
     assert_int_equal(store_call_group_add(&call, &change), 0);
     assert_int_equal(call.script, SCRIPT_GROUP_ADD);
     EXPECT_KEYS(&call, "chatd:group:12", "chatd:group:12:members", "user:5:rooms",
                 "chatd:ratelimit:members:2", "chatd:ratelimit:added:5", "chatd:group:12:left");
-    EXPECT_ARGS(&call, "12", "2", "5", "invite", "srv", "1000", "60", "30");
+    EXPECT_ARGS(&call, "12", "2", "5", "invite", "srv", "1000", "60", "30", "1000");
     change.mode = STORE_GROUP_JOIN;
     assert_int_equal(store_call_group_add(&call, &change), 0);
-    EXPECT_ARGS(&call, "12", "2", "5", "join", "srv", "1000", "60", "30");
+    EXPECT_ARGS(&call, "12", "2", "5", "join", "srv", "1000", "60", "30", "1000");
     assert_int_equal(store_call_group_remove(&call, &change), 0);
     assert_int_equal(call.script, SCRIPT_GROUP_REMOVE);
     EXPECT_KEYS(&call, "chatd:group:12", "chatd:group:12:members", "user:5:rooms",
