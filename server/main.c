@@ -132,7 +132,7 @@ int main(int argc, char **argv)
     struct sio_server *sio = chat ? sio_server_new(chat_sio_app(chat), &sio_opt) : NULL;
     struct app app = {.cfg = &cfg, .on_worker_start = chat_worker_start, .ctx = chat};
     struct routes_ctx routes = {
-        .cfg = &cfg, .origins = allowed_origins(&cfg), .n_origins = cfg.n_origins};
+        .cfg = &cfg, .origins = allowed_origins(&cfg), .n_origins = cfg.n_origins, .chat = chat};
     struct engine *socketio = sio ? socketio_engine(&cfg, sio) : NULL;
     int exit_code = 1;
     struct sentinel *sentinel = NULL;

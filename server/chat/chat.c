@@ -521,10 +521,16 @@ static void on_control(struct chat *c, const char *payload, size_t len)
         log_debug("control: ignoring an unknown message");
         return;
     }
+    chat_close_login(c, digest);
+}
+
+size_t chat_close_login(struct chat *c, const unsigned char *digest)
+{
     _Static_assert(TOKEN_DIGEST_BYTES == EIO_CREDENTIAL_BYTES, "a credential is a cookie digest");
     size_t n = c->engine ? engine_close_bound(c->engine, digest, "logout") : 0;
     if (n)
         log_debug("logout: %zu connections closed", n);
+    return n;
 }
 
 /* Every message of MESSAGES: {"offset", "serverId", "type", "data"} (the
