@@ -82,6 +82,10 @@ int store_key_message_index(char *buf, size_t n, const char *room_id);
  * {"user":"<id>","rooms":[…]} for RECOVERY_WINDOW.  At most
  * STORE_REPLAY_MAX missed events are replayed; more: no recovery. */
 #define STORE_KEY_EVENTS_NAME "chatd:events"
+/* The bytes of the envelopes in the log (a string, the log's TTL). */
+#define STORE_KEY_EVENTS_BYTES_NAME "chatd:events:bytes"
+/* The log's default byte budget (EVENT_LOG_BYTES). */
+#define STORE_EVENTS_BYTES_DEFAULT 67108864 /* 64 MiB */
 #define STORE_EVENTS_MAX 10000
 #define STORE_EVENTS_TTL_S 3600
 #define STORE_REPLAY_MAX 1000
@@ -340,8 +344,8 @@ int store_control_read(const char *payload, size_t len, char digest_hex[65]);
 /* The most args of any script: SCRIPT_GROUP_CREATE's members and four. */
 #define STORE_CALL_ARGS_MAX (STORE_CALL_USERS_MAX + 8)
 #define STORE_CALL_STORAGE (STORE_CALL_KEYS_MAX * STORE_KEY_MAX + STORE_CALL_ARGS_MAX * 24)
-/* EVAL source nkeys keys… args… */
-#define STORE_CALL_ARGV_MAX (3 + STORE_CALL_KEYS_MAX + STORE_CALL_ARGS_MAX)
+/* EVAL source nkeys keys… args… and the event log's byte budget. */
+#define STORE_CALL_ARGV_MAX (4 + STORE_CALL_KEYS_MAX + STORE_CALL_ARGS_MAX)
 
 struct store_call {
     enum store_script script;
@@ -499,10 +503,11 @@ int store_call_react_message(struct store_call *call, const struct store_change_
 struct store_presence_leave_params {
     const char *server_id; /* this server */
     const char *user_id;   /* as counted by SCRIPT_SOCKET_OPEN */
+    unsigned count;        /* sockets that left (0 counts as 1) */
     int64_t now_ms;
     int64_t timeout_ms; /* servers silent this long are dead */
 };
-/* SCRIPT_PRESENCE_LEAVE: one socket of a user left this server. */
+/* SCRIPT_PRESENCE_LEAVE: count sockets of a user left this server. */
 int store_call_presence_leave(struct store_call *call, const struct store_presence_leave_params *p);
 
 struct store_heartbeat_params {
@@ -577,6 +582,15 @@ int store_call_recovery_save(struct store_call *call, const char *pid, const cha
                              unsigned ttl_s);
 /* SCRIPT_REPLAY: up to STORE_REPLAY_MAX + 1 events after offset. */
 int store_call_replay(struct store_call *call, const char *offset);
+
+/* The event log's byte budget (EVENT_LOG_BYTES), every publishing
+ * script's last argument; set once at start, before any call is sent. */
+void store_set_event_log_bytes(uint64_t bytes);
+
+/* The call's arguments as sent (args holds STORE_CALL_ARGS_MAX + 1): its
+ * own, then for a publishing script the event log's byte budget.
+ * Returns how many, or -1 for a call whose build failed. */
+int store_call_args(const struct store_call *call, const char *args[STORE_CALL_ARGS_MAX + 1]);
 
 /* The call as an EVAL command (for blocking connections, which load no
  * scripts): fills argv with EVAL, the source, the number of keys, the keys

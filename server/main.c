@@ -21,6 +21,7 @@
 #include "sentinel.h"
 #include "sio_server.h"
 #include "static.h"
+#include "store.h"
 
 /* Password hashes waiting for a hashing thread, at most; beyond that a
  * login is refused with 503 rather than queued without bound. */
@@ -121,6 +122,7 @@ int main(int argc, char **argv)
         return 2;
     }
     runtime_block_signals();
+    store_set_event_log_bytes(cfg.event_log_bytes);
 
     struct seeder seeder = {.cfg = &cfg};
     struct chat *chat = chat_new(&cfg);

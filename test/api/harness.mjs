@@ -329,6 +329,10 @@ export const SUITE_ENV = {
   EVENTS_PER_SECOND: '100000',
   EVENTS_BURST: '1000000',
   SOCKETS_PER_USER: '100000',
+  CONNECTS_PER_MINUTE: '1000000',
+  // Presence changes at once, as the suites expect them (presence.test.mjs
+  // tests the grace itself).
+  PRESENCE_GRACE: '0',
 };
 
 /** The environment chatd gets: only what a process needs, plus sanitizer knobs. */
