@@ -1608,12 +1608,31 @@ static void on_disconnect(void *ctx, struct sio_socket *s, const char *reason)
 
 static const char *const namespaces[] = {"/", NULL};
 
+/* Warns when one user's allowed events (MESSAGES_PER_MINUTE of at most
+ * MAX_MESSAGE_BYTES, plus a read marker for each) could fill the event log
+ * within RECOVERY_WINDOW: then one user could push the others' offsets out
+ * of it, and their recoveries would fail. */
+static void check_event_log(const struct config *cfg)
+{
+    uint64_t minutes = (cfg->recovery_window + 59) / 60;
+    uint64_t events = 2 * (uint64_t)cfg->messages_per_minute * minutes;
+    /* A message's envelope: its text JSON-escaped (at most twice as long
+     * for the quotes and backslashes a text may hold), and the rest. */
+    uint64_t bytes = (uint64_t)cfg->messages_per_minute * minutes * (2 * cfg->max_message_bytes + 512);
+    if (events > STORE_EVENTS_MAX / 2 || bytes > cfg->event_log_bytes / 2)
+        log_warn("one user may log %" PRIu64 " events (%" PRIu64 " bytes) in RECOVERY_WINDOW=%u s: "
+                 "over half the event log (%d events, EVENT_LOG_BYTES=%u); a single user could "
+                 "make others' recoveries fail",
+                 events, bytes, cfg->recovery_window, STORE_EVENTS_MAX, cfg->event_log_bytes);
+}
+
 struct chat *chat_new(const struct config *cfg)
 {
     struct chat *c = calloc(1, sizeof *c);
     if (!c)
         return NULL;
     c->cfg = cfg;
+    check_event_log(cfg);
     c->roster = roster_new();
     c->leaving = strmap_new();
     c->connects = addrlimit_new(CONNECT_METER_SESSIONS, cfg->connects_per_minute, 60000);
