@@ -306,7 +306,7 @@ static const struct opt opts[OPT_COUNT] = {
                             "within it, nobody hears they left (0: they leave at once).",
                             DURATION_FIELD(presence_grace, 0, 60)},
     [OPT_CONNECTS_PER_MINUTE] =
-        {"CONNECTS_PER_MINUTE", "60", NULL,
+        {"CONNECTS_PER_MINUTE", "120", NULL,
          "Socket.IO CONNECTs one login session may make per minute on one server;\n"
          "more are refused, and a connection that keeps trying is closed.",
          UINT_FIELD(connects_per_minute, 1, 1000000)},
