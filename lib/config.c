@@ -87,6 +87,9 @@ enum opt_id {
     OPT_ROOMS_PER_USER,
     OPT_PRESENCE_TIMEOUT,
     OPT_RECOVERY_WINDOW,
+    OPT_PRESENCE_GRACE,
+    OPT_CONNECTS_PER_MINUTE,
+    OPT_EVENT_LOG_BYTES,
     OPT_ATTACHMENT_BYTES_PER_SESSION,
     OPT_ATTACHMENT_BYTES_TOTAL,
     OPT_LINKS,
@@ -340,6 +343,19 @@ static const struct opt opts[OPT_COUNT] = {
                              "A client whose transport was lost may recover its rooms and missed\n"
                              "events for this long (Socket.IO connection state recovery).",
                              DURATION_FIELD(recovery_window, 1, 3600)},
+    [OPT_PRESENCE_GRACE] = {"PRESENCE_GRACE", "5s", NULL,
+                            "A user whose last connection closed stays online this long: back\n"
+                            "within it, nobody hears they left (0: they leave at once).",
+                            DURATION_FIELD(presence_grace, 0, 60)},
+    [OPT_CONNECTS_PER_MINUTE] =
+        {"CONNECTS_PER_MINUTE", "120", NULL,
+         "Socket.IO CONNECTs one login session may make per minute on one server;\n"
+         "more are refused, and a connection that keeps trying is closed.",
+         UINT_FIELD(connects_per_minute, 1, 1000000)},
+    [OPT_EVENT_LOG_BYTES] = {"EVENT_LOG_BYTES", "67108864", NULL,
+                             "Bytes of events the event log keeps for connection state\n"
+                             "recovery (besides its 10000 entries); the oldest go first.",
+                             UINT_FIELD(event_log_bytes, 1u << 20, 1u << 31)},
     [OPT_ATTACHMENT_BYTES_PER_SESSION] =
         {"ATTACHMENT_BYTES_PER_SESSION", "1048576", NULL,
          "Bytes of a Socket.IO binary packet (header and attachments) one\n"

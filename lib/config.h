@@ -114,6 +114,9 @@ struct config {
     unsigned rooms_per_user;               /* ROOMS_PER_USER */
     unsigned presence_timeout;             /* PRESENCE_TIMEOUT, seconds */
     unsigned recovery_window;              /* RECOVERY_WINDOW, seconds */
+    unsigned presence_grace;               /* PRESENCE_GRACE, seconds */
+    unsigned connects_per_minute;          /* CONNECTS_PER_MINUTE, per login session */
+    unsigned event_log_bytes;              /* EVENT_LOG_BYTES */
     unsigned attachment_bytes_per_session; /* ATTACHMENT_BYTES_PER_SESSION */
     unsigned attachment_bytes_total;       /* ATTACHMENT_BYTES_TOTAL */
     /* LINKS re-serialised compactly: the exact body of GET /links. Owned by the

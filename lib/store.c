@@ -829,22 +829,63 @@ cJSON *store_message_normalize(const char *json, size_t len)
  * a script names the channel, spliced in from STORE_CHANNEL_NAME.  The
  * envelope is store_envelope's {serverId, type, data}; publish() encodes
  * it in Lua, publish_envelope() sends one built in C.  Every event is
- * first appended to the event log (a stream, bounded by MAXLEN and a
- * TTL): its stream id is the event's offset, published in front of the
- * envelope ({"offset":…,"serverId":…}) so subscribers send it once with
- * the packet, and connection state recovery replays the log after it. */
+ * first appended to the event log (a stream, bounded by a TTL, by
+ * STORE_EVENTS_MAX entries and by the bytes of its envelopes): its stream
+ * id is the event's offset, published in front of the envelope
+ * ({"offset":…,"serverId":…}) so subscribers send it once with the packet,
+ * and connection state recovery replays the log after it.  Ephemeral
+ * events (typing, presence: announce(), publish_ephemeral()) are published
+ * without an offset and never logged.  The byte budget is the script's
+ * last argument, which store_call_args appends and the prelude takes off
+ * ARGV, so the scripts read their own arguments as built.  The log's bytes
+ * are counted in STORE_KEY_EVENTS_BYTES_NAME; over either bound, the
+ * oldest entries go (exactly, so the count stays true), the newest never. */
 /* One line of Lua per line of C. */
 /* clang-format off */
 #define LUA_PUBLISH                                                                                \
-    "local function publish_envelope(envelope)\n"                                                  \
-    "  local offset = redis.call('XADD', '" STORE_KEY_EVENTS_NAME "',\n"                           \
-    "    'MAXLEN', '~', '" STORE_STR(STORE_EVENTS_MAX) "', '*', 'e', envelope)\n"                  \
+    "local log_bytes_max = tonumber(table.remove(ARGV))\n"                                          \
+    "local function log_trim(n, bytes)\n"                                                           \
+    "  local keep, after = nil, '-'\n"                                                              \
+    "  while not keep do\n"                                                                         \
+    "    local batch = redis.call('XRANGE', '" STORE_KEY_EVENTS_NAME "', after, '+', 'COUNT', 128)\n" \
+    "    if #batch == 0 then break end\n"                                                           \
+    "    for _, e in ipairs(batch) do\n"                                                            \
+    "      if n <= 1 or (n <= " STORE_STR(STORE_EVENTS_MAX) " and bytes <= log_bytes_max) then\n"   \
+    "        keep = e[1] break end\n"                                                               \
+    "      n = n - 1\n"                                                                             \
+    "      bytes = bytes - #e[2][2]\n"                                                              \
+    "      after = '(' .. e[1]\n"                                                                   \
+    "    end\n"                                                                                     \
+    "  end\n"                                                                                       \
+    "  if keep then redis.call('XTRIM', '" STORE_KEY_EVENTS_NAME "', 'MINID', keep) end\n"          \
+    "  return math.max(bytes, 0)\n"                                                                 \
+    "end\n"                                                                                         \
+    "local function log_event(envelope)\n"                                                          \
+    "  local offset = redis.call('XADD', '" STORE_KEY_EVENTS_NAME "', '*', 'e', envelope)\n"        \
+    "  local n = redis.call('XLEN', '" STORE_KEY_EVENTS_NAME "')\n"                                 \
+    "  local bytes = #envelope\n"                                                                   \
+    "  if n > 1 then\n"                                                                             \
+    "    bytes = redis.call('INCRBY', '" STORE_KEY_EVENTS_BYTES_NAME "', #envelope) end\n"          \
+    "  if n > " STORE_STR(STORE_EVENTS_MAX) " or bytes > log_bytes_max then\n"                      \
+    "    bytes = log_trim(n, bytes) end\n"                                                          \
+    "  redis.call('SET', '" STORE_KEY_EVENTS_BYTES_NAME "', bytes,\n"                               \
+    "    'EX', " STORE_STR(STORE_EVENTS_TTL_S) ")\n"                                                \
     "  redis.call('EXPIRE', '" STORE_KEY_EVENTS_NAME "', " STORE_STR(STORE_EVENTS_TTL_S) ")\n"     \
-    "  redis.call('PUBLISH', '" STORE_CHANNEL_NAME "',\n"                                          \
+    "  return offset\n"                                                                             \
+    "end\n"                                                                                         \
+    "local function publish_envelope(envelope)\n"                                                   \
+    "  local offset = log_event(envelope)\n"                                                        \
+    "  redis.call('PUBLISH', '" STORE_CHANNEL_NAME "',\n"                                           \
     "    '{\"offset\":\"' .. offset .. '\",' .. string.sub(envelope, 2))\n"                        \
-    "end\n"                                                                                        \
+    "end\n"                                                                                         \
+    "local function publish_ephemeral(envelope)\n"                                                  \
+    "  redis.call('PUBLISH', '" STORE_CHANNEL_NAME "', envelope)\n"                                 \
+    "end\n"                                                                                         \
     "local function publish(server_id, event, data)\n"                                             \
     "  publish_envelope(cjson.encode({serverId = server_id, type = event, data = data}))\n"        \
+    "end\n"                                                                                         \
+    "local function announce(server_id, event, data)\n"                                            \
+    "  publish_ephemeral(cjson.encode({serverId = server_id, type = event, data = data}))\n"       \
     "end\n"
 /* clang-format on */
 
@@ -859,7 +900,7 @@ cJSON *store_message_normalize(const char *json, size_t len)
     "  end\n"                                                                                      \
     "  if redis.call('SREM', online, uid) == 0 then return 0 end\n"                                \
     "  local name = redis.call('HGET', 'user:' .. uid, 'username') or ''\n"                        \
-    "  publish(me, 'user.disconnected', {id = uid, username = name, online = false})\n"            \
+    "  announce(me, 'user.disconnected', {id = uid, username = name, online = false})\n"           \
     "  return 1\n"                                                                                 \
     "end\n"                                                                                        \
     "local function drop(servers, online, me, dead, live)\n"                                       \
@@ -1256,7 +1297,7 @@ static const char *const script_source[SCRIPT_COUNT] = {
                 "redis.call('EXPIRE', KEYS[3], ARGV[4])\n"
                 "redis.call('ZADD', KEYS[4], ARGV[3], ARGV[2])\n"
                 "if redis.call('SADD', KEYS[2], id) == 1 then\n"
-                "  publish(ARGV[2], 'user.connected', {id = id, username = name, online = true})\n"
+                "  announce(ARGV[2], 'user.connected', {id = id, username = name, online = true})\n"
                 "end\n"
                 "local rec = false\n"
                 "local raw = ARGV[5] ~= '' and redis.call('GET', KEYS[5])\n"
@@ -1274,10 +1315,10 @@ static const char *const script_source[SCRIPT_COUNT] = {
                 "  log_position(KEYS[6])}\n",
     [SCRIPT_PRESENCE_LEAVE] =
         /* KEYS: this server's presence, servers, online_users; ARGV: user
-         * id, server id, now ms, timeout ms.  -> 1 when the user went
-         * offline. */
+         * id, server id, now ms, timeout ms, sockets that left.  -> 1 when
+         * the user went offline. */
     LUA_PUBLISH LUA_PRESENCE
-    "if redis.call('HINCRBY', KEYS[1], ARGV[1], -1) > 0 then return 0 end\n"
+    "if redis.call('HINCRBY', KEYS[1], ARGV[1], -tonumber(ARGV[5])) > 0 then return 0 end\n"
     "redis.call('HDEL', KEYS[1], ARGV[1])\n"
     "local live = redis.call('ZRANGEBYSCORE', KEYS[2], tonumber(ARGV[3]) - "
     "tonumber(ARGV[4]), '+inf')\n"
@@ -1563,9 +1604,9 @@ static const char *const script_source[SCRIPT_COUNT] = {
     "return {'ok', out}\n",
     [SCRIPT_TYPING] =
         /* KEYS: the user's typing gate; ARGV: an envelope, gate ms.
-         * Logged and published unless the gate is closed.  -> 1 | 0 */
+         * Published (never logged) unless the gate is closed.  -> 1 | 0 */
     LUA_PUBLISH "if not redis.call('SET', KEYS[1], '1', 'PX', ARGV[2], 'NX') then return 0 end\n"
-                "publish_envelope(ARGV[1])\n"
+                "publish_ephemeral(ARGV[1])\n"
                 "return 1\n",
     [SCRIPT_RECOVERY_SAVE] =
         /* KEYS: recovery record; ARGV: record JSON, ttl. */
@@ -2340,6 +2381,7 @@ int store_call_presence_leave(struct store_call *call, const struct store_presen
     add_arg(call, p->server_id);
     add_arg(call, stored_i64(call, p->now_ms));
     add_arg(call, stored_i64(call, p->timeout_ms));
+    add_arg(call, stored_u64(call, p->count ? p->count : 1));
     return call_end(call);
 }
 
@@ -2489,6 +2531,33 @@ int store_call_groups_public(struct store_call *call, unsigned count)
     return call_end(call);
 }
 
+static char event_log_bytes[24] = STORE_STR(STORE_EVENTS_BYTES_DEFAULT);
+
+void store_set_event_log_bytes(uint64_t bytes)
+{
+    snprintf(event_log_bytes, sizeof event_log_bytes, "%" PRIu64, bytes);
+}
+
+/* Whether a script begins with the publishing prelude (which takes the
+ * byte budget off its ARGV). */
+static bool script_publishes(enum store_script s)
+{
+    static const char prelude[] = LUA_PUBLISH;
+    return strncmp(script_source[s], prelude, sizeof prelude - 1) == 0;
+}
+
+int store_call_args(const struct store_call *call, const char *args[STORE_CALL_ARGS_MAX + 1])
+{
+    if (call->failed || call->script < 0 || call->script >= SCRIPT_COUNT)
+        return -1;
+    int n = 0;
+    for (int i = 0; i < call->nargs; i++)
+        args[n++] = call->args[i];
+    if (script_publishes(call->script))
+        args[n++] = event_log_bytes;
+    return n;
+}
+
 int store_call_eval_argv(const struct store_call *call, const char *argv[STORE_CALL_ARGV_MAX])
 {
     /* The key count as text, without storage: there are at most a few. */
@@ -2503,9 +2572,8 @@ int store_call_eval_argv(const struct store_call *call, const char *argv[STORE_C
     argv[argc++] = counts[call->nkeys];
     for (int i = 0; i < call->nkeys; i++)
         argv[argc++] = call->keys[i];
-    for (int i = 0; i < call->nargs; i++)
-        argv[argc++] = call->args[i];
-    return argc;
+    int nargs = store_call_args(call, argv + argc);
+    return nargs < 0 ? -1 : argc + nargs;
 }
 
 /* ---- demo data ------------------------------------------------------- */

@@ -87,6 +87,10 @@ int store_key_message_index(char *buf, size_t n, const char *room_id);
  * recovery.  The byte bound, half a chat session's outbox, keeps a replay
  * cheap to read and deliverable. */
 #define STORE_KEY_EVENTS_NAME "chatd:events"
+/* The bytes of the envelopes in the log (a string, the log's TTL). */
+#define STORE_KEY_EVENTS_BYTES_NAME "chatd:events:bytes"
+/* The log's default byte budget (EVENT_LOG_BYTES). */
+#define STORE_EVENTS_BYTES_DEFAULT 67108864 /* 64 MiB */
 #define STORE_EVENTS_MAX 10000
 #define STORE_EVENTS_TTL_S 3600
 #define STORE_REPLAY_MAX 1000
@@ -367,8 +371,8 @@ int store_control_read(const char *payload, size_t len, char digest_hex[65]);
 /* The most args of any script: SCRIPT_GROUP_CREATE's members and seven. */
 #define STORE_CALL_ARGS_MAX (STORE_CALL_USERS_MAX + 8)
 #define STORE_CALL_STORAGE (STORE_CALL_KEYS_MAX * STORE_KEY_MAX + STORE_CALL_ARGS_MAX * 24)
-/* EVAL source nkeys keys… args… */
-#define STORE_CALL_ARGV_MAX (3 + STORE_CALL_KEYS_MAX + STORE_CALL_ARGS_MAX)
+/* EVAL source nkeys keys… args… and the event log's byte budget. */
+#define STORE_CALL_ARGV_MAX (4 + STORE_CALL_KEYS_MAX + STORE_CALL_ARGS_MAX)
 
 struct store_call {
     enum store_script script;
@@ -533,10 +537,11 @@ int store_call_react_message(struct store_call *call, const struct store_change_
 struct store_presence_leave_params {
     const char *server_id; /* this server */
     const char *user_id;   /* as counted by SCRIPT_SOCKET_OPEN */
+    unsigned count;        /* sockets that left (0 counts as 1) */
     int64_t now_ms;
     int64_t timeout_ms; /* servers silent this long are dead */
 };
-/* SCRIPT_PRESENCE_LEAVE: one socket of a user left this server. */
+/* SCRIPT_PRESENCE_LEAVE: count sockets of a user left this server. */
 int store_call_presence_leave(struct store_call *call, const struct store_presence_leave_params *p);
 
 struct store_heartbeat_params {
@@ -641,6 +646,15 @@ int store_call_catch_up(struct store_call *call, const char *offset);
 /* SCRIPT_REPLAY: the events after offset, or nil when more than
  * STORE_REPLAY_MAX or STORE_REPLAY_MAX_BYTES. */
 int store_call_replay(struct store_call *call, const char *offset);
+
+/* The event log's byte budget (EVENT_LOG_BYTES), every publishing
+ * script's last argument; set once at start, before any call is sent. */
+void store_set_event_log_bytes(uint64_t bytes);
+
+/* The call's arguments as sent (args holds STORE_CALL_ARGS_MAX + 1): its
+ * own, then for a publishing script the event log's byte budget.
+ * Returns how many, or -1 for a call whose build failed. */
+int store_call_args(const struct store_call *call, const char *args[STORE_CALL_ARGS_MAX + 1]);
 
 /* The call as an EVAL command (for blocking connections, which load no
  * scripts): fills argv with EVAL, the source, the number of keys, the keys

@@ -21,6 +21,7 @@
 #include "sentinel.h"
 #include "sio_server.h"
 #include "static.h"
+#include "store.h"
 
 /* Password hashes waiting for a hashing thread, at most; beyond that a
  * login is refused with 503 rather than queued without bound. */
@@ -121,6 +122,7 @@ int main(int argc, char **argv)
         return 2;
     }
     runtime_block_signals();
+    store_set_event_log_bytes(cfg.event_log_bytes);
 
     struct seeder seeder = {.cfg = &cfg};
     struct chat *chat = chat_new(&cfg);
@@ -132,7 +134,7 @@ int main(int argc, char **argv)
     struct sio_server *sio = chat ? sio_server_new(chat_sio_app(chat), &sio_opt) : NULL;
     struct app app = {.cfg = &cfg, .on_worker_start = chat_worker_start, .ctx = chat};
     struct routes_ctx routes = {
-        .cfg = &cfg, .origins = allowed_origins(&cfg), .n_origins = cfg.n_origins};
+        .cfg = &cfg, .origins = allowed_origins(&cfg), .n_origins = cfg.n_origins, .chat = chat};
     struct engine *socketio = sio ? socketio_engine(&cfg, sio) : NULL;
     int exit_code = 1;
     struct sentinel *sentinel = NULL;

@@ -8,11 +8,13 @@
 #include "chat.h"
 
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "addrlimit.h"
 #include "auth.h"
 #include "bucket.h"
 #include "config.h"
@@ -27,6 +29,7 @@
 #include "redis_sync.h"
 #include "roster.h"
 #include "sio.h"
+#include "strmap.h"
 #include "store.h"
 #include "subscriber.h"
 #include "timerheap.h"
@@ -48,6 +51,13 @@
 #define FLOOD_REFUSALS(burst) (ROSTER_ROOMS_MAX + 5 * (burst))
 /* A socket's refusals are logged once per this many ms at most. */
 #define REFUSAL_LOG_INTERVAL_MS 10000
+/* How often the users whose presence grace ended are taken out. */
+#define LEAVE_TICK_MS 250
+/* Login sessions whose CONNECTs are counted at once (the oldest window
+ * goes first when full), and the refused CONNECTs after which an
+ * Engine.IO session that keeps trying is closed. */
+#define CONNECT_METER_SESSIONS 4096
+#define CONNECT_REFUSALS_MAX 3
 
 struct chat {
     const struct config *cfg;
@@ -62,6 +72,32 @@ struct chat {
     char applied_id[STORE_OFFSET_MAX];
     struct timer heartbeat;
     struct worker *heartbeat_worker;
+    /* Presence held for PRESENCE_GRACE: user id -> struct leaving, and
+     * the same in order of due time (a leaf lock). */
+    pthread_mutex_t leave_lock;
+    struct strmap *leaving;
+    struct leaving *leave_head, *leave_tail;
+    struct timer leave_timer;
+    /* CONNECTs per login session and minute (a leaf lock). */
+    pthread_mutex_t connect_lock;
+    struct addrlimit *connects;
+    bool locks; /* initialized */
+};
+
+/* Sockets of a user that closed on this server and are still counted in
+ * its presence hash until due_ms (PRESENCE_GRACE after the last). */
+struct leaving {
+    char user_id[24];
+    unsigned n;
+    int64_t due_ms;
+    struct leaving *prev, *next;
+};
+
+/* An Engine.IO session's data: the session key of its handshake's cookie
+ * ("" without a well-formed one), and its refused CONNECTs. */
+struct chat_client {
+    unsigned refused;
+    char session_key[];
 };
 
 /* A connected socket's user and place in the roster. */
@@ -101,16 +137,16 @@ static void ignore_reply(void *priv, redisReply *reply)
 
 /* ---- presence ---------------------------------------------------------------- */
 
-/* One socket of user left this server (on a worker thread; at shutdown,
+/* n sockets of user left this server (on a worker thread; at shutdown,
  * with no worker, SCRIPT_SERVER_DOWN does it for all at once). */
-static void presence_leave(struct chat *c, const char *user_id)
+static void presence_leave_now(struct chat *c, struct worker *w, const char *user_id, unsigned n)
 {
-    struct worker *w = worker_current();
     struct rconn *redis = w ? rconn_of(w) : NULL;
     if (!redis)
         return;
     struct store_presence_leave_params params = {.server_id = c->cfg->server_id,
                                                  .user_id = user_id,
+                                                 .count = n,
                                                  .now_ms = now_ms(),
                                                  .timeout_ms = presence_timeout_ms(c)};
     struct store_call call;
@@ -119,6 +155,81 @@ static void presence_leave(struct chat *c, const char *user_id)
         log_warn("presence: Redis unavailable; user %s may look online until this server's "
                  "presence expires",
                  user_id);
+}
+
+/* Unlinks e from the queue (leave lock held). */
+static void leaving_unlink(struct chat *c, struct leaving *e)
+{
+    (e->prev ? &e->prev->next : &c->leave_head)[0] = e->next;
+    (e->next ? &e->next->prev : &c->leave_tail)[0] = e->prev;
+    e->prev = e->next = NULL;
+}
+
+/* Appends e, due last (leave lock held). */
+static void leaving_append(struct chat *c, struct leaving *e)
+{
+    e->prev = c->leave_tail;
+    (c->leave_tail ? &c->leave_tail->next : &c->leave_head)[0] = e;
+    c->leave_tail = e;
+}
+
+/* Holds one more closed socket of user_id for PRESENCE_GRACE: false when
+ * it could not be held (out of memory). */
+static bool presence_hold(struct chat *c, const char *user_id)
+{
+    pthread_mutex_lock(&c->leave_lock);
+    struct leaving *e = strmap_get(c->leaving, user_id);
+    if (e) {
+        leaving_unlink(c, e);
+    } else if ((e = calloc(1, sizeof *e))) {
+        snprintf(e->user_id, sizeof e->user_id, "%s", user_id);
+        if (strmap_put(c->leaving, e->user_id, e) < 0) {
+            free(e);
+            e = NULL;
+        }
+    }
+    if (e) {
+        e->n++;
+        e->due_ms = worker_now_ms() + (int64_t)c->cfg->presence_grace * 1000;
+        leaving_append(c, e);
+    }
+    pthread_mutex_unlock(&c->leave_lock);
+    return e != NULL;
+}
+
+/* One socket of user left this server.  Its count in presence stays for
+ * PRESENCE_GRACE after the user's last close, so a user who comes back
+ * meanwhile (here or on another server) never looks offline, and a client
+ * cycling its connection costs the fleet no presence events. */
+static void presence_leave(struct chat *c, const char *user_id)
+{
+    if (!c->cfg->presence_grace || !presence_hold(c, user_id))
+        presence_leave_now(c, worker_current(), user_id, 1);
+}
+
+/* The users whose grace ended, out of presence (the heartbeat's worker). */
+static void on_leave_tick(struct timer *t)
+{
+    struct chat *c = (struct chat *)((char *)t - offsetof(struct chat, leave_timer));
+    struct worker *w = c->heartbeat_worker;
+    int64_t now = worker_now_ms();
+    struct leaving *due = NULL;
+    pthread_mutex_lock(&c->leave_lock);
+    while (c->leave_head && c->leave_head->due_ms <= now) {
+        struct leaving *e = c->leave_head;
+        leaving_unlink(c, e);
+        strmap_remove(c->leaving, e->user_id);
+        e->next = due;
+        due = e;
+    }
+    pthread_mutex_unlock(&c->leave_lock);
+    while (due) {
+        struct leaving *e = due;
+        due = e->next;
+        presence_leave_now(c, w, e->user_id, e->n);
+        free(e);
+    }
+    worker_timer_schedule(w, t, now + LEAVE_TICK_MS);
 }
 
 static void heartbeat_done(void *priv, redisReply *reply)
@@ -153,6 +264,8 @@ void chat_worker_start(void *ctx, struct worker *w)
     timer_init(&c->heartbeat, on_heartbeat);
     /* The first beat as soon as Redis is connected. */
     worker_timer_schedule(w, &c->heartbeat, worker_now_ms() + 200);
+    timer_init(&c->leave_timer, on_leave_tick);
+    worker_timer_schedule(w, &c->leave_timer, worker_now_ms() + LEAVE_TICK_MS);
 }
 
 /* ---- fan-out (subscriber thread; and a recovering socket's replay) ------- */
@@ -544,10 +657,16 @@ static void on_control(struct chat *c, const char *payload, size_t len)
         log_debug("control: ignoring an unknown message");
         return;
     }
+    chat_close_login(c, digest);
+}
+
+size_t chat_close_login(struct chat *c, const unsigned char *digest)
+{
     _Static_assert(TOKEN_DIGEST_BYTES == EIO_CREDENTIAL_BYTES, "a credential is a cookie digest");
     size_t n = c->engine ? engine_close_bound(c->engine, digest, "logout") : 0;
     if (n)
         log_debug("logout: %zu connections closed", n);
+    return n;
 }
 
 /* Whether a logged event at o is new to the subscriber (one a catch-up
@@ -1338,10 +1457,13 @@ static void *on_open(void *ctx, struct http_req *req, bool *refuse)
     (void)ctx;
     char key[STORE_KEY_MAX];
     auth_session_key(req, key, sizeof key);
-    char *session_key = strdup(key);
-    if (!session_key)
+    size_t len = strlen(key);
+    struct chat_client *cl = calloc(1, sizeof *cl + len + 1);
+    if (!cl)
         *refuse = true;
-    return session_key;
+    else
+        memcpy(cl->session_key, key, len + 1);
+    return cl;
 }
 
 static void on_close(void *ctx, void *client_data)
@@ -1669,13 +1791,36 @@ static void socket_opened(void *priv, redisReply *reply)
     pending_free(p);
 }
 
+/* Whether a login session may CONNECT once more this minute on this
+ * server (CONNECTS_PER_MINUTE), so cycling a connection cannot run the
+ * CONNECT script at will.  Keyed by the key's digest (its tail). */
+static bool connect_admitted(struct chat *c, const char *session_key)
+{
+    size_t len = strlen(session_key);
+    const char *id = len < ADDRLIMIT_ADDR_MAX ? session_key : session_key + len - (ADDRLIMIT_ADDR_MAX - 1);
+    pthread_mutex_lock(&c->connect_lock);
+    bool ok = addrlimit_take(c->connects, id, worker_now_ms());
+    pthread_mutex_unlock(&c->connect_lock);
+    return ok;
+}
+
 /* A CONNECT: the session cookie of the handshake decides. */
 static void on_connect(void *ctx, struct sio_socket *s, struct worker *w, const cJSON *auth)
 {
     struct chat *c = ctx;
-    const char *session_key = sio_socket_client_data(s);
+    struct chat_client *cl = sio_socket_client_data(s);
+    const char *session_key = cl ? cl->session_key : NULL;
     if (!session_key || !session_key[0]) {
         sio_socket_refuse(s, "unauthorized");
+        return;
+    }
+    if (!connect_admitted(c, session_key)) {
+        sio_socket_refuse(s, "Too many connections; try again later");
+        if (++cl->refused >= CONNECT_REFUSALS_MAX) {
+            log_warn("session %s: kept connecting over CONNECTS_PER_MINUTE=%u; closed",
+                     eio_session_tag(sio_socket_session(s)), c->cfg->connects_per_minute);
+            eio_session_close(sio_socket_session(s), "too many connects");
+        }
         return;
     }
     struct pending *p = pending_new(c, s, false, 0);
@@ -1719,17 +1864,41 @@ static void on_disconnect(void *ctx, struct sio_socket *s, const char *reason)
 
 static const char *const namespaces[] = {"/", NULL};
 
+/* Warns when one user's allowed events (MESSAGES_PER_MINUTE of at most
+ * MAX_MESSAGE_BYTES, plus a read marker for each) could fill the event log
+ * within RECOVERY_WINDOW: then one user could push the others' offsets out
+ * of it, and their recoveries would fail. */
+static void check_event_log(const struct config *cfg)
+{
+    uint64_t minutes = (cfg->recovery_window + 59) / 60;
+    uint64_t events = 2 * (uint64_t)cfg->messages_per_minute * minutes;
+    /* A message's envelope: its text JSON-escaped (at most twice as long
+     * for the quotes and backslashes a text may hold), and the rest. */
+    uint64_t bytes = (uint64_t)cfg->messages_per_minute * minutes * (2 * cfg->max_message_bytes + 512);
+    if (events > STORE_EVENTS_MAX / 2 || bytes > cfg->event_log_bytes / 2)
+        log_warn("one user may log %" PRIu64 " events (%" PRIu64 " bytes) in RECOVERY_WINDOW=%u s: "
+                 "over half the event log (%d events, EVENT_LOG_BYTES=%u); a single user could "
+                 "make others' recoveries fail",
+                 events, bytes, cfg->recovery_window, STORE_EVENTS_MAX, cfg->event_log_bytes);
+}
+
 struct chat *chat_new(const struct config *cfg)
 {
     struct chat *c = calloc(1, sizeof *c);
     if (!c)
         return NULL;
     c->cfg = cfg;
+    check_event_log(cfg);
     c->roster = roster_new(cfg->rooms_per_user);
-    if (!c->roster) {
-        free(c);
+    c->leaving = strmap_new();
+    c->connects = addrlimit_new(CONNECT_METER_SESSIONS, cfg->connects_per_minute, 60000);
+    if (!c->roster || !c->leaving || !c->connects) {
+        chat_free(c);
         return NULL;
     }
+    pthread_mutex_init(&c->leave_lock, NULL);
+    pthread_mutex_init(&c->connect_lock, NULL);
+    c->locks = true;
     c->app = (struct sio_app){
         .namespaces = namespaces,
         .on_open = on_open,
@@ -1798,6 +1967,17 @@ void chat_free(struct chat *c)
 {
     if (!c)
         return;
+    while (c->leave_head) { /* chat_stop took this server out of presence */
+        struct leaving *e = c->leave_head;
+        c->leave_head = e->next;
+        free(e);
+    }
+    strmap_free(c->leaving);
+    addrlimit_free(c->connects);
+    if (c->locks) {
+        pthread_mutex_destroy(&c->leave_lock);
+        pthread_mutex_destroy(&c->connect_lock);
+    }
     roster_free(c->roster);
     free(c);
 }

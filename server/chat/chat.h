@@ -4,6 +4,8 @@
 #ifndef CHATD_CHAT_H
 #define CHATD_CHAT_H
 
+#include <stddef.h>
+
 #include "sio_server.h"
 
 struct chat;
@@ -20,6 +22,12 @@ const struct sio_app *chat_sio_app(struct chat *c);
 /* The endpoint its clients connect through (before chat_start): a logout
  * anywhere in the fleet closes the connections its login opened there. */
 void chat_attach_engine(struct chat *c, struct engine *e);
+
+/* Closes this server's connections opened with the session cookie of
+ * digest (TOKEN_DIGEST_BYTES; any thread holding no session's lock);
+ * returns once none of them handles a packet: a logout answers after it.
+ * How many it closed. */
+size_t chat_close_login(struct chat *c, const unsigned char *digest);
 
 /* Per worker, as its loop starts: the first worker keeps this server's
  * presence heartbeat. */

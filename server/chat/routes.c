@@ -14,6 +14,7 @@
 
 #include "addrlimit.h"
 #include "auth.h"
+#include "chat.h"
 #include "config.h"
 #include "hashpool.h"
 #include "http.h"
@@ -117,6 +118,12 @@ static void logout_done(void *priv, redisReply *reply)
         http_respond_unavailable(req);
         return;
     }
+    /* This server's connections of the session are closed before the
+     * answer, so none acts after it; the others' on the control message. */
+    const struct routes_ctx *ctx = ctx_of(req);
+    unsigned char digest[TOKEN_DIGEST_BYTES];
+    if (ctx->chat && auth_cookie_digest(req, digest))
+        chat_close_login(ctx->chat, digest);
     char cookie[128];
     const struct config *cfg = cfg_of(req);
     auth_set_cookie(cookie, sizeof cookie, NULL, 0, cfg->cookie_secure);

@@ -7,6 +7,7 @@
 
 #include <stddef.h>
 
+struct chat;
 struct config;
 struct preload_gate;
 struct hashpool;
@@ -18,6 +19,7 @@ struct routes_ctx {
     const struct config *cfg;
     struct hashpool *hashes; /* password hashing, off the loops */
     struct static_root *web; /* WEB_ROOT; NULL serves the API only */
+    struct chat *chat;       /* whose connections a logout closes here */
     /* ALLOWED_ORIGINS as pointers (none: the request's own host only). */
     const char *const *origins;
     size_t n_origins;

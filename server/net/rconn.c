@@ -466,11 +466,13 @@ const char *rconn_str(const redisReply *reply, size_t *len)
 
 int rconn_call(struct rconn *r, const struct store_call *call, rconn_cb *cb, void *priv)
 {
-    if (call->failed)
+    const char *args[STORE_CALL_ARGS_MAX + 1];
+    int nargs = store_call_args(call, args);
+    if (nargs < 0)
         return -1;
     /* rconn_script only reads the arrays. */
-    return rconn_script(r, call->script, cb, priv, call->nkeys, (const char **)call->keys,
-                        call->nargs, (const char **)call->args);
+    return rconn_script(r, call->script, cb, priv, call->nkeys, (const char **)call->keys, nargs,
+                        args);
 }
 
 int rconn_wait_replicas(struct rconn *r, unsigned replicas, unsigned timeout_ms, rconn_cb *cb,

@@ -636,11 +636,40 @@ static bool bound_to(const struct eio_session *s, const void *digest)
            sodium_memcmp(s->credential, digest, EIO_CREDENTIAL_BYTES) == 0;
 }
 
+/* Waits until no packet of a session that match accepts is being handled:
+ * its in lock taken and given back once (the caller holds no lock).  The
+ * sessions are closing already, so their input stops at the next packet. */
+static void settle_matching(struct eio_sessions *t, session_match_fn *match, const void *arg)
+{
+    pthread_rwlock_rdlock(&t->lock);
+    struct eio_session **found = t->count ? malloc(t->count * sizeof *found) : NULL;
+    bool oom = t->count && !found;
+    size_t n = 0;
+    for (size_t i = 0; found && i < t->cap; i++) {
+        struct eio_session *s = t->table[i];
+        if (s && match(s, arg)) {
+            eio_session_ref(s);
+            found[n++] = s;
+        }
+    }
+    pthread_rwlock_unlock(&t->lock);
+    if (oom)
+        log_warn("logout: out of memory; a packet being handled may still act");
+    for (size_t i = 0; i < n; i++) {
+        pthread_mutex_lock(&found[i]->in_lock);
+        pthread_mutex_unlock(&found[i]->in_lock);
+        eio_session_unref(found[i]);
+    }
+    free(found);
+}
+
 size_t eio_sessions_close_bound(struct eio_sessions *t,
                                 const unsigned char digest[EIO_CREDENTIAL_BYTES],
                                 const char *reason)
 {
-    return close_matching(t, bound_to, digest, reason, false);
+    size_t n = close_matching(t, bound_to, digest, reason, false);
+    settle_matching(t, bound_to, digest);
+    return n;
 }
 
 /* ---- heartbeat (home worker) ------------------------------------------------- */

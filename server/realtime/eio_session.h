@@ -113,8 +113,9 @@ void eio_sessions_drain(struct eio_sessions *t);
 bool eio_sessions_idle(struct eio_sessions *t);
 
 /* Closes every session opened with the credential of this digest, with a
- * close packet (any thread): how a credential's end (a logout) ends its
- * sessions.  Returns how many it closed. */
+ * close packet (any thread, holding no session's lock): how a credential's
+ * end (a logout) ends its sessions.  Returns, with how many it closed, once
+ * none of them is handling a packet any more: from then on none acts.  */
 size_t eio_sessions_close_bound(struct eio_sessions *t,
                                 const unsigned char digest[EIO_CREDENTIAL_BYTES],
                                 const char *reason);

@@ -76,8 +76,9 @@ bool engine_drained(struct engine *e);
 /* Closes every session whose home is w, with a close packet (shutdown). */
 void engine_close_worker_sessions(struct engine *e, struct worker *w);
 
-/* Closes every session opened with the credential of digest (any thread):
- * e.g. the login session it belongs to has ended.  How many it closed. */
+/* Closes every session opened with the credential of digest (any thread,
+ * holding no session's lock): e.g. the login session it belongs to has
+ * ended.  How many it closed; on return none of them handles a packet. */
 size_t engine_close_bound(struct engine *e, const unsigned char digest[EIO_CREDENTIAL_BYTES],
                           const char *reason);
 

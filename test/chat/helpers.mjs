@@ -446,3 +446,53 @@ export async function rawPolling(base, user) {
   }
   return conn;
 }
+
+// ---- a client cycling its Socket.IO connection ----------------------------------------------
+
+/**
+ * Cycles the Socket.IO namespace as fast as it can for ms: raw Engine.IO
+ * sessions over WebSocket with user's cookie, each sending CONNECT ("40") and
+ * DISCONNECT ("41") back to back without waiting, a new session whenever the
+ * server closes one. Bounded by time and by the socket's send buffer.
+ * Resolves with { sessions, cycles, accepted, refusals: {message: count} }.
+ */
+export async function cycleConnects(base, user, ms) {
+  const url = `${base.replace(/^http/, 'ws')}/socket.io/?EIO=4&transport=websocket`;
+  const stats = { sessions: 0, cycles: 0, accepted: 0, refusals: {} };
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    const ws = new WebSocket(url, { headers: { cookie: `${COOKIE_NAME}=${user.cookie}` }, handshakeTimeout: WAIT_MS });
+    sockets.add({ close: () => ws.terminate() });
+    stats.sessions++;
+    await new Promise((resolve) => {
+      const pump = () => {
+        if (ws.readyState !== WebSocket.OPEN) return;
+        if (Date.now() >= end) { ws.terminate(); return; }
+        if (ws.bufferedAmount < 4096) {
+          for (let i = 0; i < 16; i++) { ws.send('40'); ws.send('41'); stats.cycles++; }
+        }
+        setImmediate(pump);
+      };
+      ws.on('message', (data) => {
+        const text = data.toString('utf8');
+        if (text === '2') ws.send('3');
+        else if (text[0] === '0') pump();
+        else if (text.startsWith('40{')) stats.accepted++;
+        else if (text.startsWith('44')) {
+          const m = JSON.parse(text.slice(2)).message;
+          stats.refusals[m] = (stats.refusals[m] || 0) + 1;
+        }
+      });
+      ws.on('error', () => { /* seen as close */ });
+      ws.on('close', resolve);
+    });
+  }
+  return stats;
+}
+
+/** Calls of one Redis command so far (INFO commandstats; scripts' calls count). */
+export async function commandCalls(redis, command) {
+  const info = await redis.cmd('INFO', 'commandstats');
+  const m = new RegExp(`^cmdstat_${command}:calls=(\\d+)`, 'm').exec(info);
+  return m ? Number(m[1]) : 0;
+}

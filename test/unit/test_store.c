@@ -373,9 +373,10 @@ static void test_scripts_publish_through_the_prelude(void **state)
         if (!publishes)
             continue;
         publishing++;
-        assert_int_equal(publishes, 1);
-        assert_int_equal(count_of(src, quoted), 1);
-        /* Every published event is logged first, in the prelude only. */
+        /* The prelude's two: an event logged first, and an ephemeral one
+         * (typing, presence) never logged. */
+        assert_int_equal(publishes, 2);
+        assert_int_equal(count_of(src, quoted), 2);
         assert_int_equal(count_of(src, "XADD"), 1);
         assert_true(strstr(src, "XADD") < strstr(src, quoted));
         size_t at = (size_t)(strstr(src, quoted) - src);
@@ -390,6 +391,15 @@ static void test_scripts_publish_through_the_prelude(void **state)
     /* socket open, message, leave, heartbeat, server down; edit, delete,
      * react, read mark; group create, add, remove; typing's publish */
     assert_int_equal(publishing, 13);
+    /* Typing and presence are never logged. */
+    assert_non_null(strstr(store_script_source(SCRIPT_TYPING), "\npublish_ephemeral(ARGV[1])"));
+    assert_null(strstr(store_script_source(SCRIPT_TYPING), "\npublish_envelope("));
+    for (int s = 0; s < SCRIPT_COUNT; s++) {
+        const char *src = store_script_source(s);
+        assert_null(strstr(src, "publish(ARGV[2], 'user.connected'"));
+        assert_null(strstr(src, "publish(me, 'user.disconnected'"));
+    }
+    assert_non_null(strstr(store_script_source(SCRIPT_SOCKET_OPEN), "announce(ARGV[2], 'user.connected'"));
 }
 
 /* ---- script calls: each builder puts each value where its script reads it */
@@ -854,7 +864,10 @@ static void test_call_presence(void **state)
     assert_int_equal(store_call_presence_leave(&call, &leave), 0);
     assert_int_equal(call.script, SCRIPT_PRESENCE_LEAVE);
     EXPECT_KEYS(&call, "chatd:presence:srv", "chatd:servers", "online_users");
-    EXPECT_ARGS(&call, "4", "srv", "1000", "30000");
+    EXPECT_ARGS(&call, "4", "srv", "1000", "30000", "1");
+    leave.count = 3;
+    assert_int_equal(store_call_presence_leave(&call, &leave), 0);
+    EXPECT_ARGS(&call, "4", "srv", "1000", "30000", "3");
 
     struct store_heartbeat_params beat = {
         .server_id = "srv", .now_ms = 2000, .timeout_ms = 30000, .presence_ttl_s = 600};
@@ -885,12 +898,20 @@ static void test_call_eval_argv(void **state)
     struct store_server_down_params down = {.server_id = "srv", .now_ms = 3, .timeout_ms = 4};
     assert_int_equal(store_call_server_down(&call, &down), 0);
     const char *argv[STORE_CALL_ARGV_MAX];
-    assert_int_equal(store_call_eval_argv(&call, argv), 8);
+    /* A publishing script's last argument is the event log's byte budget. */
+    store_set_event_log_bytes(1048576);
+    assert_int_equal(store_call_eval_argv(&call, argv), 9);
     assert_string_equal(argv[0], "EVAL");
     assert_ptr_equal(argv[1], store_script_source(SCRIPT_SERVER_DOWN));
     assert_string_equal(argv[2], "2");
-    const char *rest[] = {"chatd:servers", "online_users", "srv", "3", "4"};
-    expect_strings(argv + 3, 5, rest, 5);
+    const char *rest[] = {"chatd:servers", "online_users", "srv", "3", "4", "1048576"};
+    expect_strings(argv + 3, 6, rest, 6);
+    const char *args[STORE_CALL_ARGS_MAX + 1];
+    assert_int_equal(store_call_args(&call, args), 4);
+    assert_int_equal(store_call_replay(&call, "1-0"), 0);
+    assert_int_equal(store_call_args(&call, args), 2); /* publishes nothing */
+    store_set_event_log_bytes(STORE_EVENTS_BYTES_DEFAULT);
+    assert_int_equal(store_call_server_down(&call, &down), 0);
     down.server_id = NULL;
     assert_int_equal(store_call_server_down(&call, &down), -1);
     assert_int_equal(store_call_eval_argv(&call, argv), -1);
@@ -905,7 +926,7 @@ static void test_call_eval_argv(void **state)
                                              .server_id = "srv",
                                              .rooms_max = 1000};
     assert_int_equal(store_call_send_message(&call, &send), 0);
-    assert_int_equal(store_call_eval_argv(&call, argv), 3 + 7 + 15);
+    assert_int_equal(store_call_eval_argv(&call, argv), 3 + 7 + 15 + 1);
     assert_string_equal(argv[2], "7");
     assert_string_equal(argv[3 + 5], "chatd:msgidx:0");
 }
