@@ -909,7 +909,7 @@ static void test_call_eval_argv(void **state)
     const char *args[STORE_CALL_ARGS_MAX + 1];
     assert_int_equal(store_call_args(&call, args), 4);
     assert_int_equal(store_call_replay(&call, "1-0"), 0);
-    assert_int_equal(store_call_args(&call, args), 2); /* publishes nothing */
+    assert_int_equal(store_call_args(&call, args), 3); /* publishes nothing */
     store_set_event_log_bytes(STORE_EVENTS_BYTES_DEFAULT);
     assert_int_equal(store_call_server_down(&call, &down), 0);
     down.server_id = NULL;
