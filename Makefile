@@ -60,7 +60,7 @@ CONFORMANCE     := $(BUILD)/chatd-conformance
 CONFORMANCE_OBJ := $(filter-out $(BUILD)/server/main.o,$(SERVER_OBJ)) $(BUILD)/server/conformance/echo.o
 VERSION    := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
 
-.PHONY: all deps web run test layers luacheck unit api protocol chat fleet tsan e2e webunit conformance fuzz bench clean help \
+.PHONY: all deps web run test layers luacheck unit FORCE api protocol chat fleet tsan e2e webunit conformance fuzz bench clean help \
         install uninstall
 all: $(CHATD) $(CONFORMANCE) web
 
@@ -96,9 +96,18 @@ $(BUILD)/%.o: %.c $(wildcard lib/*.h $(addsuffix /*.h,$(SERVER_DIRS))) Makefile
 
 # Each script's text as Redis gets it, a C string, from the .lua files (a
 # generated C source: portable C11, and awk is in Debian's base).
-$(BUILD)/$(STORE_SCRIPTS_C) build-fuzz/$(STORE_SCRIPTS_C): $(LUA_FILES) scripts/lua-scripts.awk
+# gen/lua-files, the list of the .lua files, changes when one comes or goes,
+# so a removed script rebuilds the table too.
+$(BUILD)/$(STORE_SCRIPTS_C) build-fuzz/$(STORE_SCRIPTS_C): %/$(STORE_SCRIPTS_C): $(LUA_FILES) %/gen/lua-files \
+        scripts/lua-scripts.awk
 	@mkdir -p $(dir $@)
-	awk -v mode=c -f scripts/lua-scripts.awk $(LUA_FILES) >$@.tmp && mv $@.tmp $@
+	@echo "awk -f scripts/lua-scripts.awk lib/redis-scripts/… >$@"
+	@awk -v mode=c -f scripts/lua-scripts.awk $(LUA_FILES) >$@.tmp && mv $@.tmp $@
+
+$(BUILD)/gen/lua-files build-fuzz/gen/lua-files: FORCE
+	@mkdir -p $(dir $@)
+	@echo '$(LUA_FILES)' | cmp -s - $@ || echo '$(LUA_FILES)' >$@
+FORCE:
 
 $(BUILD)/gen/store_script_texts.o: $(BUILD)/$(STORE_SCRIPTS_C) $(wildcard lib/*.h) Makefile
 	$(CC) $(ALL_CFLAGS) -c $< -o $@

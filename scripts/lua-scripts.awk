@@ -159,5 +159,8 @@ END {
         print "const struct store_script_text store_script_texts[SCRIPT_COUNT] = {"
         printf "%s", entries
         print "};"
+        # With the designators each once (-Woverride-init), every script
+        # of the enum has its file and every file its script.
+        printf "_Static_assert(SCRIPT_COUNT == %d, \"one .lua file for each SCRIPT_ of enum store_script\");\n", nscripts
     }
 }
