@@ -521,7 +521,7 @@ int store_call_send_message(struct store_call *call, const struct store_send_mes
     return call_end(call);
 }
 
-/* LUA_CHANGE's keys and first arguments. */
+/* The change prelude's keys and first arguments. */
 static void add_change_target(struct store_call *call, const struct store_change_target *t)
 {
     if (!t || !t->room || !t->message_id ||

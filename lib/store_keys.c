@@ -80,7 +80,6 @@ int store_key_room_name(char *buf, size_t n, const char *room_id)
     return key_printf(buf, n, "room:%s:name", room_id);
 }
 
-/* A session's key: this prefix, then its token's digest in hex. */
 int store_key_session(char *buf, size_t n, const char *token_digest_hex)
 {
     return key_printf(buf, n, "%s%s", STORE_SESSION_KEY_PREFIX, token_digest_hex);

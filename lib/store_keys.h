@@ -34,7 +34,9 @@ extern const char STORE_OWN_PREFIX[];
 extern const char STORE_KEY_SERVERS[];
 
 /* Key builders: write the key into buf (NUL-terminated) and return its
- * length, or -1 when it does not fit in n bytes (buf is then undefined). */
+ * length, or -1 when it does not fit in n bytes (buf is then undefined).
+ * The scripts of lib/redis-scripts/ build some of these names inside Redis
+ * too ('user:' .. id): keep both in step. */
 int store_key_user(char *buf, size_t n, uint64_t user_id);
 int store_key_user_rooms(char *buf, size_t n, uint64_t user_id);
 int store_key_username(char *buf, size_t n, const char *name, size_t len);

@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* ---- reactions ------------------------------------------------------- */
+
 static cJSON *reaction_users(const cJSON *users)
 {
     cJSON *out = NULL;
