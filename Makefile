@@ -40,8 +40,15 @@ TEST_WORKERS ?= 1 4
 endif
 
 LIB_SRC    := $(wildcard lib/*.c)
+# The Redis scripts, one Lua file each (docs/architecture.md, "Redis
+# scripts"): scripts/lua-scripts.awk makes them a C table, compiled into
+# libchat (STORE_SCRIPTS_C below), and lints them (make luacheck).
+LUA_PRELUDES := $(sort $(wildcard lib/redis-scripts/prelude/*.lua))
+LUA_SCRIPTS  := $(sort $(wildcard lib/redis-scripts/*.lua))
+LUA_FILES    := $(LUA_PRELUDES) $(LUA_SCRIPTS)
+STORE_SCRIPTS_C := gen/store_script_texts.c
 SERVER_SRC := $(wildcard $(addsuffix /*.c,$(SERVER_DIRS)))
-LIB_OBJ    := $(LIB_SRC:%.c=$(BUILD)/%.o)
+LIB_OBJ    := $(LIB_SRC:%.c=$(BUILD)/%.o) $(BUILD)/gen/store_script_texts.o
 SERVER_OBJ := $(SERVER_SRC:%.c=$(BUILD)/%.o)
 UNIT_SRC   := $(wildcard test/unit/test_*.c)
 UNIT_BIN   := $(UNIT_SRC:test/unit/%.c=$(BUILD)/test/%)
@@ -53,7 +60,7 @@ CONFORMANCE     := $(BUILD)/chatd-conformance
 CONFORMANCE_OBJ := $(filter-out $(BUILD)/server/main.o,$(SERVER_OBJ)) $(BUILD)/server/conformance/echo.o
 VERSION    := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
 
-.PHONY: all deps web run test layers unit api protocol chat fleet tsan e2e webunit conformance fuzz bench clean help \
+.PHONY: all deps web run test layers luacheck unit FORCE api protocol chat fleet tsan e2e webunit conformance fuzz bench clean help \
         install uninstall
 all: $(CHATD) $(CONFORMANCE) web
 
@@ -67,6 +74,7 @@ help:
 	@echo "make fleet        nginx, rolling restarts, Sentinel, systemd, make install"
 	@echo "make webunit      the web app's unit tests"
 	@echo "make layers       no include cycle in server/ and lib/, layers include only down"
+	@echo "make luacheck     lint the Redis scripts (lib/redis-scripts/) with luacheck"
 	@echo "make conformance  the echo server on :3000 for the official protocol suites"
 	@echo "make bench        benchmarks: chatd next to a Socket.IO 4 peer (docs/benchmarks.md)"
 	@echo "make install      chatd, the web app, chatd(8), the systemd units, the nginx site and an"
@@ -85,6 +93,34 @@ layers:
 $(BUILD)/%.o: %.c $(wildcard lib/*.h $(addsuffix /*.h,$(SERVER_DIRS))) Makefile
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -DCHATD_VERSION='"$(VERSION)"' -c $< -o $@
+
+# Each script's text as Redis gets it, a C string, from the .lua files (a
+# generated C source: portable C11, and awk is in Debian's base).
+# gen/lua-files, the list of the .lua files, changes when one comes or goes,
+# so a removed script rebuilds the table too.
+$(BUILD)/$(STORE_SCRIPTS_C) build-fuzz/$(STORE_SCRIPTS_C): %/$(STORE_SCRIPTS_C): $(LUA_FILES) %/gen/lua-files \
+        scripts/lua-scripts.awk
+	@mkdir -p $(dir $@)
+	@echo "awk -f scripts/lua-scripts.awk lib/redis-scripts/… >$@"
+	@awk -v mode=c -f scripts/lua-scripts.awk $(LUA_FILES) >$@.tmp && mv $@.tmp $@
+
+$(BUILD)/gen/lua-files build-fuzz/gen/lua-files: FORCE
+	@mkdir -p $(dir $@)
+	@echo '$(LUA_FILES)' | cmp -s - $@ || echo '$(LUA_FILES)' >$@
+FORCE:
+
+$(BUILD)/gen/store_script_texts.o: $(BUILD)/$(STORE_SCRIPTS_C) $(wildcard lib/*.h) Makefile
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+# Every script as Redis runs it (its preludes, then its body) through
+# luacheck, set for Redis's Lua 5.1 and its globals (lib/redis-scripts/
+# .luacheckrc); then scripts/test-luacheck.sh shows the lint fails on the bad
+# scripts of test/lua/.
+luacheck:
+	@rm -rf $(BUILD)/lua && mkdir -p $(BUILD)/lua
+	@awk -v mode=lint -v out=$(BUILD)/lua -f scripts/lua-scripts.awk $(LUA_FILES)
+	@luacheck --quiet --no-color --config lib/redis-scripts/.luacheckrc $(BUILD)/lua
+	@scripts/test-luacheck.sh
 
 $(BUILD)/libchat.a: $(LIB_OBJ)
 	@rm -f $@
@@ -109,10 +145,10 @@ $(BUILD)/test/%: test/unit/%.c $(BUILD)/libchat.a
 FUZZ_SRC     := $(wildcard test/fuzz/fuzz_*.c)
 FUZZ_BIN     := $(FUZZ_SRC:test/fuzz/%.c=build-fuzz/%)
 FUZZ_SECONDS ?= 60
-build-fuzz/%: test/fuzz/%.c $(LIB_SRC) $(wildcard lib/*.h)
+build-fuzz/%: test/fuzz/%.c $(LIB_SRC) $(wildcard lib/*.h) build-fuzz/$(STORE_SCRIPTS_C)
 	@mkdir -p $(dir $@)
 	clang $(WARN) -O1 -g -D_GNU_SOURCE -Ilib $(PKG_CFLAGS) -fsanitize=fuzzer,address,undefined \
-	    -o $@ $< $(LIB_SRC) $(PKG_LIBS)
+	    -o $@ $< $(LIB_SRC) build-fuzz/$(STORE_SCRIPTS_C) $(PKG_LIBS)
 
 fuzz: $(FUZZ_BIN)
 	@set -e; for f in $(FUZZ_BIN); do n=$$(basename $$f); mkdir -p build-fuzz/corpus/$$n; \
@@ -166,7 +202,7 @@ $(BUILD)/bench/argon2-cost: test/bench/argon2/argon2-cost.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(PKG_LIBS)
 
-# The layer check, then every suite, each on its own Redis: C units (also
+# The layer check and the scripts' lint, then every suite, each on its own Redis: C units (also
 # under ASan+UBSan), the fuzzers briefly, the API, protocol and chat suites
 # against the real chatd (and its sanitizer build), the web app's units and
 # the browser tests; last, the protocol and chat suites under
@@ -174,6 +210,7 @@ $(BUILD)/bench/argon2-cost: test/bench/argon2/argon2-cost.c
 test:
 	@scripts/deps.sh test
 	@$(MAKE) --no-print-directory layers
+	@$(MAKE) --no-print-directory luacheck
 	@$(MAKE) --no-print-directory all
 	@$(MAKE) --no-print-directory SAN=1 $(SAN_BINS)
 	@$(MAKE) --no-print-directory TSAN=1 $(TSAN_BINS)

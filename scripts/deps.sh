@@ -31,6 +31,8 @@ TEST_PKGS=(libcmocka-dev clang libclang-rt-14-dev chromium fonts-noto-color-emoj
 TEST_PKGS+=(socat systemd mandoc groff-base)
 # The Sentinel failover test: Redis replicas and three redis-sentinel.
 TEST_PKGS+=(redis-sentinel)
+# make luacheck lints the Redis scripts (lib/redis-scripts/) with luacheck.
+TEST_PKGS+=(lua-check)
 # The nginx fleet tests run the real nginx with the shipped site (their own
 # process, their own ports; Debian's package also enables its own site on
 # port 80) and make its certificate with openssl.

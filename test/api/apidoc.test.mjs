@@ -138,11 +138,11 @@ function sourceErrorTexts() {
   add('server/chat/routes.c', all(routes, /(?:return|problem =)\s*"([^"]+)"/g));
   for (const re of [/\back\([^;]*?"([^"]+)"/g, /(?:return|problem =|\] =)\s*"([^"]+)"/g,
     /sio_socket_refuse\(\w+, "([^"]+)"\)/g]) add('server/chat/chat.c', all(chatC, re));
-  // The validators of lib/store.c (usernames, messages, group names, emoji).
-  const store = stripComments(src('lib/store.c'));
+  // The validators of lib/store_text.c (usernames, messages, group names, emoji).
+  const store = stripComments(src('lib/store_text.c'));
   for (const fn of all(store, /^const char \*(store_\w+_problem)\(/gm)) {
-    const body = cFunction(store, 'lib/store.c', fn);
-    add(`lib/store.c ${fn}`, all(body, /(?:return|\[\] =)\s*"([^"]+)"/g));
+    const body = cFunction(store, 'lib/store_text.c', fn);
+    add(`lib/store_text.c ${fn}`, all(body, /(?:return|\[\] =)\s*"([^"]+)"/g));
   }
   return texts;
 }
