@@ -1,10 +1,11 @@
-/* route_app: GET /randomname, GET /links, GET /stream. */
+/* route_app: the small public routes the web app reads besides the API —
+ * GET /randomname, /links, /stream. */
 #include <stdio.h>
 #include <string.h>
 
 #include <sodium.h>
 
-#include "route_app.h"
+#include "route_handlers.h"
 
 #include "config.h"
 #include "http.h"

@@ -1,12 +1,12 @@
-/* route_groups: POST /rooms, GET /rooms/public, /room/{id}/join,
- * /room/{id}/members[/{userId}]. */
+/* route_groups: named groups — POST /rooms, GET /rooms/public, and
+ * /room/{id}/join and /room/{id}/members[/{userId}]. */
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "route_groups.h"
+#include "route_handlers.h"
 
 #include "config.h"
 #include "http.h"

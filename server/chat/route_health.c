@@ -1,8 +1,8 @@
-/* route_health: GET /healthz, GET /metrics. */
+/* route_health: what monitors read — GET /healthz and GET /metrics. */
 #include <stdbool.h>
 #include <stdlib.h>
 
-#include "route_health.h"
+#include "route_handlers.h"
 
 #include "http.h"
 #include "metrics.h"

@@ -1,4 +1,5 @@
-/* route_preload: GET /room/0/preload and its per-address gate. */
+/* route_preload: GET /room/0/preload, the public room's newest messages
+ * for a visitor with no session, counted per address (PRELOADS_PER_MINUTE). */
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -7,7 +8,8 @@
 
 #include <sodium.h>
 
-#include "route_preload.h"
+#include "route_handlers.h"
+#include "routes.h" /* routes_preload_gate_new, _free */
 
 #include "addrlimit.h"
 #include "config.h"

@@ -1,10 +1,11 @@
-/* route_rooms: GET /rooms/{userId}, GET /room/{id}/messages, POST /room. */
+/* route_rooms: a user's rooms, a room's history, and private rooms —
+ * GET /rooms/{userId}, GET /room/{id}/messages, POST /room. */
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "route_rooms.h"
+#include "route_handlers.h"
 
 #include "auth.h"
 #include "config.h"

@@ -1,4 +1,5 @@
-/* route_session: GET /me, POST /login, POST /logout. */
+/* route_session: signing in and out — GET /me, POST /login (which
+ * registers an unknown name when REGISTRATION=open), POST /logout. */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -6,7 +7,7 @@
 
 #include <sodium.h>
 
-#include "route_session.h"
+#include "route_handlers.h"
 
 #include "auth.h"
 #include "chat.h"

@@ -1,10 +1,10 @@
-/* route_users: GET /users/online, GET /users. */
+/* route_users: GET /users/online and GET /users?ids[]=… */
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "route_users.h"
+#include "route_handlers.h"
 
 #include "http.h"
 #include "rconn.h"

@@ -1,9 +1,10 @@
 /* routes: the one table of chatd's HTTP routes (docs/api.md) and the
  * dispatcher that serves it.  Each route's handler lives in the file of its
  * resource (route_session.c, route_users.c, route_rooms.c, route_preload.c,
- * route_groups.c, route_app.c, route_health.c); what they share is in
- * route_util.c.  Adding a route: its handler in its resource's file and
- * header, and one row below. */
+ * route_groups.c, route_app.c, route_health.c), declared in
+ * route_handlers.h; what they share is in route_util.c.  Adding a route:
+ * its handler in its resource's file, its declaration in route_handlers.h,
+ * and one row below. */
 #include <stdbool.h>
 #include <string.h>
 #include <strings.h>
@@ -13,12 +14,7 @@
 #include "auth.h"
 #include "http.h"
 #include "log.h"
-#include "route_app.h"
-#include "route_groups.h"
-#include "route_health.h"
-#include "route_rooms.h"
-#include "route_session.h"
-#include "route_users.h"
+#include "route_handlers.h"
 #include "route_util.h"
 #include "static.h"
 
