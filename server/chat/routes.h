@@ -5,27 +5,11 @@
 #ifndef CHATD_ROUTES_H
 #define CHATD_ROUTES_H
 
-#include <stddef.h>
+#include "route_ctx.h" /* struct routes_ctx */
 
-struct chat;
 struct config;
-struct preload_gate;
-struct hashpool;
 struct http_req;
-struct static_root;
-
-/* What the routes work with; it outlives the HTTP servers. */
-struct routes_ctx {
-    const struct config *cfg;
-    struct hashpool *hashes; /* password hashing, off the loops */
-    struct static_root *web; /* WEB_ROOT; NULL serves the API only */
-    struct chat *chat;       /* whose connections a logout closes here */
-    /* ALLOWED_ORIGINS as pointers (none: the request's own host only). */
-    const char *const *origins;
-    size_t n_origins;
-    /* GET /room/0/preload per address (PRELOADS_PER_MINUTE); NULL: none. */
-    struct preload_gate *preloads;
-};
+struct preload_gate;
 
 /* The per-address count of preloads, shared by every worker (locked).
  * NULL on OOM. */

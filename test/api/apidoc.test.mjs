@@ -12,7 +12,7 @@
 //     "## Client → server events" or "## Server → client events".
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import {
   REPO, COOKIE_NAME, startRedis, startChatd, stopAll, client, loggedIn, tempDir, withTimeout, sleep,
@@ -79,6 +79,11 @@ function cFunction(code, file, name) {
 
 const all = (code, re) => [...code.matchAll(re)].map((m) => m[1]);
 
+/** The HTTP routes' sources: the table and its dispatcher (routes.c), the
+ *  shared helpers and every resource's handlers (route_*.c). */
+const ROUTE_FILES = readdirSync(path.join(REPO, 'server/chat'))
+  .filter((f) => /^routes?(_\w+)?\.c$/.test(f)).sort().map((f) => `server/chat/${f}`);
+
 /** The routes table of routes.c: [{ method, key, auth ('user' | 'none') }]. */
 function tableRoutes() {
   const code = stripComments(src('server/chat/routes.c'));
@@ -128,14 +133,18 @@ function sourceErrorTexts() {
   const texts = new Map();
   const add = (file, list) => list.forEach((t) => texts.set(t, file));
   const httpErrors = [/http_respond_error\([^;]*?"([^"]+)"/g, /"message", "([^"]+)"/g];
-  for (const file of ['server/chat/routes.c', 'server/chat/auth.c', 'server/net/http.c']) {
+  assert.ok(ROUTE_FILES.length >= 2 && ROUTE_FILES.includes('server/chat/routes.c'),
+    `the route files were not found (${ROUTE_FILES.join(', ')}): the test's parser needs updating`);
+  for (const file of [...ROUTE_FILES, 'server/chat/auth.c', 'server/net/http.c']) {
     const code = stripComments(src(file));
     httpErrors.forEach((re) => add(file, all(code, re)));
   }
-  const routes = stripComments(src('server/chat/routes.c'));
-  add('server/chat/routes.c', all(routes, /MHD_HTTP_\w+, "([^"]+)"\}/g));      // group refusals
-  add('server/chat/routes.c', all(routes, /group_route_new\(req, "([^"]+)"\)/g)); // their 403s
-  add('server/chat/routes.c', all(routes, /(?:return|problem =)\s*"([^"]+)"/g));
+  for (const file of ROUTE_FILES) {
+    const routes = stripComments(src(file));
+    add(file, all(routes, /MHD_HTTP_\w+, "([^"]+)"\}/g));      // group refusals
+    add(file, all(routes, /group_route_new\(req, "([^"]+)"\)/g)); // their 403s
+    add(file, all(routes, /(?:return|problem =)\s*"([^"]+)"/g));
+  }
   for (const re of [/\back\([^;]*?"([^"]+)"/g, /(?:return|problem =|\] =)\s*"([^"]+)"/g,
     /sio_socket_refuse\(\w+, "([^"]+)"\)/g]) add('server/chat/chat.c', all(chatC, re));
   // The validators of lib/store_text.c (usernames, messages, group names, emoji).
@@ -150,7 +159,7 @@ function sourceErrorTexts() {
 // Texts a source holds that no client can receive.
 const UNREACHABLE = new Map([
   // POST /rooms's 403 text: SCRIPT_GROUP_CREATE never answers 'forbidden'.
-  ['Not allowed', 'server/chat/routes.c'],
+  ['Not allowed', 'server/chat/route_groups.c'],
 ]);
 
 // ---- the checks that need no server ------------------------------------------------
