@@ -173,7 +173,8 @@ static void fan_typing(const struct fan *f, const cJSON *data)
     char from[24];
     uint64_t uid;
     struct room_ref ref;
-    if (!cJSON_IsString(room) || !chat_id_text(cJSON_GetObjectItemCaseSensitive(data, "from"), from) ||
+    if (!cJSON_IsString(room) ||
+        !chat_id_text(cJSON_GetObjectItemCaseSensitive(data, "from"), from) ||
         store_room_parse(room->valuestring, strlen(room->valuestring), &ref) < 0 ||
         store_parse_id(from, strlen(from), false, &uid) < 0)
         return;
@@ -293,8 +294,10 @@ static void fan_room_member(const struct fan *f, const cJSON *data)
     const cJSON *change = cJSON_GetObjectItemCaseSensitive(data, "change");
     const cJSON *count = cJSON_GetObjectItemCaseSensitive(data, "memberCount");
     if (!chat_group_id_text(cJSON_GetObjectItemCaseSensitive(data, "id"), gid) ||
-        !chat_id_text(cJSON_GetObjectItemCaseSensitive(data, "userId"), uid) || !cJSON_IsString(change) ||
-        (strcmp(change->valuestring, "added") != 0 && strcmp(change->valuestring, "removed") != 0) ||
+        !chat_id_text(cJSON_GetObjectItemCaseSensitive(data, "userId"), uid) ||
+        !cJSON_IsString(change) ||
+        (strcmp(change->valuestring, "added") != 0 &&
+         strcmp(change->valuestring, "removed") != 0) ||
         !cJSON_IsNumber(count) || count->valuedouble < 0 ||
         count->valuedouble > (double)STORE_ID_MAX ||
         (double)(uint64_t)count->valuedouble != count->valuedouble)

@@ -37,7 +37,6 @@
 #include "timerheap.h"
 
 struct redisReply;
-struct rconn;
 struct worker;
 
 /* A server's presence hash outlives missed heartbeats by this factor, so
@@ -52,6 +51,8 @@ struct worker;
 /* An ack's error when Redis could not answer. */
 #define UNAVAILABLE "Service unavailable; try again"
 
+/* The application (chat.h): its configuration, roster, subscriber and the
+ * state of its presence and CONNECT metering. */
 struct chat {
     const struct config *cfg;
     struct sio_app app;

@@ -193,8 +193,9 @@ int chat_presence_server_down(struct chat *c, const char *when)
     redisContext *r = redis_sync_connect(c->cfg, 2, when);
     if (!r)
         return -1;
-    struct store_server_down_params params = {
-        .server_id = c->cfg->server_id, .now_ms = chat_now_ms(), .timeout_ms = presence_timeout_ms(c)};
+    struct store_server_down_params params = {.server_id = c->cfg->server_id,
+                                              .now_ms = chat_now_ms(),
+                                              .timeout_ms = presence_timeout_ms(c)};
     struct store_call call;
     const char *argv[STORE_CALL_ARGV_MAX];
     /* This connection loads no scripts: EVAL the source. */
