@@ -2,7 +2,10 @@
  * references and locks, their heartbeat and their bounded outbox.  This
  * module owns struct eio_session: the layer above (sio_server) sees packets
  * and never a transport; the transports (eio_polling, eio_websocket) attach
- * through eio_transport.h and never see a session's fields.
+ * through eio_transport.h and never see a session's fields.  Its files
+ * (eio_sessions.c, eio_session_*.c, eio_transport.c) share the struct
+ * through eio_session_internal.h, which lists them; no other file includes
+ * that header.
  *
  * Threads.  A session is created on one worker (its *home*: its timer and
  * its close run there) but its requests may arrive on any worker: a

@@ -1,5 +1,6 @@
-/* eio_transport: how a transport carries a session (eio_session.c
- * implements it; eio_polling.c and eio_websocket.c use it).
+/* eio_transport: how a transport carries a session (eio_transport.c
+ * implements it, eio_session_open.c and eio_session_in.c the open and the
+ * input; eio_polling.c and eio_websocket.c use it).
  *
  * A transport registers a wake-up; the session calls it, with its out lock
  * held and from any thread, whenever something is due (packets queued, a

@@ -1,6 +1,7 @@
 // docs/api.md cannot drift from chatd: its routes are checked against the
 // routes table of server/chat/routes.c and against a running chatd, its event
-// tables against the event names of server/chat/chat.c, the error texts the
+// tables against the client_events table of server/chat/chat.c and the names
+// the chat files fan out, the error texts the
 // sources can send against its text, and a few documented ack errors against
 // real socket.io-client 4 round trips.
 //
@@ -103,18 +104,26 @@ function tableRoutes() {
   });
 }
 
-const chatC = stripComments(src('server/chat/chat.c'));
+// The chat application: chat.c and its chat_*.c files, read as one.
+const CHAT_FILES = readdirSync(path.join(REPO, 'server/chat')).filter((f) => /^chat(_\w+)?\.c$/.test(f))
+  .sort().map((f) => `server/chat/${f}`);
+const chatC = CHAT_FILES.map((f) => stripComments(src(f))).join('\n');
 
-/** Client → server: the names on_event dispatches on. */
+/** Client → server: the names of chat.c's client_events table. */
 function sourceClientEvents() {
-  return all(cFunction(chatC, 'server/chat/chat.c', 'on_event'), /strcmp\(name, "([^"]+)"\)/g);
+  const code = stripComments(src('server/chat/chat.c'));
+  const m = /\} client_events\[\] = \{([\s\S]*?)\n\};/.exec(code);
+  assert.ok(m, 'server/chat/chat.c: the client_events[] table was not found');
+  const rows = [...m[1].matchAll(/\{\s*"([^"]+)",\s*\w+\s*\}/g)];
+  assert.equal(rows.length, m[1].match(/\{/g).length, 'server/chat/chat.c: a row of client_events[] the test cannot read');
+  return rows.map(([, name]) => name);
 }
 
-/** Server → client: the types fan_event fans out (live from the channel,
- *  or replayed from the log), and every literal event name handed to an
- *  encoder or to fan_send in chat.c and sio_server.c. */
+/** Server → client: the types chat_fan_event fans out (live from the
+ *  channel, or replayed from the log), and every literal event name handed
+ *  to an encoder or to fan_send in the chat files and sio_server.c. */
 function sourceServerEvents() {
-  const names = new Set(all(cFunction(chatC, 'server/chat/chat.c', 'fan_event'), /strcmp\(type, "([^"]+)"\)/g));
+  const names = new Set(all(cFunction(chatC, 'server/chat/chat_fanout.c', 'chat_fan_event'), /strcmp\(type, "([^"]+)"\)/g));
   const sio = stripComments(src('server/realtime/sio_server.c'));
   for (const code of [chatC, sio]) {
     for (const re of [/event_packet\("([^"]+)"/g, /send_to_user\([^,]+,[^,]+,\s*"([^"]+)"/g,
@@ -145,8 +154,8 @@ function sourceErrorTexts() {
     add(file, all(routes, /group_route_new\(req, "([^"]+)"\)/g)); // their 403s
     add(file, all(routes, /(?:return|problem =)\s*"([^"]+)"/g));
   }
-  for (const re of [/\back\([^;]*?"([^"]+)"/g, /(?:return|problem =|\] =)\s*"([^"]+)"/g,
-    /sio_socket_refuse\(\w+, "([^"]+)"\)/g]) add('server/chat/chat.c', all(chatC, re));
+  for (const re of [/\b(?:chat_)?ack\([^;]*?"([^"]+)"/g, /(?:return|problem =|\] =)\s*"([^"]+)"/g,
+    /sio_socket_refuse\(\w+, "([^"]+)"\)/g]) add('server/chat/chat*.c', all(chatC, re));
   // The validators of lib/store_text.c (usernames, messages, group names, emoji).
   const store = stripComments(src('lib/store_text.c'));
   for (const fn of all(store, /^const char \*(store_\w+_problem)\(/gm)) {
@@ -197,14 +206,14 @@ function sameNames(t, documented, source, what, sourceWhere) {
   assert.deepEqual(dup, [], missingMsg(`${what} documented twice`, dup, ''));
 }
 
-test('client → server events: the names on_event handles are exactly the documented ones', (t) => {
+test('client → server events: the names of the client_events table are exactly the documented ones', (t) => {
   sameNames(t, docEvents('Client → server events'), sourceClientEvents(), 'client → server events',
-    'server/chat/chat.c on_event');
+    'server/chat/chat.c client_events[]');
 });
 
 test('server → client events: the names chatd emits are exactly the documented ones', (t) => {
   sameNames(t, docEvents('Server → client events'), sourceServerEvents(), 'server → client events',
-    'server/chat/chat.c (fan_event and the fan-out)');
+    'server/chat/chat*.c (chat_fan_event and the fan-out)');
 });
 
 test('every error text the server can send is in docs/api.md', (t) => {
