@@ -92,10 +92,10 @@ static void on_close(void *ctx, void *client_data)
     free(client_data);
 }
 
-size_t chat_close_login(struct chat *c, const unsigned char *digest)
+size_t chat_close_login(struct chat *c, const unsigned char *digest, bool settle)
 {
     _Static_assert(TOKEN_DIGEST_BYTES == EIO_CREDENTIAL_BYTES, "a credential is a cookie digest");
-    size_t n = c->engine ? engine_close_bound(c->engine, digest, "logout") : 0;
+    size_t n = c->engine ? engine_close_bound(c->engine, digest, "logout", settle) : 0;
     if (n)
         log_debug("logout: %zu connections closed", n);
     return n;

@@ -24,10 +24,12 @@ const struct sio_app *chat_sio_app(struct chat *c);
 void chat_attach_engine(struct chat *c, struct engine *e);
 
 /* Closes this server's connections opened with the session cookie of
- * digest (TOKEN_DIGEST_BYTES; any thread holding no session's lock);
- * returns once none of them handles a packet: a logout answers after it.
+ * digest (TOKEN_DIGEST_BYTES; any thread holding no session's lock).  With
+ * settle (the server answering the logout, on a worker), returns once none
+ * of them handles a packet: the logout answers after it; the subscriber's
+ * control message does not wait (it never takes a session's in lock).
  * How many it closed. */
-size_t chat_close_login(struct chat *c, const unsigned char *digest);
+size_t chat_close_login(struct chat *c, const unsigned char *digest, bool settle);
 
 /* Per worker, as its loop starts: the first worker keeps this server's
  * presence heartbeat. */

@@ -26,7 +26,7 @@ static void on_control(struct chat *c, const char *payload, size_t len)
         log_debug("control: ignoring an unknown message");
         return;
     }
-    chat_close_login(c, digest);
+    chat_close_login(c, digest, false);
 }
 
 /* Whether a logged event at o is new to the subscriber (one a catch-up

@@ -55,7 +55,7 @@ static void logout_done(void *priv, redisReply *reply)
     const struct routes_ctx *ctx = ctx_of(req);
     unsigned char digest[TOKEN_DIGEST_BYTES];
     if (ctx->chat && auth_cookie_digest(req, digest))
-        chat_close_login(ctx->chat, digest);
+        chat_close_login(ctx->chat, digest, true);
     char cookie[128];
     const struct config *cfg = cfg_of(req);
     auth_set_cookie(cookie, sizeof cookie, NULL, 0, cfg->cookie_secure);

@@ -117,11 +117,13 @@ bool eio_sessions_idle(struct eio_sessions *t);
 
 /* Closes every session opened with the credential of this digest, with a
  * close packet (any thread, holding no session's lock): how a credential's
- * end (a logout) ends its sessions.  Returns, with how many it closed, once
- * none of them is handling a packet any more: from then on none acts.  */
+ * end (a logout) ends its sessions.  How many it closed.  With settle, it
+ * returns only once none of them is handling a packet any more (it takes
+ * and gives back each one's in lock): from then on none acts.  Without, it
+ * takes no in lock (the subscriber thread must not). */
 size_t eio_sessions_close_bound(struct eio_sessions *t,
                                 const unsigned char digest[EIO_CREDENTIAL_BYTES],
-                                const char *reason);
+                                const char *reason, bool settle);
 
 /* ---- sessions, for the layer above ---------------------------------------- */
 

@@ -288,9 +288,10 @@ static void settle_matching(struct eio_sessions *t, session_match_fn *match, con
 
 size_t eio_sessions_close_bound(struct eio_sessions *t,
                                 const unsigned char digest[EIO_CREDENTIAL_BYTES],
-                                const char *reason)
+                                const char *reason, bool settle)
 {
     size_t n = close_matching(t, bound_to, digest, reason, false);
-    settle_matching(t, bound_to, digest);
+    if (settle)
+        settle_matching(t, bound_to, digest);
     return n;
 }

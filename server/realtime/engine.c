@@ -105,9 +105,9 @@ void engine_close_worker_sessions(struct engine *e, struct worker *w)
 }
 
 size_t engine_close_bound(struct engine *e, const unsigned char digest[EIO_CREDENTIAL_BYTES],
-                          const char *reason)
+                          const char *reason, bool settle)
 {
-    return eio_sessions_close_bound(e->sessions, digest, reason);
+    return eio_sessions_close_bound(e->sessions, digest, reason, settle);
 }
 
 /* The session the request names, if the request presents the credential it

@@ -78,8 +78,9 @@ void engine_close_worker_sessions(struct engine *e, struct worker *w);
 
 /* Closes every session opened with the credential of digest (any thread,
  * holding no session's lock): e.g. the login session it belongs to has
- * ended.  How many it closed; on return none of them handles a packet. */
+ * ended.  How many it closed; with settle, on return none of them handles
+ * a packet (eio_sessions_close_bound). */
 size_t engine_close_bound(struct engine *e, const unsigned char digest[EIO_CREDENTIAL_BYTES],
-                          const char *reason);
+                          const char *reason, bool settle);
 
 #endif
