@@ -13,9 +13,9 @@ import {
 
 const RATE = 5;
 const BURST = 10;
-const FLOOD_REFUSALS = 4096 + 5 * BURST; // chat.c: refusals a socket may earn beyond the rate
+const FLOOD_REFUSALS = 4096 + 5 * BURST; // chat_budget.c: refusals a socket may earn beyond the rate
 const SOCKETS = 4;
-const TYPING_MS = 300; // chat.c: TYPING_MIN_INTERVAL_MS
+const TYPING_MS = 300; // chat_presence.c: TYPING_MIN_INTERVAL_MS
 const client = CLIENTS[0];
 
 let stack, redis, A, B;
