@@ -30,9 +30,20 @@ function base(path,    n, parts) {
     return parts[n]
 }
 
+# Each backslash doubled.  Not with gsub: what a backslash in its
+# replacement means differs between awks (mawk's "\\\\" gives one).
+function double_backslashes(s,    out, i) {
+    out = ""
+    while ((i = index(s, "\\")) > 0) {
+        out = out substr(s, 1, i - 1) "\\\\"
+        s = substr(s, i + 1)
+    }
+    return out s
+}
+
 # A line of Lua as the body of a C string literal (without the quotes).
 function c_line(s,    out, name, quoted) {
-    gsub(/\\/, "\\\\", s)
+    s = double_backslashes(s)
     gsub(/"/, "\\\"", s)
     gsub(/\?/, "\\?", s) # no trigraph, whatever the text
     out = ""
