@@ -518,6 +518,8 @@ int store_call_send_message(struct store_call *call, const struct store_send_mes
     add_arg(call, stored_u64(call, p->rooms_max));
     if (!p->rooms_max)
         call->failed = true;
+    add_arg(call, stored_u64(call, p->sender));
+    add_arg(call, p->mentions ? p->mentions : "");
     return call_end(call);
 }
 

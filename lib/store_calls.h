@@ -93,7 +93,8 @@ int store_call_online_users(struct store_call *call);
 int store_call_users(struct store_call *call, const uint64_t *ids, size_t count);
 
 /* SCRIPT_ROOMS: the rooms of a user, each with its unread count (others'
- * messages after the user's marker) and its newest message.  A user in
+ * messages after the user's marker), how many of those mention the user
+ * and its newest message.  A user in
  * more than STORE_ROOMS_LIST_MAX rooms gets the first STORE_ROOMS_LIST_MAX
  * by id as text (General, "0", first), so one listing stays bounded. */
 #define STORE_ROOMS_LIST_MAX 1000
@@ -148,6 +149,10 @@ struct store_send_message_params {
      * {'dup', the first's JSON} and stores nothing. */
     const char *client_id;
     unsigned rooms_max; /* ROOMS_PER_USER, for a private room's users */
+    /* mentions_names' (canonical names, each ended by a line feed), or
+     * NULL: the script keeps the members among them and answers
+     * {'ok', the JSON as stored, with "mentions"} when any. */
+    const char *mentions;
 };
 /* SCRIPT_SEND_MESSAGE */
 int store_call_send_message(struct store_call *call, const struct store_send_message_params *p);

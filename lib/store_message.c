@@ -206,9 +206,34 @@ static bool normalize_date(const cJSON *v, double *out)
     return true;
 }
 
-/* chatd's additions to a message: `edited` and non-empty `reactions`. */
+/* A message's mentions: an array of id strings, kept whole or not at all
+ * (SCRIPT_SEND_MESSAGE writes at most a group's members). */
+static int add_mentions(cJSON *out, const cJSON *in)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(in, "mentions");
+    if (!cJSON_IsArray(v) || !v->child || cJSON_GetArraySize(v) > STORE_GROUP_MEMBERS_MAX)
+        return 0;
+    const cJSON *m;
+    uint64_t id;
+    cJSON_ArrayForEach(m, v)
+    {
+        if (!cJSON_IsString(m) ||
+            store_parse_id(m->valuestring, strlen(m->valuestring), false, &id) < 0)
+            return 0;
+    }
+    cJSON *copy = cJSON_Duplicate(v, true);
+    if (!copy)
+        return -1;
+    cJSON_AddItemToObject(out, "mentions", copy);
+    return 0;
+}
+
+/* chatd's additions to a message: `edited`, non-empty `reactions` and
+ * `mentions`. */
 static int add_changes(cJSON *out, const cJSON *in)
 {
+    if (add_mentions(out, in) < 0)
+        return -1;
     double edited;
     if (normalize_date(cJSON_GetObjectItemCaseSensitive(in, "edited"), &edited) &&
         !cJSON_AddNumberToObject(out, "edited", edited))

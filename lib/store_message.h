@@ -54,8 +54,10 @@ char *store_message_encode(const struct store_message *msg);
 cJSON *store_message_normalize(const char *json, size_t len);
 
 /* The same for a message already parsed (e.g. an event's data).  chatd's
- * additions come along when well-formed: `edited` (integer seconds) and
- * `reactions` (store_reactions_normalize's, left out when empty). */
+ * additions come along when well-formed: `mentions` (a non-empty array of
+ * user id strings, at most STORE_GROUP_MEMBERS_MAX, written by
+ * SCRIPT_SEND_MESSAGE, never by the client), `edited` (integer seconds)
+ * and `reactions` (store_reactions_normalize's, left out when empty). */
 cJSON *store_message_from_object(const cJSON *o);
 
 /* A message's reactions, {emoji: ["<user id>", …]}, keeping at most

@@ -2,13 +2,16 @@
 -- uses: none
 --
 -- KEYS: user rooms, user's read markers; ARGV: user id, unread
--- scan, unread cap, rooms max.  -> {{id, unread, more, last, name}, {id,
--- unread, more, last, name a, name b}, ...}: named rooms, and
+-- scan, unread cap, rooms max.  -> {{id, unread, more, last, mentions,
+-- name}, {id, unread, more, last, mentions, name a, name b}, ...}: named
+-- rooms, and
 -- private rooms that have messages.  unread counts the others'
 -- messages among the newest `scan` after the marker (all without
 -- one), at most `cap`; more is 1 when there may be others beyond;
--- last is the newest member, '' for none.  `from` is matched
--- in the raw JSON: a quote inside text is always escaped.  Of a
+-- last is the newest member, '' for none; mentions counts those of
+-- the unread that mention the user, at most `cap`.  `from` and
+-- `"mentions":[…]` are matched in the raw JSON: a quote inside text is
+-- always escaped, so neither can be text.  Of a
 -- user in more than `rooms max` rooms, the first `rooms max` by
 -- id as text are read (General, '0', first): the work per room is
 -- what costs, so it stays bounded.
@@ -19,19 +22,24 @@ local function unread(key, room)
   local score = marker and string.match(marker, '^(%S+) ')
   local low = tonumber(score) and '(' .. score or '-inf'
   local after = redis.call('ZREVRANGEBYSCORE', key, '+inf', low, 'LIMIT', 0, scan)
-  local n, more = 0, 0
+  local n, more, mentions = 0, 0, 0
+  local me = '"' .. ARGV[1] .. '"'
   for _, m in ipairs(after) do
     local from = string.match(m, '"from"%s*:%s*"?(%d+)')
-    if from and from ~= ARGV[1] then n = n + 1 end
+    if from and from ~= ARGV[1] then
+      n = n + 1
+      local ids = string.match(m, '"mentions"%s*:%s*(%b[])')
+      if ids and string.find(ids, me, 1, true) then mentions = mentions + 1 end
+    end
   end
   if n > cap then n, more = cap, 1
   elseif #after == scan and redis.call('ZCOUNT', key, low, '+inf') > scan then more = 1 end
-  return n, more
+  return n, more, math.min(mentions, cap)
 end
 local function row(room, ...)
   local key = 'room:' .. room
-  local n, more = unread(key, room)
-  return {room, n, more, redis.call('ZREVRANGE', key, 0, 0)[1] or '', ...}
+  local n, more, mentions = unread(key, room)
+  return {room, n, more, redis.call('ZREVRANGE', key, 0, 0)[1] or '', mentions, ...}
 end
 local max = tonumber(ARGV[4])
 local rooms

@@ -8,6 +8,7 @@
 
 #include "config.h"
 #include "log.h"
+#include "mentions.h"
 #include "metrics.h"
 #include "rconn.h"
 #include "subscriber.h"
@@ -20,11 +21,13 @@
 
 /* SCRIPT_SEND_MESSAGE's answer: NULL when stored, else the ack's error.
  * A retry of a message stored before (same clientId) counts as stored: p's
- * message becomes that one, so the ack carries the id it got then. */
+ * message becomes that one, so the ack carries the id it got then; a
+ * message with mentions comes back as stored, which the ack carries. */
 static const char *send_error(struct pending *p, const redisReply *reply)
 {
     if (reply && reply->type == REDIS_REPLY_ARRAY && reply->elements == 2 &&
-        rconn_str(reply->element[0], NULL) && strcmp(reply->element[0]->str, "dup") == 0 &&
+        rconn_str(reply->element[0], NULL) &&
+        (strcmp(reply->element[0]->str, "dup") == 0 || strcmp(reply->element[0]->str, "ok") == 0) &&
         reply->element[1]->type == REDIS_REPLY_STRING) {
         char *earlier = strdup(reply->element[1]->str);
         if (!earlier)
@@ -123,6 +126,8 @@ void chat_on_message(struct chat *c, struct sio_socket *s, struct worker *w, con
     p->message = store_message_encode(&msg);
     char *envelope =
         p->message ? store_envelope(c->cfg->server_id, "message", p->message, NULL) : NULL;
+    /* Names only: who they are and whether in the room, the script says. */
+    char *mentions = envelope ? mentions_names(msg.text, msg.text_len) : NULL;
     struct store_send_message_params params = {
         .room = &room,
         .sender = u->id,
@@ -134,10 +139,12 @@ void chat_on_message(struct chat *c, struct sio_socket *s, struct worker *w, con
         .server_id = c->cfg->server_id,
         .client_id = client_id ? client_id->valuestring : NULL,
         .rooms_max = c->cfg->rooms_per_user,
+        .mentions = mentions,
     };
     struct store_call call;
-    if (!envelope || store_call_send_message(&call, &params) < 0) {
+    if (!mentions || store_call_send_message(&call, &params) < 0) {
         free(envelope);
+        free(mentions);
         chat_ack(s, has_ack, ack_id, "Message is too long", NULL);
         chat_pending_free(p);
         return;
@@ -145,6 +152,7 @@ void chat_on_message(struct chat *c, struct sio_socket *s, struct worker *w, con
     struct rconn *r = rconn_of(w);
     int rc = rconn_call(r, &call, message_stored, p);
     free(envelope);
+    free(mentions);
     if (rc < 0) {
         chat_ack(s, has_ack, ack_id, UNAVAILABLE, NULL);
         chat_pending_free(p);

@@ -48,8 +48,8 @@ static int room_order(const void *x, const void *y)
     return a->ref.b < b->ref.b ? -1 : a->ref.b > b->ref.b;
 }
 
-/* A row of SCRIPT_ROOMS: {id, unread, more, last, name…}. */
-enum { ROOM_ROW_UNREAD = 1, ROOM_ROW_MORE, ROOM_ROW_LAST, ROOM_ROW_NAMES };
+/* A row of SCRIPT_ROOMS: {id, unread, more, last, mentions, name…}. */
+enum { ROOM_ROW_UNREAD = 1, ROOM_ROW_MORE, ROOM_ROW_LAST, ROOM_ROW_MENTIONS, ROOM_ROW_NAMES };
 
 static long long row_integer(const redisReply *r)
 {
@@ -65,8 +65,8 @@ static cJSON *last_message(const redisReply *r)
     return m ? m : cJSON_CreateNull();
 }
 
-/* {"id","names":[…],"unread","unreadMore","lastMessage"}: the originals'
- * fields first; the client ignores the others. */
+/* {"id","names":[…],"unread","unreadMore","lastMessage","mentions"}: the
+ * originals' fields first; the client ignores the others. */
 static cJSON *room_object(const struct room_entry *e)
 {
     const redisReply *row = e->row;
@@ -84,6 +84,7 @@ static cJSON *room_object(const struct room_entry *e)
     cJSON_AddNumberToObject(room, "unread", (double)row_integer(row->element[ROOM_ROW_UNREAD]));
     cJSON_AddBoolToObject(room, "unreadMore", row_integer(row->element[ROOM_ROW_MORE]) != 0);
     cJSON_AddItemToObject(room, "lastMessage", last_message(row->element[ROOM_ROW_LAST]));
+    cJSON_AddNumberToObject(room, "mentions", (double)row_integer(row->element[ROOM_ROW_MENTIONS]));
     return room;
 }
 

@@ -252,6 +252,7 @@ test('GET /rooms/{id} keeps the originals\' fields and adds unread, unreadMore, 
     assert.deepEqual(Object.keys(r).slice(0, 2), ['id', 'names'], 'the originals\' fields first');
     assert.ok(Number.isInteger(r.unread) && r.unread >= 0 && r.unread <= 99, JSON.stringify(r));
     assert.equal(typeof r.unreadMore, 'boolean', JSON.stringify(r));
+    assert.ok(Number.isInteger(r.mentions) && r.mentions >= 0 && r.mentions <= r.unread, JSON.stringify(r));
     // lastMessage is the newest message, normalized as history answers it.
     const newest = assertJson(await history(pablo, r.id, 0, 1));
     assert.deepEqual(r.lastMessage, newest[0] ?? null, `${r.id}: lastMessage`);
@@ -281,7 +282,7 @@ test('GET /rooms: a room without messages has lastMessage null; unread is capped
   await redis.pipeline(cmds);
   const rooms = assertJson(await pablo.get('/rooms/1'));
   const quiet = rooms.find((r) => r.id === '31');
-  assert.deepEqual(quiet, { id: '31', names: ['Quiet'], unread: 0, unreadMore: false, lastMessage: null });
+  assert.deepEqual(quiet, { id: '31', names: ['Quiet'], unread: 0, unreadMore: false, lastMessage: null, mentions: 0 });
   const busy = rooms.find((r) => r.id === '32');
   assert.equal(busy.unread, 67, 'the others\' among the newest 100 (Pablo sent every third)');
   assert.equal(busy.unreadMore, true, 'more than the scanned 100 after the marker');
@@ -294,4 +295,23 @@ test('GET /rooms: a room without messages has lastMessage null; unread is capped
   assert.equal(capped.unread, 99);
   assert.equal(capped.unreadMore, true);
   assert.equal(await redis.cmd('EXISTS', 'chatd:read:1'), 0, 'listing writes no marker');
+});
+
+test('GET /rooms: mentions counts the unread messages whose mentions hold the user, exactly', async () => {
+  await redis.cmd('SET', 'room:33:name', 'Mentions');
+  await redis.cmd('SADD', 'user:1:rooms', '33');
+  const members = [
+    { from: '2', message: 'yes', mentions: ['1'] },
+    { from: '2', message: 'yes, among others', mentions: ['3', '1', '4'] },
+    { from: '2', message: 'no: 11 is not 1', mentions: ['11', '21'] },
+    { from: '2', message: '"mentions":["1"] is text' },
+    { from: '1', message: 'his own', mentions: ['1'] },
+  ].map((m, i) => JSON.stringify({ from: m.from, date: 1795880000 + i, message: m.message, roomId: '33', id: hexId(2000 + i), ...(m.mentions ? { mentions: m.mentions } : {}) }));
+  // Lua's cjson (an edit) may write it with other spacing.
+  members.push('{"from":"3","date":1795880010,"message":"spaced","roomId":"33","mentions": [ "1" ]}');
+  await redis.pipeline(members.map((m, i) => ['ZADD', 'room:33', String(1795880000 + i), m]));
+  const room = assertJson(await pablo.get('/rooms/1')).find((r) => r.id === '33');
+  assert.equal(room.unread, 5);
+  assert.equal(room.mentions, 3);
+  assert.deepEqual(room.lastMessage.mentions, ['1'], 'read back with the message');
 });

@@ -630,22 +630,25 @@ static void test_call_socket_and_message(void **state)
     EXPECT_KEYS(&call, "room:1:2", "user:1:rooms", "chatd:ratelimit:msg:1", "user:1:rooms",
                 "user:2:rooms", "chatd:msgidx:1:2", "chatd:ratelimit:msg:1");
     EXPECT_ARGS(&call, "1:2", "1", "{\"m\":1}", "1795868576.007", "{\"e\":1}", "30", "srv", "1",
-                "1", "2", "00112233445566778899aabb", "2592000", "0", "600", "1000");
-    /* A named room: membership by the sender's set, no second user. */
+                "1", "2", "00112233445566778899aabb", "2592000", "0", "600", "1000", "1", "");
+    /* A named room: membership by the sender's set, no second user; the
+     * mentioned names as given, the sender's id before them. */
     send.room = &general;
     send.sender = 3;
+    send.mentions = "pablo\nroom\n";
     assert_int_equal(store_call_send_message(&call, &send), 0);
     EXPECT_KEYS(&call, "room:0", "user:3:rooms", "chatd:ratelimit:msg:3", "user:3:rooms",
                 "user:3:rooms", "chatd:msgidx:0", "chatd:ratelimit:msg:3");
     EXPECT_ARGS(&call, "0", "0", "{\"m\":1}", "1795868576.007", "{\"e\":1}", "30", "srv", "0", "0",
-                "0", "00112233445566778899aabb", "2592000", "0", "600", "1000");
+                "0", "00112233445566778899aabb", "2592000", "0", "600", "1000", "3", "pablo\nroom\n");
+    send.mentions = NULL;
     /* A client's id: a retry with it finds the first send. */
     send.client_id = "c-17_x";
     assert_int_equal(store_call_send_message(&call, &send), 0);
     EXPECT_KEYS(&call, "room:0", "user:3:rooms", "chatd:ratelimit:msg:3", "user:3:rooms",
                 "user:3:rooms", "chatd:msgidx:0", "chatd:sent:3:c-17_x");
     EXPECT_ARGS(&call, "0", "0", "{\"m\":1}", "1795868576.007", "{\"e\":1}", "30", "srv", "0", "0",
-                "0", "00112233445566778899aabb", "2592000", "1", "600", "1000");
+                "0", "00112233445566778899aabb", "2592000", "1", "600", "1000", "3", "");
     static const char *const bad_client_ids[] = {
         "", "a b", "a:b", "ü", "0123456789012345678901234567890123456789012345678901234567890123x"};
     for (size_t i = 0; i < sizeof bad_client_ids / sizeof bad_client_ids[0]; i++) {
@@ -780,6 +783,19 @@ static void test_message_changes(void **state)
         "\"3\"],\"\xe2\x9d\xa4\":\"1\",\"\xf0\x9f\x98\x80\":[]}}",
         "{\"from\":\"1\",\"date\":5,\"message\":\"x\",\"roomId\":\"0\","
         "\"reactions\":{\"\xf0\x9f\x91\x8d\":[\"3\"]}}");
+    /* Mentions: a non-empty array of ids, whole or not at all. */
+    expect_normalized("{\"from\":\"1\",\"date\":5,\"message\":\"@a\",\"roomId\":\"0\","
+                      "\"mentions\":[\"2\",\"3\"]}",
+                      "{\"from\":\"1\",\"date\":5,\"message\":\"@a\",\"roomId\":\"0\","
+                      "\"mentions\":[\"2\",\"3\"]}");
+    const char *bad_mentions[] = {"[]", "{}", "[\"2\",3]", "[\"x\"]", "\"2\""};
+    for (size_t i = 0; i < sizeof bad_mentions / sizeof *bad_mentions; i++) {
+        char in[256];
+        snprintf(in, sizeof in,
+                 "{\"from\":\"1\",\"date\":5,\"message\":\"x\",\"roomId\":\"0\",\"mentions\":%s}",
+                 bad_mentions[i]);
+        expect_normalized(in, "{\"from\":\"1\",\"date\":5,\"message\":\"x\",\"roomId\":\"0\"}");
+    }
     /* At most STORE_REACTIONS_MAX emoji are kept. */
     cJSON *r = cJSON_CreateObject();
     for (int i = 0; i < STORE_REACTIONS_MAX + 5; i++) {
@@ -926,7 +942,7 @@ static void test_call_eval_argv(void **state)
                                              .server_id = "srv",
                                              .rooms_max = 1000};
     assert_int_equal(store_call_send_message(&call, &send), 0);
-    assert_int_equal(store_call_eval_argv(&call, argv), 3 + 7 + 15 + 1);
+    assert_int_equal(store_call_eval_argv(&call, argv), 3 + 7 + 17 + 1);
     assert_string_equal(argv[2], "7");
     assert_string_equal(argv[3 + 5], "chatd:msgidx:0");
 }
