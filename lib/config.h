@@ -108,6 +108,7 @@ struct config {
     unsigned groups_per_user;              /* GROUPS_PER_USER, owned at once */
     unsigned membership_changes_per_minute; /* MEMBERSHIP_CHANGES_PER_MINUTE, per actor */
     unsigned group_adds_per_hour;          /* GROUP_ADDS_PER_HOUR, per added user */
+    unsigned user_searches_per_minute;     /* USER_SEARCHES_PER_MINUTE, per user */
     unsigned events_per_second;            /* EVENTS_PER_SECOND, per socket */
     unsigned events_burst;                 /* EVENTS_BURST, per socket */
     unsigned sockets_per_user;             /* SOCKETS_PER_USER, per server */

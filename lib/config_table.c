@@ -202,6 +202,10 @@ const struct opt config_opts[OPT_COUNT] = {
                                  "Times others may add one user to groups per hour (at creation\n"
                                  "or later); beyond, 429 to whoever adds.",
                                  UINT_FIELD(group_adds_per_hour, 1, 100000)},
+    [OPT_USER_SEARCHES_PER_MINUTE] = {"USER_SEARCHES_PER_MINUTE", "60", NULL,
+                                      "People searches (GET /users/search) one user may make per\n"
+                                      "minute; beyond, 429.",
+                                      UINT_FIELD(user_searches_per_minute, 1, 100000)},
     [OPT_EVENTS_PER_SECOND] =
         {"EVENTS_PER_SECOND", "20", NULL,
          "Socket.IO events one connection may send per second, sustained; more are\n"

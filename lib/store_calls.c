@@ -293,8 +293,10 @@ int store_call_register(struct store_call *call, const char *username, const cha
     add_key(call, key_username(call, username));
     add_key(call, STORE_KEY_TOTAL_USERS);
     add_key(call, key_username_canonical(call, canonical));
+    add_key(call, STORE_KEY_USER_SEARCH);
     add_arg(call, username);
     add_arg(call, password_hash);
+    add_arg(call, canonical);
     return call_end(call);
 }
 
@@ -322,6 +324,21 @@ int store_call_users(struct store_call *call, const uint64_t *ids, size_t count)
         call->failed = true;
     for (size_t i = 0; !call->failed && i < count; i++)
         add_arg(call, stored_u64(call, ids[i]));
+    return call_end(call);
+}
+
+int store_call_users_search(struct store_call *call, const struct store_users_search_params *p)
+{
+    call_begin(call, SCRIPT_USERS_SEARCH);
+    add_key(call, STORE_KEY_USER_SEARCH);
+    add_key(call, STORE_KEY_ONLINE_USERS);
+    add_key(call, keep(call, store_key_user_search_rate(free_space(call), space_left(call),
+                                                        p->user_id)));
+    if (!p->prefix || !p->prefix[0] || p->limit == 0 || p->limit > STORE_USER_SEARCH_MAX)
+        call->failed = true;
+    add_arg(call, p->prefix);
+    add_arg(call, stored_u64(call, p->limit));
+    add_arg(call, stored_u64(call, p->per_minute));
     return call_end(call);
 }
 

@@ -92,6 +92,19 @@ int store_call_online_users(struct store_call *call);
 /* SCRIPT_USERS: 1..STORE_CALL_USERS_MAX ids. */
 int store_call_users(struct store_call *call, const uint64_t *ids, size_t count);
 
+/* SCRIPT_USERS_SEARCH: users whose canonical name starts with prefix (a
+ * canonical form, non-empty), at most limit (1..STORE_USER_SEARCH_MAX) in
+ * the order of their canonical names, with presence; counted against the
+ * user's searches this minute (per_minute, USER_SEARCHES_PER_MINUTE). */
+#define STORE_USER_SEARCH_MAX 20
+struct store_users_search_params {
+    uint64_t user_id; /* who searches */
+    const char *prefix;
+    unsigned limit;
+    unsigned per_minute;
+};
+int store_call_users_search(struct store_call *call, const struct store_users_search_params *p);
+
 /* SCRIPT_ROOMS: the rooms of a user, each with its unread count (others'
  * messages after the user's marker), how many of those mention the user
  * and its newest message.  A user in

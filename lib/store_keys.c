@@ -20,6 +20,7 @@ const char STORE_KEY_SERVERS[] = "chatd:servers";
 const char STORE_KEY_PUBLIC_GROUPS[] = "chatd:groups:public";
 const char STORE_KEY_GROUP_COUNTER[] = "chatd:groups:next";
 const char STORE_KEY_EVENTS[] = STORE_KEY_EVENTS_NAME;
+const char STORE_KEY_USER_SEARCH[] = "chatd:usersearch";
 
 /* ---- keys ------------------------------------------------------------ */
 
@@ -55,6 +56,11 @@ int store_key_username(char *buf, size_t n, const char *name, size_t len)
 int store_key_username_canonical(char *buf, size_t n, const char *canonical)
 {
     return key_printf(buf, n, "%susername:%s", STORE_OWN_PREFIX, canonical);
+}
+
+int store_key_user_search_rate(char *buf, size_t n, uint64_t user_id)
+{
+    return key_printf(buf, n, "%sratelimit:usersearch:%" PRIu64, STORE_OWN_PREFIX, user_id);
 }
 
 const char STORE_USERNAME_KEY_PATTERN[] = "username:*";

@@ -43,6 +43,15 @@ int store_key_username(char *buf, size_t n, const char *name, size_t len);
 /* chatd's index of usernames by canonical form (lib/username.h): one user
  * per canonical name, so look-alikes do not become new users. */
 int store_key_username_canonical(char *buf, size_t n, const char *canonical);
+/* chatd's index for people search: a sorted set, every score 0, of
+ * "<canonical name>\0<id>" (STORE_KEY_USER_SEARCH_SEP), so a prefix of the
+ * canonical form is one ZRANGE BYLEX; filled by register.lua and by the
+ * username index's backfill at start. */
+extern const char STORE_KEY_USER_SEARCH[];
+#define STORE_KEY_USER_SEARCH_SEP '\0'
+/* A user's people searches this minute (USER_SEARCHES_PER_MINUTE). */
+int store_key_user_search_rate(char *buf, size_t n, uint64_t user_id);
+#define STORE_USER_SEARCH_RATE_WINDOW_S 60
 /* The SCAN pattern of the originals' username keys, and the name in one
  * (0, or -1 when key is not one). */
 extern const char STORE_USERNAME_KEY_PATTERN[];

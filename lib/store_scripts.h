@@ -41,6 +41,7 @@ enum store_script {
     SCRIPT_ROOM_JOIN,      /* room.join's membership check and log position */
     SCRIPT_CATCH_UP,       /* the log's position, or what a subscriber missed */
     SCRIPT_LOGOUT,         /* end a session, tell the fleet (STORE_CONTROL_CHANNEL) */
+    SCRIPT_USERS_SEARCH,   /* people search by canonical name prefix, rate-limited */
     SCRIPT_COUNT
 };
 

@@ -23,6 +23,11 @@ void online_users_start(struct http_req *req);
 /* GET /users?ids[]=…: 1 to 100 users by id, with presence. */
 void users_start(struct http_req *req);
 
+/* ---- route_people.c ------------------------------------------------------ */
+
+/* GET /users/search?q=&limit=: users by a prefix of the canonical name. */
+void user_search_start(struct http_req *req);
+
 /* ---- route_rooms.c ------------------------------------------------------- */
 
 /* GET /rooms/{userId}: one's own rooms, named groups first. */

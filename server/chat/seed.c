@@ -1,6 +1,7 @@
 /* seed: the demo data, written once with WATCH/MULTI/EXEC (see seed.h). */
 #include "seed.h"
 
+#include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -129,8 +130,31 @@ static int drain_replies(redisContext *c, size_t n)
     return rc;
 }
 
+/* Queues the ZADD of a user's people search entry, "<canonical> NUL <id>"
+ * (every user, look-alikes of an indexed name too: each can be found). */
+static int search_entry(redisContext *c, const char *canonical, const redisReply *ref)
+{
+    uint64_t id;
+    char member[USERNAME_CANONICAL_MAX + 1 + 24];
+    size_t clen = strlen(canonical);
+    if (store_parse_user_ref(ref->str, ref->len, &id) < 0)
+        return -1;
+    memcpy(member, canonical, clen);
+    member[clen] = STORE_KEY_USER_SEARCH_SEP;
+    int n = snprintf(member + clen + 1, sizeof member - clen - 1, "%" PRIu64, id);
+    if (n < 0 || (size_t)n >= sizeof member - clen - 1)
+        return -1;
+    size_t len = clen + 1 + (size_t)n;
+    return redisAppendCommandArgv(c, 4, (const char *[]){"ZADD", STORE_KEY_USER_SEARCH, "0", member},
+                                  (const size_t[]){4, strlen(STORE_KEY_USER_SEARCH), 1, len}) ==
+                   REDIS_OK
+               ? 0
+               : -1;
+}
+
 /* Indexes the users of one SCAN page of username keys: GET each one's
- * user, then SET its canonical entry unless one exists (NX). */
+ * user, then SET its canonical entry unless one exists (NX), and add its
+ * people search entry. */
 static int index_page(redisContext *c, const redisReply *keys)
 {
     size_t queued = 0;
@@ -159,9 +183,10 @@ static int index_page(redisContext *c, const redisReply *keys)
             username_canonical(name, name_len, canonical) >= 0 &&
             store_key_username_canonical(key, sizeof key, canonical) > 0 &&
             redisAppendCommandArgv(c, 4, (const char *[]){"SET", key, ref->str, "NX"},
-                                   (const size_t[]){3, strlen(key), ref->len, 2}) == REDIS_OK)
+                                   (const size_t[]){3, strlen(key), ref->len, 2}) == REDIS_OK) {
             sets++;
-        else if (ref->type == REDIS_REPLY_ERROR)
+            sets += search_entry(c, canonical, ref) == 0;
+        } else if (ref->type == REDIS_REPLY_ERROR)
             rc = -1;
         freeReplyObject(ref);
     }

@@ -14,7 +14,9 @@ int seed_demo(const struct config *cfg);
 
 /* Adds every user missing from the index of canonical usernames (users of
  * an older chatd, or of the original servers), so a registration is
- * checked against all of them; an existing entry is kept.  0, or -1 when
+ * checked against all of them; an existing entry is kept.  Every user is
+ * also put in the people search index (STORE_KEY_USER_SEARCH), so users
+ * from before it existed are found.  0, or -1 when
  * Redis could not be reached or refused (logged). */
 int seed_username_index(const struct config *cfg);
 

@@ -339,6 +339,7 @@ export const SUITE_ENV = {
   GROUPS_PER_USER: '100000',
   MEMBERSHIP_CHANGES_PER_MINUTE: '100000',
   GROUP_ADDS_PER_HOUR: '100000',
+  USER_SEARCHES_PER_MINUTE: '100000',
   CONNECTS_PER_MINUTE: '1000000',
   // Presence changes at once, as the suites expect them (presence.test.mjs
   // tests the grace itself).

@@ -476,8 +476,8 @@ static void test_call_session_and_login(void **state)
 
     assert_int_equal(store_call_register(&call, "Joe", "joe", "$argon2id$x"), 0);
     assert_int_equal(call.script, SCRIPT_REGISTER);
-    EXPECT_KEYS(&call, "username:Joe", "total_users", "chatd:username:joe");
-    EXPECT_ARGS(&call, "Joe", "$argon2id$x");
+    EXPECT_KEYS(&call, "username:Joe", "total_users", "chatd:username:joe", "chatd:usersearch");
+    EXPECT_ARGS(&call, "Joe", "$argon2id$x", "joe");
 
     struct store_rehash_params rehash = {.user_id = 7, .old_hash = "$2b$old", .new_hash = "$new"};
     assert_int_equal(store_call_rehash(&call, &rehash), 0);
@@ -519,6 +519,22 @@ static void test_call_users_and_rooms(void **state)
     assert_string_equal(call.args[STORE_CALL_USERS_MAX - 1], "9007199254740892");
     assert_int_equal(store_call_users(&call, many, STORE_CALL_USERS_MAX + 1), -1);
     assert_int_equal(store_call_users(&call, many, 0), -1);
+
+    struct store_users_search_params search = {
+        .user_id = 7, .prefix = "pab", .limit = 20, .per_minute = 60};
+    assert_int_equal(store_call_users_search(&call, &search), 0);
+    assert_int_equal(call.script, SCRIPT_USERS_SEARCH);
+    EXPECT_KEYS(&call, "chatd:usersearch", "online_users", "chatd:ratelimit:usersearch:7");
+    EXPECT_ARGS(&call, "pab", "20", "60");
+    search.limit = STORE_USER_SEARCH_MAX + 1;
+    assert_int_equal(store_call_users_search(&call, &search), -1);
+    search.limit = 0;
+    assert_int_equal(store_call_users_search(&call, &search), -1);
+    search.limit = 1;
+    search.prefix = "";
+    assert_int_equal(store_call_users_search(&call, &search), -1);
+    search.prefix = NULL;
+    assert_int_equal(store_call_users_search(&call, &search), -1);
 
     assert_int_equal(store_call_rooms(&call, 4), 0);
     assert_int_equal(call.script, SCRIPT_ROOMS);

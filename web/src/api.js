@@ -81,6 +81,9 @@ export function createApi(fetchImpl = (...args) => globalThis.fetch(...args)) {
     /** {id: {id, username, online}} for the given ids. */
     users: (ids) =>
       request('GET', `/users?${ids.map((id) => `ids[]=${enc(id)}`).join('&')}`),
+    /** [{id, username, online}]: registered users whose name starts with q
+     *  (any case or width), at most limit (1–20). */
+    searchUsers: (q, limit = 10) => request('GET', `/users/search?q=${enc(q)}&limit=${limit}`),
     /** {id: {id, username, online: true}} for everybody online. */
     online: () => request('GET', '/users/online'),
     /** Opens (or creates) the private room of two users: {id, names}. */

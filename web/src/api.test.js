@@ -46,7 +46,9 @@ describe('api', () => {
     await api.users(['1', '2']);
     await api.messages('1:2', 30, 30);
     await api.rooms('7');
-    expect(f.calls.map((c) => c.url)).toEqual(['/users?ids[]=1&ids[]=2', '/room/1:2/messages?offset=30&size=30', '/rooms/7']);
+    await api.searchUsers('Zoë & co', 5);
+    expect(f.calls.map((c) => c.url)).toEqual(['/users?ids[]=1&ids[]=2', '/room/1:2/messages?offset=30&size=30', '/rooms/7',
+      '/users/search?q=Zo%C3%AB%20%26%20co&limit=5']);
   });
 
   it('reads null from GET /me', async () => {
