@@ -33,8 +33,9 @@
 #define CONFIG_WAIT_REPLICAS_MAX 16 /* REDIS_WAIT_REPLICAS */
 
 enum config_registration {
-    CONFIG_REGISTRATION_OPEN,   /* an unknown username at /login registers it */
-    CONFIG_REGISTRATION_CLOSED, /* ... or is refused with 403 */
+    CONFIG_REGISTRATION_OPEN,     /* an unknown username at /login registers it */
+    CONFIG_REGISTRATION_EXPLICIT, /* only POST /register creates users */
+    CONFIG_REGISTRATION_CLOSED,   /* nothing does: /login answers as a wrong password */
 };
 
 /* Where Redis is: TCP (host, port) when unix_path is "", else a Unix socket. */

@@ -357,12 +357,15 @@ int parse_origins(struct config *c, const char *value, char *why, size_t n)
 
 int parse_registration(struct config *c, const char *value, char *why, size_t n)
 {
-    static const enum config_registration values[] = {CONFIG_REGISTRATION_OPEN,
-                                                      CONFIG_REGISTRATION_CLOSED};
-    int i = match_either(value, "open", "closed", why, n);
+    static const enum config_registration values[] = {
+        CONFIG_REGISTRATION_OPEN, CONFIG_REGISTRATION_EXPLICIT, CONFIG_REGISTRATION_CLOSED};
+    static const char *const words[] = {"open", "explicit", "closed"};
+    int i = match_word(value, words, 3);
 
-    if (i < 0)
+    if (i < 0) {
+        snprintf(why, n, "expected open, explicit or closed");
         return -1;
+    }
     c->registration = values[i];
     return 0;
 }

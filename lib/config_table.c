@@ -92,7 +92,8 @@ const struct opt config_opts[OPT_COUNT] = {
                                UINT_FIELD(max_message_bytes, 1, 65536)},
     [OPT_REGISTRATION] = {"REGISTRATION", "open", NULL,
                           "open: logging in with an unknown username registers it;\n"
-                          "closed: it is refused (403).",
+                          "explicit: only POST /register creates users;\n"
+                          "closed: nobody registers (/register answers 403).",
                           .parse = parse_registration},
     [OPT_SEED_DEMO] = {"SEED_DEMO", "true", NULL,
                        "Create the demo users, rooms and messages when Redis has no users.",

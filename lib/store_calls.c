@@ -268,6 +268,7 @@ int store_call_login_lookup(struct store_call *call, const struct store_login_lo
     add_arg(call, stored_u64(call, p->registrations_per_hour));
     add_arg(call, p->may_register ? "1" : "0");
     add_arg(call, stored_u64(call, p->logins_per_minute));
+    add_arg(call, p->register_only ? "1" : "0");
     return call_end(call);
 }
 

@@ -50,7 +50,8 @@ int store_call_logout(struct store_call *call, const char *session_key);
 struct store_login_lookup_params {
     const char *username;  /* validated, NUL-terminated */
     const char *canonical; /* its canonical form (lib/username.h) */
-    bool may_register;     /* the name is acceptable as a new one */
+    bool may_register;     /* the name (and password) are acceptable as a new account */
+    bool register_only;    /* POST /register: a known name is 'taken', nothing counted */
     const char *client_addr;
     unsigned max_fails_user;         /* of one (username, address) before delays */
     unsigned max_fails_addr;         /* of one address in the window */

@@ -7,9 +7,12 @@
 -- failures of a pair before delays, max address failures, window
 -- seconds, longest delay seconds, registrations per hour (0:
 -- registration closed), '1' when the name may be registered,
--- attempts per minute of an address.  -> {'limited', seconds} | {'registrations',
+-- attempts per minute of an address, '1' when only a registration
+-- is asked for (POST /register: a known name is taken, and nothing
+-- is counted).  -> {'limited', seconds} | {'registrations',
 -- seconds} (too many from the address) | {'attempts', seconds}
--- (too many attempts from the address this minute) | {'badname'} | {'none'} |
+-- (too many attempts from the address this minute) | {'taken'} |
+-- {'badname'} | {'none'} |
 -- {'found', ref, hash, stored name}.  A name unknown as spelled
 -- is the user its canonical form names; a user found as spelled
 -- and missing from the index is added to it.
@@ -40,6 +43,7 @@ end
 local ref = redis.call('GET', KEYS[1])
 if not ref then ref = redis.call('GET', KEYS[5])
 elseif redis.call('EXISTS', KEYS[5]) == 0 then redis.call('SET', KEYS[5], ref) end
+if ref and ARGV[8] == '1' then return {'taken'} end
 local per_hour = tonumber(ARGV[5])
 if not ref and per_hour > 0 then
   if ARGV[6] ~= '1' then return {'badname'} end

@@ -5,6 +5,8 @@
 #ifndef CHATD_ROUTE_HANDLERS_H
 #define CHATD_ROUTE_HANDLERS_H
 
+#include <stdbool.h>
+
 struct http_req;
 
 /* ---- route_session.c ----------------------------------------------------- */
@@ -15,6 +17,17 @@ void me_answer(struct http_req *req);
 void login_start(struct http_req *req);
 /* POST /logout: the session ends, its connections close. */
 void logout_start(struct http_req *req);
+/* The chain of /login and /register (one path: limits, username rules,
+ * hashing pool); register_only: an unknown name must be created, a known
+ * one is 409. */
+void login_chain_start(struct http_req *req, bool register_only);
+/* Fewest characters of a new account's password. */
+#define LOGIN_NEW_PASSWORD_MIN_CHARS 8
+
+/* ---- route_register.c ---------------------------------------------------- */
+
+/* POST /register {"username","password"}: a new account and its session. */
+void register_start(struct http_req *req);
 
 /* ---- route_users.c ------------------------------------------------------- */
 

@@ -1,5 +1,7 @@
 /* route_session: signing in and out — GET /me, POST /login (which
- * registers an unknown name when REGISTRATION=open), POST /logout. */
+ * registers an unknown name when REGISTRATION=open, unless the body says
+ * "register": false), POST /logout; and the one chain of checks, limits and
+ * hashing that POST /register (route_register.c) shares with /login. */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -85,10 +87,12 @@ struct login {
     size_t password_len;
     char username[STORE_USERNAME_MAX_BYTES + 1]; /* as typed; the stored one once found */
     char canonical[USERNAME_CANONICAL_MAX + 1];  /* the name the limits and the index know */
-    const char *name_problem;                    /* why the name cannot be registered */
+    const char *name_problem;                    /* why the account cannot be created */
     uint64_t user_id;
+    bool may_create;    /* an unknown name creates the account */
+    bool register_only; /* POST /register: a known name is taken */
     bool registering;
-    bool decoy;   /* an unknown name with registration closed: hashed for the time */
+    bool decoy;   /* an unknown name that may not be created: hashed for the time */
     bool retried; /* lost a registration race once */
     bool counted; /* the attempt is counted as a failure */
     char token[TOKEN_STR_LEN + 1];
@@ -178,6 +182,9 @@ static void registered(void *priv, redisReply *reply)
         l->user_id = (uint64_t)reply->integer;
         log_info("registered user %" PRIu64, l->user_id);
         create_session(req);
+    } else if (l->register_only) {
+        release_attempt(req);
+        http_respond_error(req, MHD_HTTP_CONFLICT, "That username is taken");
     } else if (!l->retried) {
         /* Someone registered the name while we were hashing: this is a
          * login to their account now. */
@@ -284,7 +291,6 @@ static void login_looked_up(void *priv, redisReply *reply)
 {
     struct http_req *req = priv;
     struct login *l = req->route_state;
-    const struct config *cfg = cfg_of(req);
     if (rconn_is_error(reply) || reply->type != REDIS_REPLY_ARRAY || reply->elements < 1) {
         http_respond_unavailable(req);
         return;
@@ -304,13 +310,17 @@ static void login_looked_up(void *priv, redisReply *reply)
                 return;
             }
     }
+    if (what && strcmp(what, "taken") == 0) {
+        http_respond_error(req, MHD_HTTP_CONFLICT, "That username is taken");
+        return; /* nothing was counted */
+    }
     if (what && strcmp(what, "badname") == 0) {
         http_respond_error(req, MHD_HTTP_BAD_REQUEST, l->name_problem);
         return; /* nothing was counted */
     }
     l->counted = true;
     if (what && strcmp(what, "none") == 0) {
-        if (cfg->registration == CONFIG_REGISTRATION_CLOSED) {
+        if (!l->may_create) {
             /* Answer as a wrong password would, after as long. */
             l->decoy = true;
             submit_hash(req, HASH_JOB_HASH);
@@ -348,13 +358,13 @@ static void lookup(struct http_req *req)
         .username = l->username,
         .canonical = l->canonical,
         .may_register = l->name_problem == NULL,
+        .register_only = l->register_only,
         .client_addr = req->client_key,
         .max_fails_user = cfg->login_max_fails_user,
         .max_fails_addr = cfg->login_max_fails_addr,
         .window_s = cfg->login_fail_window,
         .delay_max_s = cfg->login_delay_max,
-        .registrations_per_hour =
-            cfg->registration == CONFIG_REGISTRATION_OPEN ? cfg->registrations_per_hour : 0,
+        .registrations_per_hour = l->may_create ? cfg->registrations_per_hour : 0,
         .logins_per_minute = cfg->logins_per_minute,
     };
     struct store_call call;
@@ -362,7 +372,28 @@ static void lookup(struct http_req *req)
         http_respond_unavailable(req);
 }
 
-void login_start(struct http_req *req)
+/* Characters (code points) of valid UTF-8. */
+static size_t utf8_chars(const char *s)
+{
+    size_t n = 0;
+    for (; *s; s++)
+        n += ((unsigned char)*s & 0xC0) != 0x80;
+    return n;
+}
+
+/* Why a new account cannot have this name and password, or NULL.  Only
+ * asked once the name turns out to be unknown (the lookup script).  The
+ * password's length only at /register: /login keeps the originals' rules
+ * for their client (REGISTRATION=explicit holds every new account to it). */
+static const char *new_account_problem(const char *name, const char *password, bool register_only)
+{
+    const char *problem = username_new_problem(name, strlen(name));
+    if (!problem && register_only && utf8_chars(password) < LOGIN_NEW_PASSWORD_MIN_CHARS)
+        problem = "A new account's password must have at least 8 characters";
+    return problem;
+}
+
+void login_chain_start(struct http_req *req, bool register_only)
 {
     const struct config *cfg = cfg_of(req);
     char canonical[USERNAME_CANONICAL_MAX + 1];
@@ -371,9 +402,12 @@ void login_start(struct http_req *req)
         return;
     const cJSON *name = cJSON_GetObjectItemCaseSensitive(body, "username");
     const cJSON *pass = cJSON_GetObjectItemCaseSensitive(body, "password");
+    const cJSON *reg = register_only ? NULL : cJSON_GetObjectItemCaseSensitive(body, "register");
     const char *problem = NULL;
     if (!cJSON_IsString(name) || !cJSON_IsString(pass))
         problem = "username and password are required strings";
+    else if (reg && !cJSON_IsBool(reg))
+        problem = "register must be true or false";
     else if ((problem = store_username_problem(name->valuestring, strlen(name->valuestring))))
         ;
     else if (username_canonical(name->valuestring, strlen(name->valuestring), canonical) < 0)
@@ -400,13 +434,22 @@ void login_start(struct http_req *req)
     memcpy(l->password, pass->valuestring, l->password_len);
     snprintf(l->username, sizeof l->username, "%s", name->valuestring);
     memcpy(l->canonical, canonical, sizeof canonical);
-    /* With registration closed an unknown name answers as a wrong password
-     * does, whatever its characters. */
-    l->name_problem = cfg->registration == CONFIG_REGISTRATION_OPEN
-                          ? username_new_problem(l->username, strlen(l->username))
-                          : NULL;
+    /* /register creates (unless closed: route_register.c refused it);
+     * /login only when open and not told "register": false.  Otherwise an
+     * unknown name answers as a wrong password does, whatever its
+     * characters. */
+    l->register_only = register_only;
+    l->may_create =
+        register_only || (cfg->registration == CONFIG_REGISTRATION_OPEN && !cJSON_IsFalse(reg));
+    l->name_problem =
+        l->may_create ? new_account_problem(l->username, pass->valuestring, register_only) : NULL;
     sodium_memzero(pass->valuestring, l->password_len);
     cJSON_Delete(body);
     sodium_memzero(req->body, req->body_len);
     lookup(req);
+}
+
+void login_start(struct http_req *req)
+{
+    login_chain_start(req, false);
 }

@@ -1,7 +1,7 @@
 /* routes: the one table of chatd's HTTP routes (docs/api.md) and the
  * dispatcher that serves it.  Each route's handler lives in the file of its
- * resource (route_session.c, route_users.c, route_people.c, route_rooms.c,
- * route_preload.c, route_groups.c, route_app.c, route_health.c), declared in
+ * resource (route_session.c, route_register.c, route_users.c, route_people.c,
+ * route_rooms.c, route_preload.c, route_groups.c, route_app.c, route_health.c), declared in
  * route_handlers.h; what they share is in route_util.c.  Adding a route:
  * its handler in its resource's file, its declaration in route_handlers.h,
  * and one row below. */
@@ -36,6 +36,7 @@ struct route {
 static const struct route routes[] = {
     {"GET", "/me", NULL, OPTIONAL_USER, me_answer},
     {"POST", "/login", NULL, PUBLIC, login_start},
+    {"POST", "/register", NULL, PUBLIC, register_start},
     {"POST", "/logout", NULL, USER, logout_start},
     {"GET", "/users/online", NULL, USER, online_users_start},
     {"GET", "/users", NULL, USER, users_start},

@@ -8,10 +8,10 @@
 
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startChatd, startRedis, stopAll, WEB_APP_CSP } from '../api/harness.mjs';
+import { dataSnapshot, startChatd, startRedis, stopAll, WEB_APP_CSP } from '../api/harness.mjs';
 import {
   WAIT_MS, WEB_DIST, assertWebBuilt, badge, closeAll, launchBrowser, messageWithText, newUser, personButton,
-  roomButton, sendMessage, shownMessages, signIn, until, userIdOf, waitOnline,
+  roomButton, sendMessage, shownMessages, signIn, signUp, until, userIdOf, waitOnline,
 } from './helpers.mjs';
 
 let redis, chatd, browser;
@@ -33,7 +33,7 @@ after(async () => {
   await stopAll();
 });
 
-test('the sign-in form shows the server\'s error, and signs up a new name', async () => {
+test('the sign-in form shows the server\'s error, and "Create account" signs up a new name', async () => {
   const visitor = await newUser(browser, chatd.base);
   const { page } = visitor;
   // The app runs under chatd's policy (its own scripts, styles and
@@ -42,15 +42,41 @@ test('the sign-in form shows the server\'s error, and signs up a new name', asyn
   assert.equal(doc.headers()['content-security-policy'], WEB_APP_CSP);
   await page.getByLabel('Username').fill('Pablo');
   await page.getByLabel('Password').fill('not his password');
-  await page.getByRole('button', { name: 'Continue' }).click();
+  await page.getByRole('button', { name: 'Sign in', exact: true }).click();
   await page.getByRole('alert').filter({ hasText: 'Invalid username or password' }).waitFor();
   assert.equal(await page.locator('.me-name').count(), 0, 'still signed out');
 
+  // A name somebody has is refused by "Create account", in any spelling.
+  await page.getByRole('tab', { name: 'Create account' }).click();
+  await page.getByLabel('Username').fill('pablo');
+  await page.getByLabel('Password').fill('a good password');
+  await page.getByRole('button', { name: 'Create account', exact: true }).click();
+  await page.getByRole('alert').filter({ hasText: 'That username is taken' }).waitFor();
+
   await page.getByLabel('Username').fill('Newcomer');
   await page.getByLabel('Password').fill('a good password');
-  await page.getByRole('button', { name: 'Continue' }).click();
+  await page.getByRole('button', { name: 'Create account', exact: true }).click();
   await page.locator('.me-name[data-me="Newcomer"]').waitFor();
   await roomButton(page, '0').waitFor(); // a new user is in General
+  assert.deepEqual(visitor.errors, []);
+  await visitor.context.close();
+});
+
+test('"Sign in" with a mistyped name shows the error and creates nothing', async () => {
+  const visitor = await newUser(browser, chatd.base);
+  const { page } = visitor;
+  const before = await dataSnapshot(redis);
+  const sessions = async () => (await redis.keys()).filter((k) => k.startsWith('chatd:session:')).sort();
+  const sessionsBefore = await sessions();
+  await page.goto('/');
+  await page.getByLabel('Username').fill('Pabol'); // Pablo, mistyped
+  await page.getByLabel('Password').fill('password123');
+  await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+  await page.getByRole('alert').filter({ hasText: 'Invalid username or password' }).waitFor();
+  assert.equal(await page.locator('.me-name').count(), 0, 'still signed out');
+  assert.deepEqual(await dataSnapshot(redis), before, 'no account created');
+  assert.equal(await redis.cmd('EXISTS', 'username:Pabol'), 0);
+  assert.deepEqual(await sessions(), sessionsBefore, 'no session');
   assert.deepEqual(visitor.errors, []);
   await visitor.context.close();
 });
@@ -129,7 +155,7 @@ test('private messages, unread counts and typing', async () => {
 
 test('a new private room appears live', async () => {
   const zoe = await newUser(browser, chatd.base);
-  await signIn(zoe.page, 'Zoe', 'zoe password');
+  await signUp(zoe.page, 'Zoe', 'zoe password');
   await waitOnline(zoe.page);
   ids.Zoe = await userIdOf(redis, 'Zoe');
   // Pablo is online, so Zoe sees him in her people list.

@@ -74,12 +74,24 @@ export async function newUser(browser, base, { viewport = { width: 1280, height:
   return { context, page, errors, dialogs };
 }
 
-/** Signs in through the form and waits for the chat to show. */
+/** Signs in to an existing account through the "Sign in" form and waits
+ *  for the chat to show. */
 export async function signIn(page, username, password = 'password123') {
   await page.goto('/');
   await page.getByLabel('Username').fill(username);
   await page.getByLabel('Password').fill(password);
-  await page.getByRole('button', { name: 'Continue' }).click();
+  await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+  await page.locator(`.me-name[data-me="${username}"]`).waitFor();
+}
+
+/** Creates an account through the "Create account" form and waits for the
+ *  chat to show. */
+export async function signUp(page, username, password) {
+  await page.goto('/');
+  await page.getByRole('tab', { name: 'Create account' }).click();
+  await page.getByLabel('Username').fill(username);
+  await page.getByLabel('Password').fill(password);
+  await page.getByRole('button', { name: 'Create account', exact: true }).click();
   await page.locator(`.me-name[data-me="${username}"]`).waitFor();
 }
 

@@ -46,7 +46,7 @@ async function main() {
     await visitor.page.goto('/');
     await visitor.page.getByLabel('Username').fill('Pablo');
     await visitor.page.getByLabel('Password').fill('password');
-    await visitor.page.getByRole('button', { name: 'Continue' }).click();
+    await visitor.page.getByRole('button', { name: 'Sign in', exact: true }).click();
     await visitor.page.getByRole('alert').filter({ hasText: 'Invalid' }).waitFor();
     await shot(visitor.page, 'sign-in');
     await visitor.context.close();

@@ -468,7 +468,10 @@ static void test_keywords(void **state)
     load_env(&r, "REGISTRATION", "OPEN");
     assert_int_equal(r.cfg.registration, CONFIG_REGISTRATION_OPEN);
     done(&r);
-    expect_invalid_env("REGISTRATION", "invite", "expected open or closed");
+    load_env(&r, "REGISTRATION", "Explicit");
+    assert_int_equal(r.cfg.registration, CONFIG_REGISTRATION_EXPLICIT);
+    done(&r);
+    expect_invalid_env("REGISTRATION", "invite", "expected open, explicit or closed");
 
     load_env(&r, "PASSWORD_HASH", "bcrypt");
     assert_int_equal(r.cfg.password_hash, PW_BCRYPT);

@@ -442,7 +442,11 @@ static void test_call_session_and_login(void **state)
     /* The limits count the canonical name: other spellings get no more tries. */
     EXPECT_KEYS(&call, "username:Joe", "chatd:loginfail:pair:::1 joe", "chatd:loginfail:addr:::1",
                 "chatd:registrations:addr:::1", "chatd:username:joe", "chatd:logins:addr:::1");
-    EXPECT_ARGS(&call, "5", "50", "900", "600", "10", "1", "30");
+    EXPECT_ARGS(&call, "5", "50", "900", "600", "10", "1", "30", "0");
+    /* POST /register: a known name is taken. */
+    lookup.register_only = true;
+    assert_int_equal(store_call_login_lookup(&call, &lookup), 0);
+    EXPECT_ARGS(&call, "5", "50", "900", "600", "10", "1", "30", "1");
 
     const char *key = "chatd:session:"
                       "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";

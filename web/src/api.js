@@ -70,8 +70,11 @@ export function createApi(fetchImpl = (...args) => globalThis.fetch(...args)) {
   return {
     /** The signed-in user {id, username}, or null. */
     me: () => request('GET', '/me'),
-    /** Signs in, or registers an unknown name: {id, username}. */
-    login: (username, password) => request('POST', '/login', { username, password }),
+    /** Signs in to an existing account, never creating one (a mistyped
+     *  name is a wrong password): {id, username}. */
+    login: (username, password) => request('POST', '/login', { username, password, register: false }),
+    /** Creates an account and signs in: {id, username}; 409 when taken. */
+    register: (username, password) => request('POST', '/register', { username, password }),
     logout: () => request('POST', '/logout'),
     /** [{id, names}] — General first, then private rooms. */
     rooms: (userId) => request('GET', `/rooms/${enc(userId)}`),

@@ -21,8 +21,18 @@ describe('api', () => {
     const user = await createApi(f.fetch).login('Zoe', 'pw');
     expect(user).toEqual({ id: '5', username: 'Zoe' });
     expect(f.calls[0].url).toBe('/login');
-    expect(f.calls[0].init).toMatchObject({ method: 'POST', credentials: 'same-origin', body: '{"username":"Zoe","password":"pw"}' });
+    expect(f.calls[0].init).toMatchObject({ method: 'POST', credentials: 'same-origin', body: '{"username":"Zoe","password":"pw","register":false}' });
     expect(f.calls[0].init.headers['Content-Type']).toBe('application/json');
+  });
+
+  it('signs in without ever registering, and registers only at /register', async () => {
+    const f = fakeFetch(201, { id: '6', username: 'Ann' });
+    const api = createApi(f.fetch);
+    await api.login('Ann', 'secret-pw');
+    expect(JSON.parse(f.calls[0].init.body)).toEqual({ username: 'Ann', password: 'secret-pw', register: false });
+    expect(await api.register('Ann', 'secret-pw')).toEqual({ id: '6', username: 'Ann' });
+    expect(f.calls[1].url).toBe('/register');
+    expect(f.calls[1].init).toMatchObject({ method: 'POST', body: '{"username":"Ann","password":"secret-pw"}' });
   });
 
   it('passes the server\'s error message on', async () => {

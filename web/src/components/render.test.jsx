@@ -8,6 +8,7 @@ import { renderToStaticMarkup } from 'react-dom/server';
 import { describe, expect, it } from 'vitest';
 import { MessageList, MessageText } from './MessageList.jsx';
 import { Sidebar } from './Sidebar.jsx';
+import { Login } from './Login.jsx';
 import { chatReducer, initialState } from '../chat/state.js';
 
 const XSS = '<img src=x onerror=alert(1)>';
@@ -70,5 +71,16 @@ describe('the source', () => {
     };
     walk(root);
     expect(offenders).toEqual([]);
+  });
+});
+
+describe('sign-in screen', () => {
+  it('offers two distinct forms: "Sign in" (selected first) and "Create account"', () => {
+    const html = renderToStaticMarkup(<Login onSignedIn={() => {}} />);
+    expect(html).toContain('role="tablist"');
+    expect(html).toMatch(/<button[^>]*role="tab"[^>]*aria-selected="true"[^>]*>Sign in<\/button>/);
+    expect(html).toMatch(/<button[^>]*role="tab"[^>]*aria-selected="false"[^>]*>Create account<\/button>/);
+    expect(html).toMatch(/<button class="button primary" type="submit">Sign in<\/button>/);
+    expect(html).toContain('autoComplete="current-password"');
   });
 });
