@@ -39,8 +39,9 @@ test('wrong passwords for one username from one address slow that pair only, dou
   assert.deepEqual(assertJson(await login(chatd, 'Mary', 'password123', attacker)), { id: '3', username: 'Mary' });
 
   // The counters are chatd's own, ephemeral keys.
-  // (The username index, chatd:username:, lasts as long as the users.)
-  const keys = (await redis.keys()).filter((k) => !/^(total_users|username:|user:|room:|online_users|chatd:username:)/.test(k));
+  // (The username index, chatd:username:, and the search index,
+  // chatd:usersearch, last as long as the users.)
+  const keys = (await redis.keys()).filter((k) => !/^(total_users|username:|user:|room:|online_users|chatd:username:|chatd:usersearch$)/.test(k));
   assert.ok(keys.length > 0, 'rate-limit state lives in Redis');
   for (const k of keys) {
     assert.ok(k.startsWith('chatd:'), `own key ${k} has the chatd: prefix`);
