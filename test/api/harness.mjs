@@ -9,6 +9,7 @@
 import { spawn, execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, mkdirSync, writeFileSync, copyFileSync, chmodSync, rmSync, readFileSync, readdirSync, readlinkSync } from 'node:fs';
+import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -406,6 +407,39 @@ export async function startChatd({ redisUrl, env = {}, webRoot } = {}) {
   }
 }
 
+/**
+ * Waits (at most READY_WAIT_MS) until every worker of a chatd whose
+ * /healthz answered 200 has its Redis connection ready: /healthz answers
+ * from the worker that took the connection, and a worker still loading its
+ * scripts answers 503 (a test's first login could meet it).  One /healthz
+ * per worker at once, on connections kept open, reach every worker: the
+ * acceptor hands each to the worker holding the fewest.  Gives up at once
+ * when a probe gets no answer (a test's low per-address cap, say) and never
+ * throws: a worker that stays unready is the test's to meet.
+ */
+const READY_WAIT_MS = 5000;
+export async function workersReady(base, workers) {
+  const agent = new http.Agent({ keepAlive: true });
+  const probe = () => new Promise((resolve) => {
+    const req = http.get(`${base}/healthz`, { agent, timeout: 1000 }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode === 200 ? 'ready' : 'unready'));
+    });
+    req.on('timeout', () => req.destroy());
+    req.on('error', () => resolve('error'));
+  });
+  try {
+    const deadline = Date.now() + READY_WAIT_MS;
+    while (Date.now() < deadline) {
+      const answers = await Promise.all(Array.from({ length: workers }, probe));
+      if (answers.includes('error') || answers.every((a) => a === 'ready')) return;
+      await sleep(50);
+    }
+  } finally {
+    agent.destroy();
+  }
+}
+
 class PortTaken extends Error {}
 
 async function startChatdOn(port, { redisUrl, env, webRoot }) {
@@ -469,7 +503,10 @@ async function startChatdOn(port, { redisUrl, env, webRoot }) {
     try {
       const res = await fetch(`${base}/healthz`, { signal: AbortSignal.timeout(1000) });
       await res.arrayBuffer();
-      if (listensOn(child.pid, port)) return handle;
+      if (listensOn(child.pid, port)) {
+        if (res.status === 200) await workersReady(base, Number(fullEnv.WORKERS) || os.cpus().length);
+        return handle;
+      }
     } catch { /* not listening yet */ }
     if (Date.now() > deadline) {
       throw new Error(`chatd did not answer /healthz within ${START_TIMEOUT_MS} ms:\n${log.text}`);

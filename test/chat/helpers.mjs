@@ -12,7 +12,7 @@ import { readFileSync } from 'node:fs';
 import assert from 'node:assert/strict';
 import WebSocket from 'ws';
 import {
-  CHATD_BIN, WORKERS, DEMO_PASSWORD, COOKIE_NAME, startRedis, startChatd, stopAll, loggedIn,
+  CHATD_BIN, WORKERS, DEMO_PASSWORD, COOKIE_NAME, startRedis, startChatd, stopAll, loggedIn, workersReady,
   client, sleep, tempDir, writeWebRoot, freePort, until, withTimeout, SUITE_ENV,
 } from '../api/harness.mjs';
 
@@ -154,6 +154,7 @@ export async function startChatdAt({ port, redisUrl, env = {}, webRoot }) {
     try {
       const res = await fetch(`${handle.base}/healthz`, { signal: AbortSignal.timeout(1000) });
       await res.arrayBuffer();
+      if (res.status === 200) await workersReady(handle.base, Number(fullEnv.WORKERS) || 2);
       return handle;
     } catch { /* not listening yet */ }
     if (Date.now() > deadline) throw new Error(`chatd on port ${port} did not answer /healthz within 10 s:\n${log}`);
