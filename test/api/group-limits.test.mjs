@@ -8,29 +8,13 @@
 // a stack of its own with that limit set low.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startStack, stopAll, loggedIn, assertJson, assertError } from './harness.mjs';
+import { startStack, stopAll, loggedIn, assertJson, assertError, redisSnapshot } from './harness.mjs';
 
 after(stopAll);
 
-/** Every key but sessions, presence and login counters, with its value (a
- *  stream by its length): what a refused request must leave as it was. */
-async function snapshot(redis) {
-  const skip = /^chatd:(session|presence|servers|loginfail|logins|registrations)/;
-  const snap = {};
-  for (const key of await redis.keys()) {
-    if (skip.test(key)) continue;
-    const type = await redis.cmd('TYPE', key);
-    let value;
-    if (type === 'string') value = await redis.cmd('GET', key);
-    else if (type === 'hash') value = await redis.cmd('HGETALL', key);
-    else if (type === 'set') value = (await redis.cmd('SMEMBERS', key)).sort();
-    else if (type === 'zset') value = await redis.cmd('ZRANGE', key, 0, -1, 'WITHSCORES');
-    else if (type === 'stream') value = await redis.cmd('XLEN', key);
-    else value = type;
-    snap[key] = { type, value };
-  }
-  return snap;
-}
+/** Every key but sessions, presence and login counters: what a refused
+ *  request must leave as it was. */
+const snapshot = (redis) => redisSnapshot(redis, /^chatd:(session|presence|servers|loginfail|logins|registrations)/);
 
 /** A refusal with status, a message, and Redis unchanged. */
 async function assertRefused(redis, r, status, before, what) {

@@ -683,12 +683,12 @@ export function rawGet(port, target, extraHeaders = '') {
 
 export const sha256hex = (s) => createHash('sha256').update(s).digest('hex');
 
-/** Every key outside chatd's own `chatd:` prefix with its type and value: a
- *  snapshot of the demo data model to compare before/after a request. */
-export async function dataSnapshot(redis) {
+/** Every key but those `skip` matches, with its type and value (a stream
+ *  by its length): what a refused request must leave as it was. */
+export async function redisSnapshot(redis, skip) {
   const snap = {};
   for (const key of await redis.keys()) {
-    if (key.startsWith('chatd:')) continue;
+    if (skip.test(key)) continue;
     const type = await redis.cmd('TYPE', key);
     let value;
     switch (type) {
@@ -697,12 +697,17 @@ export async function dataSnapshot(redis) {
       case 'set': value = (await redis.cmd('SMEMBERS', key)).sort(); break;
       case 'zset': value = await redis.cmd('ZRANGE', key, 0, -1, 'WITHSCORES'); break;
       case 'list': value = await redis.cmd('LRANGE', key, 0, -1); break;
+      case 'stream': value = await redis.cmd('XLEN', key); break;
       default: value = type;
     }
     snap[key] = { type, value };
   }
   return snap;
 }
+
+/** Every key outside chatd's own `chatd:` prefix with its type and value: a
+ *  snapshot of the demo data model to compare before/after a request. */
+export const dataSnapshot = (redis) => redisSnapshot(redis, /^chatd:/);
 
 /** HGETALL as an object. */
 export async function hgetall(redis, key) {

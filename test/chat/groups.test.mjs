@@ -11,6 +11,7 @@ import {
   CLIENTS, startStack, cleanup, newUser, connect, send, sendOk, expectOnce, expectNone,
   waitEvent, eventsOf, uniqueText, storedMessages, zcard, sleep,
 } from './helpers.mjs';
+import { redisSnapshot } from '../api/harness.mjs';
 
 const c = CLIENTS.find((x) => x.major === 4);
 
@@ -27,22 +28,7 @@ after(cleanup);
 
 /** Every key a group request may touch, with its value: the originals' data
  *  and chatd's group keys (sessions, presence and counters left out). */
-async function snapshot() {
-  const skip = /^chatd:(session|presence|servers|ratelimit|loginfail)/;
-  const snap = {};
-  for (const key of (await redis.cmd('KEYS', '*')).sort()) {
-    if (skip.test(key)) continue;
-    const type = await redis.cmd('TYPE', key);
-    let value;
-    if (type === 'string') value = await redis.cmd('GET', key);
-    else if (type === 'hash') value = await redis.cmd('HGETALL', key);
-    else if (type === 'set') value = (await redis.cmd('SMEMBERS', key)).sort();
-    else if (type === 'zset') value = await redis.cmd('ZRANGE', key, 0, -1, 'WITHSCORES');
-    else value = type;
-    snap[key] = { type, value };
-  }
-  return snap;
-}
+const snapshot = () => redisSnapshot(redis, /^chatd:(session|presence|servers|ratelimit|loginfail)/);
 
 /** Asserts an answer is {message} with status and that Redis is unchanged. */
 async function assertRefused(r, status, before, what) {

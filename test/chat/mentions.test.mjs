@@ -12,6 +12,7 @@ import {
   CLIENTS, startStack, cleanup, newUser, connect, sendOk, expectOnce, emitAck,
   uniqueText, storedMessages, privateRoom, sleep,
 } from './helpers.mjs';
+import { redisSnapshot } from '../api/harness.mjs';
 
 const c = CLIENTS.find((x) => x.major === 4);
 
@@ -26,22 +27,7 @@ after(cleanup);
 
 /** Every key and its value (the event log, the servers' heartbeats,
  *  sessions, presence and counters aside: they move on their own). */
-async function snapshot() {
-  const skip = /^chatd:(session|presence|servers|ratelimit|loginfail|events)/;
-  const snap = {};
-  for (const key of (await redis.cmd('KEYS', '*')).sort()) {
-    if (skip.test(key)) continue;
-    const type = await redis.cmd('TYPE', key);
-    let value;
-    if (type === 'string') value = await redis.cmd('GET', key);
-    else if (type === 'hash') value = await redis.cmd('HGETALL', key);
-    else if (type === 'set') value = (await redis.cmd('SMEMBERS', key)).sort();
-    else if (type === 'zset') value = await redis.cmd('ZRANGE', key, 0, -1, 'WITHSCORES');
-    else value = type;
-    snap[key] = { type, value };
-  }
-  return snap;
-}
+const snapshot = () => redisSnapshot(redis, /^chatd:(session|presence|servers|ratelimit|loginfail|events)/);
 
 const ids = (...users) => users.map((u) => u.id).sort((a, b) => Number(a) - Number(b));
 
